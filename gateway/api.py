@@ -1,0 +1,130 @@
+"""HTTP handlers of the kiosk login and the relative's code entry (JSON in, JSON out)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from . import appkeys as keys
+from .calls import CallEngine
+from .codes import Outcome
+from .directory import Directory
+from .i18n import message, pick_lang
+from .lifecycle import Leg
+from .sessions import RateLimiter, Tokens
+from .sms import mask_phone
+
+MAX_BODY = 4096
+
+
+def refusal(status: int, reason: str, lang: str) -> web.Response:
+    return web.json_response({"reason": reason, "message": message(reason, lang)}, status=status)
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
+    raw = await request.content.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=len(raw))
+    try:
+        data = json.loads(raw or b"null")
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise web.HTTPBadRequest(
+            text=json.dumps({"reason": "request.malformed", "message": "JSON object expected"}),
+            content_type="application/json",
+        )
+    return data
+
+
+def client_address(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+async def kiosk_login(request: web.Request) -> web.Response:
+    app = request.app
+    data = await read_json(request)
+    lang = pick_lang(data.get("lang"), app[keys.CONFIG].lang)
+    number, code = data.get("detainee"), data.get("access_code")
+    if not isinstance(number, str) or not isinstance(code, str) or not number or not code:
+        return refusal(400, "join.malformed", lang)
+    if len(number) > 32 or len(code) > 64:
+        return refusal(401, "kiosk.bad_credentials", lang)
+    limiter: RateLimiter = app[keys.KIOSK_LIMITER]
+    engine: CallEngine = app[keys.ENGINE]
+    if not await limiter.hit(number, engine.clock()):
+        return refusal(429, "rate_limited", lang)
+    directory: Directory = app[keys.DIRECTORY]
+    detainee = await directory.check_login(number, code)
+    if detainee is None:
+        return refusal(401, "kiosk.bad_credentials", lang)
+    now = engine.clock()
+    kiosk = app[keys.CONFIG].kiosk_id
+    booking = await directory.booking_due(number, kiosk, now)
+    body: dict[str, Any] = {
+        "detainee": {
+            "number": detainee.number,
+            "first_name": detainee.first_name,
+            "last_name": detainee.last_name,
+        },
+        "booking": None,
+        "message": message("kiosk.no_booking", lang),
+    }
+    ttl = 3600
+    if booking is not None:
+        correspondent = await directory.correspondent(booking.correspondent)
+        if correspondent is not None and correspondent.status == "authorised":
+            body["booking"] = {
+                "id": booking.id,
+                "start": int(booking.start * 1000),
+                "end": int(booking.end * 1000),
+                "kiosk": booking.kiosk,
+                "correspondent": {
+                    "name": correspondent.name,
+                    "relationship": correspondent.relationship,
+                    "phone_masked": mask_phone(correspondent.phone),
+                },
+            }
+            body["message"] = ""
+            ttl = max(60, int(booking.end - now) + 600)
+    tokens: Tokens = app[keys.TOKENS]
+    claims = {
+        "role": str(Leg.KIOSK),
+        "detainee": detainee.number,
+        "booking": booking.id if body["booking"] else None,
+        "lang": lang,
+    }
+    body["token"] = await tokens.issue(claims, ttl)
+    return web.json_response(body)
+
+
+async def join(request: web.Request) -> web.Response:
+    app = request.app
+    data = await read_json(request)
+    lang = pick_lang(data.get("lang"), app[keys.CONFIG].lang)
+    code, ref = data.get("code"), data.get("ref")
+    if not isinstance(code, str) or (ref is not None and not isinstance(ref, str)):
+        return refusal(400, "join.malformed", lang)
+    if data.get("rules_accepted") is not True:
+        return refusal(400, "join.rules_not_accepted", lang)
+    engine: CallEngine = app[keys.ENGINE]
+    limiter: RateLimiter = app[keys.JOIN_LIMITER]
+    if not await limiter.hit(client_address(request), engine.clock()):
+        return refusal(429, "rate_limited", lang)
+    code = code.strip().replace(" ", "")[:16]
+    ref = (ref or "").strip()[:32] or None
+    outcome, call = await engine.join(code, ref)
+    if outcome is not Outcome.ACCEPTED or call is None:
+        # Without the SMS link's reference, say nothing about whether a code exists.
+        reason = str(outcome) if ref else str(Outcome.INVALID)
+        return refusal(403, reason, lang)
+    tokens: Tokens = app[keys.TOKENS]
+    ttl = int(max(60.0, call.booking.end - engine.clock()) + 600)
+    token = await tokens.issue({"role": str(Leg.RELATIVE), "call": call.id, "lang": lang}, ttl)
+    return web.json_response(
+        {"token": token, "call": {"id": call.id, "detainee_name": call.detainee.short_name}}
+    )

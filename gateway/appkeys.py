@@ -1,0 +1,19 @@
+"""Typed keys of the shared services stored on the aiohttp application."""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from .calls import CallEngine
+from .config import GatewayConfig
+from .directory import Directory
+from .sessions import RateLimiter, Tokens
+
+CONFIG = web.AppKey("config", GatewayConfig)
+REDIS = web.AppKey("redis", aioredis.Redis)
+TOKENS = web.AppKey("tokens", Tokens)
+DIRECTORY = web.AppKey("directory", Directory)
+ENGINE = web.AppKey("engine", CallEngine)
+JOIN_LIMITER = web.AppKey("join_limiter", RateLimiter)
+KIOSK_LIMITER = web.AppKey("kiosk_limiter", RateLimiter)

@@ -1,0 +1,520 @@
+"""The call engine: the adapter between the lifecycle, aiortc, Redis and the signaling sockets.
+
+Each call is owned by exactly one gateway process (``owner`` in its Redis record). Its state and
+every lifecycle event are written to Redis (``call:{id}`` hash and ``call:{id}:events`` stream;
+``calls:live`` lists the calls in progress), so that another process can find and route to it.
+
+The engine does no rule-making: :class:`~gateway.lifecycle.CallLifecycle` decides, the engine
+feeds it inputs with the clock's ``now``, re-arms one timer at ``next_deadline()``, and carries
+the resulting events out (Redis, sockets, peer connections).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.rtcrtpsender import RTCRtpSender
+from aiortc.sdp import SessionDescription
+
+from . import aiortc_passthrough as passthrough
+from .code_store import CodeStore
+from .codes import Judgement, Outcome
+from .config import GatewayConfig
+from .directory import Booking, Correspondent, Detainee
+from .i18n import message
+from .lifecycle import (
+    CallConnected,
+    CallEnded,
+    CallLifecycle,
+    CallLimits,
+    CallState,
+    CodeBurned,
+    CodeSent,
+    Event,
+    Leg,
+    LifecycleError,
+    TimeWarningDue,
+)
+from .relay import MediaSource
+from .sms import SmsSender, mask_phone
+
+log = logging.getLogger(__name__)
+PREFIX = "parloir:"
+KINDS = ("audio", "video")
+WANTED_CODECS = {"audio": ("audio/opus",), "video": ("video/vp8", "video/rtx")}
+
+Listener = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class CallError(Exception):
+    """A refused request: ``reason`` for programs, the message key is the reason itself."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class BadSdp(CallError):
+    def __init__(self, detail: str) -> None:
+        super().__init__("signaling.bad_sdp")
+        self.detail = detail
+
+
+@dataclass
+class LegState:
+    pc: RTCPeerConnection | None = None
+    pc_up: bool = False
+    media_up: bool = False
+    listeners: set[Listener] = field(default_factory=set)
+
+
+class Call:
+    """One call owned by this process."""
+
+    def __init__(
+        self,
+        engine: CallEngine,
+        call_id: str,
+        detainee: Detainee,
+        correspondent: Correspondent,
+        booking: Booking,
+        limits: CallLimits,
+    ) -> None:
+        self.engine = engine
+        self.id = call_id
+        self.ref = secrets.token_urlsafe(6)
+        self.detainee = detainee
+        self.correspondent = correspondent
+        self.booking = booking
+        self.lifecycle = CallLifecycle(limits)
+        self.legs = {leg: LegState() for leg in Leg}
+        self.sources = {
+            (leg, kind): MediaSource(kind, f"{call_id}/{leg}/{kind}")
+            for leg in Leg
+            for kind in KINDS
+        }
+        for (leg, _kind), source in self.sources.items():
+            source.on_first_packet = lambda leg=leg: self._media_arrived(leg)
+        self._timer: asyncio.TimerHandle | None = None
+        self._lock = asyncio.Lock()
+        self.finished = asyncio.Event()
+
+    @property
+    def state(self) -> CallState:
+        return self.lifecycle.state
+
+    # -- views ----------------------------------------------------------------------------
+    def view(self, leg: Leg) -> dict[str, Any]:
+        lc = self.lifecycle
+        view: dict[str, Any] = {
+            "id": self.id,
+            "state": str(lc.state),
+            "server_time": _ms(self.engine.clock()),
+            "code_expires_at": _ms(lc.code_expires_at),
+            "ends_at": _ms(lc.ends_at),
+            "end_reason": str(lc.end_reason) if lc.end_reason else None,
+        }
+        if leg is Leg.KIOSK:
+            view["correspondent"] = {
+                "name": self.correspondent.name,
+                "phone_masked": mask_phone(self.correspondent.phone),
+            }
+        else:
+            view["detainee_name"] = self.detainee.short_name
+        return view
+
+    # -- inputs ---------------------------------------------------------------------------
+    async def apply(self, events: list[Event]) -> None:
+        """Carry lifecycle events out: Redis, sockets, media, timer."""
+        if not events:
+            return
+        await self.engine._record(self, events)
+        for event in events:
+            if isinstance(event, TimeWarningDue):
+                await self.broadcast({"type": "warning", "seconds_left": event.seconds_left})
+            elif isinstance(event, CodeBurned):
+                await self.send(
+                    Leg.KIOSK,
+                    {"type": "code_burned", "message": message("code.burned_kiosk", self.lang)},
+                )
+            elif isinstance(event, CallEnded):
+                await self._finish(event)
+                return
+        await self.broadcast_state()
+        self._arm_timer()
+
+    async def offer(self, leg: Leg, sdp: str) -> str:
+        """Answer a leg's WebRTC offer; the relative's offer is their acceptance of the call."""
+        async with self._lock:
+            state = self.lifecycle.state
+            # The kiosk's leg may come up while the relative is still typing the code.
+            allowed = (
+                state in (CallState.WAITING_RELATIVE, CallState.CONNECTING)
+                if leg is Leg.KIOSK
+                else state is CallState.CONNECTING
+            )
+            if not allowed or self.legs[leg].pc is not None:
+                raise CallError("signaling.out_of_order")
+            validate_offer(sdp)
+            pc = RTCPeerConnection(self.engine.rtc_configuration)
+            self.legs[leg].pc = pc
+            try:
+                await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+                self._wire(leg, pc)
+                answer = await pc.createAnswer()
+                await pc.setLocalDescription(answer)
+            except CallError:
+                await self._drop_pc(leg)
+                raise
+            except Exception as exc:  # aiortc raises ValueError/InternalError on odd SDP
+                await self._drop_pc(leg)
+                raise BadSdp(str(exc)) from exc
+            return self.engine.advertise(pc.localDescription.sdp)
+
+    def _wire(self, leg: Leg, pc: RTCPeerConnection) -> None:
+        other = Leg.RELATIVE if leg is Leg.KIOSK else Leg.KIOSK
+        for transceiver in pc.getTransceivers():
+            kind = transceiver.kind
+            caps = RTCRtpSender.getCapabilities(kind)
+            prefs = [c for c in caps.codecs if c.mimeType.lower() in WANTED_CODECS[kind]]
+            transceiver.setCodecPreferences(prefs)
+            source = self.sources[(leg, kind)]
+            receiver = transceiver.receiver
+            passthrough.attach_receiver(receiver, source.publish)
+            source.set_keyframe_requester(
+                lambda receiver=receiver: passthrough.request_keyframe(receiver)
+            )
+            upstream = self.sources[(other, kind)]
+            sender = pc.addTrack(upstream.subscribe())
+            passthrough.attach_sender(sender, upstream.request_keyframe)
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if pc.connectionState == "connected":
+                self.legs[leg].pc_up = True
+                await self._maybe_leg_up(leg)
+            elif pc.connectionState in ("failed", "closed") and self.legs[leg].pc is pc:
+                await self.input(lambda now: self.lifecycle.leg_failed(leg, now))
+
+    def _media_arrived(self, leg: Leg) -> None:
+        if not self.legs[leg].media_up:
+            self.legs[leg].media_up = True
+            asyncio.ensure_future(self._maybe_leg_up(leg))
+
+    async def _maybe_leg_up(self, leg: Leg) -> None:
+        state = self.legs[leg]
+        if state.pc_up and state.media_up:
+            await self.input(lambda now: self.lifecycle.leg_connected(leg, now))
+
+    async def input(self, step: Callable[[float], list[Event]]) -> None:
+        """Feed one input to the lifecycle and carry out what it decided."""
+        if self.lifecycle.state is CallState.ENDED:
+            return
+        events = step(self.engine.clock())
+        await self.apply(events)
+
+    async def hangup(self, leg: Leg) -> None:
+        await self.input(lambda now: self.lifecycle.hangup(leg, now))
+
+    async def new_code(self) -> None:
+        """Issue a code, send it by SMS (the kiosk's 'Appeler' or 'new code')."""
+        if self.lifecycle.state is not CallState.WAITING_RELATIVE:
+            raise CallError("signaling.out_of_order")
+        engine = self.engine
+        now = engine.clock()
+        code = await engine.codes.issue(self.id, now, self.lifecycle.limits.code_validity)
+        await engine.sms.send(self.correspondent.phone, engine.sms_text(code, self.ref))
+        await self.input(lambda now: self.lifecycle.code_sent(now))
+
+    async def joined(self) -> None:
+        await self.input(lambda now: self.lifecycle.relative_joined(now))
+
+    # -- sockets --------------------------------------------------------------------------
+    @property
+    def lang(self) -> str:
+        return self.engine.config.lang
+
+    def attach(self, leg: Leg, listener: Listener) -> None:
+        self.legs[leg].listeners.add(listener)
+
+    def detach(self, leg: Leg, listener: Listener) -> None:
+        self.legs[leg].listeners.discard(listener)
+
+    async def send(self, leg: Leg, msg: dict[str, Any]) -> None:
+        for listener in list(self.legs[leg].listeners):
+            try:
+                await listener(msg)
+            except Exception:  # a dead socket must not stop the call
+                log.debug("listener of %s failed", self.id, exc_info=True)
+                self.legs[leg].listeners.discard(listener)
+
+    async def broadcast(self, msg: dict[str, Any]) -> None:
+        await asyncio.gather(*(self.send(leg, msg) for leg in Leg))
+
+    async def broadcast_state(self) -> None:
+        await asyncio.gather(
+            *(self.send(leg, {"type": "state", "call": self.view(leg)}) for leg in Leg)
+        )
+
+    # -- timer and end --------------------------------------------------------------------
+    def _arm_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        deadline = self.lifecycle.next_deadline()
+        if deadline is None:
+            return
+        delay = max(0.0, deadline - self.engine.clock())
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        task = asyncio.ensure_future(self.input(self.lifecycle.tick))
+        self.engine._tasks.add(task)
+        task.add_done_callback(self.engine._tasks.discard)
+        if self.lifecycle.state is not CallState.ENDED and self._timer is None:
+            # tick() may fire nothing yet (clock skew of a few ms): re-arm after it ran.
+            task.add_done_callback(lambda _t: self._rearm_if_live())
+
+    def _rearm_if_live(self) -> None:
+        if self.lifecycle.state is not CallState.ENDED and self._timer is None:
+            self._arm_timer()
+
+    async def _finish(self, event: CallEnded) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        reason = str(event.reason)
+        for leg in Leg:
+            msg = {
+                "type": "ended",
+                "reason": reason,
+                "message": message(f"ended.{reason}", self.lang),
+            }
+            await self.send(leg, {"type": "state", "call": self.view(leg)})
+            await self.send(leg, msg)
+        for source in self.sources.values():
+            source.end()
+        await asyncio.gather(*(self._drop_pc(leg) for leg in Leg))
+        await self.engine._forget(self)
+        for leg in Leg:
+            self.legs[leg].listeners.clear()
+        self.finished.set()
+
+    async def _drop_pc(self, leg: Leg) -> None:
+        pc = self.legs[leg].pc
+        if pc is not None:
+            self.legs[leg].pc = None
+            await pc.close()
+
+
+def _ms(seconds: float | None) -> int | None:
+    return None if seconds is None else int(seconds * 1000)
+
+
+_RTPMAP = re.compile(r"^a=rtpmap:\d+ ([A-Za-z0-9-]+)/", re.MULTILINE)
+
+
+def validate_offer(sdp: str) -> None:
+    """Refuse SDP that does not parse or cannot carry VP8 video and Opus audio."""
+    if not isinstance(sdp, str) or not sdp.startswith("v=0"):
+        raise BadSdp("not an SDP offer")
+    try:
+        parsed = SessionDescription.parse(sdp)
+    except Exception as exc:
+        raise BadSdp(f"unparsable SDP: {exc}") from exc
+    # Exactly one audio and one video section: any other track would be decoded by aiortc.
+    kinds = sorted(m.kind for m in parsed.media)
+    if kinds != ["audio", "video"]:
+        raise BadSdp("the offer must carry exactly one audio and one video section")
+    names = {name.lower() for name in _RTPMAP.findall(sdp)}
+    if "vp8" not in names or "opus" not in names:
+        raise BadSdp("the offer must allow VP8 and Opus")
+
+
+class CallEngine:
+    def __init__(
+        self,
+        config: GatewayConfig,
+        redis: aioredis.Redis,
+        sms: SmsSender,
+        owner: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.redis = redis
+        self.sms = sms
+        self.owner = owner
+        self.clock = clock
+        self.codes = CodeStore(redis, config.code_max_attempts)
+        self.calls: dict[str, Call] = {}
+        self.by_booking: dict[str, Call] = {}
+        self.public_base_url = config.base_url()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        servers = []
+        for url in config.stun_urls:
+            servers.append(RTCIceServer(urls=url))
+        if config.turn_url:
+            servers.append(
+                RTCIceServer(
+                    urls=config.turn_url,
+                    username=config.turn_username,
+                    credential=config.turn_password,
+                )
+            )
+        # An explicit (possibly empty) list: aiortc's default would reach out to Google's STUN.
+        self.rtc_configuration = RTCConfiguration(iceServers=servers)
+
+    def sms_text(self, code: str, ref: str) -> str:
+        url = f"{self.public_base_url}/join?appel={ref}"
+        minutes = max(1, round(self.config.code_validity_seconds / 60))
+        return message("sms.code", self.config.lang).format(code=code, url=url, minutes=minutes)
+
+    def advertise(self, sdp: str) -> str:
+        """Add the public IP of a 1:1 NAT to the answer's host candidates."""
+        public = self.config.ice_public_ip
+        if not public:
+            return sdp
+        out = []
+        for line in sdp.splitlines():
+            out.append(line)
+            match = re.match(r"a=candidate:(\S+) (\d) (\S+) (\d+) (\S+) (\d+) typ host(.*)$", line)
+            if match and match.group(5) != public:
+                foundation, comp, proto, prio, _ip, port, rest = match.groups()
+                out.append(
+                    f"a=candidate:{foundation}n {comp} {proto} {int(prio) - 1} "
+                    f"{public} {port} typ host{rest}"
+                )
+        return "\r\n".join(out) + "\r\n"
+
+    # -- lifecycle of calls -----------------------------------------------------------------
+    def live_call_for_booking(self, booking_id: str) -> Call | None:
+        call = self.by_booking.get(booking_id)
+        return call if call and call.state is not CallState.ENDED else None
+
+    async def start_call(
+        self, detainee: Detainee, correspondent: Correspondent, booking: Booking
+    ) -> Call:
+        existing = self.live_call_for_booking(booking.id)
+        if existing is not None:
+            return existing
+        now = self.clock()
+        if not booking.start <= now < booking.end:
+            raise CallError("call.outside_slot")
+        call_id = f"call_{secrets.token_hex(8)}"
+        limits = CallLimits(
+            max_duration=self.config.call_max_seconds,
+            slot_end=booking.end,
+            code_validity=self.config.code_validity_seconds,
+            connect_timeout=self.config.connect_timeout_seconds,
+            warnings=tuple(float(w) for w in self.config.warning_seconds),
+        )
+        call = Call(self, call_id, detainee, correspondent, booking, limits)
+        self.calls[call_id] = call
+        self.by_booking[booking.id] = call
+        await self.redis.hset(
+            f"{PREFIX}call:{call_id}",
+            mapping={
+                "id": call_id,
+                "ref": call.ref,
+                "owner": self.owner,
+                "booking": booking.id,
+                "detainee": detainee.number,
+                "correspondent": correspondent.id,
+                "kiosk": booking.kiosk,
+                "created_at": repr(now),
+                "state": str(call.state),
+            },
+        )
+        await self.redis.set(
+            f"{PREFIX}callref:{call.ref}", call_id, ex=int(booking.end - now) + 3600
+        )
+        await self.redis.sadd(f"{PREFIX}calls:live", call_id)
+        await call.new_code()
+        return call
+
+    async def join(self, code: str, ref: str | None) -> tuple[Outcome, Call | None]:
+        """The relative typed a code. Returns the outcome and, if accepted, the call."""
+        now = self.clock()
+        call_id: str | None = None
+        if ref:
+            call_id = await self.redis.get(f"{PREFIX}callref:{ref}")
+            if call_id is None:
+                return Outcome.INVALID, None
+        judgement, call_id = await self.codes.try_code(code, call_id, now)
+        if judgement is None or call_id is None:
+            return Outcome.INVALID, None
+        call = self.calls.get(call_id)
+        await self._after_judgement(call, judgement)
+        if judgement.outcome is not Outcome.ACCEPTED:
+            return judgement.outcome, None
+        if call is None or call.state is not CallState.WAITING_RELATIVE:
+            return Outcome.EXPIRED, None
+        try:
+            await call.joined()
+        except LifecycleError:
+            return Outcome.EXPIRED, None
+        return Outcome.ACCEPTED, call
+
+    async def _after_judgement(self, call: Call | None, judgement: Judgement) -> None:
+        if call is not None and judgement.just_burned:
+            await call.input(lambda now: call.lifecycle.code_burned(now))
+
+    async def _record(self, call: Call, events: list[Event]) -> None:
+        lc = call.lifecycle
+        pipe = self.redis.pipeline(transaction=True)
+        for event in events:
+            fields = {"type": type(event).__name__}
+            for key, value in vars(event).items():
+                fields[key] = str(value)
+            pipe.xadd(f"{PREFIX}call:{call.id}:events", fields)
+        state: dict[str, str] = {"state": str(lc.state)}
+        for name in ("code_expires_at", "joined_at", "connected_at", "ends_at", "ended_at"):
+            value = getattr(lc, name)
+            if value is not None:
+                state[name] = repr(value)
+        if lc.end_reason:
+            state["end_reason"] = str(lc.end_reason)
+        pipe.hset(f"{PREFIX}call:{call.id}", mapping=state)
+        if any(isinstance(e, CodeSent | CallConnected | CallEnded) for e in events):
+            log.info("call %s: %s", call.id, ", ".join(type(e).__name__ for e in events))
+        await pipe.execute()
+
+    async def _forget(self, call: Call) -> None:
+        await self.codes.discard(call.id)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.srem(f"{PREFIX}calls:live", call.id)
+        pipe.delete(f"{PREFIX}callref:{call.ref}")
+        await pipe.execute()
+        self.calls.pop(call.id, None)
+        if self.by_booking.get(call.booking.id) is call:
+            del self.by_booking[call.booking.id]
+
+    async def events(self, call_id: str) -> list[dict[str, str]]:
+        entries = await self.redis.xrange(f"{PREFIX}call:{call_id}:events")
+        return [fields for _id, fields in entries]
+
+    async def shutdown(self) -> None:
+        """End every call this process owns as interrupted (the process is stopping)."""
+        for call in list(self.calls.values()):
+            await call.input(call.lifecycle.interrupt)
+        for task in list(self._tasks):
+            task.cancel()
+
+    def stats(self) -> dict[str, Any]:
+        return {"calls": len(self.calls)}
+
+
+def dumps(msg: dict[str, Any]) -> str:
+    return json.dumps(msg, ensure_ascii=False, separators=(",", ":"))

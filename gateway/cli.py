@@ -1,0 +1,189 @@
+"""Command line: ``python -m gateway demo [--json]`` and ``python -m gateway serve``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from . import appkeys as keys
+from .app import create_app
+from .config import GatewayConfig, from_environ
+from .directory import Booking, Correspondent, Detainee, Directory, hash_access_code, new_id
+from .redis_server import EmbeddedRedis
+
+log = logging.getLogger("parloir")
+
+DEMO_SLOT_SECONDS = 45 * 60
+
+
+@dataclass
+class Running:
+    config: GatewayConfig
+    redis: aioredis.Redis
+    runner: web.AppRunner
+    app: web.Application
+    port: int
+    embedded: EmbeddedRedis | None
+
+    @property
+    def base_url(self) -> str:
+        return self.config.base_url(self.port)
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+        await self.redis.aclose()
+        if self.embedded is not None:
+            await asyncio.to_thread(self.embedded.stop)
+
+
+async def start(config: GatewayConfig) -> Running:
+    embedded = None
+    url = config.redis_url
+    if not url:
+        embedded = EmbeddedRedis(config.data_path / "redis")
+        await asyncio.to_thread(embedded.start)
+        await embedded.wait_ready()
+        url = embedded.url
+    redis = aioredis.from_url(url, decode_responses=True)
+    await redis.ping()
+    app = create_app(config, redis)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, config.host, config.port)
+    await site.start()
+    server = site._server
+    assert server is not None and server.sockets  # type: ignore[attr-defined]
+    port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+    running = Running(config, redis, runner, app, port, embedded)
+    app[keys.ENGINE].public_base_url = running.base_url
+    return running
+
+
+async def seed_demo(directory: Directory, kiosk: str, now: float) -> dict[str, Any]:
+    """A detainee, an authorised correspondent and a booking that starts now."""
+    access_code = f"{secrets.randbelow(10**4):04d}"
+    detainee = Detainee(
+        number="100042",
+        first_name="Jean",
+        last_name="Martin",
+        code_hash=hash_access_code(access_code),
+    )
+    correspondent = Correspondent(
+        id="corr_demo",
+        detainee=detainee.number,
+        name="Marie Martin",
+        phone="+33612345678",
+        relationship="mère",
+    )
+    start = float(int(now // 60 * 60))
+    booking = Booking(
+        id=new_id("bk"),
+        detainee=detainee.number,
+        correspondent=correspondent.id,
+        kiosk=kiosk,
+        start=start,
+        end=start + DEMO_SLOT_SECONDS,
+    )
+    await directory.put_detainee(detainee)
+    await directory.put_correspondent(correspondent)
+    await directory.put_booking(booking)
+    return {
+        "detainee": detainee.number,
+        "access_code": access_code,
+        "correspondent_phone": correspondent.phone,
+        "booking": booking.id,
+        "slot_start": int(booking.start * 1000),
+        "slot_end": int(booking.end * 1000),
+    }
+
+
+async def run(args: argparse.Namespace) -> int:
+    config = from_environ(args.config, host=args.host, port=args.port, data_dir=args.data_dir)
+    logging.basicConfig(
+        level=config.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    running = await start(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        info: dict[str, Any] = {"url": running.base_url}
+        if args.command == "demo":
+            demo = await seed_demo(running.app[keys.DIRECTORY], config.kiosk_id, time.time())
+            info.update(demo)
+        info.update(
+            {
+                "kiosk_url": f"{running.base_url}/kiosk",
+                "join_url": f"{running.base_url}/join",
+                "sms_outbox": str(config.outbox_path.resolve()),
+                "redis": "embedded" if running.embedded else "external",
+                "pid": _pid(),
+            }
+        )
+        if args.json:
+            print(json.dumps(info, ensure_ascii=False), flush=True)
+        else:
+            print(_describe(info), flush=True)
+        await stop.wait()
+    finally:
+        await running.stop()
+    return 0
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()
+
+
+def _describe(info: dict[str, Any]) -> str:
+    lines = ["Parloir est prêt / Parloir is ready", ""]
+    if "detainee" in info:
+        lines += [
+            f"  Borne (kiosk):            {info['kiosk_url']}",
+            f"    numéro d'écrou:         {info['detainee']}",
+            f"    code d'accès:           {info['access_code']}",
+            f"  Proche (relative):        {info['join_url']}",
+            f"    téléphone:              {info['correspondent_phone']}",
+            f"    SMS (outbox):           {info['sms_outbox']}",
+            "",
+            "  Le code à 6 chiffres arrive dans l'outbox quand la borne appelle.",
+        ]
+    else:
+        lines += [f"  {info['url']}"]
+    lines += ["", "  Ctrl+C pour arrêter / to stop."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="parloir", description="Parloir video-call gateway")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, text in (("demo", "run with a demo establishment"), ("serve", "run the gateway")):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("--json", action="store_true", help="print the start-up info as JSON")
+        cmd.add_argument("--config", help="TOML configuration file")
+        cmd.add_argument("--host", help="listen address")
+        cmd.add_argument("--port", type=int, help="listen port (0: any free port)")
+        cmd.add_argument("--data-dir", help="data folder (embedded Redis, outbox)")
+    args = parser.parse_args(argv)
+    return asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""The gateway's configuration: one frozen dataclass, built once at start-up.
+
+Sources, later ones winning: the defaults below, a TOML file (``PARLOIR_CONFIG`` or ``--config``),
+then environment variables ``PARLOIR_<FIELD>`` (upper-case field name; ``REDIS_URL`` is also read
+as is). No other module reads the environment: the built config is passed in explicitly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    host: str = "127.0.0.1"
+    "Address the HTTP/WebSocket server listens on (``0.0.0.0`` to serve phones on the network)."
+    port: int = 8080
+    "TCP port of the HTTP/WebSocket server (0: any free port)."
+    public_url: str = ""
+    "Address the relatives open, written in the SMS (default ``http://HOST:PORT``)."
+    redis_url: str = ""
+    "Redis to use; empty: start a private embedded ``redis-server`` under ``data_dir``."
+    data_dir: str = "var"
+    "Folder for the embedded Redis's append-only file, the SMS outbox and (later) recordings."
+    lang: str = "fr"
+    "Default language of messages: ``fr`` or ``en``."
+    call_max_seconds: int = 1800
+    "Longest call, from the moment both sides are connected (the charter: 20 to 30 minutes)."
+    warning_seconds: tuple[int, ...] = (300, 60)
+    "Both pages are warned this many seconds before the end."
+    code_validity_seconds: int = 300
+    "The relative has this long after the SMS to enter the code (the note: 5 minutes)."
+    code_max_attempts: int = 5
+    "Wrong tries on one call's code (via the SMS link) before the code is burned."
+    connect_timeout_seconds: int = 120
+    "After the code is accepted, both legs must be connected within this time."
+    join_attempts_per_minute: int = 10
+    "Code entries allowed per client address per minute."
+    kiosk_logins_per_minute: int = 10
+    "Kiosk login attempts allowed per detainee number per minute."
+    kiosk_id: str = "kiosk-1"
+    "This kiosk's identifier until kiosks are enrolled devices."
+    ice_host_addresses: tuple[str, ...] = ()
+    "Only gather ICE host candidates on these local addresses (empty: every interface)."
+    ice_public_ip: str = ""
+    "Public IP of a 1:1 NAT in front of the gateway, added to its ICE candidates."
+    stun_urls: tuple[str, ...] = ()
+    "STUN servers handed to both the browsers and the gateway (``stun:host:port``)."
+    turn_url: str = ""
+    "TURN server (``turn:host:port?transport=udp``) for browsers behind strict NATs."
+    turn_username: str = ""
+    "TURN user name."
+    turn_password: str = ""
+    "TURN password."
+    sms_sender: str = "outbox"
+    "How SMS leave: ``outbox`` appends JSON lines to ``sms_outbox_path``."
+    sms_outbox_path: str = ""
+    "Outbox file (default ``DATA_DIR/sms-outbox.jsonl``)."
+    log_level: str = "INFO"
+    "Python logging level."
+
+    def __post_init__(self) -> None:
+        if self.lang not in ("fr", "en"):
+            raise ConfigError(f"lang must be fr or en, not {self.lang!r}")
+        if self.call_max_seconds <= 0 or self.code_validity_seconds <= 0:
+            raise ConfigError("call_max_seconds and code_validity_seconds must be positive")
+        if self.code_max_attempts < 1:
+            raise ConfigError("code_max_attempts must be at least 1")
+        if self.sms_sender not in ("outbox",):
+            raise ConfigError(f"unknown sms_sender {self.sms_sender!r}")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError("port out of range")
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+    @property
+    def outbox_path(self) -> Path:
+        return Path(self.sms_outbox_path or self.data_path / "sms-outbox.jsonl")
+
+    def base_url(self, bound_port: int | None = None) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{bound_port or self.port}"
+
+    def ice_servers(self) -> list[dict[str, Any]]:
+        """ICE servers as the browsers' ``RTCPeerConnection`` takes them."""
+        servers: list[dict[str, Any]] = [{"urls": url} for url in self.stun_urls]
+        if self.turn_url:
+            servers.append(
+                {
+                    "urls": self.turn_url,
+                    "username": self.turn_username,
+                    "credential": self.turn_password,
+                }
+            )
+        return servers
+
+
+def _coerce(name: str, kind: Any, raw: Any) -> Any:
+    text_kind = str(kind)
+    try:
+        if "tuple[int" in text_kind:
+            items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+            return tuple(int(x) for x in items if str(x).strip())
+        if "tuple[str" in text_kind:
+            items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+            return tuple(str(x).strip() for x in items if str(x).strip())
+        if kind is int or text_kind == "int":
+            return int(raw)
+        return str(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name}: cannot read {raw!r}") from exc
+
+
+def load_config(
+    env: Mapping[str, str], toml_path: str | None = None, **overrides: Any
+) -> GatewayConfig:
+    """Build the config from a TOML file, the environment and explicit overrides."""
+    values: dict[str, Any] = {}
+    known = {f.name: f.type for f in fields(GatewayConfig)}
+    path = toml_path or env.get("PARLOIR_CONFIG")
+    if path:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+        section = data.get("gateway", data)
+        for key, raw in section.items():
+            if key not in known:
+                raise ConfigError(f"unknown setting {key!r} in {path}")
+            values[key] = _coerce(key, known[key], raw)
+    if env.get("REDIS_URL"):
+        values["redis_url"] = env["REDIS_URL"]
+    for name, kind in known.items():
+        raw = env.get(f"PARLOIR_{name.upper()}")
+        if raw is not None:
+            values[name] = _coerce(name, kind, raw)
+    for name, raw in overrides.items():
+        if raw is not None:
+            values[name] = _coerce(name, known[name], raw)
+    return GatewayConfig(**values)
+
+
+def from_environ(toml_path: str | None = None, **overrides: Any) -> GatewayConfig:
+    """The one place that reads ``os.environ``."""
+    return load_config(os.environ, toml_path, **overrides)
+
+
+def replace(config: GatewayConfig, **changes: Any) -> GatewayConfig:
+    return dataclasses.replace(config, **changes)
+
+
+__all__ = ["ConfigError", "GatewayConfig", "from_environ", "load_config", "replace"]

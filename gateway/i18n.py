@@ -1,0 +1,110 @@
+"""Sentences the gateway says to people, in French (default) and English.
+
+Keys are the stable machine-readable reasons (``code.expired``) or message names (``sms.code``).
+"""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "sms.code": {
+        "fr": "Parloir : votre proche détenu vous appelle en visio. Code : {code}. "
+        "Ouvrez {url} et saisissez ce code dans les {minutes} minutes.",
+        "en": "Parloir: your relative in prison is video-calling you. Code: {code}. "
+        "Open {url} and enter this code within {minutes} minutes.",
+    },
+    "code.invalid": {
+        "fr": "Ce code n'est pas valide. Vérifiez les 6 chiffres reçus par SMS.",
+        "en": "This code is not valid. Check the 6 digits you received by SMS.",
+    },
+    "code.expired": {
+        "fr": "Ce code a expiré (il est valable 5 minutes). Votre proche peut en envoyer un autre.",
+        "en": "This code has expired (it is valid for 5 minutes). Your relative can send another.",
+    },
+    "code.used": {
+        "fr": "Ce code a déjà été utilisé.",
+        "en": "This code has already been used.",
+    },
+    "code.burned": {
+        "fr": "Trop d'essais incorrects : ce code est bloqué. "
+        "Votre proche peut en envoyer un autre.",
+        "en": "Too many wrong tries: this code is blocked. Your relative can send a new one.",
+    },
+    "code.burned_kiosk": {
+        "fr": "Trop de codes incorrects ont été saisis : le code est bloqué. "
+        "Vous pouvez envoyer un nouveau code.",
+        "en": "Too many wrong codes were entered: the code is blocked. You can send a new code.",
+    },
+    "join.rules_not_accepted": {
+        "fr": "Vous devez accepter les règles d'utilisation.",
+        "en": "You must accept the rules of use.",
+    },
+    "join.malformed": {
+        "fr": "Demande incomplète.",
+        "en": "Incomplete request.",
+    },
+    "rate_limited": {
+        "fr": "Trop d'essais. Patientez une minute avant de réessayer.",
+        "en": "Too many tries. Wait a minute before trying again.",
+    },
+    "kiosk.bad_credentials": {
+        "fr": "Numéro d'écrou ou code d'accès incorrect.",
+        "en": "Wrong prisoner number or access code.",
+    },
+    "kiosk.no_booking": {
+        "fr": "Vous n'avez pas de créneau réservé en ce moment.",
+        "en": "You have no booked slot at this time.",
+    },
+    "call.outside_slot": {
+        "fr": "Votre créneau n'a pas commencé ou est terminé.",
+        "en": "Your slot has not started or is over.",
+    },
+    "signaling.out_of_order": {
+        "fr": "Action impossible à ce moment de l'appel.",
+        "en": "This action is not possible at this point of the call.",
+    },
+    "signaling.malformed": {"fr": "Message illisible.", "en": "Unreadable message."},
+    "signaling.unauthorized": {
+        "fr": "Session inconnue ou expirée.",
+        "en": "Unknown or expired session.",
+    },
+    "signaling.unknown_type": {"fr": "Message inconnu.", "en": "Unknown message."},
+    "signaling.bad_sdp": {
+        "fr": "Description média refusée (VP8 et Opus requis).",
+        "en": "Media description refused (VP8 and Opus required).",
+    },
+    "ended.time_limit": {
+        "fr": "L'appel est terminé : la durée maximale est atteinte.",
+        "en": "The call is over: the maximum duration was reached.",
+    },
+    "ended.kiosk_hangup": {
+        "fr": "L'appel est terminé : la personne détenue a raccroché.",
+        "en": "The call is over: the detainee hung up.",
+    },
+    "ended.relative_hangup": {
+        "fr": "L'appel est terminé : le proche a raccroché.",
+        "en": "The call is over: the relative hung up.",
+    },
+    "ended.no_answer": {
+        "fr": "L'appel n'a pas eu lieu : le proche ne s'est pas connecté à temps.",
+        "en": "The call did not take place: the relative did not connect in time.",
+    },
+    "ended.media_failure": {
+        "fr": "L'appel est terminé : la connexion a été perdue.",
+        "en": "The call is over: the connection was lost.",
+    },
+    "ended.interrupted": {
+        "fr": "L'appel a été interrompu par le service.",
+        "en": "The call was interrupted by the service.",
+    },
+}
+
+
+def message(key: str, lang: str = "fr") -> str:
+    entry = MESSAGES.get(key)
+    if entry is None:
+        return key
+    return entry.get(lang) or entry["fr"]
+
+
+def pick_lang(value: object, default: str = "fr") -> str:
+    return value if value in ("fr", "en") else default  # type: ignore[return-value]

@@ -1,0 +1,150 @@
+"""Fan-out of encoded media: one :class:`MediaSource` per leg and kind, any number of consumers.
+
+A source receives the encoded frames (``av.Packet``) of one incoming track, straight from the
+receiver (see :mod:`gateway.aiortc_passthrough`), and hands the same packet objects to every
+consumer: the other leg's sender, and later the recorder and monitoring viewers. Nothing is
+decoded or copied. Consumers must not mutate packets.
+
+A consumer that falls behind is not allowed to grow memory or delay the others: its queue is
+bounded; on overflow a video consumer drops what it holds and waits for the next keyframe (which
+it asks for), an audio consumer drops its oldest packet. A new video consumer also waits for a
+keyframe and asks for one, so that it never starts mid-GOP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import av
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from .aiortc_passthrough import is_vp8_keyframe
+
+log = logging.getLogger(__name__)
+
+KEYFRAME_INTERVAL = 0.5
+"""Seconds between two keyframe requests sent to one source: browsers ask often on loss."""
+
+QUEUE_PACKETS = {"audio": 50, "video": 60}
+"""Per-consumer backlog (about 1 s of audio, 2 s of video) before dropping."""
+
+
+class MediaSource:
+    def __init__(self, kind: str, name: str) -> None:
+        self.kind = kind
+        self.name = name
+        self.consumers: set[RelayTrack] = set()
+        self.packets = 0
+        self.on_first_packet: Callable[[], None] | None = None
+        self._keyframe_requester: Callable[[], bool] | None = None
+        self._last_keyframe_request = float("-inf")
+        self._pending_keyframe_request = False
+        self.ended = False
+
+    # -- the producing side ---------------------------------------------------------------
+    def set_keyframe_requester(self, requester: Callable[[], bool] | None) -> None:
+        """How to ask the sender for a keyframe (a PLI on the source leg); False: not yet."""
+        self._keyframe_requester = requester
+        self._last_keyframe_request = float("-inf")
+
+    def publish(self, packet: av.Packet | None) -> None:
+        """Called for each received encoded frame; ``None`` when the incoming track ended."""
+        if packet is None:
+            return
+        self.packets += 1
+        if self.packets == 1 and self.on_first_packet is not None:
+            self.on_first_packet()
+        if self._pending_keyframe_request:
+            self.request_keyframe()
+        for consumer in self.consumers:
+            consumer._offer(packet)
+
+    def end(self) -> None:
+        """No more packets will come: every consumer's ``recv`` ends."""
+        self.ended = True
+        for consumer in list(self.consumers):
+            consumer._finish()
+        self.consumers.clear()
+
+    # -- the consuming side ---------------------------------------------------------------
+    def subscribe(self) -> RelayTrack:
+        track = RelayTrack(self)
+        self.consumers.add(track)
+        if self.ended:
+            track._finish()
+        elif self.kind == "video":
+            self.request_keyframe()
+        return track
+
+    def unsubscribe(self, track: RelayTrack) -> None:
+        self.consumers.discard(track)
+
+    def request_keyframe(self) -> None:
+        """Ask the sending leg for a keyframe, at most once per :data:`KEYFRAME_INTERVAL`."""
+        if self.kind != "video":
+            return
+        now = asyncio.get_running_loop().time()
+        if now - self._last_keyframe_request < KEYFRAME_INTERVAL:
+            return
+        if self._keyframe_requester is not None and self._keyframe_requester():
+            self._last_keyframe_request = now
+            self._pending_keyframe_request = False
+        else:
+            # No SSRC seen yet: ask as soon as the first packet arrives.
+            self._pending_keyframe_request = True
+
+
+class RelayTrack(MediaStreamTrack):
+    """What a consumer reads: the source's packets, with its own bounded backlog."""
+
+    def __init__(self, source: MediaSource) -> None:
+        super().__init__()
+        self.kind = source.kind
+        self.source = source
+        self._queue: asyncio.Queue[av.Packet | None] = asyncio.Queue(QUEUE_PACKETS[source.kind])
+        self._waiting_keyframe = source.kind == "video"
+        self.dropped = 0
+
+    def _offer(self, packet: av.Packet) -> None:
+        if self._waiting_keyframe:
+            if not is_vp8_keyframe(memoryview(packet)):
+                self.dropped += 1
+                return
+            self._waiting_keyframe = False
+        if self._queue.full():
+            if self.kind == "video":
+                self.dropped += self._queue.qsize()
+                self._drain()
+                self._waiting_keyframe = True
+                self.source.request_keyframe()
+                if not is_vp8_keyframe(memoryview(packet)):
+                    self.dropped += 1
+                    return
+                self._waiting_keyframe = False
+            else:
+                self._queue.get_nowait()
+                self.dropped += 1
+        self._queue.put_nowait(packet)
+
+    def _drain(self) -> None:
+        while not self._queue.empty():
+            self._queue.get_nowait()
+
+    def _finish(self) -> None:
+        self._drain()
+        self._queue.put_nowait(None)
+
+    async def recv(self) -> av.Packet:  # type: ignore[override]
+        if self.readyState != "live":
+            raise MediaStreamError
+        packet = await self._queue.get()
+        if packet is None:
+            self.stop()
+            raise MediaStreamError
+        return packet
+
+    def stop(self) -> None:
+        super().stop()
+        self.source.unsubscribe(self)

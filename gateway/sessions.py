@@ -1,0 +1,59 @@
+"""Bearer tokens for the kiosk and the relative, and fixed-window rate limits, in Redis.
+
+A token is 32 random bytes; Redis keeps only its SHA-256, with an expiry, so a dump of Redis
+yields no usable token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from typing import Any
+
+import redis.asyncio as aioredis
+
+PREFIX = "parloir:"
+
+
+def _key(token: str) -> str:
+    return f"{PREFIX}token:{hashlib.sha256(token.encode()).hexdigest()}"
+
+
+class Tokens:
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self.redis = redis
+
+    async def issue(self, claims: dict[str, Any], ttl: int) -> str:
+        token = secrets.token_urlsafe(32)
+        await self.redis.set(_key(token), json.dumps(claims), ex=ttl)
+        return token
+
+    async def claims(self, token: str) -> dict[str, Any] | None:
+        if not token or len(token) > 128:
+            return None
+        raw = await self.redis.get(_key(token))
+        return json.loads(raw) if raw else None
+
+    async def revoke(self, token: str) -> None:
+        await self.redis.delete(_key(token))
+
+
+class RateLimiter:
+    """At most ``limit`` hits per ``window`` seconds per key (fixed windows)."""
+
+    def __init__(self, redis: aioredis.Redis, scope: str, limit: int, window: int = 60) -> None:
+        self.redis = redis
+        self.scope = scope
+        self.limit = limit
+        self.window = window
+
+    async def hit(self, key: str, now: float) -> bool:
+        """Count one hit; False when the limit is exceeded."""
+        bucket = int(now // self.window)
+        rkey = f"{PREFIX}rl:{self.scope}:{key}:{bucket}"
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.incr(rkey)
+        pipe.expire(rkey, self.window * 2)
+        count, _ = await pipe.execute()
+        return int(count) <= self.limit

@@ -1,0 +1,100 @@
+"""The signaling protocol's client messages, parsed and checked without any I/O.
+
+See ``docs/signaling.md``. :func:`parse` turns one WebSocket text frame into a message object or
+raises :class:`ProtocolError` carrying the WebSocket close code and a stable reason.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+MAX_MESSAGE_BYTES = 64 * 1024
+MAX_SDP_CHARS = 60 * 1024
+
+
+class ProtocolError(Exception):
+    """A message that ends the session: close ``code`` with ``reason``."""
+
+    def __init__(self, code: int, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.code = code
+        self.reason = reason
+        self.detail = detail
+
+
+MALFORMED = 4400
+UNAUTHORIZED = 4401
+UNKNOWN_TYPE = 4404
+OUT_OF_ORDER = 4409
+BAD_SDP = 4422
+
+
+@dataclass(frozen=True)
+class Hello:
+    token: str
+
+
+@dataclass(frozen=True)
+class StartCall:
+    pass
+
+
+@dataclass(frozen=True)
+class Offer:
+    sdp: str
+
+
+@dataclass(frozen=True)
+class Hangup:
+    pass
+
+
+@dataclass(frozen=True)
+class Ping:
+    pass
+
+
+ClientMessage = Hello | StartCall | Offer | Hangup | Ping
+
+_KIOSK_ONLY = (StartCall,)
+
+
+def parse(text: str) -> ClientMessage:
+    if len(text) > MAX_MESSAGE_BYTES:
+        raise ProtocolError(MALFORMED, "signaling.malformed", "message too large")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError(MALFORMED, "signaling.malformed", "not JSON") from exc
+    if not isinstance(data, dict):
+        raise ProtocolError(MALFORMED, "signaling.malformed", "not an object")
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        raise ProtocolError(MALFORMED, "signaling.malformed", "no type")
+    if kind == "hello":
+        return Hello(token=_text(data, "token", 256))
+    if kind == "call":
+        return StartCall()
+    if kind == "offer":
+        return Offer(sdp=_text(data, "sdp", MAX_SDP_CHARS))
+    if kind == "hangup":
+        return Hangup()
+    if kind == "ping":
+        return Ping()
+    raise ProtocolError(UNKNOWN_TYPE, "signaling.unknown_type", kind[:40])
+
+
+def _text(data: dict[str, object], name: str, limit: int) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value or len(value) > limit:
+        raise ProtocolError(MALFORMED, "signaling.malformed", f"bad field {name}")
+    return value
+
+
+def check_role(message: ClientMessage, role: str) -> None:
+    """Refuse a message the sender's role may not send."""
+    if isinstance(message, Hello):
+        raise ProtocolError(OUT_OF_ORDER, "signaling.out_of_order", "hello twice")
+    if isinstance(message, _KIOSK_ONLY) and role != "kiosk":
+        raise ProtocolError(OUT_OF_ORDER, "signaling.out_of_order", "kiosk-only message")

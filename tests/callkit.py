@@ -1,0 +1,163 @@
+"""Helpers that stand a whole call up in a few lines, with real aiortc peers as clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiortc import (
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
+
+from gateway import appkeys as keys
+from gateway.cli import Running, seed_demo
+
+
+def read_codes(outbox: Path) -> list[dict[str, Any]]:
+    if not outbox.exists():
+        return []
+    return [json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines()]
+
+
+async def wait_for_code(outbox: Path, count: int = 1, timeout: float = 5.0) -> tuple[str, str]:
+    """The newest SMS's code and call reference, once ``count`` SMS are in the outbox."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        messages = read_codes(outbox)
+        if len(messages) >= count:
+            text = messages[-1]["text"]
+            code = (
+                text.split("Code : ")[1][:6] if "Code : " in text else text.split("Code: ")[1][:6]
+            )
+            ref = text.split("appel=")[1].split()[0]
+            return code, ref
+        await asyncio.sleep(0.05)
+    raise TimeoutError("no SMS in the outbox")
+
+
+@dataclass
+class Client:
+    """One participant: an HTTP session, a signaling socket, an aiortc peer."""
+
+    base: str
+    http: aiohttp.ClientSession
+    token: str = ""
+    ws: aiohttp.ClientWebSocketResponse | None = None
+    pc: RTCPeerConnection | None = None
+    inbox: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+    received: dict[str, int] = field(default_factory=lambda: {"audio": 0, "video": 0})
+    video_sizes: set[tuple[int, int]] = field(default_factory=set)
+    _reader: asyncio.Task[None] | None = None
+    _sinks: list[asyncio.Task[None]] = field(default_factory=list)
+    close_code: int | None = None
+
+    async def connect(self) -> dict[str, Any]:
+        self.ws = await self.http.ws_connect(self.base.replace("http", "ws") + "/ws")
+        await self.ws.send_json({"type": "hello", "token": self.token})
+        self._reader = asyncio.ensure_future(self._read())
+        return await self.expect("welcome")
+
+    async def _read(self) -> None:
+        assert self.ws is not None
+        async for msg in self.ws:
+            if msg.type == aiohttp.WSMsgType.TEXT:
+                await self.inbox.put(json.loads(msg.data))
+        self.close_code = self.ws.close_code
+        await self.inbox.put({"type": "_closed", "code": self.ws.close_code})
+
+    async def expect(self, kind: str, timeout: float = 10.0, **match: Any) -> dict[str, Any]:
+        """Skip messages until one of ``kind`` (whose fields match ``match``) arrives."""
+        async with asyncio.timeout(timeout):
+            while True:
+                msg = await self.inbox.get()
+                if msg["type"] == kind and all(_get(msg, k) == v for k, v in match.items()):
+                    return msg
+                if msg["type"] == "_closed" and kind != "_closed":
+                    raise AssertionError(f"socket closed ({msg['code']}) waiting for {kind}")
+
+    async def send(self, msg: dict[str, Any]) -> None:
+        assert self.ws is not None
+        await self.ws.send_json(msg)
+
+    async def start_media(self) -> None:
+        """Offer audio and video (aiortc's synthetic tracks) and apply the gateway's answer."""
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.pc.addTrack(AudioStreamTrack())
+        self.pc.addTrack(VideoStreamTrack())
+
+        @self.pc.on("track")
+        def on_track(track: Any) -> None:
+            self._sinks.append(asyncio.ensure_future(self._consume(track)))
+
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        await self.send({"type": "offer", "sdp": self.pc.localDescription.sdp})
+        answer = await self.expect("answer")
+        await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+
+    async def _consume(self, track: Any) -> None:
+        try:
+            while True:
+                frame = await track.recv()
+                self.received[track.kind] += 1
+                if track.kind == "video":
+                    self.video_sizes.add((frame.width, frame.height))
+        except MediaStreamError:
+            pass
+
+    async def close(self) -> None:
+        for task in self._sinks:
+            task.cancel()
+        if self.pc is not None:
+            await self.pc.close()
+        if self.ws is not None:
+            await self.ws.close()
+        if self._reader is not None:
+            self._reader.cancel()
+
+
+def _get(msg: dict[str, Any], dotted: str) -> Any:
+    value: Any = msg
+    for part in dotted.split("__"):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+async def kiosk_login(client: Client, number: str, access_code: str) -> dict[str, Any]:
+    async with client.http.post(
+        client.base + "/api/kiosk/login", json={"detainee": number, "access_code": access_code}
+    ) as resp:
+        body = await resp.json()
+        assert resp.status == 200, body
+        client.token = body["token"]
+        return body
+
+
+async def join(client: Client, code: str, ref: str | None = None) -> tuple[int, dict[str, Any]]:
+    payload: dict[str, Any] = {"code": code, "rules_accepted": True}
+    if ref:
+        payload["ref"] = ref
+    async with client.http.post(client.base + "/api/join", json=payload) as resp:
+        body = await resp.json()
+        if resp.status == 200:
+            client.token = body["token"]
+        return resp.status, body
+
+
+async def seeded(gateway: Running) -> dict[str, Any]:
+    import time
+
+    return await seed_demo(gateway.app[keys.DIRECTORY], gateway.config.kiosk_id, time.time())
+
+
+async def wait_until(predicate: Any, timeout: float = 10.0, step: float = 0.05) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(step)

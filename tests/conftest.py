@@ -1,0 +1,73 @@
+"""Shared fixtures: a real Redis (embedded, or ``REDIS_URL``), a gateway in-process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from gateway.cli import Running, start
+from gateway.config import GatewayConfig
+from gateway.redis_server import EmbeddedRedis
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real redis-server for the whole run: ``REDIS_URL`` if set, else a private one."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    folder = Path(tempfile.mkdtemp(prefix="parloir-redis-"))
+    server = EmbeddedRedis(folder)
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.from_url(redis_url, decode_responses=True)
+    await client.flushdb()
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+def make_config(tmp_path: Path, redis_url: str, **changes: object) -> GatewayConfig:
+    values: dict[str, object] = {
+        "host": "127.0.0.1",
+        "port": 0,
+        "redis_url": redis_url,
+        "data_dir": str(tmp_path / "var"),
+        "ice_host_addresses": ("127.0.0.1",),
+        "log_level": "DEBUG",
+    }
+    values.update(changes)
+    return GatewayConfig(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def gateway_factory(
+    tmp_path: Path, redis_url: str, redis: aioredis.Redis
+) -> AsyncIterator[object]:
+    started: list[Running] = []
+
+    async def make(**changes: object) -> Running:
+        running = await start(make_config(tmp_path, redis_url, **changes))
+        started.append(running)
+        return running
+
+    try:
+        yield make
+    finally:
+        for running in started:
+            await running.stop()
