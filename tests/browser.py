@@ -1,0 +1,70 @@
+"""Headless Debian Chromium, driven by Playwright, with a fake camera and microphone."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    # ICE on loopback only: the gateway listens on 127.0.0.1 in the tests.
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.fail("Debian's chromium is not installed: ./run test installs it")
+    return path
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+FRAMES_DECODED_JS = """async () => {
+  const pc = window.parloir && window.parloir.pc;
+  if (!pc) return -1;
+  const stats = await pc.getStats();
+  let n = 0;
+  stats.forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') n += s.framesDecoded || 0;
+  });
+  return n;
+}"""
+
+
+async def frames_decoded(page: Any) -> int:
+    return int(await page.evaluate(FRAMES_DECODED_JS))
+
+
+async def screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,0 +1,102 @@
+"""End to end: a kiosk and a relative in two headless Chromium browsers, through the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiortc.rtcrtpreceiver
+import aiortc.rtcrtpsender
+import pytest
+
+from .browser import chromium, frames_decoded, screenshot
+from .callkit import seeded, wait_for_code
+
+
+@pytest.fixture
+def codec_spy(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Counts every decoder and encoder aiortc creates in this process (the gateway's)."""
+    counts = {"decoders": 0, "encoders": 0}
+    get_decoder, get_encoder = aiortc.rtcrtpreceiver.get_decoder, aiortc.rtcrtpsender.get_encoder
+
+    def spy_decoder(codec: Any) -> Any:
+        counts["decoders"] += 1
+        return get_decoder(codec)
+
+    def spy_encoder(codec: Any) -> Any:
+        counts["encoders"] += 1
+        return get_encoder(codec)
+
+    monkeypatch.setattr(aiortc.rtcrtpreceiver, "get_decoder", spy_decoder)
+    monkeypatch.setattr(aiortc.rtcrtpsender, "get_encoder", spy_encoder)
+    return counts
+
+
+async def _grows(page: Any, above: int, timeout: float = 20.0) -> int:
+    async with asyncio.timeout(timeout):
+        while (n := await frames_decoded(page)) <= above:
+            await asyncio.sleep(0.2)
+    return n
+
+
+async def test_kiosk_calls_relative_in_browsers(gateway_factory, codec_spy) -> None:
+    gateway = await gateway_factory(call_max_seconds=15, warning_seconds=(10,))
+    demo = await seeded(gateway)
+    base = gateway.base_url
+    async with chromium() as browser:
+        kiosk_ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
+        phone_ctx = await browser.new_context(
+            viewport={"width": 360, "height": 640}, is_mobile=True, has_touch=True
+        )
+        kiosk = await kiosk_ctx.new_page()
+        phone = await phone_ctx.new_page()
+        errors: list[str] = []
+        for page in (kiosk, phone):
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+        # The detainee logs in at the kiosk and calls.
+        await kiosk.goto(f"{base}/kiosk")
+        await kiosk.fill("#detainee", demo["detainee"])
+        await kiosk.fill("#access-code", demo["access_code"])
+        await kiosk.click("#login")
+        await kiosk.wait_for_selector("#call", state="visible")
+        assert "Marie Martin" in await kiosk.inner_text("body")
+        await screenshot(kiosk, "kiosk-ready")
+        await kiosk.click("#call")
+        code, _ref = await wait_for_code(gateway.config.outbox_path, timeout=10)
+
+        # The relative follows the flyer: rules, code, accept. The bare address, as typed.
+        await phone.goto(f"{base}/join")
+        await screenshot(phone, "join-rules")
+        for rule in ("#rule-1", "#rule-2", "#rule-3"):
+            await phone.check(rule)
+        await phone.click("#accept-rules")
+        await phone.fill("#code", code)
+        await screenshot(phone, "join-code")
+        await phone.click("#connect")
+        await phone.wait_for_selector("#accept-call", state="visible")
+        assert "Jean M." in await phone.inner_text("body")
+        await phone.click("#accept-call")
+
+        # Both decode each other's video, through the gateway.
+        first_k = await _grows(kiosk, 10)
+        first_p = await _grows(phone, 10)
+        await _grows(kiosk, first_k + 20)
+        await _grows(phone, first_p + 20)
+        await phone.wait_for_selector("#remaining", state="visible")
+        await screenshot(kiosk, "kiosk-in-call")
+        await screenshot(phone, "join-in-call")
+
+        # The time limit ends the call by itself; both pages show the end screen.
+        await kiosk.wait_for_selector("#ended", state="visible", timeout=30_000)
+        await phone.wait_for_selector("#ended", state="visible", timeout=30_000)
+        assert "durée maximale" in await phone.inner_text("#ended")
+        assert "durée maximale" in await kiosk.inner_text("#ended")
+        await screenshot(phone, "join-ended")
+        await screenshot(kiosk, "kiosk-ended")
+        assert errors == []
+        await kiosk_ctx.close()
+        await phone_ctx.close()
+
+    # The relay never decoded nor encoded a frame.
+    assert codec_spy == {"decoders": 0, "encoders": 0}

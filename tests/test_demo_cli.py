@@ -1,0 +1,59 @@
+"""The README's first command: the demo starts with nothing configured and prints its logins."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+
+
+async def test_demo_json_runs_with_embedded_redis_and_stops_cleanly(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARLOIR_")}
+    env.pop("REDIS_URL", None)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "demo",
+            "--json",
+            "--port",
+            "0",
+            "--data-dir",
+            str(tmp_path / "var"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        info = json.loads(proc.stdout.readline())
+        assert info["redis"] == "embedded"
+        assert info["kiosk_url"].endswith("/kiosk") and info["join_url"].endswith("/join")
+        assert info["correspondent_phone"].startswith("+33")
+        async with aiohttp.ClientSession() as http:
+            async with http.post(
+                info["url"] + "/api/kiosk/login",
+                json={"detainee": info["detainee"], "access_code": info["access_code"]},
+            ) as resp:
+                body = await resp.json()
+                assert resp.status == 200
+                assert body["booking"]["correspondent"]["name"] == "Marie Martin"
+            async with http.get(info["kiosk_url"]) as resp:
+                assert resp.status == 200
+                assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
+        # the embedded Redis keeps an append-only file in the data folder
+        assert list((tmp_path / "var" / "redis").glob("appendonly*"))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    # its redis-server stopped with it
+    left = subprocess.run(["pgrep", "-f", str(tmp_path / "var" / "redis")], capture_output=True)
+    assert left.stdout.strip() == b""

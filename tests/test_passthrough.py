@@ -1,0 +1,70 @@
+"""What the relay relies on inside aiortc, and the relay's own fan-out rules."""
+
+from __future__ import annotations
+
+import fractions
+
+import av
+import pytest
+from aiortc.mediastreams import MediaStreamError
+
+from gateway import aiortc_passthrough as passthrough
+from gateway.relay import QUEUE_PACKETS, MediaSource
+
+
+def test_aiortc_still_has_the_internals_the_relay_patches() -> None:
+    # Fails loudly (naming what moved) if an aiortc upgrade changes them.
+    passthrough.check_compatibility()
+
+
+def test_packer_packs_without_encoding() -> None:
+    packer = passthrough.Packer("video")
+    packet = av.Packet(b"\x10" + b"\x00" * 3000)
+    packet.pts = 9000
+    packet.time_base = fractions.Fraction(1, 90000)
+    payloads, timestamp = packer.pack(packet)
+    assert timestamp == 9000 and len(payloads) >= 3
+    with pytest.raises(RuntimeError):
+        packer.encode(None)
+    audio = passthrough.Packer("audio")
+    packet = av.Packet(b"opus")
+    packet.pts = 960
+    packet.time_base = fractions.Fraction(1, 48000)
+    assert audio.pack(packet) == ([b"opus"], 960)
+
+
+def _video(key: bool) -> av.Packet:
+    return av.Packet(bytes([0x00 if key else 0x01]) + b"\x00" * 10)
+
+
+async def test_new_video_consumer_waits_for_a_keyframe_and_asks_for_one() -> None:
+    source = MediaSource("video", "t")
+    asked: list[int] = []
+    source.set_keyframe_requester(lambda: asked.append(1) is None)
+    track = source.subscribe()
+    assert asked == [1]
+    source.publish(_video(key=False))  # mid-GOP: dropped for this consumer
+    source.publish(_video(key=True))
+    source.publish(_video(key=False))
+    first, second = await track.recv(), await track.recv()
+    assert passthrough.is_vp8_keyframe(bytes(first)) and not passthrough.is_vp8_keyframe(
+        bytes(second)
+    )
+    assert track.dropped == 1
+
+
+async def test_a_slow_consumer_drops_rather_than_grows_and_others_are_unaffected() -> None:
+    source = MediaSource("video", "t")
+    source.set_keyframe_requester(lambda: True)
+    slow, fast = source.subscribe(), source.subscribe()
+    source.publish(_video(key=True))
+    received = 0
+    for _ in range(QUEUE_PACKETS["video"] * 3):
+        source.publish(_video(key=False))
+        await fast.recv()
+        received += 1
+    assert slow._queue.qsize() <= QUEUE_PACKETS["video"]
+    assert slow.dropped > 0 and fast.dropped == 0
+    source.end()
+    with pytest.raises(MediaStreamError):
+        await slow.recv()
