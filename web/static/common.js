@@ -1,0 +1,542 @@
+/* Parloir — helpers shared by the kiosk page and the relative's page.
+ *
+ * window.Parloir : i18n, steps, HTTP API, WebSocket client, WebRTC leg, countdowns.
+ * window.parloir : { pc, ws, state } exposed for automated tests (current RTCPeerConnection,
+ *                  current WebSocket, last CallView state string).
+ * See docs/signaling.md for the protocol.
+ */
+'use strict';
+
+(function () {
+  const DICTS = window.PARLOIR_I18N || { fr: {}, en: {} };
+  const LANGS = ['fr', 'en'];
+  const STORAGE_KEY = 'parloir.lang';
+
+  window.parloir = { pc: null, ws: null, state: null };
+
+  /* ------------------------------------------------------------------ i18n */
+
+  function storedLang() {
+    try { return window.localStorage.getItem(STORAGE_KEY); } catch (e) { return null; }
+  }
+
+  function storeLang(value) {
+    try { window.localStorage.setItem(STORAGE_KEY, value); } catch (e) { /* private mode */ }
+  }
+
+  function detectLang() {
+    const fromQuery = new URLSearchParams(window.location.search).get('lang');
+    if (fromQuery && LANGS.includes(fromQuery.toLowerCase())) {
+      const value = fromQuery.toLowerCase();
+      storeLang(value);
+      return value;
+    }
+    const saved = storedLang();
+    return LANGS.includes(saved) ? saved : 'fr';
+  }
+
+  let lang = detectLang();
+
+  function has(key) {
+    return Object.prototype.hasOwnProperty.call(DICTS[lang] || {}, key) ||
+      Object.prototype.hasOwnProperty.call(DICTS.fr, key);
+  }
+
+  function formatTime(ms) {
+    try {
+      return new Intl.DateTimeFormat(lang === 'en' ? 'en-GB' : 'fr-FR',
+        { hour: '2-digit', minute: '2-digit' }).format(new Date(ms));
+    } catch (e) {
+      const d = new Date(ms);
+      return String(d.getHours()).padStart(2, '0') + ':' + String(d.getMinutes()).padStart(2, '0');
+    }
+  }
+
+  function formatVar(value) {
+    if (value && typeof value === 'object' && typeof value.time === 'number') {
+      return formatTime(value.time);
+    }
+    return value == null ? '' : String(value);
+  }
+
+  /** Translate `key` in the current language, replacing {placeholders} by vars. */
+  function t(key, vars) {
+    const dict = DICTS[lang] || {};
+    let text = Object.prototype.hasOwnProperty.call(dict, key) ? dict[key] : DICTS.fr[key];
+    if (text === undefined) return key;
+    if (vars) {
+      text = text.replace(/\{(\w+)\}/g, (m, name) =>
+        (Object.prototype.hasOwnProperty.call(vars, name) ? formatVar(vars[name]) : m));
+    }
+    return text;
+  }
+
+  function render(el) {
+    const key = el.dataset.i18n;
+    let vars = null;
+    if (el.dataset.i18nVars) {
+      try { vars = JSON.parse(el.dataset.i18nVars); } catch (e) { vars = null; }
+    }
+    if (has(key)) {
+      el.textContent = t(key, vars);
+    } else if (el.dataset.i18nFallback !== undefined) {
+      el.textContent = el.dataset.i18nFallback;
+    }
+  }
+
+  /** Apply the current language to every [data-i18n] and [data-i18n-attr] under root. */
+  function applyI18n(root) {
+    const scope = root || document;
+    document.documentElement.lang = lang;
+    scope.querySelectorAll('[data-i18n]').forEach(render);
+    scope.querySelectorAll('[data-i18n-attr]').forEach((el) => {
+      el.dataset.i18nAttr.split(';').forEach((pair) => {
+        const [attr, key] = pair.split(':').map((s) => s.trim());
+        if (attr && key) el.setAttribute(attr, t(key));
+      });
+    });
+    const toggle = document.getElementById('lang-toggle');
+    if (toggle) toggle.setAttribute('lang', lang === 'fr' ? 'en' : 'fr');
+  }
+
+  /** Put a translated text in el (kept up to date when the language changes).
+   *  `fallback` is shown when the key is unknown (e.g. the server's message). */
+  function setText(el, key, vars, fallback) {
+    if (!el) return;
+    el.dataset.i18n = key;
+    if (vars) el.dataset.i18nVars = JSON.stringify(vars); else delete el.dataset.i18nVars;
+    if (fallback !== undefined && fallback !== null) el.dataset.i18nFallback = fallback;
+    else delete el.dataset.i18nFallback;
+    if (has(key)) el.textContent = t(key, vars);
+    else el.textContent = fallback != null ? fallback : key;
+  }
+
+  /** Put a raw (untranslated) text in el. */
+  function setRaw(el, text) {
+    if (!el) return;
+    delete el.dataset.i18n;
+    delete el.dataset.i18nVars;
+    delete el.dataset.i18nFallback;
+    el.textContent = text || '';
+  }
+
+  function clearText(el) { setRaw(el, ''); }
+
+  /** Show the sentence for a server `reason` code, falling back to the server's `message`. */
+  function setReason(el, reason, message) {
+    const fallback = message || t('reason.server_error');
+    setText(el, 'reason.' + (reason || 'server_error'), null, fallback);
+  }
+
+  function setLang(value) {
+    if (!LANGS.includes(value)) return;
+    lang = value;
+    storeLang(value);
+    try {
+      const url = new URL(window.location.href);
+      if (url.searchParams.has('lang')) {
+        url.searchParams.set('lang', value);
+        window.history.replaceState(null, '', url.toString());
+      }
+    } catch (e) { /* ignore */ }
+    applyI18n(document);
+    document.dispatchEvent(new CustomEvent('parloir:lang', { detail: { lang: value } }));
+  }
+
+  function initLangToggle() {
+    const toggle = document.getElementById('lang-toggle');
+    if (toggle) {
+      toggle.addEventListener('click', () => setLang(lang === 'fr' ? 'en' : 'fr'));
+    }
+    applyI18n(document);
+  }
+
+  /* ----------------------------------------------------------------- steps */
+
+  let currentStep = null;
+
+  /** Show the <section> with this id, hide the others, move focus to its heading. */
+  function showStep(id, options) {
+    const target = document.getElementById(id);
+    if (!target) return;
+    document.querySelectorAll('section.step').forEach((s) => { s.hidden = s !== target; });
+    const changed = currentStep !== id;
+    currentStep = id;
+    document.body.dataset.step = id;
+    if (changed || (options && options.refocus)) {
+      const heading = target.querySelector('h1, h2');
+      if (heading) {
+        if (!heading.hasAttribute('tabindex')) heading.setAttribute('tabindex', '-1');
+        heading.focus({ preventScroll: false });
+      }
+      window.scrollTo(0, 0);
+    }
+  }
+
+  function getStep() { return currentStep; }
+
+  /* ------------------------------------------------------------------- API */
+
+  /** POST JSON to the gateway. Resolves to {ok, status, data}; never throws.
+   *  Network failures give data.reason = "network". */
+  async function api(path, body) {
+    const payload = Object.assign({}, body, { lang });
+    let response;
+    try {
+      response = await fetch(path, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify(payload),
+        credentials: 'same-origin',
+        cache: 'no-store',
+      });
+    } catch (e) {
+      return { ok: false, status: 0, data: { reason: 'network', message: t('reason.network') } };
+    }
+    let data = null;
+    try { data = await response.json(); } catch (e) { data = null; }
+    if (!data || typeof data !== 'object') data = {};
+    if (!response.ok && !data.reason) data.reason = 'server_error';
+    return { ok: response.ok, status: response.status, data };
+  }
+
+  /* ------------------------------------------------------------- WebSocket */
+
+  const CLOSE_REASONS = {
+    1009: 'signaling.too_big',
+    4400: 'signaling.malformed',
+    4401: 'signaling.unauthorized',
+    4404: 'signaling.unknown_type',
+    4409: 'signaling.out_of_order',
+    4422: 'signaling.bad_sdp',
+  };
+
+  /** A small signaling client: connects to /ws, sends hello first, JSON in and out,
+   *  keep-alive pings, and a few reconnection attempts when the network drops
+   *  (the server's `welcome` then carries the current CallView).
+   *
+   *  handlers: onMessage(msg), onClose({code, reason, message}), onReconnecting(). */
+  class Signaling {
+    constructor(token, handlers) {
+      this.token = token;
+      this.handlers = handlers || {};
+      this.ws = null;
+      this.queue = [];
+      this.ready = false;      // welcome received
+      this.finished = false;   // `ended` received or closed on purpose
+      this.attempts = 0;
+      this.pingTimer = null;
+      this.retryTimer = null;
+    }
+
+    url() {
+      const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
+      return scheme + '//' + window.location.host + '/ws';
+    }
+
+    connect() {
+      let ws;
+      try {
+        ws = new WebSocket(this.url());
+      } catch (e) {
+        this.handleClose({ code: 1006, reason: '' });
+        return;
+      }
+      this.ws = ws;
+      this.ready = false;
+      window.parloir.ws = ws;
+      ws.addEventListener('open', () => {
+        ws.send(JSON.stringify({ type: 'hello', token: this.token }));
+        this.startPing();
+      });
+      ws.addEventListener('message', (event) => {
+        let msg;
+        try { msg = JSON.parse(event.data); } catch (e) { return; }
+        if (!msg || typeof msg !== 'object') return;
+        if (msg.type === 'pong') return;
+        if (msg.type === 'welcome') {
+          this.ready = true;
+          this.attempts = 0;
+          const pending = this.queue;
+          this.queue = [];
+          pending.forEach((m) => this.send(m));
+        }
+        if (msg.type === 'ended') this.finished = true;
+        if (this.handlers.onMessage) this.handlers.onMessage(msg);
+      });
+      ws.addEventListener('close', (event) => {
+        if (this.ws !== ws) return;
+        this.stopPing();
+        this.handleClose(event);
+      });
+    }
+
+    handleClose(event) {
+      const code = event.code;
+      if (this.finished) {
+        if (this.handlers.onClose) this.handlers.onClose({ code, reason: 'call.ended', final: true });
+        return;
+      }
+      const known = CLOSE_REASONS[code] ||
+        (event.reason && event.reason.indexOf('signaling.') === 0 ? event.reason : null);
+      const transient = !known && code !== 1000 && this.attempts < 3;
+      if (transient) {
+        this.attempts += 1;
+        if (this.handlers.onReconnecting) this.handlers.onReconnecting(this.attempts);
+        const delay = 1000 * 2 ** (this.attempts - 1);
+        this.retryTimer = window.setTimeout(() => { if (!this.finished) this.connect(); }, delay);
+        return;
+      }
+      this.finished = true;
+      const reason = known || (code === 1000 ? 'call.ended' : 'signaling.lost');
+      if (this.handlers.onClose) {
+        this.handlers.onClose({ code, reason, message: event.reason || '', final: true });
+      }
+    }
+
+    /** Send a JSON message; messages other than hello wait for `welcome`. */
+    send(msg) {
+      if (this.ws && this.ws.readyState === WebSocket.OPEN && this.ready) {
+        this.ws.send(JSON.stringify(msg));
+        return true;
+      }
+      if (!this.finished) this.queue.push(msg);
+      return false;
+    }
+
+    isOpen() {
+      return !!(this.ws && this.ws.readyState === WebSocket.OPEN && this.ready);
+    }
+
+    startPing() {
+      this.stopPing();
+      this.pingTimer = window.setInterval(() => {
+        if (this.ws && this.ws.readyState === WebSocket.OPEN && this.ready) {
+          this.ws.send(JSON.stringify({ type: 'ping' }));
+        }
+      }, 25000);
+    }
+
+    stopPing() {
+      if (this.pingTimer) window.clearInterval(this.pingTimer);
+      this.pingTimer = null;
+    }
+
+    /** Close on purpose (no reconnection, no onClose callback). */
+    close() {
+      this.finished = true;
+      this.handlers = {};
+      this.stopPing();
+      if (this.retryTimer) window.clearTimeout(this.retryTimer);
+      if (this.ws && this.ws.readyState <= WebSocket.OPEN) {
+        try { this.ws.close(1000); } catch (e) { /* ignore */ }
+      }
+    }
+  }
+
+  /* ---------------------------------------------------------------- WebRTC */
+
+  const MEDIA_CONSTRAINTS = { audio: true, video: { width: 640, height: 480 } };
+
+  async function getLocalMedia() {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      const err = new Error('getUserMedia unavailable');
+      err.name = 'NotSupportedError';
+      throw err;
+    }
+    return navigator.mediaDevices.getUserMedia(MEDIA_CONSTRAINTS);
+  }
+
+  /** i18n key explaining a getUserMedia failure. */
+  function mediaErrorKey(err) {
+    const name = err && err.name;
+    if (name === 'NotAllowedError' || name === 'PermissionDeniedError' || name === 'SecurityError') {
+      return 'media.denied';
+    }
+    if (name === 'NotFoundError' || name === 'DevicesNotFoundError' || name === 'OverconstrainedError') {
+      return 'media.notfound';
+    }
+    if (name === 'NotReadableError' || name === 'TrackStartError' || name === 'AbortError') {
+      return 'media.busy';
+    }
+    if (name === 'NotSupportedError' || name === 'TypeError') return 'media.unsupported';
+    return 'media.other';
+  }
+
+  function preferCodec(transceiver, kind, mimeType) {
+    if (!transceiver || typeof transceiver.setCodecPreferences !== 'function') return;
+    const caps = (window.RTCRtpReceiver && RTCRtpReceiver.getCapabilities)
+      ? RTCRtpReceiver.getCapabilities(kind) : null;
+    if (!caps || !caps.codecs) return;
+    const wanted = mimeType.toLowerCase();
+    const first = caps.codecs.filter((c) => c.mimeType.toLowerCase() === wanted);
+    if (!first.length) return;
+    const rest = caps.codecs.filter((c) => c.mimeType.toLowerCase() !== wanted);
+    try { transceiver.setCodecPreferences(first.concat(rest)); } catch (e) { /* keep defaults */ }
+  }
+
+  /** Create the RTCPeerConnection for this leg: both local tracks sendrecv, VP8/Opus
+   *  preferred, remote tracks gathered into one stream shown in remoteVideo. */
+  function createPeer(localStream, remoteVideo) {
+    const config = window.PARLOIR_CONFIG || {};
+    const pc = new RTCPeerConnection({ iceServers: Array.isArray(config.iceServers) ? config.iceServers : [] });
+    const remoteStream = new MediaStream();
+    localStream.getTracks().forEach((track) => {
+      const transceiver = pc.addTransceiver(track, { direction: 'sendrecv', streams: [localStream] });
+      preferCodec(transceiver, track.kind, track.kind === 'video' ? 'video/VP8' : 'audio/opus');
+    });
+    pc.addEventListener('track', (event) => {
+      if (!remoteStream.getTracks().includes(event.track)) remoteStream.addTrack(event.track);
+      if (remoteVideo) {
+        if (remoteVideo.srcObject !== remoteStream) remoteVideo.srcObject = remoteStream;
+        const playing = remoteVideo.play();
+        if (playing && playing.catch) playing.catch(() => { /* autoplay policy: user gesture came first */ });
+      }
+    });
+    window.parloir.pc = pc;
+    return pc;
+  }
+
+  function waitIceComplete(pc, timeoutMs) {
+    if (pc.iceGatheringState === 'complete') return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        window.clearTimeout(timer);
+        pc.removeEventListener('icegatheringstatechange', check);
+        resolve();
+      };
+      const check = () => { if (pc.iceGatheringState === 'complete') done(); };
+      const timer = window.setTimeout(done, timeoutMs);
+      pc.addEventListener('icegatheringstatechange', check);
+    });
+  }
+
+  /** createOffer + setLocalDescription, wait for ICE gathering (3 s max), return the SDP. */
+  async function createOffer(pc) {
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    await waitIceComplete(pc, 3000);
+    return pc.localDescription.sdp;
+  }
+
+  async function acceptAnswer(pc, sdp) {
+    if (!pc || pc.signalingState === 'closed') return;
+    await pc.setRemoteDescription({ type: 'answer', sdp });
+  }
+
+  function closePeer(pc) {
+    if (!pc) return;
+    try {
+      pc.getSenders().forEach((s) => { if (s.track) s.track.stop(); });
+    } catch (e) { /* ignore */ }
+    try { pc.close(); } catch (e) { /* ignore */ }
+  }
+
+  function stopStream(stream) {
+    if (stream) stream.getTracks().forEach((track) => track.stop());
+  }
+
+  function attachVideo(video, stream) {
+    if (!video) return;
+    video.srcObject = stream || null;
+    if (stream) {
+      const playing = video.play();
+      if (playing && playing.catch) playing.catch(() => { /* ignore */ });
+    }
+  }
+
+  /* ------------------------------------------------------------- countdown */
+
+  function formatClock(ms) {
+    const total = Math.max(0, Math.ceil(ms / 1000));
+    const minutes = Math.floor(total / 60);
+    const seconds = total % 60;
+    return String(minutes).padStart(2, '0') + ':' + String(seconds).padStart(2, '0');
+  }
+
+  /** Counts down to a server deadline shown mm:ss in el, correcting the clock offset
+   *  between client and server (offset = server_time - local time at reception). */
+  class Countdown {
+    constructor(el, onTick) {
+      this.el = el;
+      this.onTick = onTick || null;
+      this.timer = null;
+      this.deadline = null;
+      this.offset = 0;
+      this.last = null;
+    }
+
+    start(deadline, serverTime) {
+      if (typeof deadline !== 'number') return;
+      this.deadline = deadline;
+      this.offset = typeof serverTime === 'number' ? serverTime - Date.now() : 0;
+      if (!this.timer) this.timer = window.setInterval(() => this.tick(), 250);
+      this.tick();
+    }
+
+    remainingMs() {
+      if (this.deadline == null) return null;
+      return Math.max(0, this.deadline - (Date.now() + this.offset));
+    }
+
+    tick() {
+      const ms = this.remainingMs();
+      if (ms == null) return;
+      const text = formatClock(ms);
+      if (text !== this.last) {
+        this.last = text;
+        if (this.el) this.el.textContent = text;
+        if (this.onTick) this.onTick(Math.ceil(ms / 1000));
+      }
+      if (ms <= 0) this.stop(true);
+    }
+
+    stop(keepText) {
+      if (this.timer) window.clearInterval(this.timer);
+      this.timer = null;
+      if (!keepText) {
+        this.deadline = null;
+        this.last = null;
+        if (this.el) this.el.textContent = '--:--';
+      }
+    }
+  }
+
+  /** Show a `warning` message (seconds_left) in a prominent alert element. */
+  function showWarning(el, secondsLeft) {
+    if (!el) return;
+    const seconds = Math.max(0, Math.round(Number(secondsLeft) || 0));
+    const minutes = Math.round(seconds / 60);
+    if (seconds < 60) setText(el, 'common.warning.seconds', { seconds });
+    else if (minutes === 1) setText(el, 'common.warning.minute');
+    else setText(el, 'common.warning.minutes', { minutes });
+    el.classList.toggle('urgent', seconds <= 60);
+  }
+
+  /** Screen-reader announcement once a minute from the countdown (the visible timer
+   *  itself is role="timer", not live, to avoid one announcement per second). */
+  function minuteAnnouncer(el) {
+    let lastMinute = null;
+    return (secondsLeft) => {
+      if (!el || secondsLeft <= 0 || secondsLeft % 60 !== 0) return;
+      const minutes = secondsLeft / 60;
+      if (minutes === lastMinute) return;
+      lastMinute = minutes;
+      if (minutes === 1) setText(el, 'common.remaining.minute');
+      else setText(el, 'common.remaining.minutes', { minutes });
+    };
+  }
+
+  function setState(state) { window.parloir.state = state; }
+
+  window.Parloir = {
+    get lang() { return lang; },
+    t, has, setText, setRaw, clearText, setReason, setLang, applyI18n, initLangToggle, formatTime,
+    showStep, getStep,
+    api,
+    Signaling,
+    getLocalMedia, mediaErrorKey, createPeer, createOffer, acceptAnswer, closePeer, stopStream,
+    attachVideo,
+    Countdown, formatClock, showWarning, minuteAnnouncer, setState,
+  };
+}());

@@ -1,0 +1,411 @@
+/* Parloir — kiosk page (hearing room touch screen). Protocol: docs/signaling.md. */
+'use strict';
+
+(function () {
+  const P = window.Parloir;
+  const $ = (id) => document.getElementById(id);
+
+  const AUTO_RESET_MS = 60000;   // end screen goes back to the login after a minute
+  const HANGUP_GRACE_MS = 3000;  // if the server does not confirm a hangup, end locally
+
+  const els = {
+    loginForm: $('login-form'), detainee: $('detainee'), accessCode: $('access-code'),
+    login: $('login'), loginError: $('login-error'),
+    homeTitle: $('home-title'), booking: $('booking'), noBooking: $('no-booking'),
+    corrName: $('correspondent-name'), corrRel: $('correspondent-relationship'),
+    corrPhone: $('correspondent-phone'), slot: $('slot'),
+    call: $('call'), homeStatus: $('home-status'), callError: $('call-error'), logout: $('logout'),
+    waitingText: $('waiting-text'), codeRemaining: $('code-remaining'), codeStatus: $('code-status'),
+    waitingPreview: $('waiting-preview'), waitingError: $('waiting-error'), cancel: $('cancel'),
+    burnedError: $('burned-error'), newCode: $('new-code'), cancelBurned: $('cancel-burned'),
+    callTitle: $('call-title'), remaining: $('remaining'), warning: $('warning'),
+    remoteVideo: $('remote-video'), localVideo: $('local-video'), callStatus: $('call-status'),
+    minuteAnnounce: $('minute-announce'), hangup: $('hangup'),
+    endedReason: $('ended-reason'), restart: $('restart'),
+  };
+
+  let session = null;        // {token, detainee, booking}
+  let sig = null;            // Signaling
+  let pc = null;
+  let localStream = null;
+  let offerSent = false;
+  let callRequested = false; // `call` to send once welcome arrives
+  let finished = false;
+  let burnedExpiry;          // code_expires_at of the burned code (undefined: not burned)
+  let correspondentName = '';
+  let resetTimer = null;
+  let hangupTimer = null;
+  let connectedShown = false;
+  let sawView = false;       // a CallView was received for the current call
+
+  const codeTimer = new P.Countdown(els.codeRemaining, (seconds) => {
+    if (seconds <= 0) P.setText(els.codeStatus, 'kiosk.waiting.code.expired');
+  });
+  const callTimer = new P.Countdown(els.remaining, P.minuteAnnouncer(els.minuteAnnounce));
+
+  /* ------------------------------------------------------------- login */
+
+  els.loginForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    P.clearText(els.loginError);
+    const detainee = els.detainee.value.trim();
+    const accessCode = els.accessCode.value.trim();
+    if (!detainee || !accessCode) {
+      P.setText(els.loginError, 'kiosk.login.missing');
+      (detainee ? els.accessCode : els.detainee).focus();
+      return;
+    }
+    els.login.disabled = true;
+    P.setText(els.login, 'kiosk.login.busy');
+    const res = await P.api('/api/kiosk/login', { detainee, access_code: accessCode });
+    els.login.disabled = false;
+    P.setText(els.login, 'kiosk.login.submit');
+    if (!res.ok || !res.data.token) {
+      P.setReason(els.loginError, res.data.reason, res.data.message);
+      els.accessCode.value = '';
+      els.detainee.setAttribute('aria-invalid', 'true');
+      els.accessCode.setAttribute('aria-invalid', 'true');
+      els.accessCode.focus();
+      return;
+    }
+    els.detainee.removeAttribute('aria-invalid');
+    els.accessCode.removeAttribute('aria-invalid');
+    els.accessCode.value = '';
+    session = { token: res.data.token, detainee: res.data.detainee || {}, booking: res.data.booking || null,
+      message: res.data.message || '' };
+    renderHome();
+    P.showStep('step-home');
+  });
+
+  function renderHome() {
+    const d = session.detainee;
+    const name = [d.first_name, d.last_name].filter(Boolean).join(' ');
+    P.setText(els.homeTitle, 'kiosk.home.greeting', { name });
+    P.clearText(els.callError);
+    P.clearText(els.homeStatus);
+    const booking = session.booking;
+    if (!booking) {
+      els.booking.hidden = true;
+      els.noBooking.hidden = false;
+      if (session.message) P.setRaw(els.noBooking, session.message);
+      else P.setText(els.noBooking, 'kiosk.home.no_booking');
+      return;
+    }
+    els.noBooking.hidden = true;
+    els.booking.hidden = false;
+    const c = booking.correspondent || {};
+    correspondentName = c.name || '';
+    P.setRaw(els.corrName, c.name || '');
+    P.setRaw(els.corrRel, c.relationship || '');
+    els.corrRel.parentElement.hidden = !c.relationship;
+    P.setRaw(els.corrPhone, c.phone_masked || '');
+    if (typeof booking.start === 'number' && typeof booking.end === 'number') {
+      P.setText(els.slot, 'kiosk.home.slot.value', { start: { time: booking.start }, end: { time: booking.end } });
+      els.slot.parentElement.hidden = false;
+    } else {
+      els.slot.parentElement.hidden = true;
+    }
+    els.call.disabled = false;
+  }
+
+  els.logout.addEventListener('click', () => resetToLogin());
+  els.restart.addEventListener('click', () => resetToLogin());
+
+  /* -------------------------------------------------------------- call */
+
+  els.call.addEventListener('click', startCall);
+
+  async function startCall() {
+    if (!session || !session.booking) return;
+    P.clearText(els.callError);
+    els.call.disabled = true;
+    P.setText(els.homeStatus, 'kiosk.camera.starting');
+    if (!localStream) {
+      try {
+        localStream = await P.getLocalMedia();
+      } catch (err) {
+        console.warn('getUserMedia failed', err);
+        P.clearText(els.homeStatus);
+        P.setText(els.callError, 'media.kiosk');
+        els.call.disabled = false;
+        return;
+      }
+    }
+    P.clearText(els.homeStatus);
+    finished = false;
+    offerSent = false;
+    burnedExpiry = undefined;
+    connectedShown = false;
+    sawView = false;
+    P.setState(null);
+    P.attachVideo(els.waitingPreview, localStream);
+    P.attachVideo(els.localVideo, localStream);
+    P.setText(els.waitingText, 'kiosk.waiting.starting');
+    P.clearText(els.codeStatus);
+    P.clearText(els.waitingError);
+    codeTimer.stop();
+    P.showStep('step-waiting');
+    callRequested = true;
+    openSignaling();
+  }
+
+  function openSignaling() {
+    if (sig) sig.close();
+    sig = new P.Signaling(session.token, {
+      onMessage: handleMessage,
+      onClose: handleClose,
+      onReconnecting: () => setStatusForStep('common.reconnecting'),
+    });
+    sig.connect();
+  }
+
+  function handleMessage(msg) {
+    switch (msg.type) {
+      case 'welcome': {
+        const view = msg.call || null;
+        if (callRequested) {
+          callRequested = false;
+          if (!view || view.state === 'ended') {
+            sig.send({ type: 'call' });
+          } else {
+            handleView(view);
+          }
+        } else if (view) {
+          handleView(view);            // reconnected: resume from the current state
+        } else {
+          finish('interrupted');
+        }
+        break;
+      }
+      case 'state':
+        if (msg.call) handleView(msg.call);
+        break;
+      case 'answer':
+        P.acceptAnswer(pc, msg.sdp).catch((err) => {
+          console.error('setRemoteDescription failed', err);
+          setStatusForStep('reason.signaling.bad_sdp');
+        });
+        break;
+      case 'warning':
+        P.showWarning(els.warning, msg.seconds_left);
+        break;
+      case 'code_burned':
+        showBurned(msg.message);
+        break;
+      case 'ended':
+        P.setState('ended');
+        finish(msg.reason, msg.message);
+        break;
+      case 'error':
+        handleError(msg);
+        break;
+      default:
+        break;
+    }
+  }
+
+  function handleView(view) {
+    sawView = true;
+    P.setState(view.state);
+    if (view.correspondent && view.correspondent.name) correspondentName = view.correspondent.name;
+    switch (view.state) {
+      case 'waiting_relative': {
+        const expiry = view.code_expires_at;
+        if (burnedExpiry !== undefined && (expiry == null || expiry === burnedExpiry)) {
+          if (P.getStep() !== 'step-burned') showBurned();
+          break;                         // still the burned code: wait for `new-code`
+        }
+        burnedExpiry = undefined;
+        P.setText(els.waitingText, 'kiosk.waiting.text');
+        if (typeof expiry === 'number') {
+          P.clearText(els.codeStatus);
+          codeTimer.start(expiry, view.server_time);
+        }
+        P.showStep('step-waiting');
+        if (!offerSent) sendOffer();
+        break;
+      }
+      case 'connecting':
+        codeTimer.stop();
+        showCallStep();
+        if (!connectedShown) P.setText(els.callStatus, 'kiosk.call.connecting');
+        break;
+      case 'connected':
+        codeTimer.stop();
+        showCallStep();
+        if (!connectedShown) {
+          connectedShown = true;
+          P.setText(els.callStatus, 'common.connected');
+        }
+        if (typeof view.ends_at === 'number') callTimer.start(view.ends_at, view.server_time);
+        break;
+      case 'ended':
+        finish(view.end_reason || 'interrupted');
+        break;
+      default:
+        break;
+    }
+  }
+
+  function showCallStep() {
+    if (correspondentName) P.setText(els.callTitle, 'kiosk.call.title', { name: correspondentName });
+    else P.setText(els.callTitle, 'kiosk.call.title.generic');
+    els.hangup.disabled = false;
+    P.showStep('step-call');
+  }
+
+  async function sendOffer() {
+    offerSent = true;
+    try {
+      pc = P.createPeer(localStream, els.remoteVideo);
+      pc.addEventListener('connectionstatechange', () => {
+        if (pc && (pc.connectionState === 'disconnected' || pc.connectionState === 'failed') && !finished) {
+          P.setText(els.callStatus, 'common.media.unstable');
+        } else if (pc && pc.connectionState === 'connected' && connectedShown) {
+          P.setText(els.callStatus, 'common.connected');
+        }
+      });
+      const sdp = await P.createOffer(pc);
+      if (!finished && sig) sig.send({ type: 'offer', sdp });
+    } catch (err) {
+      console.error('offer failed', err);
+      offerSent = false;
+      setStatusForStep('reason.signaling.bad_sdp');
+    }
+  }
+
+  function showBurned(message) {
+    burnedExpiry = codeTimer.deadline;
+    if (burnedExpiry === undefined) burnedExpiry = null;
+    codeTimer.stop();
+    P.clearText(els.burnedError);
+    if (message && !P.has('kiosk.burned.text')) P.setRaw($('burned-text'), message);
+    els.newCode.disabled = false;
+    P.showStep('step-burned');
+  }
+
+  els.newCode.addEventListener('click', () => {
+    if (!sig) return;
+    els.newCode.disabled = true;
+    P.clearText(els.burnedError);
+    P.setText(els.waitingText, 'kiosk.waiting.starting');
+    P.clearText(els.codeStatus);
+    codeTimer.stop();
+    sig.send({ type: 'call' });
+    // The next `state` (waiting_relative with a new code_expires_at) shows the waiting step.
+  });
+
+  function handleError(msg) {
+    const step = P.getStep();
+    if (step === 'step-burned') {
+      P.setReason(els.burnedError, msg.reason, msg.message);
+      els.newCode.disabled = false;
+    } else if (step === 'step-waiting' && !sawView) {
+      // The call itself was refused (e.g. call.not_allowed): back to the greeting.
+      teardownCall();
+      renderHome();
+      P.showStep('step-home');
+      P.setReason(els.callError, msg.reason, msg.message);
+    } else if (step === 'step-waiting') {
+      P.setReason(els.waitingError, msg.reason, msg.message);
+    } else if (step === 'step-call') {
+      P.setReason(els.callStatus, msg.reason, msg.message);
+    } else {
+      P.setReason(els.callError, msg.reason, msg.message);
+    }
+  }
+
+  function handleClose(info) {
+    if (finished) return;
+    if (info.reason === 'call.ended') finish('interrupted');
+    else finishWithText('reason.' + info.reason, info.message);
+  }
+
+  function setStatusForStep(key) {
+    const step = P.getStep();
+    if (step === 'step-call') P.setText(els.callStatus, key);
+    else if (step === 'step-burned') P.setText(els.burnedError, key);
+    else if (step === 'step-waiting') P.setText(els.waitingError, key);
+    else P.setText(els.callError, key);
+  }
+
+  /* ----------------------------------------------------------- hang up */
+
+  function hangup() {
+    if (finished) return;
+    els.hangup.disabled = true;
+    els.cancel.disabled = true;
+    els.cancelBurned.disabled = true;
+    if (sig && sig.isOpen()) {
+      sig.send({ type: 'hangup' });
+      hangupTimer = window.setTimeout(() => finish('kiosk_hangup'), HANGUP_GRACE_MS);
+    } else {
+      finish('kiosk_hangup');
+    }
+  }
+
+  els.hangup.addEventListener('click', hangup);
+  els.cancel.addEventListener('click', hangup);
+  els.cancelBurned.addEventListener('click', hangup);
+
+  /* ------------------------------------------------------------ ending */
+
+  function finish(reason, message) {
+    finishWithText('ended.kiosk.' + (reason || 'interrupted'), message || P.t('common.ended.generic'));
+  }
+
+  function finishWithText(key, fallback) {
+    if (finished) return;
+    finished = true;
+    teardownCall();
+    P.setText(els.endedReason, key, null, fallback || P.t('common.ended.generic'));
+    P.showStep('ended');
+    resetTimer = window.setTimeout(resetToLogin, AUTO_RESET_MS);
+  }
+
+  function teardownCall() {
+    if (hangupTimer) window.clearTimeout(hangupTimer);
+    hangupTimer = null;
+    codeTimer.stop();
+    callTimer.stop();
+    if (sig) sig.close();
+    sig = null;
+    P.closePeer(pc);
+    pc = null;
+    P.stopStream(localStream);
+    localStream = null;
+    P.attachVideo(els.waitingPreview, null);
+    P.attachVideo(els.localVideo, null);
+    P.attachVideo(els.remoteVideo, null);
+    offerSent = false;
+    callRequested = false;
+    burnedExpiry = undefined;
+    connectedShown = false;
+    P.clearText(els.warning);
+    els.warning.classList.remove('urgent');
+    P.clearText(els.callStatus);
+    P.clearText(els.minuteAnnounce);
+    els.hangup.disabled = false;
+    els.cancel.disabled = false;
+    els.cancelBurned.disabled = false;
+  }
+
+  function resetToLogin() {
+    if (resetTimer) window.clearTimeout(resetTimer);
+    resetTimer = null;
+    finished = false;
+    teardownCall();
+    window.parloir.ws = null;
+    window.parloir.pc = null;
+    session = null;
+    correspondentName = '';
+    els.loginForm.reset();
+    P.clearText(els.loginError);
+    P.showStep('step-login');
+  }
+
+  /* ------------------------------------------------------------- start */
+
+  P.initLangToggle();
+  P.showStep('step-login');
+}());
