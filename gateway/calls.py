@@ -292,24 +292,20 @@ class Call:
             self._arm_timer()
 
     async def _finish(self, event: CallEnded) -> None:
+        """Forget the call in Redis first, then tell both sides, then free the media."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        await self.engine._forget(self)
         reason = str(event.reason)
+        text = message(f"ended.{reason}", self.lang)
         for leg in Leg:
-            msg = {
-                "type": "ended",
-                "reason": reason,
-                "message": message(f"ended.{reason}", self.lang),
-            }
             await self.send(leg, {"type": "state", "call": self.view(leg)})
-            await self.send(leg, msg)
+            await self.send(leg, {"type": "ended", "reason": reason, "message": text})
+            self.legs[leg].listeners.clear()
         for source in self.sources.values():
             source.end()
         await asyncio.gather(*(self._drop_pc(leg) for leg in Leg))
-        await self.engine._forget(self)
-        for leg in Leg:
-            self.legs[leg].listeners.clear()
         self.finished.set()
 
     async def _drop_pc(self, leg: Leg) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import aiohttp
 
 from gateway import appkeys as keys
 from gateway.calls import Call
 
-from .callkit import Client, join, kiosk_login, seeded, wait_for_code, wait_until
+from .callkit import Client, join, kiosk_login, read_codes, seeded, wait_for_code, wait_until
 
 
 async def test_call_relays_media_both_ways_and_ends_at_the_limit(gateway_factory, redis) -> None:
@@ -60,3 +62,77 @@ async def test_call_relays_media_both_ways_and_ends_at_the_limit(gateway_factory
         finally:
             await kiosk.close()
             await relative.close()
+
+
+async def test_no_answer_when_the_code_is_not_entered_in_time(gateway_factory, redis) -> None:
+    gateway = await gateway_factory(code_validity_seconds=1)
+    demo = await seeded(gateway)
+    async with aiohttp.ClientSession() as http:
+        kiosk = Client(gateway.base_url, http)
+        try:
+            await kiosk_login(kiosk, demo["detainee"], demo["access_code"])
+            await kiosk.connect()
+            await kiosk.send({"type": "call"})
+            waiting = await kiosk.expect("state", call__state="waiting_relative")
+            assert waiting["call"]["code_expires_at"] - waiting["call"]["server_time"] <= 1000
+            await kiosk.start_media()
+            ended = await kiosk.expect("ended", timeout=10)
+            assert ended["reason"] == "no_answer"
+            code, _ref = await wait_for_code(gateway.config.outbox_path)
+            status, body = await join(Client(gateway.base_url, http), code)
+            assert (status, body["reason"]) == (403, "code.invalid")
+            assert await redis.smembers("parloir:calls:live") == set()
+        finally:
+            await kiosk.close()
+
+
+async def test_a_failed_leg_ends_the_call_for_both(gateway_factory) -> None:
+    gateway = await gateway_factory()
+    demo = await seeded(gateway)
+    async with aiohttp.ClientSession() as http:
+        kiosk = Client(gateway.base_url, http)
+        relative = Client(gateway.base_url, http)
+        try:
+            await kiosk_login(kiosk, demo["detainee"], demo["access_code"])
+            await kiosk.connect()
+            await kiosk.send({"type": "call"})
+            await kiosk.expect("state", call__state="waiting_relative")
+            await kiosk.start_media()
+            code, _ref = await wait_for_code(gateway.config.outbox_path)
+            assert (await join(relative, code))[0] == 200
+            await relative.connect()
+            await relative.start_media()
+            await kiosk.expect("state", call__state="connected")
+            assert relative.pc is not None
+            await relative.pc.close()  # the relative's phone drops off
+            ended = await kiosk.expect("ended", timeout=45)
+            assert ended["reason"] == "media_failure"
+            assert gateway.app[keys.ENGINE].calls == {}
+        finally:
+            await kiosk.close()
+            await relative.close()
+
+
+async def test_outside_a_booked_slot_the_kiosk_offers_no_call(gateway_factory) -> None:
+    gateway = await gateway_factory()
+    demo = await seeded(gateway)
+    directory = gateway.app[keys.DIRECTORY]
+    booking = await directory.booking(demo["booking"])
+    assert booking is not None
+    await directory.put_booking(
+        replace(booking, start=booking.start + 7200, end=booking.end + 7200)
+    )
+    async with aiohttp.ClientSession() as http:
+        kiosk = Client(gateway.base_url, http)
+        try:
+            login = await kiosk_login(kiosk, demo["detainee"], demo["access_code"])
+            assert login["booking"] is None
+            assert login["message"] == "Vous n'avez pas de créneau réservé en ce moment."
+            welcome = await kiosk.connect()
+            assert welcome["call"] is None
+            await kiosk.send({"type": "call"})
+            refused = await kiosk.expect("error")
+            assert refused["reason"] == "kiosk.no_booking"
+            assert read_codes(gateway.config.outbox_path) == []
+        finally:
+            await kiosk.close()

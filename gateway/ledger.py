@@ -1,0 +1,726 @@
+"""Phone-account ledger of each detainee, kept in Redis: atomic, idempotent, append-only.
+
+Theory of operation
+-------------------
+Each detainee (by number) has an account with a ``balance`` (cents), a ``held`` amount (cents,
+reserved by booked slots), ``available = balance - held`` and a ``tariff`` (plan name from
+:mod:`gateway.pricing`). Prices are computed by :mod:`gateway.pricing`; this module only moves
+money.
+
+* **Every movement is an entry** of an append-only Redis Stream per account, with ``kind``
+  (``credit``, ``hold``, ``release``, ``charge``, ``refund``), ``amount``, ``actor`` (who/what
+  caused it), ``ref`` (booking/hold id or call id), ``idem`` (idempotency key), ``at`` (epoch ms,
+  passed in by the caller: nothing here reads a clock), ``balance_after`` and ``held_after``;
+  plus ``hold`` (hold id), ``requested`` (a settlement's requested charge) and ``reason``
+  (a refund's reason) where they apply.
+* **Invariants**: ``balance == Σ credits − Σ charges + Σ refunds`` and
+  ``held == Σ holds − Σ releases − Σ charges`` (a charge consumes part of its hold), and
+  ``balance ≥ held ≥ 0``. :meth:`Ledger.verify` recomputes them from the stream.
+* **One Lua script per operation**: the checks, the account update, the entries and the
+  idempotency record are written in one atomic step, so concurrent gateways can never
+  double-spend, and a crash leaves either all of an operation or none of it.
+* **Idempotency**: replaying an operation returns its first result (flag ``replayed``) and
+  changes nothing; reusing a key with different arguments is ``ledger.idempotency_conflict``.
+  The key is the caller's ``idem`` for credits and refunds, the ``hold_id`` for holds, and the
+  hold for settlements (settling a hold twice with the same call and charge charges once).
+  The fingerprint compared is the operation and its money arguments (account, amount, call);
+  ``actor``, ``reason`` and ``now_ms`` are not compared, so a retry later is still a replay.
+  Refusals (insufficient credit…) are not recorded: a retry is evaluated afresh.
+* **Settlement**: charges the actual cost and releases the rest of the hold in one step. The
+  charge is **capped to the hold**: a call can never cost more than what was reserved at booking
+  (the hold is the price of the longest call allowed); the excess is not charged, and the
+  receipt says ``capped=True`` and keeps the ``requested`` amount for the record.
+* **Refunds** are tied to a settled call and cannot exceed, in total, what was charged for it.
+
+Key layout (``prefix`` defaults to ``parloir:``)::
+
+    {prefix}acct:{number}          hash    balance, held, tariff
+    {prefix}acct:{number}:ledger   stream  the entries
+    {prefix}acct:{number}:idem     hash    idem key -> fingerprint + first result (credit, refund)
+    {prefix}hold:{hold_id}         hash    number, amount, state (held/released/settled), call_id,
+                                           requested, charged, released, first results
+    {prefix}billing:{call_id}      hash    number, hold_id, charged, refunded
+
+The scripts touch keys of several accounts' namespaces, so this layout needs a single Redis
+(or one shard), not Redis Cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import Redis
+
+from gateway.pricing import CHARTER_TARIFFS, TariffTable
+
+__all__ = [
+    "MAX_AMOUNT",
+    "Account",
+    "Audit",
+    "Entry",
+    "HoldReceipt",
+    "Ledger",
+    "LedgerError",
+    "Receipt",
+]
+
+MAX_AMOUNT = 10**9
+"""Largest single amount accepted, in cents (10 M€): keeps every number exact in Lua."""
+
+_MESSAGES = {
+    "ledger.bad_amount": "Montant invalide : un nombre entier de centimes est attendu.",
+    "ledger.bad_argument": "Paramètre invalide.",
+    "ledger.idempotency_conflict": (
+        "Cette opération a déjà été enregistrée avec d'autres paramètres."
+    ),
+    "ledger.unknown_hold": "Réservation de crédit introuvable.",
+    "ledger.hold_released": "Cette réservation de crédit a déjà été libérée (créneau annulé).",
+    "ledger.wrong_account": "Cette opération ne concerne pas ce compte téléphonie.",
+    "ledger.unknown_call": "Appel introuvable sur ce compte téléphonie.",
+    "ledger.refund_exceeds_charge": "Le remboursement dépasse le montant prélevé pour cet appel.",
+    "ledger.unknown_tariff": "Tarif inconnu.",
+    "booking.insufficient_credit": "Crédit téléphonique insuffisant pour réserver ce créneau.",
+}
+
+
+class LedgerError(Exception):
+    """A refused ledger operation.
+
+    ``reason`` is stable and machine-readable (``booking.insufficient_credit``); ``message`` is a
+    French sentence for the person in front of the screen; ``details`` carries numbers such as
+    ``available`` or ``refundable`` (in cents) when they help.
+    """
+
+    def __init__(
+        self, reason: str, message: str | None = None, details: Mapping[str, Any] | None = None
+    ) -> None:
+        self.reason = reason
+        self.message = message or _MESSAGES.get(reason, "Opération refusée.")
+        self.details = dict(details or {})
+        super().__init__(f"{reason}: {self.message}")
+
+
+@dataclass(frozen=True)
+class Account:
+    """A snapshot of one phone account. Amounts in cents."""
+
+    number: str
+    balance: int
+    held: int
+    tariff: str
+
+    @property
+    def available(self) -> int:
+        """What can still be booked: ``balance - held``."""
+        return self.balance - self.held
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Result of a credit or a refund."""
+
+    op: str
+    """``credit`` or ``refund``."""
+    number: str
+    amount: int
+    """Cents credited or refunded."""
+    balance: int
+    """Balance right after the operation (for a replay: after the first one)."""
+    held: int
+    """Held amount right after the operation."""
+    entry_ids: tuple[str, ...]
+    """Stream ids of the entries written."""
+    call_id: str | None = None
+    """The refunded call (refunds only)."""
+    refunded: int | None = None
+    """Total refunded for that call so far (refunds only)."""
+    replayed: bool = field(default=False, compare=False)
+    """``True`` if this call changed nothing and returned the first result."""
+
+
+@dataclass(frozen=True)
+class HoldReceipt:
+    """Result of a hold, a release or a settlement. Amounts in cents."""
+
+    op: str
+    """``hold``, ``release`` or ``settle``."""
+    number: str
+    hold_id: str
+    state: str
+    """``held``, ``released``, ``settled``, or ``unknown`` (releasing a hold never made)."""
+    amount: int
+    """The amount of the hold."""
+    charged: int
+    """Charged at settlement (``≤ amount``)."""
+    released: int
+    """Given back to ``available``: all of it on release, the rest on settlement."""
+    balance: int
+    held: int
+    entry_ids: tuple[str, ...]
+    call_id: str | None = None
+    """The call settled (settlements)."""
+    requested: int | None = None
+    """The charge asked for at settlement, before the cap."""
+    capped: bool = False
+    """``True`` if the requested charge exceeded the hold and was capped to it."""
+    replayed: bool = field(default=False, compare=False)
+    """``True`` if this call changed nothing (idempotent replay, or releasing a hold that is
+    unknown or no longer held); the receipt then describes the earlier result or state."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One ledger entry, as read back from the stream."""
+
+    id: str
+    kind: str
+    amount: int
+    actor: str
+    ref: str
+    idem: str
+    at: int
+    balance_after: int
+    held_after: int
+    hold_id: str | None = None
+    requested: int | None = None
+    reason: str | None = None
+
+    @property
+    def signed(self) -> int:
+        """Effect on the balance: credits and refunds +, charges −, holds and releases 0."""
+        if self.kind in ("credit", "refund"):
+            return self.amount
+        if self.kind == "charge":
+            return -self.amount
+        return 0
+
+    @property
+    def held_delta(self) -> int:
+        """Effect on the held amount: holds +, releases and charges −."""
+        if self.kind == "hold":
+            return self.amount
+        if self.kind in ("release", "charge"):
+            return -self.amount
+        return 0
+
+
+@dataclass(frozen=True)
+class Audit:
+    """Outcome of :meth:`Ledger.verify`."""
+
+    number: str
+    balance: int
+    held: int
+    ledger_balance: int
+    """Σ signed amounts of the entries."""
+    ledger_held: int
+    """Σ holds − releases − charges."""
+    entries: int
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+# --------------------------------------------------------------------------- Lua
+
+_PRELUDE = r"""
+local function fmt(n) return string.format('%d', n) end
+local function num(v) if v then return tonumber(v) end return 0 end
+local function err(reason, extra)
+  local t = extra or {}
+  t.err = reason
+  return {'err', cjson.encode(t)}
+end
+local function append(stream, kind, amount, actor, ref, idem, at, bal, held, extra)
+  local args = {'XADD', stream, '*', 'kind', kind, 'amount', fmt(amount), 'actor', actor,
+                'ref', ref, 'idem', idem, 'at', at,
+                'balance_after', fmt(bal), 'held_after', fmt(held)}
+  if extra then for i = 1, #extra do args[#args + 1] = extra[i] end end
+  return redis.call(unpack(args))
+end
+local function replay(prev, fp)
+  local cut = string.find(prev, '\n', 1, true)
+  if string.sub(prev, 1, cut - 1) ~= fp then return err('ledger.idempotency_conflict') end
+  return {'replay', string.sub(prev, cut + 1)}
+end
+"""
+
+# KEYS: acct, stream, idem.  ARGV: amount, actor, idem, at
+_CREDIT = (
+    _PRELUDE
+    + r"""
+local amount, actor, idem, at = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4]
+local fp = 'credit|' .. ARGV[1]
+local prev = redis.call('HGET', KEYS[3], idem)
+if prev then return replay(prev, fp) end
+local bal = redis.call('HINCRBY', KEYS[1], 'balance', amount)
+local held = num(redis.call('HGET', KEYS[1], 'held'))
+local id = append(KEYS[2], 'credit', amount, actor, '', idem, at, bal, held)
+local res = cjson.encode({op = 'credit', amount = ARGV[1], balance = fmt(bal),
+                          held = fmt(held), entries = {id}})
+redis.call('HSET', KEYS[3], idem, fp .. '\n' .. res)
+return {'new', res}
+"""
+)
+
+# KEYS: acct, stream, hold.  ARGV: number, hold_id, amount, actor, at
+_HOLD = (
+    _PRELUDE
+    + r"""
+local number, hold_id, amount, actor, at = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local h = redis.call('HMGET', KEYS[3], 'number', 'amount', 'hold_result')
+if h[1] then
+  if h[1] ~= number or h[2] ~= ARGV[3] then return err('ledger.idempotency_conflict') end
+  return {'replay', h[3]}
+end
+local a = redis.call('HMGET', KEYS[1], 'balance', 'held')
+local bal, held = num(a[1]), num(a[2])
+if bal - held < amount then
+  return err('booking.insufficient_credit', {available = fmt(bal - held), requested = ARGV[3]})
+end
+held = redis.call('HINCRBY', KEYS[1], 'held', amount)
+local id = append(KEYS[2], 'hold', amount, actor, hold_id, 'hold:' .. hold_id, at, bal, held,
+                  {'hold', hold_id})
+local res = cjson.encode({op = 'hold', hold_id = hold_id, state = 'held', amount = ARGV[3],
+                          charged = '0', released = '0', balance = fmt(bal), held = fmt(held),
+                          entries = {id}})
+redis.call('HSET', KEYS[3], 'number', number, 'amount', ARGV[3], 'state', 'held',
+           'actor', actor, 'at', at, 'hold_result', res)
+return {'new', res}
+"""
+)
+
+# KEYS: acct, stream, hold.  ARGV: number, hold_id, actor, at
+_RELEASE = (
+    _PRELUDE
+    + r"""
+local number, hold_id, actor, at = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local h = redis.call('HMGET', KEYS[3], 'number', 'amount', 'state', 'charged', 'released',
+                     'call_id')
+local a = redis.call('HMGET', KEYS[1], 'balance', 'held')
+local bal, held = num(a[1]), num(a[2])
+if not h[1] then
+  return {'noop', cjson.encode({op = 'release', hold_id = hold_id, state = 'unknown',
+                                amount = '0', charged = '0', released = '0',
+                                balance = fmt(bal), held = fmt(held)})}
+end
+if h[1] ~= number then return err('ledger.wrong_account') end
+if h[3] ~= 'held' then
+  return {'noop', cjson.encode({op = 'release', hold_id = hold_id, state = h[3],
+                                amount = h[2], charged = h[4] or '0', released = h[5] or '0',
+                                call_id = h[6] or nil, balance = fmt(bal), held = fmt(held)})}
+end
+local amount = tonumber(h[2])
+held = redis.call('HINCRBY', KEYS[1], 'held', -amount)
+local id = append(KEYS[2], 'release', amount, actor, hold_id, 'release:' .. hold_id, at,
+                  bal, held, {'hold', hold_id})
+redis.call('HSET', KEYS[3], 'state', 'released', 'charged', '0', 'released', h[2],
+           'released_at', at, 'released_by', actor)
+return {'new', cjson.encode({op = 'release', hold_id = hold_id, state = 'released',
+                             amount = h[2], charged = '0', released = h[2],
+                             balance = fmt(bal), held = fmt(held), entries = {id}})}
+"""
+)
+
+# KEYS: acct, stream, hold, call.  ARGV: number, hold_id, charge, actor, call_id, at
+_SETTLE = (
+    _PRELUDE
+    + r"""
+local number, hold_id, requested, actor, call_id, at =
+  ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
+local h = redis.call('HMGET', KEYS[3], 'number', 'amount', 'state', 'call_id', 'requested',
+                     'settle_result')
+if not h[1] then return err('ledger.unknown_hold') end
+if h[1] ~= number then return err('ledger.wrong_account') end
+if h[3] == 'settled' then
+  if h[4] == call_id and h[5] == ARGV[3] then return {'replay', h[6]} end
+  return err('ledger.idempotency_conflict')
+end
+if h[3] ~= 'held' then return err('ledger.hold_released') end
+if redis.call('EXISTS', KEYS[4]) == 1 then return err('ledger.idempotency_conflict') end
+local amount = tonumber(h[2])
+local charged = math.min(requested, amount)
+local rest = amount - charged
+local a = redis.call('HMGET', KEYS[1], 'balance', 'held')
+local bal, held = num(a[1]), num(a[2])
+local ids = {}
+if charged > 0 then
+  bal = redis.call('HINCRBY', KEYS[1], 'balance', -charged)
+  held = redis.call('HINCRBY', KEYS[1], 'held', -charged)
+  ids[#ids + 1] = append(KEYS[2], 'charge', charged, actor, call_id, 'settle:' .. hold_id, at,
+                         bal, held, {'hold', hold_id, 'requested', ARGV[3]})
+end
+if rest > 0 then
+  held = redis.call('HINCRBY', KEYS[1], 'held', -rest)
+  ids[#ids + 1] = append(KEYS[2], 'release', rest, actor, hold_id, 'settle:' .. hold_id, at,
+                         bal, held, {'hold', hold_id})
+end
+redis.call('HSET', KEYS[4], 'number', number, 'hold_id', hold_id, 'charged', fmt(charged),
+           'refunded', '0')
+local res = cjson.encode({op = 'settle', hold_id = hold_id, state = 'settled', amount = h[2],
+                          charged = fmt(charged), released = fmt(rest), call_id = call_id,
+                          requested = ARGV[3], capped = requested > amount,
+                          balance = fmt(bal), held = fmt(held), entries = ids})
+redis.call('HSET', KEYS[3], 'state', 'settled', 'call_id', call_id, 'requested', ARGV[3],
+           'charged', fmt(charged), 'released', fmt(rest), 'settled_at', at,
+           'settled_by', actor, 'settle_result', res)
+return {'new', res}
+"""
+)
+
+# KEYS: acct, stream, idem, call.  ARGV: number, call_id, amount, actor, reason, idem, at
+_REFUND = (
+    _PRELUDE
+    + r"""
+local number, call_id, amount, actor, reason, idem, at =
+  ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local fp = 'refund|' .. call_id .. '|' .. ARGV[3]
+local prev = redis.call('HGET', KEYS[3], idem)
+if prev then return replay(prev, fp) end
+local c = redis.call('HMGET', KEYS[4], 'number', 'charged', 'refunded')
+if not c[1] or c[1] ~= number then return err('ledger.unknown_call') end
+local charged, refunded = tonumber(c[2]), tonumber(c[3])
+if refunded + amount > charged then
+  return err('ledger.refund_exceeds_charge', {refundable = fmt(charged - refunded)})
+end
+refunded = redis.call('HINCRBY', KEYS[4], 'refunded', amount)
+local bal = redis.call('HINCRBY', KEYS[1], 'balance', amount)
+local held = num(redis.call('HGET', KEYS[1], 'held'))
+local id = append(KEYS[2], 'refund', amount, actor, call_id, idem, at, bal, held,
+                  {'reason', reason})
+local res = cjson.encode({op = 'refund', amount = ARGV[3], balance = fmt(bal),
+                          held = fmt(held), call_id = call_id, refunded = fmt(refunded),
+                          entries = {id}})
+redis.call('HSET', KEYS[3], idem, fp .. '\n' .. res)
+return {'new', res}
+"""
+)
+
+
+# --------------------------------------------------------------------------- validation
+
+_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+_MAX_TEXT = 256
+_MAX_MS = 2**53
+
+
+def _bad(what: str) -> LedgerError:
+    return LedgerError("ledger.bad_argument", f"Paramètre invalide : {what}.")
+
+
+def _number(value: object) -> str:
+    if not isinstance(value, str) or not _NUMBER.fullmatch(value):
+        raise _bad("numéro de compte")
+    return value
+
+
+def _ident(value: object, what: str) -> str:
+    if not isinstance(value, str) or not _ID.fullmatch(value):
+        raise _bad(what)
+    return value
+
+
+def _text(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value or len(value) > _MAX_TEXT:
+        raise _bad(what)
+    return value
+
+
+def _amount(value: object, *, zero_ok: bool = False) -> str:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise LedgerError("ledger.bad_amount")
+    if value > MAX_AMOUNT or value < 0 or (value == 0 and not zero_ok):
+        raise LedgerError("ledger.bad_amount")
+    return str(value)
+
+
+def _now(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < _MAX_MS:
+        raise _bad("horodatage (ms)")
+    return str(value)
+
+
+def _s(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _ids(value: Any) -> tuple[str, ...]:
+    # cjson encodes an empty Lua table as an object: ``{}``.
+    return tuple(value) if isinstance(value, list) else ()
+
+
+# --------------------------------------------------------------------------- adapter
+
+
+class Ledger:
+    """The ledger adapter over a ``redis.asyncio.Redis`` client.
+
+    ``prefix`` namespaces every key; ``tariffs`` is the table :meth:`set_tariff` accepts names
+    from, and its ``default`` is the tariff of an account that never chose one.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        prefix: str = "parloir:",
+        tariffs: TariffTable = CHARTER_TARIFFS,
+    ) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._tariffs = tariffs
+        self._credit = redis.register_script(_CREDIT)
+        self._hold = redis.register_script(_HOLD)
+        self._release = redis.register_script(_RELEASE)
+        self._settle = redis.register_script(_SETTLE)
+        self._refund = redis.register_script(_REFUND)
+
+    # keys -----------------------------------------------------------------
+
+    def account_key(self, number: str) -> str:
+        return f"{self._prefix}acct:{number}"
+
+    def ledger_key(self, number: str) -> str:
+        return f"{self._prefix}acct:{number}:ledger"
+
+    def idem_key(self, number: str) -> str:
+        return f"{self._prefix}acct:{number}:idem"
+
+    def hold_key(self, hold_id: str) -> str:
+        return f"{self._prefix}hold:{hold_id}"
+
+    def call_key(self, call_id: str) -> str:
+        return f"{self._prefix}billing:{call_id}"
+
+    # operations -----------------------------------------------------------
+
+    async def credit(self, number: str, amount: int, actor: str, idem: str, now_ms: int) -> Receipt:
+        """Add ``amount`` cents (> 0) to the balance (credits bought by the detainee)."""
+        number = _number(number)
+        args = [_amount(amount), _text(actor, "auteur"), _text(idem, "clé d'idempotence")]
+        args.append(_now(now_ms))
+        keys = [self.account_key(number), self.ledger_key(number), self.idem_key(number)]
+        res, replayed = await self._run(self._credit, keys, args)
+        return self._receipt(number, res, replayed)
+
+    async def hold(
+        self, number: str, hold_id: str, amount: int, actor: str, now_ms: int
+    ) -> HoldReceipt:
+        """Reserve ``amount`` cents for a booked slot; idempotent per ``hold_id``.
+
+        Refused with ``booking.insufficient_credit`` (``details["available"]``) if the available
+        amount is smaller.
+        """
+        number = _number(number)
+        hold_id = _ident(hold_id, "identifiant de réservation")
+        args = [number, hold_id, _amount(amount), _text(actor, "auteur"), _now(now_ms)]
+        keys = [self.account_key(number), self.ledger_key(number), self.hold_key(hold_id)]
+        res, replayed = await self._run(self._hold, keys, args)
+        return self._hold_receipt(number, res, replayed)
+
+    async def release(self, number: str, hold_id: str, actor: str, now_ms: int) -> HoldReceipt:
+        """Release all of a hold (the booking is cancelled).
+
+        Releasing a hold that is unknown, already released or settled changes nothing and
+        returns its state (``unknown``, ``released``, ``settled``) with ``replayed=True``.
+        """
+        number = _number(number)
+        hold_id = _ident(hold_id, "identifiant de réservation")
+        args = [number, hold_id, _text(actor, "auteur"), _now(now_ms)]
+        keys = [self.account_key(number), self.ledger_key(number), self.hold_key(hold_id)]
+        res, replayed = await self._run(self._release, keys, args)
+        return self._hold_receipt(number, res, replayed)
+
+    async def settle(
+        self,
+        number: str,
+        hold_id: str,
+        charge_amount: int,
+        actor: str,
+        call_id: str,
+        now_ms: int,
+    ) -> HoldReceipt:
+        """Charge the call's cost and release the rest of its hold, in one atomic step.
+
+        ``charge_amount`` (≥ 0) is capped to the hold (``capped=True``). Settling the same hold
+        again with the same call and amount returns the first result; with anything else it is
+        ``ledger.idempotency_conflict``, as is settling a second hold for the same call.
+        """
+        number = _number(number)
+        hold_id = _ident(hold_id, "identifiant de réservation")
+        call_id = _ident(call_id, "identifiant d'appel")
+        args = [number, hold_id, _amount(charge_amount, zero_ok=True), _text(actor, "auteur")]
+        args += [call_id, _now(now_ms)]
+        keys = [
+            self.account_key(number),
+            self.ledger_key(number),
+            self.hold_key(hold_id),
+            self.call_key(call_id),
+        ]
+        res, replayed = await self._run(self._settle, keys, args)
+        return self._hold_receipt(number, res, replayed)
+
+    async def refund(
+        self,
+        number: str,
+        call_id: str,
+        amount: int,
+        actor: str,
+        reason: str,
+        idem: str,
+        now_ms: int,
+    ) -> Receipt:
+        """Give back ``amount`` cents charged for ``call_id`` (e.g. a call cut by a fault).
+
+        The total refunded for a call never exceeds what was charged for it
+        (``ledger.refund_exceeds_charge``, ``details["refundable"]``).
+        """
+        number = _number(number)
+        call_id = _ident(call_id, "identifiant d'appel")
+        args = [number, call_id, _amount(amount), _text(actor, "auteur")]
+        args += [_text(reason, "motif"), _text(idem, "clé d'idempotence"), _now(now_ms)]
+        keys = [
+            self.account_key(number),
+            self.ledger_key(number),
+            self.idem_key(number),
+            self.call_key(call_id),
+        ]
+        res, replayed = await self._run(self._refund, keys, args)
+        return self._receipt(number, res, replayed)
+
+    async def set_tariff(self, number: str, tariff: str) -> Account:
+        """Choose the account's plan (a name from the tariff table)."""
+        number = _number(number)
+        if tariff not in self._tariffs:
+            raise LedgerError("ledger.unknown_tariff", f"Tarif inconnu : {tariff!r}.")
+        await self._redis.hset(self.account_key(number), "tariff", tariff)
+        return await self.account(number)
+
+    async def account(self, number: str) -> Account:
+        """The account's balance, held, available and tariff (zeros if it never existed)."""
+        number = _number(number)
+        values = await self._redis.hmget(self.account_key(number), ["balance", "held", "tariff"])
+        return self._account(number, values)
+
+    async def entries(self, number: str) -> list[Entry]:
+        """All the account's ledger entries, oldest first."""
+        number = _number(number)
+        out: list[Entry] = []
+        start = "-"
+        while True:
+            batch = await self._redis.xrange(self.ledger_key(number), start, "+", count=1000)
+            out.extend(self._entry(i, f) for i, f in batch)
+            if len(batch) < 1000:
+                return out
+            start = "(" + _s(batch[-1][0])
+
+    async def verify(self, number: str) -> Audit:
+        """Recompute balance and held from the stream and compare with the account.
+
+        Reads both in one MULTI/EXEC so the snapshot is consistent even under load. Also checks
+        that each entry's ``balance_after``/``held_after`` follow from the previous one.
+        """
+        number = _number(number)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hmget(self.account_key(number), ["balance", "held", "tariff"])
+            pipe.xrange(self.ledger_key(number), "-", "+")
+            values, raw = await pipe.execute()
+        account = self._account(number, values)
+        problems: list[str] = []
+        balance = held = 0
+        for i, fields in raw:
+            entry = self._entry(i, fields)
+            balance += entry.signed
+            held += entry.held_delta
+            if (entry.balance_after, entry.held_after) != (balance, held):
+                problems.append(f"entry {entry.id}: running totals {balance}/{held} differ")
+        if account.balance != balance:
+            problems.append(f"balance {account.balance} != ledger {balance}")
+        if account.held != held:
+            problems.append(f"held {account.held} != ledger {held}")
+        if not account.balance >= account.held >= 0:
+            problems.append(f"balance {account.balance} < held {account.held} or held < 0")
+        return Audit(
+            number, account.balance, account.held, balance, held, len(raw), tuple(problems)
+        )
+
+    # plumbing -------------------------------------------------------------
+
+    @staticmethod
+    async def _run(script: Any, keys: list[str], args: list[str]) -> tuple[dict[str, Any], bool]:
+        status, payload = await script(keys=keys, args=args)
+        status, res = _s(status), json.loads(_s(payload))
+        if status == "err":
+            reason = res.pop("err")
+            raise LedgerError(reason, details={k: int(v) for k, v in res.items()})
+        return res, status != "new"
+
+    def _account(self, number: str, values: list[Any]) -> Account:
+        balance, held, tariff = values
+        return Account(
+            number,
+            int(balance or 0),
+            int(held or 0),
+            _s(tariff) if tariff else self._tariffs.default,
+        )
+
+    @staticmethod
+    def _receipt(number: str, res: dict[str, Any], replayed: bool) -> Receipt:
+        refunded = res.get("refunded")
+        return Receipt(
+            op=res["op"],
+            number=number,
+            amount=int(res["amount"]),
+            balance=int(res["balance"]),
+            held=int(res["held"]),
+            entry_ids=_ids(res.get("entries")),
+            call_id=res.get("call_id"),
+            refunded=None if refunded is None else int(refunded),
+            replayed=replayed,
+        )
+
+    @staticmethod
+    def _hold_receipt(number: str, res: dict[str, Any], replayed: bool) -> HoldReceipt:
+        requested = res.get("requested")
+        return HoldReceipt(
+            op=res["op"],
+            number=number,
+            hold_id=res["hold_id"],
+            state=res["state"],
+            amount=int(res["amount"]),
+            charged=int(res["charged"]),
+            released=int(res["released"]),
+            balance=int(res["balance"]),
+            held=int(res["held"]),
+            entry_ids=_ids(res.get("entries")),
+            call_id=res.get("call_id"),
+            requested=None if requested is None else int(requested),
+            capped=bool(res.get("capped", False)),
+            replayed=replayed,
+        )
+
+    @staticmethod
+    def _entry(entry_id: Any, raw: Mapping[Any, Any]) -> Entry:
+        f = {_s(k): _s(v) for k, v in raw.items()}
+        requested = f.get("requested")
+        return Entry(
+            id=_s(entry_id),
+            kind=f["kind"],
+            amount=int(f["amount"]),
+            actor=f["actor"],
+            ref=f["ref"],
+            idem=f["idem"],
+            at=int(f["at"]),
+            balance_after=int(f["balance_after"]),
+            held_after=int(f["held_after"]),
+            hold_id=f.get("hold"),
+            requested=None if requested is None else int(requested),
+            reason=f.get("reason"),
+        )
