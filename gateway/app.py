@@ -69,6 +69,10 @@ async def client_config(request: web.Request) -> web.Response:
     return web.Response(text=body, content_type="application/javascript")
 
 
+async def no_content(request: web.Request) -> web.Response:
+    return web.Response(status=204)
+
+
 async def health(request: web.Request) -> web.Response:
     redis: aioredis.Redis = request.app[keys.REDIS]
     await redis.ping()
@@ -98,6 +102,7 @@ def create_app(
     app.router.add_get("/kiosk", page("kiosk.html"))
     app.router.add_get("/config.js", client_config)
     app.router.add_get("/healthz", health)
+    app.router.add_get("/favicon.ico", no_content)
     app.router.add_post("/api/kiosk/login", api.kiosk_login)
     app.router.add_post("/api/join", api.join)
     app.router.add_get("/ws", handle_ws)

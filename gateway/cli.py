@@ -54,7 +54,6 @@ async def start(config: GatewayConfig) -> Running:
     if not url:
         embedded = EmbeddedRedis(config.data_path / "redis")
         await asyncio.to_thread(embedded.start)
-        await embedded.wait_ready()
         url = embedded.url
     redis = aioredis.from_url(url, decode_responses=True)
     await redis.ping()

@@ -8,13 +8,12 @@ stopped when the gateway stops. The binary is the ``redis-server`` on PATH, else
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import subprocess
 import time
 from pathlib import Path
 
-import redis.asyncio as aioredis
+import redis
 
 
 class EmbeddedRedisError(RuntimeError):
@@ -39,6 +38,7 @@ class EmbeddedRedis:
     """Start with :meth:`start`, stop with :meth:`stop`; ``url`` is a ``unix://`` URL."""
 
     def __init__(self, data_dir: Path, fsync: str = "always") -> None:
+        """``fsync``: Redis's ``appendfsync`` (``always`` for money; tests may relax it)."""
         self.data_dir = data_dir.resolve()
         self.socket = self.data_dir / "redis.sock"
         self.fsync = fsync
@@ -75,32 +75,28 @@ class EmbeddedRedis:
         ]
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while True:
             if self.process.poll() is not None:
                 raise EmbeddedRedisError(
                     f"redis-server exited with {self.process.returncode}; "
                     f"see {self.data_dir / 'redis.log'}"
                 )
-            if self.socket.exists():
-                return
-            time.sleep(0.02)
-        self.stop()
-        raise EmbeddedRedisError("redis-server did not open its socket in time")
-
-    async def wait_ready(self, limit: float = 10.0) -> None:
-        client = aioredis.from_url(self.url)
-        try:
-            deadline = time.monotonic() + limit
-            while True:
-                try:
-                    if await client.ping():
+            try:
+                with redis.Redis(unix_socket_path=str(self.socket)) as probe:
+                    if probe.ping():
                         return
-                except (aioredis.ConnectionError, aioredis.BusyLoadingError):
-                    if time.monotonic() > deadline:
-                        raise
-                await asyncio.sleep(0.05)
-        finally:
-            await client.aclose()
+            except (redis.ConnectionError, redis.BusyLoadingError):
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise EmbeddedRedisError("redis-server did not answer in time") from None
+                time.sleep(0.02)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: no shutdown, no final write."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -59,6 +59,16 @@ async def test_call_relays_media_both_ways_and_ends_at_the_limit(gateway_factory
             assert kinds[0] == "CodeSent" and kinds[-1] == "CallEnded"
             assert "CallConnected" in kinds and "RelativeJoined" in kinds
             assert all(pc is None for pc in (leg.pc for leg in call.legs.values()))
+            # every key left without an expiry is a record, not a leftover of the call
+            durable = [k for k in await redis.keys("*") if await redis.ttl(k) == -1]
+            allowed = (
+                "parloir:detainee:",
+                "parloir:correspondent:",
+                "parloir:booking:",
+                "parloir:call:",
+                "parloir:secret:code",
+            )
+            assert durable and all(k.startswith(allowed) for k in durable), durable
         finally:
             await kiosk.close()
             await relative.close()

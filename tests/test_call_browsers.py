@@ -87,6 +87,12 @@ async def test_kiosk_calls_relative_in_browsers(gateway_factory, codec_spy) -> N
         await screenshot(kiosk, "kiosk-in-call")
         await screenshot(phone, "join-in-call")
 
+        # Both pages warn before the end (10 s here, 5 min and 1 min by default).
+        for page in (kiosk, phone):
+            await page.wait_for_selector("#warning", state="visible", timeout=15_000)
+            assert (await page.inner_text("#warning")).strip()
+        await screenshot(phone, "join-warning")
+
         # The time limit ends the call by itself; both pages show the end screen.
         await kiosk.wait_for_selector("#ended", state="visible", timeout=30_000)
         await phone.wait_for_selector("#ended", state="visible", timeout=30_000)

@@ -7,10 +7,7 @@ import collections
 import itertools
 import random
 import shutil
-import signal
-import subprocess
 import tempfile
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -22,6 +19,7 @@ from redis.backoff import NoBackoff
 
 from gateway.ledger import MAX_AMOUNT, Ledger, LedgerError
 from gateway.pricing import CHARTER_TARIFFS, OFF_PLAN, call_cost, max_hold
+from gateway.redis_server import EmbeddedRedis
 
 OFF = CHARTER_TARIFFS.get(OFF_PLAN)
 HOLD = max_hold(OFF, 30)  # 914 c: the most a 30-minute off-plan call can cost
@@ -32,77 +30,14 @@ NUMBER = "123456A"
 # --------------------------------------------------------------------------- redis-server
 
 
-class RedisServer:
-    """A private redis-server on a unix socket in its own directory, with an AOF."""
-
-    def __init__(self, directory: Path, *extra: str) -> None:
-        self.dir = directory
-        self.socket = directory / "r.sock"
-        self.extra = extra
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                "0",
-                "--unixsocket",
-                str(self.socket),
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--dir",
-                str(self.dir),
-                "--logfile",
-                str(self.dir / "redis.log"),
-                *self.extra,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            if self.proc.poll() is not None:
-                log = (self.dir / "redis.log").read_text(errors="replace")
-                raise RuntimeError(f"redis-server exited:\n{log}")
-            try:
-                with redis.Redis(unix_socket_path=str(self.socket)) as probe:
-                    if probe.ping():
-                        return
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.01)
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown, no final AOF rewrite."""
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def client(self, **kwargs: object) -> aredis.Redis:
-        return aredis.Redis(unix_socket_path=str(self.socket), **kwargs)  # type: ignore[arg-type]
-
-
 @pytest.fixture
-def redis_servers() -> Iterator[Callable[..., RedisServer]]:
-    """Factory: ``redis_servers(*extra_args)`` starts a server, all stopped at the end."""
-    started: list[RedisServer] = []
+def redis_servers() -> Iterator[Callable[..., EmbeddedRedis]]:
+    """Factory: ``redis_servers(fsync)`` starts a private server, all stopped at the end."""
+    started: list[EmbeddedRedis] = []
 
-    def start(*extra: str) -> RedisServer:
+    def start(fsync: str = "everysec") -> EmbeddedRedis:
         # short path under /tmp: unix socket paths are limited to ~100 bytes
-        server = RedisServer(Path(tempfile.mkdtemp(prefix="parloir-ledger-")), *extra)
+        server = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="parloir-ledger-")), fsync=fsync)
         started.append(server)
         server.start()
         return server
@@ -110,17 +45,17 @@ def redis_servers() -> Iterator[Callable[..., RedisServer]]:
     yield start
     for server in started:
         server.stop()
-        shutil.rmtree(server.dir, ignore_errors=True)
+        shutil.rmtree(server.data_dir, ignore_errors=True)
 
 
 @pytest.fixture
-def server(redis_servers: Callable[..., RedisServer]) -> RedisServer:
+def server(redis_servers: Callable[..., EmbeddedRedis]) -> EmbeddedRedis:
     return redis_servers()
 
 
 @pytest.fixture
-async def client(server: RedisServer) -> AsyncIterator[aredis.Redis]:
-    r = server.client()
+async def client(server: EmbeddedRedis) -> AsyncIterator[aredis.Redis]:
+    r = aredis.from_url(server.url)
     yield r
     await r.aclose()
 
@@ -467,8 +402,8 @@ async def test_verify_detects_tampering(ledger: Ledger, client: aredis.Redis) ->
 # --------------------------------------------------------------------------- concurrency
 
 
-async def test_no_double_spending_under_contention(server: RedisServer) -> None:
-    clients = [server.client() for _ in range(5)]
+async def test_no_double_spending_under_contention(server: EmbeddedRedis) -> None:
+    clients = [aredis.from_url(server.url) for _ in range(5)]
     ledgers = [Ledger(c) for c in clients]
     try:
         await ledgers[0].credit(NUMBER, 10 * HOLD, "regie", "fund", NOW)
@@ -491,9 +426,9 @@ async def test_no_double_spending_under_contention(server: RedisServer) -> None:
             await c.aclose()
 
 
-async def test_parallel_settlements_and_credits_are_exact(server: RedisServer) -> None:
+async def test_parallel_settlements_and_credits_are_exact(server: EmbeddedRedis) -> None:
     rng = random.Random(1234)
-    clients = [server.client() for _ in range(6)]
+    clients = [aredis.from_url(server.url) for _ in range(6)]
     pick = itertools.cycle([Ledger(c) for c in clients]).__next__
     calls = 50
     initial = calls * HOLD
@@ -672,14 +607,14 @@ async def test_random_operations_agree_with_a_model(ledger: Ledger) -> None:
 
 
 async def test_sigkill_loses_nothing_and_doubles_nothing(
-    redis_servers: Callable[..., RedisServer],
+    redis_servers: Callable[..., EmbeddedRedis],
 ) -> None:
     """appendfsync always: every acknowledged operation survives a SIGKILL, operations cut
     mid-flight are either wholly there or wholly absent, and retrying them all (the scripts
     must be reloaded too) lands on the exact expected balance."""
-    server = redis_servers("--appendfsync", "always")
+    server = redis_servers("always")
     no_retry = Retry(NoBackoff(), 0)
-    clients = [server.client(retry=no_retry) for _ in range(4)]
+    clients = [aredis.from_url(server.url, retry=no_retry) for _ in range(4)]
     ledgers = [Ledger(c) for c in clients]
     rng = random.Random(99)
     batch = 40
@@ -720,7 +655,7 @@ async def test_sigkill_loses_nothing_and_doubles_nothing(
             await c.aclose()
 
         await asyncio.to_thread(server.start)
-        clients = [server.client() for _ in range(4)]
+        clients = [aredis.from_url(server.url) for _ in range(4)]
         ledgers = [Ledger(c) for c in clients]
 
         after = await ledgers[0].entries(NUMBER)

@@ -32,6 +32,7 @@
   let finished = false;
   let connectedShown = false;
   let hangupTimer = null;
+  let reconnecting = false;
 
   const callTimer = new P.Countdown(els.remaining, P.minuteAnnouncer(els.minuteAnnounce));
 
@@ -167,7 +168,10 @@
     sig = new P.Signaling(token, {
       onMessage: handleMessage,
       onClose: handleClose,
-      onReconnecting: () => P.setText(els.callStatus, 'common.reconnecting'),
+      onReconnecting: () => {
+        reconnecting = true;
+        P.setText(els.callStatus, 'common.reconnecting');
+      },
     });
     sig.connect();
   }
@@ -188,6 +192,10 @@
     switch (msg.type) {
       case 'welcome': {
         const view = msg.call || null;
+        if (reconnecting) {
+          reconnecting = false;
+          P.setText(els.callStatus, view && view.state === 'connected' ? 'common.connected' : 'common.connecting');
+        }
         if (view && view.state === 'ended') {
           handleView(view);
           break;

@@ -37,6 +37,7 @@
   let hangupTimer = null;
   let connectedShown = false;
   let sawView = false;       // a CallView was received for the current call
+  let reconnecting = false;  // the socket dropped and is being reopened
 
   const codeTimer = new P.Countdown(els.codeRemaining, (seconds) => {
     if (seconds <= 0) P.setText(els.codeStatus, 'kiosk.waiting.code.expired');
@@ -154,7 +155,10 @@
     sig = new P.Signaling(session.token, {
       onMessage: handleMessage,
       onClose: handleClose,
-      onReconnecting: () => setStatusForStep('common.reconnecting'),
+      onReconnecting: () => {
+        reconnecting = true;
+        setStatusForStep('common.reconnecting');
+      },
     });
     sig.connect();
   }
@@ -163,6 +167,11 @@
     switch (msg.type) {
       case 'welcome': {
         const view = msg.call || null;
+        if (reconnecting) {
+          reconnecting = false;
+          clearStatusForStep();
+          if (view && view.state === 'connected') P.setText(els.callStatus, 'common.connected');
+        }
         if (callRequested) {
           callRequested = false;
           if (!view || view.state === 'ended') {
@@ -327,6 +336,10 @@
     else if (step === 'step-burned') P.setText(els.burnedError, key);
     else if (step === 'step-waiting') P.setText(els.waitingError, key);
     else P.setText(els.callError, key);
+  }
+
+  function clearStatusForStep() {
+    [els.callStatus, els.burnedError, els.waitingError, els.callError].forEach(P.clearText);
   }
 
   /* ----------------------------------------------------------- hang up */
