@@ -9,7 +9,16 @@ import aiohttp
 from gateway import appkeys as keys
 from gateway.calls import Call
 
-from .callkit import Client, join, kiosk_login, read_codes, seeded, wait_for_code, wait_until
+from .callkit import (
+    Client,
+    join,
+    kiosk_login,
+    read_codes,
+    seeded,
+    start_calling,
+    wait_for_code,
+    wait_until,
+)
 
 
 async def test_call_relays_media_both_ways_and_ends_at_the_limit(gateway_factory, redis) -> None:
@@ -103,12 +112,7 @@ async def test_a_failed_leg_ends_the_call_for_both(gateway_factory) -> None:
         kiosk = Client(gateway.base_url, http)
         relative = Client(gateway.base_url, http)
         try:
-            await kiosk_login(kiosk, demo["detainee"], demo["access_code"])
-            await kiosk.connect()
-            await kiosk.send({"type": "call"})
-            await kiosk.expect("state", call__state="waiting_relative")
-            await kiosk.start_media()
-            code, _ref = await wait_for_code(gateway.config.outbox_path)
+            code, _ref = await start_calling(kiosk, gateway, demo)
             assert (await join(relative, code))[0] == 200
             await relative.connect()
             await relative.start_media()

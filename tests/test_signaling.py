@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from signaling import messages as m
 
-from .callkit import Client, join, kiosk_login, seeded, wait_for_code
+from .callkit import Client, join, kiosk_login, seeded, start_calling, wait_for_code
 
 
 def test_parse_known_messages() -> None:
@@ -87,12 +87,7 @@ async def test_bad_input_closes_only_that_socket_and_the_call_goes_on(gateway_fa
         kiosk = Client(gateway.base_url, http)
         relative = Client(gateway.base_url, http)
         try:
-            await kiosk_login(kiosk, demo["detainee"], demo["access_code"])
-            await kiosk.connect()
-            await kiosk.send({"type": "call"})
-            await kiosk.expect("state", call__state="waiting_relative")
-            await kiosk.start_media()
-            code, _ref = await wait_for_code(gateway.config.outbox_path)
+            code, _ref = await start_calling(kiosk, gateway, demo)
             status, _ = await join(relative, code)
             assert status == 200
             relative_token = relative.token
