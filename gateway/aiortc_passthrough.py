@@ -25,6 +25,7 @@ we use, and the test-suite calls it, so an aiortc upgrade that moves them fails 
 
 from __future__ import annotations
 
+import asyncio
 import fractions
 import inspect
 import queue
@@ -113,8 +114,6 @@ def request_keyframe(receiver: RTCRtpReceiver) -> bool:
     sources = receiver.getSynchronizationSources()
     if not sources:
         return False
-    import asyncio
-
     for source in sources:
         asyncio.ensure_future(receiver._send_rtcp_pli(source.source))
     return True

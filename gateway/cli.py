@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import secrets
 import signal
 import sys
@@ -132,7 +133,7 @@ async def run(args: argparse.Namespace) -> int:
                 "join_url": f"{running.base_url}/join",
                 "sms_outbox": str(config.outbox_path.resolve()),
                 "redis": "embedded" if running.embedded else "external",
-                "pid": _pid(),
+                "pid": os.getpid(),
             }
         )
         if args.json:
@@ -143,12 +144,6 @@ async def run(args: argparse.Namespace) -> int:
     finally:
         await running.stop()
     return 0
-
-
-def _pid() -> int:
-    import os
-
-    return os.getpid()
 
 
 def _describe(info: dict[str, Any]) -> str:

@@ -7,7 +7,6 @@ as is). No other module reads the environment: the built config is passed in exp
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
@@ -159,8 +158,4 @@ def from_environ(toml_path: str | None = None, **overrides: Any) -> GatewayConfi
     return load_config(os.environ, toml_path, **overrides)
 
 
-def replace(config: GatewayConfig, **changes: Any) -> GatewayConfig:
-    return dataclasses.replace(config, **changes)
-
-
-__all__ = ["ConfigError", "GatewayConfig", "from_environ", "load_config", "replace"]
+__all__ = ["ConfigError", "GatewayConfig", "from_environ", "load_config"]
