@@ -529,6 +529,206 @@
 
   function setState(state) { window.parloir.state = state; }
 
+  /* -------------------------------------------------------------- call leg */
+
+  /** The in-call part both pages share: signaling socket, peer connection, local
+   *  stream, call countdown and warnings, hang-up and the "ended" step.
+   *
+   *  els: callStatus, remaining, warning, remoteVideo, localVideo, minuteAnnounce,
+   *       hangup, endedReason.
+   *  options:
+   *    endedPrefix          i18n prefix of the end sentences ('ended.kiosk.', 'ended.join.')
+   *    hangupReason         end reason when the server does not confirm our hang-up
+   *    connectingKey        status shown while the call is `connecting`
+   *    showCallStep()       show the in-call step (page-specific title)
+   *    onView(view)         page part of a CallView, first; return true if fully handled
+   *    onReconnected(view)  first `welcome` after the socket was reopened
+   *    onWelcome(view)      every `welcome` (view: its CallView or null)
+   *    onError(msg)         `error` message (default: shown in callStatus)
+   *    onMessage(msg)       any other message type
+   *    status(key)          where transient statuses go (default: callStatus)
+   *    onHangup()           local hang-up started
+   *    onTeardown()         page-specific teardown
+   *    onEnded()            after the ended step is shown */
+  class CallLeg {
+    constructor(els, options) {
+      this.els = els;
+      this.options = options;
+      this.sig = null;
+      this.pc = null;
+      this.localStream = null;
+      this.finished = false;
+      this.connectedShown = false;
+      this.reconnecting = false;   // the socket dropped and is being reopened
+      this.hangupTimer = null;
+      this.callTimer = new Countdown(els.remaining, minuteAnnouncer(els.minuteAnnounce));
+      els.hangup.addEventListener('click', () => this.hangup());
+    }
+
+    status(key) {
+      if (this.options.status) this.options.status(key);
+      else setText(this.els.callStatus, key);
+    }
+
+    /** A new call with this.localStream: reset the per-call state. */
+    begin() {
+      this.finished = false;
+      this.connectedShown = false;
+      setState(null);
+      attachVideo(this.els.localVideo, this.localStream);
+    }
+
+    openSignaling(token) {
+      if (this.sig) this.sig.close();
+      this.sig = new Signaling(token, {
+        onMessage: (msg) => this.handleMessage(msg),
+        onClose: (info) => this.handleClose(info),
+        onReconnecting: () => {
+          this.reconnecting = true;
+          this.status('common.reconnecting');
+        },
+      });
+      this.sig.connect();
+    }
+
+    /** Create the peer connection from this.localStream, reporting media trouble. */
+    createPeer() {
+      this.pc = createPeer(this.localStream, this.els.remoteVideo);
+      this.pc.addEventListener('connectionstatechange', () => {
+        const pc = this.pc;
+        if (!pc || this.finished) return;
+        if (pc.connectionState === 'disconnected' || pc.connectionState === 'failed') {
+          setText(this.els.callStatus, 'common.media.unstable');
+        } else if (pc.connectionState === 'connected' && this.connectedShown) {
+          setText(this.els.callStatus, 'common.connected');
+        }
+      });
+      return this.pc;
+    }
+
+    handleMessage(msg) {
+      const o = this.options;
+      switch (msg.type) {
+        case 'welcome': {
+          const view = msg.call || null;
+          if (this.reconnecting) {
+            this.reconnecting = false;
+            o.onReconnected(view);
+          }
+          o.onWelcome(view);
+          break;
+        }
+        case 'state':
+          if (msg.call) this.handleView(msg.call);
+          break;
+        case 'answer':
+          acceptAnswer(this.pc, msg.sdp).catch((err) => {
+            console.error('setRemoteDescription failed', err);
+            this.status('reason.signaling.bad_sdp');
+          });
+          break;
+        case 'warning':
+          showWarning(this.els.warning, msg.seconds_left);
+          break;
+        case 'ended':
+          setState('ended');
+          this.finish(msg.reason, msg.message);
+          break;
+        case 'error':
+          if (o.onError) o.onError(msg);
+          else setReason(this.els.callStatus, msg.reason, msg.message);
+          break;
+        default:
+          if (o.onMessage) o.onMessage(msg);
+          break;
+      }
+    }
+
+    handleView(view) {
+      setState(view.state);
+      if (this.options.onView && this.options.onView(view)) return;
+      switch (view.state) {
+        case 'connecting':
+          this.showConnecting();
+          break;
+        case 'connected':
+          this.options.showCallStep();
+          if (!this.connectedShown) {
+            this.connectedShown = true;
+            setText(this.els.callStatus, 'common.connected');
+          }
+          if (typeof view.ends_at === 'number') this.callTimer.start(view.ends_at, view.server_time);
+          break;
+        case 'ended':
+          this.finish(view.end_reason || 'interrupted');
+          break;
+        default:
+          break;
+      }
+    }
+
+    showConnecting() {
+      this.options.showCallStep();
+      if (!this.connectedShown) setText(this.els.callStatus, this.options.connectingKey);
+    }
+
+    handleClose(info) {
+      if (this.finished) return;
+      if (info.reason === 'call.ended') this.finish('interrupted');
+      else this.finishWithText('reason.' + info.reason, info.message);
+    }
+
+    hangup() {
+      if (this.finished) return;
+      this.els.hangup.disabled = true;
+      if (this.options.onHangup) this.options.onHangup();
+      const reason = this.options.hangupReason;
+      if (this.sig && this.sig.isOpen()) {
+        this.sig.send({ type: 'hangup' });
+        this.hangupTimer = window.setTimeout(() => this.finish(reason), HANGUP_GRACE_MS);
+      } else {
+        this.finish(reason);
+      }
+    }
+
+    finish(reason, message) {
+      this.finishWithText(this.options.endedPrefix + (reason || 'interrupted'),
+        message || t('common.ended.generic'));
+    }
+
+    finishWithText(key, fallback) {
+      if (this.finished) return;
+      this.finished = true;
+      this.teardown();
+      setText(this.els.endedReason, key, null, fallback || t('common.ended.generic'));
+      showStep('ended');
+      if (this.options.onEnded) this.options.onEnded();
+    }
+
+    teardown() {
+      if (this.hangupTimer) window.clearTimeout(this.hangupTimer);
+      this.hangupTimer = null;
+      this.callTimer.stop();
+      if (this.sig) this.sig.close();
+      this.sig = null;
+      closePeer(this.pc);
+      this.pc = null;
+      stopStream(this.localStream);
+      this.localStream = null;
+      attachVideo(this.els.localVideo, null);
+      attachVideo(this.els.remoteVideo, null);
+      this.connectedShown = false;
+      clearText(this.els.warning);
+      this.els.warning.classList.remove('urgent');
+      clearText(this.els.callStatus);
+      clearText(this.els.minuteAnnounce);
+      this.els.hangup.disabled = false;
+      if (this.options.onTeardown) this.options.onTeardown();
+    }
+  }
+
+  const HANGUP_GRACE_MS = 3000;  // if the server does not confirm a hangup, end locally
+
   window.Parloir = {
     get lang() { return lang; },
     t, has, setText, setRaw, clearText, setReason, setLang, applyI18n, initLangToggle, formatTime,
@@ -538,5 +738,6 @@
     getLocalMedia, mediaErrorKey, createPeer, createOffer, acceptAnswer, closePeer, stopStream,
     attachVideo,
     Countdown, formatClock, showWarning, minuteAnnouncer, setState,
+    CallLeg,
   };
 }());

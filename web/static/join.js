@@ -6,8 +6,6 @@
   const P = window.Parloir;
   const $ = (id) => document.getElementById(id);
 
-  const HANGUP_GRACE_MS = 3000;
-
   const els = {
     rulesForm: $('rules-form'), rules: [$('rule-1'), $('rule-2'), $('rule-3')],
     acceptRules: $('accept-rules'), rulesHint: $('rules-hint'),
@@ -24,17 +22,24 @@
 
   let token = null;
   let detaineeName = '';
-  let sig = null;
-  let pc = null;
-  let localStream = null;
   let offerPromise = null;
   let offerSent = false;
-  let finished = false;
-  let connectedShown = false;
-  let hangupTimer = null;
-  let reconnecting = false;
 
-  const callTimer = new P.Countdown(els.remaining, P.minuteAnnouncer(els.minuteAnnounce));
+  const call = new P.CallLeg(els, {
+    endedPrefix: 'ended.join.',
+    hangupReason: 'relative_hangup',
+    connectingKey: 'common.connecting',
+    showCallStep,
+    onView,
+    onReconnected: (view) => {
+      P.setText(els.callStatus, view && view.state === 'connected' ? 'common.connected' : 'common.connecting');
+    },
+    onWelcome,
+    onTeardown: () => {
+      offerPromise = null;
+      token = null;
+    },
+  });
 
   /* ---------------------------------------------------- step 1: rules */
 
@@ -124,7 +129,7 @@
     P.clearText(els.mediaError);
     P.setText(els.incomingStatus, 'join.incoming.camera');
     try {
-      localStream = await P.getLocalMedia();
+      call.localStream = await P.getLocalMedia();
     } catch (err) {
       console.warn('getUserMedia failed', err);
       P.clearText(els.incomingStatus);
@@ -134,46 +139,27 @@
       return;
     }
     P.clearText(els.incomingStatus);
-    finished = false;
     offerSent = false;
-    connectedShown = false;
-    P.setState(null);
-    P.attachVideo(els.localVideo, localStream);
+    call.begin();
     showCallStep();
     P.setText(els.callStatus, 'common.connecting');
 
     // Gather ICE while the socket opens; the offer is sent after `welcome`.
     try {
-      pc = P.createPeer(localStream, els.remoteVideo);
+      call.createPeer();
     } catch (err) {
       console.error('RTCPeerConnection failed', err);
-      P.stopStream(localStream);
-      localStream = null;
+      P.stopStream(call.localStream);
+      call.localStream = null;
       P.showStep('step-incoming');
       P.setText(els.mediaError, 'media.unsupported');
       els.acceptCall.disabled = false;
       return;
     }
-    pc.addEventListener('connectionstatechange', () => {
-      if (!pc || finished) return;
-      if (pc.connectionState === 'disconnected' || pc.connectionState === 'failed') {
-        P.setText(els.callStatus, 'common.media.unstable');
-      } else if (pc.connectionState === 'connected' && connectedShown) {
-        P.setText(els.callStatus, 'common.connected');
-      }
-    });
-    offerPromise = P.createOffer(pc);
+    offerPromise = P.createOffer(call.pc);
     offerPromise.catch(() => { /* reported when awaited */ });
 
-    sig = new P.Signaling(token, {
-      onMessage: handleMessage,
-      onClose: handleClose,
-      onReconnecting: () => {
-        reconnecting = true;
-        P.setText(els.callStatus, 'common.reconnecting');
-      },
-    });
-    sig.connect();
+    call.openSignaling(token);
   }
 
   async function sendOffer() {
@@ -181,82 +167,33 @@
     offerSent = true;
     try {
       const sdp = await offerPromise;
-      if (!finished && sig) sig.send({ type: 'offer', sdp });
+      if (!call.finished && call.sig) call.sig.send({ type: 'offer', sdp });
     } catch (err) {
       console.error('offer failed', err);
       P.setText(els.callStatus, 'reason.signaling.bad_sdp');
     }
   }
 
-  function handleMessage(msg) {
-    switch (msg.type) {
-      case 'welcome': {
-        const view = msg.call || null;
-        if (reconnecting) {
-          reconnecting = false;
-          P.setText(els.callStatus, view && view.state === 'connected' ? 'common.connected' : 'common.connecting');
-        }
-        if (view && view.state === 'ended') {
-          handleView(view);
-          break;
-        }
-        if (!offerSent) {
-          if (view) handleView(view);
-          sendOffer();           // the relative's offer is the acceptance of the call
-        } else if (view) {
-          handleView(view);      // reconnected
-        } else {
-          finish('interrupted');
-        }
-        break;
-      }
-      case 'state':
-        if (msg.call) handleView(msg.call);
-        break;
-      case 'answer':
-        P.acceptAnswer(pc, msg.sdp).catch((err) => {
-          console.error('setRemoteDescription failed', err);
-          P.setText(els.callStatus, 'reason.signaling.bad_sdp');
-        });
-        break;
-      case 'warning':
-        P.showWarning(els.warning, msg.seconds_left);
-        break;
-      case 'ended':
-        P.setState('ended');
-        finish(msg.reason, msg.message);
-        break;
-      case 'error':
-        P.setReason(els.callStatus, msg.reason, msg.message);
-        break;
-      default:
-        break;
+  function onWelcome(view) {
+    if (view && view.state === 'ended') {
+      call.handleView(view);
+      return;
+    }
+    if (!offerSent) {
+      if (view) call.handleView(view);
+      sendOffer();           // the relative's offer is the acceptance of the call
+    } else if (view) {
+      call.handleView(view); // reconnected
+    } else {
+      call.finish('interrupted');
     }
   }
 
-  function handleView(view) {
-    P.setState(view.state);
+  function onView(view) {
     if (view.detainee_name) detaineeName = view.detainee_name;
-    switch (view.state) {
-      case 'waiting_relative':
-      case 'connecting':
-        showCallStep();
-        if (!connectedShown) P.setText(els.callStatus, 'common.connecting');
-        break;
-      case 'connected':
-        showCallStep();
-        if (!connectedShown) {
-          connectedShown = true;
-          P.setText(els.callStatus, 'common.connected');
-        }
-        if (typeof view.ends_at === 'number') callTimer.start(view.ends_at, view.server_time);
-        break;
-      case 'ended':
-        finish(view.end_reason || 'interrupted');
-        break;
-      default:
-        break;
-    }
+    if (view.state !== 'waiting_relative') return false;
+    call.showConnecting();   // for the relative, waiting_relative looks like connecting
+    return true;
   }
 
   function showCallStep() {
@@ -265,67 +202,15 @@
     P.showStep('step-call');
   }
 
-  function handleClose(info) {
-    if (finished) return;
-    if (info.reason === 'call.ended') finish('interrupted');
-    else finishWithText('reason.' + info.reason, info.message);
-  }
-
-  /* ----------------------------------------------------------- hang up */
-
-  els.hangup.addEventListener('click', () => {
-    if (finished) return;
-    els.hangup.disabled = true;
-    if (sig && sig.isOpen()) {
-      sig.send({ type: 'hangup' });
-      hangupTimer = window.setTimeout(() => finish('relative_hangup'), HANGUP_GRACE_MS);
-    } else {
-      finish('relative_hangup');
-    }
-  });
-
   // Closing the tab during a call hangs up instead of leaving the kiosk waiting.
   window.addEventListener('pagehide', () => {
-    if (!finished && sig && sig.isOpen()) sig.send({ type: 'hangup' });
+    if (!call.finished && call.sig && call.sig.isOpen()) call.sig.send({ type: 'hangup' });
   });
 
   /* ------------------------------------------------------------ ending */
 
-  function finish(reason, message) {
-    finishWithText('ended.join.' + (reason || 'interrupted'), message || P.t('common.ended.generic'));
-  }
-
-  function finishWithText(key, fallback) {
-    if (finished) return;
-    finished = true;
-    teardown();
-    P.setText(els.endedReason, key, null, fallback || P.t('common.ended.generic'));
-    P.showStep('ended');
-  }
-
-  function teardown() {
-    if (hangupTimer) window.clearTimeout(hangupTimer);
-    hangupTimer = null;
-    callTimer.stop();
-    if (sig) sig.close();
-    sig = null;
-    P.closePeer(pc);
-    pc = null;
-    P.stopStream(localStream);
-    localStream = null;
-    offerPromise = null;
-    P.attachVideo(els.localVideo, null);
-    P.attachVideo(els.remoteVideo, null);
-    P.clearText(els.warning);
-    els.warning.classList.remove('urgent');
-    P.clearText(els.callStatus);
-    P.clearText(els.minuteAnnounce);
-    els.hangup.disabled = false;
-    token = null;
-  }
-
   els.restart.addEventListener('click', () => {
-    finished = false;
+    call.finished = false;
     detaineeName = '';
     els.code.value = '';
     P.clearText(els.joinError);

@@ -6,7 +6,6 @@
   const $ = (id) => document.getElementById(id);
 
   const AUTO_RESET_MS = 60000;   // end screen goes back to the login after a minute
-  const HANGUP_GRACE_MS = 3000;  // if the server does not confirm a hangup, end locally
 
   const els = {
     loginForm: $('login-form'), detainee: $('detainee'), accessCode: $('access-code'),
@@ -25,24 +24,46 @@
   };
 
   let session = null;        // {token, detainee, booking}
-  let sig = null;            // Signaling
-  let pc = null;
-  let localStream = null;
   let offerSent = false;
   let callRequested = false; // `call` to send once welcome arrives
-  let finished = false;
   let burnedExpiry;          // code_expires_at of the burned code (undefined: not burned)
   let correspondentName = '';
   let resetTimer = null;
-  let hangupTimer = null;
-  let connectedShown = false;
   let sawView = false;       // a CallView was received for the current call
-  let reconnecting = false;  // the socket dropped and is being reopened
 
   const codeTimer = new P.Countdown(els.codeRemaining, (seconds) => {
     if (seconds <= 0) P.setText(els.codeStatus, 'kiosk.waiting.code.expired');
   });
-  const callTimer = new P.Countdown(els.remaining, P.minuteAnnouncer(els.minuteAnnounce));
+
+  const call = new P.CallLeg(els, {
+    endedPrefix: 'ended.kiosk.',
+    hangupReason: 'kiosk_hangup',
+    connectingKey: 'kiosk.call.connecting',
+    showCallStep,
+    onView,
+    onReconnected: (view) => {
+      clearStatusForStep();
+      if (view && view.state === 'connected') P.setText(els.callStatus, 'common.connected');
+    },
+    onWelcome,
+    onError: handleError,
+    onMessage: (msg) => { if (msg.type === 'code_burned') showBurned(msg.message); },
+    status: setStatusForStep,
+    onHangup: () => {
+      els.cancel.disabled = true;
+      els.cancelBurned.disabled = true;
+    },
+    onTeardown: () => {
+      codeTimer.stop();
+      P.attachVideo(els.waitingPreview, null);
+      offerSent = false;
+      callRequested = false;
+      burnedExpiry = undefined;
+      els.cancel.disabled = false;
+      els.cancelBurned.disabled = false;
+    },
+    onEnded: () => { resetTimer = window.setTimeout(resetToLogin, AUTO_RESET_MS); },
+  });
 
   /* ------------------------------------------------------------- login */
 
@@ -121,9 +142,9 @@
     P.clearText(els.callError);
     els.call.disabled = true;
     P.setText(els.homeStatus, 'kiosk.camera.starting');
-    if (!localStream) {
+    if (!call.localStream) {
       try {
-        localStream = await P.getLocalMedia();
+        call.localStream = await P.getLocalMedia();
       } catch (err) {
         console.warn('getUserMedia failed', err);
         P.clearText(els.homeStatus);
@@ -133,127 +154,54 @@
       }
     }
     P.clearText(els.homeStatus);
-    finished = false;
     offerSent = false;
     burnedExpiry = undefined;
-    connectedShown = false;
     sawView = false;
-    P.setState(null);
-    P.attachVideo(els.waitingPreview, localStream);
-    P.attachVideo(els.localVideo, localStream);
+    call.begin();
+    P.attachVideo(els.waitingPreview, call.localStream);
     P.setText(els.waitingText, 'kiosk.waiting.starting');
     P.clearText(els.codeStatus);
     P.clearText(els.waitingError);
     codeTimer.stop();
     P.showStep('step-waiting');
     callRequested = true;
-    openSignaling();
+    call.openSignaling(session.token);
   }
 
-  function openSignaling() {
-    if (sig) sig.close();
-    sig = new P.Signaling(session.token, {
-      onMessage: handleMessage,
-      onClose: handleClose,
-      onReconnecting: () => {
-        reconnecting = true;
-        setStatusForStep('common.reconnecting');
-      },
-    });
-    sig.connect();
-  }
-
-  function handleMessage(msg) {
-    switch (msg.type) {
-      case 'welcome': {
-        const view = msg.call || null;
-        if (reconnecting) {
-          reconnecting = false;
-          clearStatusForStep();
-          if (view && view.state === 'connected') P.setText(els.callStatus, 'common.connected');
-        }
-        if (callRequested) {
-          callRequested = false;
-          if (!view || view.state === 'ended') {
-            sig.send({ type: 'call' });
-          } else {
-            handleView(view);
-          }
-        } else if (view) {
-          handleView(view);            // reconnected: resume from the current state
-        } else {
-          finish('interrupted');
-        }
-        break;
+  function onWelcome(view) {
+    if (callRequested) {
+      callRequested = false;
+      if (!view || view.state === 'ended') {
+        call.sig.send({ type: 'call' });
+      } else {
+        call.handleView(view);
       }
-      case 'state':
-        if (msg.call) handleView(msg.call);
-        break;
-      case 'answer':
-        P.acceptAnswer(pc, msg.sdp).catch((err) => {
-          console.error('setRemoteDescription failed', err);
-          setStatusForStep('reason.signaling.bad_sdp');
-        });
-        break;
-      case 'warning':
-        P.showWarning(els.warning, msg.seconds_left);
-        break;
-      case 'code_burned':
-        showBurned(msg.message);
-        break;
-      case 'ended':
-        P.setState('ended');
-        finish(msg.reason, msg.message);
-        break;
-      case 'error':
-        handleError(msg);
-        break;
-      default:
-        break;
+    } else if (view) {
+      call.handleView(view);            // reconnected: resume from the current state
+    } else {
+      call.finish('interrupted');
     }
   }
 
-  function handleView(view) {
+  function onView(view) {
     sawView = true;
-    P.setState(view.state);
     if (view.correspondent && view.correspondent.name) correspondentName = view.correspondent.name;
-    switch (view.state) {
-      case 'waiting_relative': {
-        const expiry = view.code_expires_at;
-        if (burnedExpiry !== undefined && (expiry == null || expiry === burnedExpiry)) {
-          if (P.getStep() !== 'step-burned') showBurned();
-          break;                         // still the burned code: wait for `new-code`
-        }
-        burnedExpiry = undefined;
-        P.setText(els.waitingText, 'kiosk.waiting.text');
-        if (typeof expiry === 'number') {
-          P.clearText(els.codeStatus);
-          codeTimer.start(expiry, view.server_time);
-        }
-        P.showStep('step-waiting');
-        if (!offerSent) sendOffer();
-        break;
-      }
-      case 'connecting':
-        codeTimer.stop();
-        showCallStep();
-        if (!connectedShown) P.setText(els.callStatus, 'kiosk.call.connecting');
-        break;
-      case 'connected':
-        codeTimer.stop();
-        showCallStep();
-        if (!connectedShown) {
-          connectedShown = true;
-          P.setText(els.callStatus, 'common.connected');
-        }
-        if (typeof view.ends_at === 'number') callTimer.start(view.ends_at, view.server_time);
-        break;
-      case 'ended':
-        finish(view.end_reason || 'interrupted');
-        break;
-      default:
-        break;
+    if (view.state === 'connecting' || view.state === 'connected') codeTimer.stop();
+    if (view.state !== 'waiting_relative') return false;
+    const expiry = view.code_expires_at;
+    if (burnedExpiry !== undefined && (expiry == null || expiry === burnedExpiry)) {
+      if (P.getStep() !== 'step-burned') showBurned();
+      return true;                       // still the burned code: wait for `new-code`
     }
+    burnedExpiry = undefined;
+    P.setText(els.waitingText, 'kiosk.waiting.text');
+    if (typeof expiry === 'number') {
+      P.clearText(els.codeStatus);
+      codeTimer.start(expiry, view.server_time);
+    }
+    P.showStep('step-waiting');
+    if (!offerSent) sendOffer();
+    return true;
   }
 
   function showCallStep() {
@@ -266,16 +214,9 @@
   async function sendOffer() {
     offerSent = true;
     try {
-      pc = P.createPeer(localStream, els.remoteVideo);
-      pc.addEventListener('connectionstatechange', () => {
-        if (pc && (pc.connectionState === 'disconnected' || pc.connectionState === 'failed') && !finished) {
-          P.setText(els.callStatus, 'common.media.unstable');
-        } else if (pc && pc.connectionState === 'connected' && connectedShown) {
-          P.setText(els.callStatus, 'common.connected');
-        }
-      });
-      const sdp = await P.createOffer(pc);
-      if (!finished && sig) sig.send({ type: 'offer', sdp });
+      call.createPeer();
+      const sdp = await P.createOffer(call.pc);
+      if (!call.finished && call.sig) call.sig.send({ type: 'offer', sdp });
     } catch (err) {
       console.error('offer failed', err);
       offerSent = false;
@@ -294,13 +235,13 @@
   }
 
   els.newCode.addEventListener('click', () => {
-    if (!sig) return;
+    if (!call.sig) return;
     els.newCode.disabled = true;
     P.clearText(els.burnedError);
     P.setText(els.waitingText, 'kiosk.waiting.starting');
     P.clearText(els.codeStatus);
     codeTimer.stop();
-    sig.send({ type: 'call' });
+    call.sig.send({ type: 'call' });
     // The next `state` (waiting_relative with a new code_expires_at) shows the waiting step.
   });
 
@@ -311,7 +252,7 @@
       els.newCode.disabled = false;
     } else if (step === 'step-waiting' && !sawView) {
       // The call itself was refused (e.g. call.not_allowed): back to the greeting.
-      teardownCall();
+      call.teardown();
       renderHome();
       P.showStep('step-home');
       P.setReason(els.callError, msg.reason, msg.message);
@@ -322,12 +263,6 @@
     } else {
       P.setReason(els.callError, msg.reason, msg.message);
     }
-  }
-
-  function handleClose(info) {
-    if (finished) return;
-    if (info.reason === 'call.ended') finish('interrupted');
-    else finishWithText('reason.' + info.reason, info.message);
   }
 
   function setStatusForStep(key) {
@@ -344,70 +279,16 @@
 
   /* ----------------------------------------------------------- hang up */
 
-  function hangup() {
-    if (finished) return;
-    els.hangup.disabled = true;
-    els.cancel.disabled = true;
-    els.cancelBurned.disabled = true;
-    if (sig && sig.isOpen()) {
-      sig.send({ type: 'hangup' });
-      hangupTimer = window.setTimeout(() => finish('kiosk_hangup'), HANGUP_GRACE_MS);
-    } else {
-      finish('kiosk_hangup');
-    }
-  }
-
-  els.hangup.addEventListener('click', hangup);
-  els.cancel.addEventListener('click', hangup);
-  els.cancelBurned.addEventListener('click', hangup);
+  els.cancel.addEventListener('click', () => call.hangup());
+  els.cancelBurned.addEventListener('click', () => call.hangup());
 
   /* ------------------------------------------------------------ ending */
-
-  function finish(reason, message) {
-    finishWithText('ended.kiosk.' + (reason || 'interrupted'), message || P.t('common.ended.generic'));
-  }
-
-  function finishWithText(key, fallback) {
-    if (finished) return;
-    finished = true;
-    teardownCall();
-    P.setText(els.endedReason, key, null, fallback || P.t('common.ended.generic'));
-    P.showStep('ended');
-    resetTimer = window.setTimeout(resetToLogin, AUTO_RESET_MS);
-  }
-
-  function teardownCall() {
-    if (hangupTimer) window.clearTimeout(hangupTimer);
-    hangupTimer = null;
-    codeTimer.stop();
-    callTimer.stop();
-    if (sig) sig.close();
-    sig = null;
-    P.closePeer(pc);
-    pc = null;
-    P.stopStream(localStream);
-    localStream = null;
-    P.attachVideo(els.waitingPreview, null);
-    P.attachVideo(els.localVideo, null);
-    P.attachVideo(els.remoteVideo, null);
-    offerSent = false;
-    callRequested = false;
-    burnedExpiry = undefined;
-    connectedShown = false;
-    P.clearText(els.warning);
-    els.warning.classList.remove('urgent');
-    P.clearText(els.callStatus);
-    P.clearText(els.minuteAnnounce);
-    els.hangup.disabled = false;
-    els.cancel.disabled = false;
-    els.cancelBurned.disabled = false;
-  }
 
   function resetToLogin() {
     if (resetTimer) window.clearTimeout(resetTimer);
     resetTimer = null;
-    finished = false;
-    teardownCall();
+    call.finished = false;
+    call.teardown();
     window.parloir.ws = null;
     window.parloir.pc = null;
     session = null;
