@@ -7,6 +7,7 @@ as is). No other module reads the environment: the built config is passed in exp
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -67,6 +68,43 @@ class GatewayConfig:
     "Outbox file (default ``DATA_DIR/sms-outbox.jsonl``)."
     log_level: str = "INFO"
     "Python logging level."
+    establishment_name: str = "Établissement pénitentiaire"
+    "Name printed on receipts, plannings and statements."
+    time_zone: str = "Europe/Paris"
+    "The establishment's IANA time zone: every slot time is local to it."
+    holiday_region: str = "metropole"
+    "Public holidays closing the video calls: ``metropole`` or ``alsace-moselle``."
+    slot_times: tuple[str, ...] = (
+        "08:30-09:15",
+        "09:30-10:15",
+        "10:30-11:15",
+        "13:45-14:30",
+        "14:45-15:30",
+        "15:45-16:30",
+    )
+    "The daily slot grid, local ``HH:MM-HH:MM`` (the note's six slots)."
+    slot_days: tuple[int, ...] = (1, 2, 3, 4, 5, 6)
+    "Days with slots, 1 = Monday ... 6 = Saturday (Sundays are always closed)."
+    booking_notice_hours: int = 48
+    "A slot can be booked until this many hours before it starts."
+    saturday_cutoff: str = "23:59:59"
+    "Monday and Tuesday slots close on the Saturday before at this local time (empty: 48 h)."
+    quota_count: int = 1
+    "At most this many calls per detainee in any ``quota_window_days`` days."
+    quota_window_days: int = 28
+    "The quota window, in calendar days (the note: one slot every 4 weeks)."
+    kiosks: tuple[str, ...] = ("kiosk-1=Salle d'audience",)
+    "The kiosks, ``id=room`` each: one booking per kiosk and slot."
+    default_tariff: str = "hors_forfait"
+    "Tariff of an account that never chose a plan (names in the README's tariff table)."
+    billing_rounding: str = "per_started_minute"
+    "``per_started_minute`` (like a phone call) or ``per_second``."
+    checkpoint_seconds: int = 5
+    "A connected call saves its connected time this often (what a crash can lose, at most)."
+    heartbeat_seconds: int = 2
+    "Each gateway process proves it is alive this often; 3 missed beats make it dead."
+    staff_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    "Client networks allowed on the staff pages and API (the prison's internal network)."
 
     def __post_init__(self) -> None:
         if self.lang not in ("fr", "en"):
@@ -79,6 +117,27 @@ class GatewayConfig:
             raise ConfigError(f"unknown sms_sender {self.sms_sender!r}")
         if not 0 <= self.port <= 65535:
             raise ConfigError("port out of range")
+        if self.billing_rounding not in ("per_started_minute", "per_second"):
+            raise ConfigError(f"unknown billing_rounding {self.billing_rounding!r}")
+        if self.checkpoint_seconds < 1 or self.heartbeat_seconds < 1:
+            raise ConfigError("checkpoint_seconds and heartbeat_seconds must be at least 1")
+        for entry in self.kiosks:
+            kiosk, _, room = entry.partition("=")
+            if not kiosk.strip() or not room.strip():
+                raise ConfigError(f"kiosks: {entry!r} is not id=room")
+        for network in self.staff_networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise ConfigError(f"staff_networks: {network!r}: {exc}") from exc
+
+    def kiosk_rooms(self) -> dict[str, str]:
+        """Kiosk id -> room name, in the configured order."""
+        return {k.strip(): r.strip() for k, _, r in (e.partition("=") for e in self.kiosks)}
+
+    @property
+    def call_max_minutes(self) -> int:
+        return -(-self.call_max_seconds // 60)
 
     @property
     def data_path(self) -> Path:

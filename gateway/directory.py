@@ -2,9 +2,12 @@
 
 Key layout (prefix ``parloir:``):
 
-* ``detainee:{number}`` hash; ``detainee:{number}:bookings`` sorted set of booking ids by start
+* ``detainees`` set of numbers; ``detainee:{number}`` hash;
+  ``detainee:{number}:bookings`` sorted set of booking ids by start;
+  ``detainee:{number}:correspondents`` set of correspondent ids
 * ``correspondent:{id}`` hash
-* ``booking:{id}`` hash
+* ``booking:{id}`` hash; ``bookings`` sorted set of every booking id by start;
+  ``kioskslot:{kiosk}:{start}`` the booking holding that kiosk at that slot (see booking_desk)
 
 The access code is stored only as an Argon2 hash. Phone numbers are E.164 (``phonenumbers``).
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import unicodedata
 from dataclasses import asdict, dataclass, fields
 from typing import TypeVar
 
@@ -56,15 +60,45 @@ def _verify(code_hash: str, code: str) -> bool:
 @dataclass(frozen=True)
 class Detainee:
     number: str
+    "Numéro d'écrou."
     first_name: str
     last_name: str
     code_hash: str
+    "Argon2 hash of the kiosk access code."
     status: str = "active"
+    "``active``, ``suspended`` or ``released`` (see :mod:`gateway.booking_rules`)."
+    building: str = ""
+    floor: str = ""
+    cell: str = ""
+    charter_signed_at: float | None = None
+    "When the detainee signed the charte d'utilisation (epoch seconds)."
+    charter_signed_by: str = ""
+    "The guard who took the signature."
 
     @property
     def short_name(self) -> str:
         """What the relative's page shows: first name and initial."""
         return f"{self.first_name} {self.last_name[:1]}."
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.last_name.upper()} {self.first_name}"
+
+    @property
+    def location(self) -> str:
+        parts = [
+            f"Bât. {self.building}" if self.building else "",
+            f"étage {self.floor}" if self.floor else "",
+            f"cellule {self.cell}" if self.cell else "",
+        ]
+        return ", ".join(p for p in parts if p)
+
+    def public(self) -> dict[str, object]:
+        """The record without the access-code hash, for the staff API."""
+        data = asdict(self)
+        del data["code_hash"]
+        data["charter_signed"] = self.charter_signed_at is not None
+        return data
 
 
 @dataclass(frozen=True)
@@ -73,8 +107,26 @@ class Correspondent:
     detainee: str
     name: str
     phone: str
+    "E.164."
     relationship: str = ""
     status: str = "authorised"
+    "``authorised``, ``suspended`` or ``withdrawn``: mirrors the telephone authorisation."
+    minor: bool = False
+    consent_by: str = ""
+    "Holder(s) of parental authority who consented, for a minor."
+    consent_at: float | None = None
+    "When that consent was recorded (epoch seconds)."
+    lawyer: bool = False
+    "Calls with a lawyer are neither recorded nor monitored."
+
+    @property
+    def parental_consent(self) -> bool:
+        return bool(self.consent_by) and self.consent_at is not None
+
+    def public(self) -> dict[str, object]:
+        data = asdict(self)
+        data["parental_consent"] = self.parental_consent
+        return data
 
 
 @dataclass(frozen=True)
@@ -86,10 +138,42 @@ class Booking:
     start: float
     end: float
     status: str = "booked"
+    "``booked``, ``cancelled``, ``done`` or ``no_answer``."
+    receipt: str = ""
+    "Receipt number printed on the bon, ``YYYY-NNNNNN``."
+    booked_by: str = ""
+    booked_at: float | None = None
+    cancelled_by: str = ""
+    cancelled_at: float | None = None
+    cancel_reason: str = ""
+    tariff: str = ""
+    "Tariff of the account when booked (the hold was computed with it)."
+    hold: int = 0
+    "Cents held on the phone account for this booking."
+    max_seconds: int = 0
+    "Longest connected time allowed for this booking (0: the gateway default)."
+    connected_ms: int = 0
+    "Connected time of the calls of this booking so far (their checkpoints once ended)."
+    charged: int = 0
+    "Cents charged when the booking was closed."
+    closed_at: float | None = None
+
+    def public(self) -> dict[str, object]:
+        return asdict(self)
 
 
 def _dump(obj: object) -> dict[str, str]:
-    return {k: repr(v) if isinstance(v, float) else str(v) for k, v in asdict(obj).items()}  # type: ignore[call-overload]
+    out: dict[str, str] = {}
+    for key, value in asdict(obj).items():  # type: ignore[call-overload]
+        if value is None:
+            out[key] = ""
+        elif isinstance(value, bool):
+            out[key] = "1" if value else "0"
+        elif isinstance(value, float):
+            out[key] = repr(value)
+        else:
+            out[key] = str(value)
+    return out
 
 
 T = TypeVar("T")
@@ -98,21 +182,65 @@ T = TypeVar("T")
 def _load(cls: type[T], data: dict[str, str]) -> T:
     kwargs: dict[str, object] = {}
     for f in fields(cls):  # type: ignore[arg-type]
-        raw = data[f.name]
-        kwargs[f.name] = float(raw) if f.type in ("float", float) else raw
+        if f.name not in data:
+            continue  # older records: the dataclass default applies
+        raw, kind = data[f.name], str(f.type)
+        if kind == "bool":
+            kwargs[f.name] = raw == "1"
+        elif kind == "int":
+            kwargs[f.name] = int(raw or 0)
+        elif kind == "float":
+            kwargs[f.name] = float(raw)
+        elif kind == "float | None":
+            kwargs[f.name] = float(raw) if raw else None
+        else:
+            kwargs[f.name] = raw
     return cls(**kwargs)
 
 
+def fold(text: str) -> str:
+    """Lower case without accents, for searching names as guards type them."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
+
+
 class Directory:
+    """People and bookings in Redis. Every write of a booking goes through
+    :mod:`gateway.booking_desk`, which keeps the indexes and the hold consistent."""
+
     def __init__(self, redis: aioredis.Redis) -> None:
         self.redis = redis
 
+    # -- detainees --------------------------------------------------------------------------
     async def put_detainee(self, detainee: Detainee) -> None:
-        await self.redis.hset(f"{PREFIX}detainee:{detainee.number}", mapping=_dump(detainee))
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(f"{PREFIX}detainee:{detainee.number}", mapping=_dump(detainee))
+        pipe.sadd(f"{PREFIX}detainees", detainee.number)
+        await pipe.execute()
 
     async def detainee(self, number: str) -> Detainee | None:
         data = await self.redis.hgetall(f"{PREFIX}detainee:{number}")
         return _load(Detainee, data) if data else None
+
+    async def detainees(self, numbers: list[str]) -> list[Detainee]:
+        pipe = self.redis.pipeline(transaction=False)
+        for number in numbers:
+            pipe.hgetall(f"{PREFIX}detainee:{number}")
+        return [_load(Detainee, d) for d in await pipe.execute() if d]
+
+    async def search_detainees(self, query: str, limit: int = 50) -> list[Detainee]:
+        """By number (exact or prefix) or by any part of the names, accents ignored."""
+        needle = fold(query)
+        if not needle:
+            return []
+        numbers = sorted(await self.redis.smembers(f"{PREFIX}detainees"))
+        found = []
+        for detainee in await self.detainees(numbers):
+            names = fold(f"{detainee.last_name} {detainee.first_name}")
+            if detainee.number.startswith(needle) or all(w in names for w in needle.split()):
+                found.append(detainee)
+        found.sort(key=lambda d: (not d.number.startswith(needle), fold(d.last_name), d.number))
+        return found[:limit]
 
     async def check_login(self, number: str, access_code: str) -> Detainee | None:
         """The detainee if number and access code match and access is active, else None."""
@@ -124,23 +252,56 @@ class Directory:
         ok = await asyncio.to_thread(_verify, detainee.code_hash, access_code)
         return detainee if ok and detainee.status == "active" else None
 
+    # -- correspondents ---------------------------------------------------------------------
     async def put_correspondent(self, correspondent: Correspondent) -> None:
-        key = f"{PREFIX}correspondent:{correspondent.id}"
-        await self.redis.hset(key, mapping=_dump(correspondent))
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(f"{PREFIX}correspondent:{correspondent.id}", mapping=_dump(correspondent))
+        pipe.sadd(f"{PREFIX}detainee:{correspondent.detainee}:correspondents", correspondent.id)
+        await pipe.execute()
 
     async def correspondent(self, cid: str) -> Correspondent | None:
         data = await self.redis.hgetall(f"{PREFIX}correspondent:{cid}")
         return _load(Correspondent, data) if data else None
 
+    async def correspondents_of(self, number: str) -> list[Correspondent]:
+        ids = sorted(await self.redis.smembers(f"{PREFIX}detainee:{number}:correspondents"))
+        pipe = self.redis.pipeline(transaction=False)
+        for cid in ids:
+            pipe.hgetall(f"{PREFIX}correspondent:{cid}")
+        found = [_load(Correspondent, d) for d in await pipe.execute() if d]
+        return sorted(found, key=lambda c: fold(c.name))
+
+    # -- bookings (read side) ---------------------------------------------------------------
     async def put_booking(self, booking: Booking) -> None:
+        """Write a booking record as is (demo seeding and tests; the desk books through
+        :class:`gateway.booking_desk.BookingDesk`)."""
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(f"{PREFIX}booking:{booking.id}", mapping=_dump(booking))
         pipe.zadd(f"{PREFIX}detainee:{booking.detainee}:bookings", {booking.id: booking.start})
+        pipe.zadd(f"{PREFIX}bookings", {booking.id: booking.start})
         await pipe.execute()
 
     async def booking(self, bid: str) -> Booking | None:
+        if not bid:
+            return None
         data = await self.redis.hgetall(f"{PREFIX}booking:{bid}")
         return _load(Booking, data) if data else None
+
+    async def _bookings(self, ids: list[str]) -> list[Booking]:
+        pipe = self.redis.pipeline(transaction=False)
+        for bid in ids:
+            pipe.hgetall(f"{PREFIX}booking:{bid}")
+        return [_load(Booking, d) for d in await pipe.execute() if d]
+
+    async def bookings_of(self, number: str) -> list[Booking]:
+        """All the detainee's bookings, by start."""
+        ids = await self.redis.zrange(f"{PREFIX}detainee:{number}:bookings", 0, -1)
+        return await self._bookings(ids)
+
+    async def bookings_between(self, start: float, end: float) -> list[Booking]:
+        """Every booking (any status) starting in ``[start, end)``, by start."""
+        ids = await self.redis.zrangebyscore(f"{PREFIX}bookings", start, f"({end}")
+        return await self._bookings(ids)
 
     async def booking_due(self, number: str, kiosk: str, now: float) -> Booking | None:
         """The detainee's booking at this kiosk whose slot contains ``now``."""
@@ -148,15 +309,10 @@ class Directory:
         ids = await self.redis.zrangebyscore(
             f"{PREFIX}detainee:{number}:bookings", now - 86400, now
         )
-        for bid in reversed(ids):
-            booking = await self.booking(bid)
-            if (
-                booking
-                and booking.kiosk == kiosk
-                and booking.status == "booked"
-                and booking.start <= now < booking.end
-            ):
-                return booking
+        for booking in reversed(await self._bookings(ids)):
+            if booking.kiosk == kiosk and booking.status == "booked":
+                if booking.start <= now < booking.end:
+                    return booking
         return None
 
 

@@ -510,6 +510,40 @@ class Ledger:
         res, replayed = await self._run(self._credit, keys, args)
         return self._receipt(number, res, replayed)
 
+    def _hold_call(
+        self, number: str, hold_id: str, amount: int, actor: str, now_ms: int
+    ) -> tuple[str, list[str], list[str]]:
+        number = _number(number)
+        hold_id = _ident(hold_id, "identifiant de réservation")
+        args = [number, hold_id, _amount(amount), _text(actor, "auteur"), _now(now_ms)]
+        keys = [self.account_key(number), self.ledger_key(number), self.hold_key(hold_id)]
+        return number, keys, args
+
+    def _release_call(
+        self, number: str, hold_id: str, actor: str, now_ms: int
+    ) -> tuple[str, list[str], list[str]]:
+        number = _number(number)
+        hold_id = _ident(hold_id, "identifiant de réservation")
+        args = [number, hold_id, _text(actor, "auteur"), _now(now_ms)]
+        keys = [self.account_key(number), self.ledger_key(number), self.hold_key(hold_id)]
+        return number, keys, args
+
+    def _settle_call(
+        self, number: str, hold_id: str, charge_amount: int, actor: str, call_id: str, now_ms: int
+    ) -> tuple[str, list[str], list[str]]:
+        number = _number(number)
+        hold_id = _ident(hold_id, "identifiant de réservation")
+        call_id = _ident(call_id, "identifiant d'appel")
+        args = [number, hold_id, _amount(charge_amount, zero_ok=True), _text(actor, "auteur")]
+        args += [call_id, _now(now_ms)]
+        keys = [
+            self.account_key(number),
+            self.ledger_key(number),
+            self.hold_key(hold_id),
+            self.call_key(call_id),
+        ]
+        return number, keys, args
+
     async def hold(
         self, number: str, hold_id: str, amount: int, actor: str, now_ms: int
     ) -> HoldReceipt:
@@ -518,10 +552,7 @@ class Ledger:
         Refused with ``booking.insufficient_credit`` (``details["available"]``) if the available
         amount is smaller.
         """
-        number = _number(number)
-        hold_id = _ident(hold_id, "identifiant de réservation")
-        args = [number, hold_id, _amount(amount), _text(actor, "auteur"), _now(now_ms)]
-        keys = [self.account_key(number), self.ledger_key(number), self.hold_key(hold_id)]
+        number, keys, args = self._hold_call(number, hold_id, amount, actor, now_ms)
         res, replayed = await self._run(self._hold, keys, args)
         return self._hold_receipt(number, res, replayed)
 
@@ -531,10 +562,7 @@ class Ledger:
         Releasing a hold that is unknown, already released or settled changes nothing and
         returns its state (``unknown``, ``released``, ``settled``) with ``replayed=True``.
         """
-        number = _number(number)
-        hold_id = _ident(hold_id, "identifiant de réservation")
-        args = [number, hold_id, _text(actor, "auteur"), _now(now_ms)]
-        keys = [self.account_key(number), self.ledger_key(number), self.hold_key(hold_id)]
+        number, keys, args = self._release_call(number, hold_id, actor, now_ms)
         res, replayed = await self._run(self._release, keys, args)
         return self._hold_receipt(number, res, replayed)
 
@@ -553,19 +581,56 @@ class Ledger:
         again with the same call and amount returns the first result; with anything else it is
         ``ledger.idempotency_conflict``, as is settling a second hold for the same call.
         """
-        number = _number(number)
-        hold_id = _ident(hold_id, "identifiant de réservation")
-        call_id = _ident(call_id, "identifiant d'appel")
-        args = [number, hold_id, _amount(charge_amount, zero_ok=True), _text(actor, "auteur")]
-        args += [call_id, _now(now_ms)]
-        keys = [
-            self.account_key(number),
-            self.ledger_key(number),
-            self.hold_key(hold_id),
-            self.call_key(call_id),
-        ]
+        number, keys, args = self._settle_call(
+            number, hold_id, charge_amount, actor, call_id, now_ms
+        )
         res, replayed = await self._run(self._settle, keys, args)
         return self._hold_receipt(number, res, replayed)
+
+    # The same operations queued on a caller's MULTI/EXEC pipeline, so that a booking and its
+    # hold (or a booking's closing and its settlement) commit together or not at all. The
+    # caller WATCHes the account and checks the amounts first; :meth:`hold_result` reads the
+    # reply out of ``execute()``.
+
+    async def queue_hold(
+        self, pipe: Any, number: str, hold_id: str, amount: int, actor: str, now_ms: int
+    ) -> None:
+        _, keys, args = self._hold_call(number, hold_id, amount, actor, now_ms)
+        await self._hold(keys=keys, args=args, client=pipe)
+
+    async def queue_release(
+        self, pipe: Any, number: str, hold_id: str, actor: str, now_ms: int
+    ) -> None:
+        _, keys, args = self._release_call(number, hold_id, actor, now_ms)
+        await self._release(keys=keys, args=args, client=pipe)
+
+    async def queue_settle(
+        self,
+        pipe: Any,
+        number: str,
+        hold_id: str,
+        charge_amount: int,
+        actor: str,
+        call_id: str,
+        now_ms: int,
+    ) -> None:
+        _, keys, args = self._settle_call(number, hold_id, charge_amount, actor, call_id, now_ms)
+        await self._settle(keys=keys, args=args, client=pipe)
+
+    def hold_result(self, number: str, reply: Any) -> HoldReceipt:
+        """The receipt of a queued hold, release or settlement (raises :class:`LedgerError`)."""
+        if isinstance(reply, Exception):
+            raise LedgerError("ledger.bad_argument", str(reply))
+        status, payload = reply
+        status, res = _s(status), json.loads(_s(payload))
+        if status == "err":
+            reason = res.pop("err")
+            raise LedgerError(reason, details={k: int(v) for k, v in res.items()})
+        return self._hold_receipt(_number(number), res, status != "new")
+
+    @property
+    def tariffs(self) -> TariffTable:
+        return self._tariffs
 
     async def refund(
         self,
