@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import secrets
 from pathlib import Path
+from typing import Any
 
 import redis.asyncio as aioredis
 from aiohttp import web
 
 from signaling.websocket import handle_ws
 
-from . import aiortc_passthrough, api
+from . import aiortc_passthrough, api, desk_api
 from . import appkeys as keys
+from .booking_desk import BookingDesk
 from .calls import CallEngine
 from .config import GatewayConfig
 from .directory import Directory
+from .establishment import Establishment
+from .ledger import Ledger
 from .sessions import RateLimiter, Tokens
 from .sms import make_sender
+from .supervisor import Supervisor
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -49,6 +55,34 @@ async def security_headers(request: web.Request, handler: web.Handler) -> web.St
     for key, value in SECURITY_HEADERS.items():
         response.headers.setdefault(key, value)
     return response
+
+
+STAFF_PREFIXES = ("/desk", "/api/desk", "/api/regie", "/api/openapi.json")
+
+
+def staff_guard(networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> Any:
+    """Staff pages and API answer only the prison's internal network (until staff accounts)."""
+
+    @web.middleware
+    async def guard(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+        if request.path.startswith(STAFF_PREFIXES):
+            try:
+                address = ipaddress.ip_address(request.remote or "")
+            except ValueError:
+                address = None
+            if address is None or not any(address in net for net in networks):
+                raise web.HTTPForbidden(
+                    text=json.dumps(
+                        {
+                            "reason": "staff.forbidden_network",
+                            "message": "Réservé au réseau interne de l'établissement.",
+                        }
+                    ),
+                    content_type="application/json",
+                )
+        return await handler(request)
+
+    return guard
 
 
 def page(name: str) -> web.Handler:
@@ -84,11 +118,19 @@ def create_app(
 ) -> web.Application:
     aiortc_passthrough.install()
     aiortc_passthrough.restrict_host_addresses(list(config.ice_host_addresses) or None)
-    app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
+    networks = [ipaddress.ip_network(n, strict=False) for n in config.staff_networks]
+    app = web.Application(
+        middlewares=[security_headers, staff_guard(networks), desk_api.desk_errors],
+        client_max_size=4 * 1024 * 1024,
+    )
+    establishment = Establishment.from_config(config)
+    ledger = Ledger(redis, tariffs=establishment.tariffs)
     app[keys.CONFIG] = config
     app[keys.REDIS] = redis
     app[keys.TOKENS] = Tokens(redis)
     app[keys.DIRECTORY] = Directory(redis)
+    app[keys.LEDGER] = ledger
+    app[keys.DESK] = BookingDesk(redis, app[keys.DIRECTORY], ledger, establishment)
     app[keys.JOIN_LIMITER] = RateLimiter(redis, "join", config.join_attempts_per_minute)
     app[keys.KIOSK_LIMITER] = RateLimiter(redis, "kiosk", config.kiosk_logins_per_minute)
     app[keys.ENGINE] = CallEngine(
@@ -96,7 +138,9 @@ def create_app(
         redis,
         make_sender(config.sms_sender, config.outbox_path),
         owner=owner or f"gw_{secrets.token_hex(4)}",
+        desk=app[keys.DESK],
     )
+    supervisor = Supervisor(app[keys.ENGINE])
     app.router.add_get("/", page("join.html"))
     app.router.add_get("/join", page("join.html"))
     app.router.add_get("/kiosk", page("kiosk.html"))
@@ -106,10 +150,42 @@ def create_app(
     app.router.add_post("/api/kiosk/login", api.kiosk_login)
     app.router.add_post("/api/join", api.join)
     app.router.add_get("/ws", handle_ws)
+    add_desk_routes(app)
     app.router.add_static("/static/", WEB_DIR / "static")
 
+    async def on_startup(app: web.Application) -> None:
+        await supervisor.start()
+
     async def on_shutdown(app: web.Application) -> None:
+        await supervisor.stop()
         await app[keys.ENGINE].shutdown()
 
+    app.on_startup.append(on_startup)
     app.on_shutdown.append(on_shutdown)
     return app
+
+
+def add_desk_routes(app: web.Application) -> None:
+    r = app.router
+    for path, name in (
+        ("/desk", "desk.html"),
+        ("/desk/jour", "desk-day.html"),
+        ("/desk/mouvements", "desk-movements.html"),
+        ("/desk/charte", "desk-charter.html"),
+        ("/desk/import", "desk-import.html"),
+    ):
+        r.add_get(path, page(name))
+    r.add_get("/api/slots", desk_api.public_slots)
+    r.add_get("/api/desk/establishment", desk_api.establishment)
+    r.add_get("/api/desk/calendar", desk_api.calendar)
+    r.add_get("/api/desk/detainees", desk_api.search)
+    r.add_post("/api/desk/detainees", desk_api.save_detainee)
+    r.add_get("/api/desk/detainees/{number}", desk_api.detainee_file)
+    r.add_post("/api/desk/detainees/{number}/charter", desk_api.sign_charter)
+    r.add_post("/api/desk/detainees/{number}/correspondents", desk_api.save_correspondent)
+    r.add_post("/api/desk/correspondents/{cid}", desk_api.save_correspondent)
+    r.add_post("/api/desk/bookings", desk_api.create_booking)
+    r.add_get("/api/desk/bookings/{bid}", desk_api.get_booking)
+    r.add_post("/api/desk/bookings/{bid}/cancel", desk_api.cancel_booking)
+    r.add_get("/api/desk/bookings/{bid}/receipt.pdf", desk_api.receipt)
+    r.add_get("/api/desk/day", desk_api.day_list)

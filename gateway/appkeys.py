@@ -5,9 +5,11 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from .booking_desk import BookingDesk
 from .calls import CallEngine
 from .config import GatewayConfig
 from .directory import Directory
+from .ledger import Ledger
 from .sessions import RateLimiter, Tokens
 
 CONFIG = web.AppKey("config", GatewayConfig)
@@ -17,3 +19,5 @@ DIRECTORY = web.AppKey("directory", Directory)
 ENGINE = web.AppKey("engine", CallEngine)
 JOIN_LIMITER = web.AppKey("join_limiter", RateLimiter)
 KIOSK_LIMITER = web.AppKey("kiosk_limiter", RateLimiter)
+DESK = web.AppKey("desk", BookingDesk)
+LEDGER = web.AppKey("ledger", Ledger)

@@ -27,6 +27,7 @@ from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.sdp import SessionDescription
 
 from . import aiortc_passthrough as passthrough
+from .booking_desk import BookingDesk
 from .code_store import CodeStore
 from .codes import Judgement, Outcome
 from .config import GatewayConfig
@@ -40,6 +41,7 @@ from .lifecycle import (
     CallState,
     CodeBurned,
     CodeSent,
+    EndReason,
     Event,
     Leg,
     LifecycleError,
@@ -54,6 +56,9 @@ KINDS = ("audio", "video")
 WANTED_CODECS = {"audio": ("audio/opus",), "video": ("video/vp8", "video/rtx")}
 
 Listener = Callable[[dict[str, Any]], Awaitable[None]]
+FINAL_REASONS = frozenset(
+    {EndReason.TIME_LIMIT, EndReason.KIOSK_HANGUP, EndReason.RELATIVE_HANGUP}
+)
 
 
 class CallError(Exception):
@@ -106,6 +111,7 @@ class Call:
         for (leg, _kind), source in self.sources.items():
             source.on_first_packet = lambda leg=leg: self._media_arrived(leg)
         self._timer: asyncio.TimerHandle | None = None
+        self._checkpoints: asyncio.Future[None] | None = None
         self._lock = asyncio.Lock()
         self.finished = asyncio.Event()
 
@@ -142,6 +148,8 @@ class Call:
         for event in events:
             if isinstance(event, TimeWarningDue):
                 await self.broadcast({"type": "warning", "seconds_left": event.seconds_left})
+            elif isinstance(event, CallConnected):
+                self._checkpoints = asyncio.ensure_future(self._checkpoint_loop())
             elif isinstance(event, CodeBurned):
                 await self.send(
                     Leg.KIOSK,
@@ -291,11 +299,30 @@ class Call:
         if self.lifecycle.state is not CallState.ENDED and self._timer is None:
             self._arm_timer()
 
+    async def _checkpoint_loop(self) -> None:
+        """Save the connected time every few seconds: a crash loses at most one interval."""
+        every = self.engine.config.checkpoint_seconds
+        key = f"{PREFIX}call:{self.id}"
+        while self.lifecycle.state is CallState.CONNECTED:
+            ms = int(self.lifecycle.connected_seconds(self.engine.clock()) * 1000)
+            try:
+                await self.engine.redis.hset(key, "connected_ms", str(ms))
+            except Exception:  # Redis restarting: the next checkpoint will catch up
+                log.warning("checkpoint of %s failed", self.id, exc_info=True)
+            await asyncio.sleep(every)
+
     async def _finish(self, event: CallEnded) -> None:
-        """Forget the call in Redis first, then tell both sides, then free the media."""
+        """Account the connected time, forget the call in Redis, tell both sides, free media.
+
+        The booking is counted before the call leaves ``calls:live``: a crash in between leaves
+        an orphan that recovery counts again, which the per-call idempotency makes harmless.
+        """
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._checkpoints is not None:
+            self._checkpoints.cancel()
+        await self.engine._account(self, event)
         await self.engine._forget(self)
         reason = str(event.reason)
         text = message(f"ended.{reason}", self.lang)
@@ -346,13 +373,16 @@ class CallEngine:
         redis: aioredis.Redis,
         sms: SmsSender,
         owner: str,
+        desk: BookingDesk,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.redis = redis
         self.sms = sms
         self.owner = owner
+        self.desk = desk
         self.clock = clock
+        self._background: asyncio.Task[None] | None = None
         self.codes = CodeStore(redis, config.code_max_attempts)
         self.calls: dict[str, Call] = {}
         self.by_booking: dict[str, Call] = {}
@@ -408,9 +438,18 @@ class CallEngine:
         now = self.clock()
         if not booking.start <= now < booking.end:
             raise CallError("call.outside_slot")
+        # Calls of one booking share its time: a call that failed leaves the rest to the next.
+        fresh = await self.desk.directory.booking(booking.id)
+        if fresh is None or fresh.status != "booked":
+            raise CallError("kiosk.no_booking")
+        allowed = fresh.max_seconds or self.config.call_max_seconds
+        remaining = allowed - fresh.connected_ms / 1000
+        if remaining < 1:
+            raise CallError("call.time_used")
+        booking = fresh
         call_id = f"call_{secrets.token_hex(8)}"
         limits = CallLimits(
-            max_duration=self.config.call_max_seconds,
+            max_duration=remaining,
             slot_end=booking.end,
             code_validity=self.config.code_validity_seconds,
             connect_timeout=self.config.connect_timeout_seconds,
@@ -486,6 +525,17 @@ class CallEngine:
         if any(isinstance(e, CodeSent | CallConnected | CallEnded) for e in events):
             log.info("call %s: %s", call.id, ", ".join(type(e).__name__ for e in events))
         await pipe.execute()
+
+    async def _account(self, call: Call, event: CallEnded) -> None:
+        """Add the call's connected time to its booking; close the booking when it is over."""
+        ms = int(call.lifecycle.connected_seconds(event.at) * 1000)
+        await self.redis.hset(f"{PREFIX}call:{call.id}", "connected_ms", str(ms))
+        await self.desk.add_connected(call.booking.id, call.id, ms)
+        # A call that ended normally closes its booking; after a failure (or no answer) the
+        # kiosk may call again within the slot, and the sweeper closes it when the slot ends.
+        final = ms > 0 and event.reason in FINAL_REASONS
+        if final or event.at >= call.booking.end:
+            await self.desk.close(call.booking.id, event.at, f"call:{call.id}")
 
     async def _forget(self, call: Call) -> None:
         await self.codes.discard(call.id)

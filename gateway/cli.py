@@ -22,6 +22,8 @@ from . import appkeys as keys
 from .app import create_app
 from .config import GatewayConfig, from_environ
 from .directory import Booking, Correspondent, Detainee, Directory, hash_access_code, new_id
+from .ledger import Ledger
+from .pricing import max_hold
 from .redis_server import EmbeddedRedis
 
 log = logging.getLogger("parloir")
@@ -71,14 +73,26 @@ async def start(config: GatewayConfig) -> Running:
     return running
 
 
-async def seed_demo(directory: Directory, kiosk: str, now: float) -> dict[str, Any]:
-    """A detainee, an authorised correspondent and a booking that starts now."""
+async def seed_demo(app: web.Application, now: float) -> dict[str, Any]:
+    """A detainee with phone credit, two correspondents and a booking that starts now.
+
+    The booking is written as is (the demo must work at any hour, even on a Sunday): only the
+    desk applies the booking rules. Its hold is taken like a real one.
+    """
+    directory: Directory = app[keys.DIRECTORY]
+    ledger: Ledger = app[keys.LEDGER]
+    config: GatewayConfig = app[keys.CONFIG]
     access_code = f"{secrets.randbelow(10**4):04d}"
     detainee = Detainee(
         number="100042",
         first_name="Jean",
         last_name="Martin",
         code_hash=hash_access_code(access_code),
+        building="A",
+        floor="2",
+        cell="214",
+        charter_signed_at=now - 7 * 86400,
+        charter_signed_by="démo",
     )
     correspondent = Correspondent(
         id="corr_demo",
@@ -87,18 +101,40 @@ async def seed_demo(directory: Directory, kiosk: str, now: float) -> dict[str, A
         phone="+33612345678",
         relationship="mère",
     )
+    await directory.put_detainee(detainee)
+    await directory.put_correspondent(correspondent)
+    await directory.put_correspondent(
+        Correspondent(
+            id="corr_demo_2",
+            detainee=detainee.number,
+            name="Lucas Martin",
+            phone="+33698765432",
+            relationship="fils",
+            minor=True,
+            consent_by="Marie Martin (mère)",
+            consent_at=now - 7 * 86400,
+        )
+    )
+    await ledger.credit(detainee.number, 5000, "demo", "demo-initial-credit", int(now * 1000))
     start = float(int(now // 60 * 60))
+    tariff = ledger.tariffs.get((await ledger.account(detainee.number)).tariff)
+    hold = max_hold(tariff, config.call_max_minutes)
     booking = Booking(
         id=new_id("bk"),
         detainee=detainee.number,
         correspondent=correspondent.id,
-        kiosk=kiosk,
+        kiosk=config.kiosk_id,
         start=start,
         end=start + DEMO_SLOT_SECONDS,
+        receipt=f"DEMO-{int(start)}",
+        booked_by="démo",
+        booked_at=now,
+        tariff=tariff.name,
+        hold=hold,
+        max_seconds=config.call_max_seconds,
     )
-    await directory.put_detainee(detainee)
-    await directory.put_correspondent(correspondent)
     await directory.put_booking(booking)
+    await ledger.hold(detainee.number, booking.id, hold, "demo", int(now * 1000))
     return {
         "detainee": detainee.number,
         "access_code": access_code,
@@ -125,7 +161,7 @@ async def run(args: argparse.Namespace) -> int:
     try:
         info: dict[str, Any] = {"url": running.base_url}
         if args.command == "demo":
-            demo = await seed_demo(running.app[keys.DIRECTORY], config.kiosk_id, time.time())
+            demo = await seed_demo(running.app, time.time())
             info.update(demo)
         info.update(
             {

@@ -209,6 +209,13 @@ class CallLifecycle:
             return events
         return []
 
+    def connected_seconds(self, now: float) -> float:
+        """Connected time so far (what is billed): from both legs up to the end, or ``now``."""
+        if self.connected_at is None:
+            return 0.0
+        until = self.ended_at if self.ended_at is not None else now
+        return max(0.0, until - self.connected_at)
+
     def next_deadline(self) -> float | None:
         if self.state is CallState.WAITING_RELATIVE:
             return self._waiting_deadline()

@@ -224,7 +224,7 @@ def to_latin1(text: str) -> str:
         if ord(char) < 256:
             out.append(char)
             continue
-        # "ł" -> "l", "ș" -> "s"... by dropping the accents the decomposition reveals.
+        # "ź" -> "z", "ș" -> "s"... by dropping the accents the decomposition reveals.
         base = "".join(
             c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
         )
@@ -279,7 +279,7 @@ class _Writer:
         # that "N° 2026-000123…" keeps its number), within the cell's inner width.
         ellipsis = self.clean("…")
         room = width - 2 * self.pdf.c_margin - 0.5
-        last = " ".join(line.strip() for line in lines[max_lines - 1 :])
+        last = " ".join(line.strip() for line in lines[max_lines - 1 : max_lines + 1])
         while last and self.pdf.get_string_width(last + ellipsis) > room:
             last = last[:-1]
         return "\n".join([*lines[: max_lines - 1], last.rstrip() + ellipsis])

@@ -16,7 +16,6 @@ from aiortc import (
 )
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
 
-from gateway import appkeys as keys
 from gateway.cli import Running, seed_demo
 
 
@@ -154,7 +153,7 @@ async def join(client: Client, code: str, ref: str | None = None) -> tuple[int, 
 async def seeded(gateway: Running) -> dict[str, Any]:
     import time
 
-    return await seed_demo(gateway.app[keys.DIRECTORY], gateway.config.kiosk_id, time.time())
+    return await seed_demo(gateway.app, time.time())
 
 
 async def wait_until(predicate: Any, timeout: float = 10.0, step: float = 0.05) -> None:

@@ -71,13 +71,23 @@ async def test_call_relays_media_both_ways_and_ends_at_the_limit(gateway_factory
             # every key left without an expiry is a record, not a leftover of the call
             durable = [k for k in await redis.keys("*") if await redis.ttl(k) == -1]
             allowed = (
-                "parloir:detainee:",
+                "parloir:detainee",
                 "parloir:correspondent:",
-                "parloir:booking:",
+                "parloir:booking",
                 "parloir:call:",
                 "parloir:secret:code",
+                "parloir:acct:",
+                "parloir:hold:",
+                "parloir:billing:",
             )
             assert durable and all(k.startswith(allowed) for k in durable), durable
+            # Billed once, for the connected time only: one started minute plus the fee.
+            booking = await gateway.app[keys.DIRECTORY].booking(demo["booking"])
+            assert booking is not None and booking.status == "done"
+            assert 4000 <= booking.connected_ms <= 6500 and booking.charged == 14 + 30
+            account = await gateway.app[keys.LEDGER].account(demo["detainee"])
+            assert (account.balance, account.held) == (5000 - 44, 0)
+            assert (await gateway.app[keys.LEDGER].verify(demo["detainee"])).ok
         finally:
             await kiosk.close()
             await relative.close()
@@ -101,6 +111,17 @@ async def test_no_answer_when_the_code_is_not_entered_in_time(gateway_factory, r
             status, body = await join(Client(gateway.base_url, http), code)
             assert (status, body["reason"]) == (403, "code.invalid")
             assert await redis.smembers("parloir:calls:live") == set()
+            # Nothing charged; the hold stays for another try within the slot.
+            booking = await gateway.app[keys.DIRECTORY].booking(demo["booking"])
+            assert booking is not None and booking.status == "booked"
+            assert booking.connected_ms == 0
+            account = await gateway.app[keys.LEDGER].account(demo["detainee"])
+            assert (account.balance, account.held) == (5000, booking.hold)
+            # The slot ends: the sweeper closes the booking as no answer and releases the hold.
+            closed = await gateway.app[keys.DESK].close_overdue(booking.end, set(), "test")
+            assert closed == [booking.id]
+            account = await gateway.app[keys.LEDGER].account(demo["detainee"])
+            assert (account.balance, account.held) == (5000, 0)
         finally:
             await kiosk.close()
 

@@ -1,0 +1,499 @@
+"""JSON API of the booking desk (activities guard, floor guards): people, calendar, bookings.
+
+Thin handlers: they parse and validate the request, call :class:`~gateway.booking_desk.
+BookingDesk` or :class:`~gateway.directory.Directory`, and answer JSON. Every refusal is
+``{"reason": ..., "message": ...}`` with a 4xx status and changes nothing. The staff API is only
+served to the prison's internal network (``staff_networks``) until staff accounts exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from . import appkeys as keys
+from .booking_desk import BookingDesk, DeskError
+from .directory import (
+    Booking,
+    Correspondent,
+    Detainee,
+    Directory,
+    DirectoryError,
+    hash_access_code,
+    to_e164,
+)
+from .i18n import pick_lang
+from .receipt_pdf import ReceiptData, render_receipt
+from .sms import mask_phone
+
+MAX_BODY = 64 * 1024
+MAX_DAYS = 62
+
+
+def _lang(request: web.Request) -> str:
+    return pick_lang(request.query.get("lang"), request.app[keys.CONFIG].lang)
+
+
+def refuse(request: web.Request, status: int, reason: str, fr: str, en: str) -> web.Response:
+    text = en if _lang(request) == "en" else fr
+    return web.json_response({"reason": reason, "message": text}, status=status)
+
+
+def desk_refusal(request: web.Request, exc: DeskError) -> web.Response:
+    body: dict[str, Any] = {"reason": exc.reason, "message": exc.message(_lang(request))}
+    if exc.details:
+        body["details"] = exc.details
+    return web.json_response(body, status=exc.status)
+
+
+class BadRequest(Exception):
+    def __init__(self, reason: str, fr: str, en: str) -> None:
+        super().__init__(reason)
+        self.reason, self.fr, self.en = reason, fr, en
+
+
+@web.middleware
+async def desk_errors(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except DeskError as exc:
+        return desk_refusal(request, exc)
+    except BadRequest as exc:
+        return refuse(request, 400, exc.reason, exc.fr, exc.en)
+    except DirectoryError as exc:
+        return refuse(request, 400, exc.reason, exc.message, exc.message)
+
+
+async def body(request: web.Request) -> dict[str, Any]:
+    raw = await request.content.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=len(raw))
+    try:
+        data = json.loads(raw or b"null")
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise BadRequest("request.malformed", "Requête illisible.", "Malformed request.")
+    return data
+
+
+def text(data: dict[str, Any], name: str, *, required: bool = True, limit: int = 100) -> str:
+    value = data.get(name, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str) or len(value.strip()) > limit:
+        raise BadRequest(f"field.{name}", f"Champ « {name} » invalide.", f"Invalid field {name}.")
+    if required and not value.strip():
+        raise BadRequest(f"field.{name}", f"Champ « {name} » obligatoire.", f"{name} is required.")
+    return value.strip()
+
+
+def flag(data: dict[str, Any], name: str) -> bool:
+    value = data.get(name, False)
+    if not isinstance(value, bool):
+        raise BadRequest(f"field.{name}", f"Champ « {name} » invalide.", f"Invalid field {name}.")
+    return value
+
+
+def parse_day(raw: str | None, default: date) -> date:
+    if not raw:
+        return default
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise BadRequest(
+            "request.bad_date", "Date invalide (AAAA-MM-JJ attendu).", "Bad date (YYYY-MM-DD)."
+        ) from None
+
+
+def parse_days(raw: str | None, default: int) -> int:
+    try:
+        days = int(raw) if raw else default
+    except ValueError:
+        days = -1
+    if not 1 <= days <= MAX_DAYS:
+        raise BadRequest(
+            "request.bad_days",
+            f"Nombre de jours invalide (1 à {MAX_DAYS}).",
+            f"Bad number of days (1 to {MAX_DAYS}).",
+        )
+    return days
+
+
+def iso(epoch: float | None, desk: BookingDesk) -> str | None:
+    return None if epoch is None else desk.local(epoch).isoformat()
+
+
+def booking_json(b: Booking, desk: BookingDesk) -> dict[str, Any]:
+    data = b.public()
+    for name in ("start", "end", "booked_at", "cancelled_at", "closed_at"):
+        data[name] = iso(getattr(b, name), desk)
+    data["room"] = desk.establishment.rooms.get(b.kiosk, b.kiosk)
+    return data
+
+
+def detainee_json(d: Detainee, desk: BookingDesk) -> dict[str, Any]:
+    data = d.public()
+    data["charter_signed_at"] = iso(d.charter_signed_at, desk)
+    data["full_name"] = d.full_name
+    data["location"] = d.location
+    return data
+
+
+def correspondent_json(c: Correspondent, desk: BookingDesk) -> dict[str, Any]:
+    data = c.public()
+    data["consent_at"] = iso(c.consent_at, desk)
+    data["phone_masked"] = mask_phone(c.phone)
+    return data
+
+
+def _desk(request: web.Request) -> BookingDesk:
+    return request.app[keys.DESK]
+
+
+def _now(request: web.Request) -> float:
+    return request.app[keys.ENGINE].clock()
+
+
+# -- establishment and calendar ------------------------------------------------------------
+
+
+async def establishment(request: web.Request) -> web.Response:
+    desk = _desk(request)
+    est = desk.establishment
+    config = request.app[keys.CONFIG]
+    return web.json_response(
+        {
+            "name": est.name,
+            "time_zone": est.grid.time_zone,
+            "holiday_region": est.grid.holiday_region,
+            "kiosks": [{"id": k, "room": r} for k, r in est.rooms.items()],
+            "slot_times": list(config.slot_times),
+            "quota": {"count": est.grid.quota_count, "window_days": est.grid.quota_window_days},
+            "call_max_seconds": est.call_max_seconds,
+            "now": desk.local(_now(request)).isoformat(),
+        }
+    )
+
+
+async def public_slots(request: web.Request) -> web.Response:
+    """GET /api/slots?from=YYYY-MM-DD&days=N: the establishment's calendar."""
+    desk = _desk(request)
+    today = desk.local(_now(request)).date()
+    first = parse_day(request.query.get("from"), today)
+    days = parse_days(request.query.get("days"), 7)
+    return web.json_response(slots_json(await desk.establishment_slots(first, days, _now(request))))
+
+
+def slots_json(listed: list[Any]) -> list[dict[str, Any]]:
+    out = []
+    for info in listed:
+        item: dict[str, Any] = {
+            "start": info.start.isoformat(),
+            "end": info.end.isoformat(),
+            "bookable": info.bookable,
+        }
+        if not info.bookable:
+            item["reason"] = str(info.reason)
+        out.append(item)
+    return out
+
+
+async def calendar(request: web.Request) -> web.Response:
+    desk = _desk(request)
+    now = _now(request)
+    today = desk.local(now).date()
+    first = parse_day(request.query.get("from"), today - timedelta(days=today.weekday()))
+    days = parse_days(request.query.get("days"), 7)
+    kiosk = request.query.get("kiosk") or next(iter(desk.establishment.rooms))
+    week = await desk.kiosk_calendar(kiosk, first, days, now)
+    people = await _people_of([s.booking for d in week for s in d.slots if s.booking], request)
+    out = []
+    for day in week:
+        out.append(
+            {
+                "date": day.day.isoformat(),
+                "closed": day.closed,
+                "slots": [
+                    {
+                        "start": s.start.isoformat(),
+                        "end": s.end.isoformat(),
+                        "deadline": s.deadline.isoformat(),
+                        "state": s.state,
+                        "reason": s.reason,
+                        "booking": _booking_summary(s.booking, people, desk) if s.booking else None,
+                    }
+                    for s in day.slots
+                ],
+            }
+        )
+    return web.json_response({"kiosk": kiosk, "days": out})
+
+
+async def _people_of(
+    bookings: list[Booking | None], request: web.Request
+) -> dict[str, Detainee | Correspondent]:
+    directory: Directory = request.app[keys.DIRECTORY]
+    found: dict[str, Detainee | Correspondent] = {}
+    for b in bookings:
+        if b is None:
+            continue
+        if b.detainee not in found and (d := await directory.detainee(b.detainee)):
+            found[b.detainee] = d
+        if b.correspondent not in found and (c := await directory.correspondent(b.correspondent)):
+            found[b.correspondent] = c
+    return found
+
+
+def _booking_summary(
+    b: Booking, people: dict[str, Detainee | Correspondent], desk: BookingDesk
+) -> dict[str, Any]:
+    data = booking_json(b, desk)
+    d, c = people.get(b.detainee), people.get(b.correspondent)
+    if isinstance(d, Detainee):
+        data["detainee_name"] = d.full_name
+        data["location"] = d.location
+        data["building"], data["floor"], data["cell"] = d.building, d.floor, d.cell
+    if isinstance(c, Correspondent):
+        data["correspondent_name"] = c.name
+        data["correspondent_relationship"] = c.relationship
+    return data
+
+
+# -- people ---------------------------------------------------------------------------------
+
+
+async def search(request: web.Request) -> web.Response:
+    directory: Directory = request.app[keys.DIRECTORY]
+    query = request.query.get("q", "")[:60]
+    found = await directory.search_detainees(query)
+    return web.json_response([detainee_json(d, _desk(request)) for d in found])
+
+
+async def detainee_file(request: web.Request) -> web.Response:
+    desk = _desk(request)
+    directory: Directory = request.app[keys.DIRECTORY]
+    number = request.match_info["number"]
+    detainee = await directory.detainee(number)
+    if detainee is None:
+        raise DeskError("booking.unknown_detainee", status=404)
+    correspondents = await directory.correspondents_of(number)
+    bookings = await directory.bookings_of(number)
+    account = await desk.ledger.account(number)
+    names = {c.id: c for c in correspondents}
+    return web.json_response(
+        {
+            "detainee": detainee_json(detainee, desk),
+            "correspondents": [correspondent_json(c, desk) for c in correspondents],
+            "bookings": [
+                _booking_summary(b, {**names, number: detainee}, desk) for b in bookings
+            ],
+            "account": {
+                "balance": account.balance,
+                "held": account.held,
+                "available": account.available,
+                "tariff": account.tariff,
+            },
+        }
+    )
+
+
+async def save_detainee(request: web.Request) -> web.Response:
+    """Create or update a detainee; the access code is only set when given."""
+    directory: Directory = request.app[keys.DIRECTORY]
+    data = await body(request)
+    number = text(data, "number", limit=20)
+    if not number.isalnum():
+        raise BadRequest("field.number", "Numéro d'écrou invalide.", "Invalid prisoner number.")
+    existing = await directory.detainee(number)
+    code = text(data, "access_code", required=existing is None, limit=8)
+    if code and not (code.isdigit() and 4 <= len(code) <= 8):
+        raise BadRequest(
+            "field.access_code",
+            "Le code d'accès a 4 à 8 chiffres.",
+            "The access code has 4 to 8 digits.",
+        )
+    status = text(data, "status", required=False) or (existing.status if existing else "active")
+    if status not in ("active", "suspended", "released"):
+        raise BadRequest("field.status", "Statut invalide.", "Invalid status.")
+    base = existing or Detainee(number=number, first_name="", last_name="", code_hash="")
+    detainee = replace(
+        base,
+        first_name=text(data, "first_name"),
+        last_name=text(data, "last_name"),
+        building=text(data, "building", required=False, limit=20),
+        floor=text(data, "floor", required=False, limit=20),
+        cell=text(data, "cell", required=False, limit=20),
+        status=status,
+        code_hash=hash_access_code(code) if code else base.code_hash,
+    )
+    await directory.put_detainee(detainee)
+    return web.json_response(detainee_json(detainee, _desk(request)), status=201)
+
+
+async def sign_charter(request: web.Request) -> web.Response:
+    directory: Directory = request.app[keys.DIRECTORY]
+    data = await body(request)
+    guard = text(data, "guard", limit=64)
+    detainee = await directory.detainee(request.match_info["number"])
+    if detainee is None:
+        raise DeskError("booking.unknown_detainee", status=404)
+    signed = replace(detainee, charter_signed_at=_now(request), charter_signed_by=guard)
+    await directory.put_detainee(signed)
+    return web.json_response(detainee_json(signed, _desk(request)))
+
+
+async def save_correspondent(request: web.Request) -> web.Response:
+    """Create (``POST .../detainees/{number}/correspondents``) or update
+    (``POST .../correspondents/{cid}``) a correspondent."""
+    directory: Directory = request.app[keys.DIRECTORY]
+    data = await body(request)
+    cid = request.match_info.get("cid")
+    if cid:
+        existing = await directory.correspondent(cid)
+        if existing is None:
+            raise DeskError("booking.unknown_correspondent", status=404)
+        number = existing.detainee
+    else:
+        number = request.match_info["number"]
+        if await directory.detainee(number) is None:
+            raise DeskError("booking.unknown_detainee", status=404)
+        existing = None
+    status = text(data, "status", required=False) or "authorised"
+    if status not in ("authorised", "suspended", "withdrawn"):
+        raise BadRequest("field.status", "Statut invalide.", "Invalid status.")
+    minor = flag(data, "minor")
+    consent_by = text(data, "consent_by", required=False) if minor else ""
+    consent_at: float | None = None
+    if consent_by:
+        kept = existing and existing.consent_by == consent_by and existing.consent_at
+        consent_at = existing.consent_at if kept else _now(request)  # type: ignore[union-attr]
+    correspondent = Correspondent(
+        id=cid or f"corr_{secrets.token_hex(5)}",
+        detainee=number,
+        name=text(data, "name"),
+        phone=to_e164(text(data, "phone", limit=30)),
+        relationship=text(data, "relationship", required=False, limit=40),
+        status=status,
+        minor=minor,
+        consent_by=consent_by,
+        consent_at=consent_at,
+        lawyer=flag(data, "lawyer"),
+    )
+    await directory.put_correspondent(correspondent)
+    return web.json_response(correspondent_json(correspondent, _desk(request)), status=201)
+
+
+# -- bookings --------------------------------------------------------------------------------
+
+
+async def create_booking(request: web.Request) -> web.Response:
+    desk = _desk(request)
+    data = await body(request)
+    raw_start = text(data, "start", limit=40)
+    try:
+        start = datetime.fromisoformat(raw_start)
+    except ValueError:
+        start = None
+    if start is None or start.tzinfo is None:
+        raise BadRequest(
+            "field.start",
+            "Début du créneau invalide (date ISO 8601 avec fuseau attendue).",
+            "Invalid slot start (ISO 8601 with offset expected).",
+        )
+    booking = await desk.book(
+        detainee=text(data, "detainee", limit=20),
+        correspondent=text(data, "correspondent", limit=40),
+        kiosk=text(data, "kiosk", limit=40),
+        start=start,
+        guard=text(data, "guard", limit=64),
+        now=_now(request),
+    )
+    return web.json_response(booking_json(booking, desk), status=201)
+
+
+async def get_booking(request: web.Request) -> web.Response:
+    desk = _desk(request)
+    booking = await desk.directory.booking(request.match_info["bid"])
+    if booking is None:
+        raise DeskError("booking.not_found", status=404)
+    people = await _people_of([booking], request)
+    return web.json_response(_booking_summary(booking, people, desk))
+
+
+async def cancel_booking(request: web.Request) -> web.Response:
+    desk = _desk(request)
+    data = await body(request)
+    booking = await desk.cancel(
+        request.match_info["bid"],
+        text(data, "guard", limit=64),
+        text(data, "reason", limit=200),
+        _now(request),
+    )
+    return web.json_response(booking_json(booking, desk))
+
+
+async def day_list(request: web.Request) -> web.Response:
+    """GET /api/desk/day?date=: the day's bookings with who, where from and where to."""
+    desk = _desk(request)
+    today = desk.local(_now(request)).date()
+    day = parse_day(request.query.get("date"), today)
+    zone = desk.establishment.zone
+    begin = datetime.combine(day, datetime.min.time(), zone).astimezone(UTC).timestamp()
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), zone)
+    bookings = [
+        b
+        for b in await desk.directory.bookings_between(begin, end.astimezone(UTC).timestamp())
+        if b.status != "cancelled"
+    ]
+    people = await _people_of(list(bookings), request)
+    return web.json_response(
+        {
+            "date": day.isoformat(),
+            "establishment": desk.establishment.name,
+            "bookings": [_booking_summary(b, people, desk) for b in bookings],
+        }
+    )
+
+
+async def receipt(request: web.Request) -> web.Response:
+    """GET /api/desk/bookings/{bid}/receipt.pdf: the signed bon, as a PDF."""
+    desk = _desk(request)
+    booking = await desk.directory.booking(request.match_info["bid"])
+    if booking is None:
+        raise DeskError("booking.not_found", status=404)
+    people = await _people_of([booking], request)
+    detainee, corr = people.get(booking.detainee), people.get(booking.correspondent)
+    if not isinstance(detainee, Detainee) or not isinstance(corr, Correspondent):
+        raise DeskError("booking.not_found", status=404)
+    data = ReceiptData(
+        number=booking.receipt or booking.id,
+        establishment=desk.establishment.name,
+        detainee_number=detainee.number,
+        detainee_name=detainee.full_name,
+        location=detainee.location,
+        correspondent_name=corr.name,
+        correspondent_relationship=corr.relationship,
+        correspondent_phone=mask_phone(corr.phone),
+        start=desk.local(booking.start),
+        end=desk.local(booking.end),
+        room=desk.establishment.rooms.get(booking.kiosk, booking.kiosk),
+        kiosk=booking.kiosk,
+        booked_by=booking.booked_by or "—",
+        booked_at=desk.local(booking.booked_at or booking.start),
+        status="cancelled" if booking.status == "cancelled" else "booked",
+        cancel_reason=booking.cancel_reason,
+    )
+    pdf = await asyncio.to_thread(render_receipt, data, _lang(request))
+    name = f"bon-visiophonie-{data.number}.pdf"
+    return web.Response(
+        body=pdf,
+        content_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{name}"'},
+    )

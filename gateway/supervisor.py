@@ -1,0 +1,121 @@
+"""Background duties of a gateway process: heartbeat, orphaned calls, overdue bookings.
+
+* **Heartbeat**: ``gw:{owner}`` is refreshed every ``heartbeat_seconds`` with a time-to-live of
+  three beats. A process that dies (SIGKILL, power cut) stops refreshing it and is known dead
+  within three beats.
+* **Orphaned calls**: a call in ``calls:live`` whose owner is dead is ended ``interrupted`` by
+  whichever process gets its recovery lock first: its last checkpointed connected time is added
+  to its booking (once per call, so a recovery racing a late normal end counts it once), and it
+  leaves ``calls:live``. The kiosk may start a new call in the same slot.
+* **Overdue bookings**: a booking still ``booked`` after its slot ended, with no live call, is
+  closed and settled (charged for the connected time of its calls, or released when nobody
+  connected). One process at a time does it (a short lock); closing is idempotent anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .calls import CallEngine
+
+log = logging.getLogger(__name__)
+PREFIX = "parloir:"
+
+
+class Supervisor:
+    def __init__(self, engine: CallEngine) -> None:
+        self.engine = engine
+        self.beat = engine.config.heartbeat_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def alive_key(self) -> str:
+        return f"{PREFIX}gw:{self.engine.owner}"
+
+    async def start(self) -> None:
+        await self.heartbeat()
+        await self.run_once()
+        self._task = asyncio.create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        with contextlib.suppress(Exception):
+            await self.engine.redis.delete(self.alive_key)
+
+    async def heartbeat(self) -> None:
+        await self.engine.redis.set(self.alive_key, "1", ex=3 * self.beat)
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.beat)
+            try:
+                await self.heartbeat()
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis away for a moment: try again next beat
+                log.warning("supervisor round failed", exc_info=True)
+
+    async def run_once(self) -> None:
+        await self.recover_orphans()
+        await self.close_overdue()
+
+    async def recover_orphans(self) -> list[str]:
+        engine, redis = self.engine, self.engine.redis
+        recovered = []
+        for call_id in await redis.smembers(f"{PREFIX}calls:live"):
+            record = await redis.hgetall(f"{PREFIX}call:{call_id}")
+            owner = record.get("owner", "")
+            if owner == engine.owner or await redis.exists(f"{PREFIX}gw:{owner}"):
+                continue
+            if not await redis.set(f"{PREFIX}recover:{call_id}", engine.owner, nx=True, ex=60):
+                continue  # another process is on it
+            await self._recover(call_id, record)
+            recovered.append(call_id)
+        return recovered
+
+    async def _recover(self, call_id: str, record: dict[str, str]) -> None:
+        engine, redis = self.engine, self.engine.redis
+        now = engine.clock()
+        ms = int(record.get("connected_ms") or 0)
+        booking_id = record.get("booking", "")
+        log.warning("call %s of dead process %s: interrupted after %d ms", call_id,
+                    record.get("owner"), ms)  # fmt: skip
+        if booking_id:
+            await engine.desk.add_connected(booking_id, call_id, ms)
+        pipe = redis.pipeline(transaction=True)
+        pipe.hset(
+            f"{PREFIX}call:{call_id}",
+            mapping={"state": "ended", "end_reason": "interrupted", "ended_at": repr(now),
+                     "recovered_by": engine.owner},
+        )  # fmt: skip
+        pipe.xadd(
+            f"{PREFIX}call:{call_id}:events",
+            {"type": "CallEnded", "at": repr(now), "reason": "interrupted"},
+        )
+        pipe.srem(f"{PREFIX}calls:live", call_id)
+        if record.get("ref"):
+            pipe.delete(f"{PREFIX}callref:{record['ref']}")
+        await pipe.execute()
+        await engine.codes.discard(call_id)
+        booking = await engine.desk.directory.booking(booking_id)
+        if booking is not None and booking.end <= now:
+            await engine.desk.close(booking_id, now, f"recovery:{engine.owner}")
+
+    async def close_overdue(self) -> list[str]:
+        engine, redis = self.engine, self.engine.redis
+        if not await redis.set(f"{PREFIX}lock:sweep", engine.owner, nx=True, ex=self.beat):
+            return []
+        live = set()
+        for call_id in await redis.smembers(f"{PREFIX}calls:live"):
+            booking = await redis.hget(f"{PREFIX}call:{call_id}", "booking")
+            if booking:
+                live.add(booking)
+        return await engine.desk.close_overdue(engine.clock(), live, "sweeper")
