@@ -401,9 +401,14 @@ def _parse(
                 f"Extra value in column #{extra}, outside the header's columns.",
             )
         result = check(row, seen)
-        if result is not None and row.ok:
+        if result is not None:
             rows.append(result)
     return ImportReport(tuple(rows), tuple(errors), tuple(warnings))
+
+
+def _fr(number: int) -> str:
+    """A number as written in French: 20 000."""
+    return f"{number:,}".replace(",", "\N{NARROW NO-BREAK SPACE}")
 
 
 def _file_error(errors: list[RowError], line: int, reason: str, fr: str, en: str) -> None:
@@ -416,8 +421,8 @@ def _decode(data: bytes, max_bytes: int, errors: list[RowError]) -> str | None:
             errors,
             0,
             "csv.too_large",
-            f"Fichier trop gros ({len(data)} octets) : {max_bytes} octets au plus.",
-            f"File too large ({len(data)} bytes): at most {max_bytes} bytes.",
+            f"Fichier trop gros ({_fr(len(data))} octets) : {_fr(max_bytes)} octets au plus.",
+            f"File too large ({len(data):,} bytes): at most {max_bytes:,} bytes.",
         )
         return None
     if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
@@ -513,8 +518,8 @@ def _records(
                     errors,
                     line,
                     "csv.too_large",
-                    f"Plus de {MAX_ROWS} lignes : découpez le fichier.",
-                    f"More than {MAX_ROWS} rows: split the file.",
+                    f"Plus de {_fr(MAX_ROWS)} lignes : découpez le fichier.",
+                    f"More than {MAX_ROWS:,} rows: split the file.",
                 )
                 return []
             cells: dict[str, str] = {}
@@ -794,7 +799,7 @@ def _amount(row: _Row) -> int:
         _amount_error(row, value, "il doit être positif", "it must be positive")
     elif cents > MAX_AMOUNT:
         limit = MAX_AMOUNT // 100
-        _amount_error(row, value, f"{limit} € au plus", f"at most {limit} €")
+        _amount_error(row, value, f"{_fr(limit)} € au plus", f"at most €{limit:,}")
     return cents
 
 

@@ -162,11 +162,16 @@ async def wait_until(predicate: Any, timeout: float = 10.0, step: float = 0.05) 
             await asyncio.sleep(step)
 
 
-async def start_calling(kiosk: Client, gateway: Running, demo: dict[str, Any]) -> tuple[str, str]:
-    """Log in, press 'Appeler', connect the kiosk's leg; return the SMS's code and ref."""
+async def start_calling(
+    kiosk: Client, gateway: Running | Path, demo: dict[str, Any]
+) -> tuple[str, str]:
+    """Log in, press 'Appeler', connect the kiosk's leg; return the SMS's code and ref.
+
+    ``gateway`` is an in-process gateway, or the SMS outbox of one in another process."""
     await kiosk_login(kiosk, demo["detainee"], demo["access_code"])
     await kiosk.connect()
     await kiosk.send({"type": "call"})
     await kiosk.expect("state", call__state="waiting_relative")
     await kiosk.start_media()
-    return await wait_for_code(gateway.config.outbox_path)
+    outbox = gateway if isinstance(gateway, Path) else gateway.config.outbox_path
+    return await wait_for_code(outbox, timeout=10)

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gateway import csv_import
 from gateway.booking_rules import CorrespondentStatus, DetaineeStatus
 from gateway.csv_import import (
     ERROR_REASONS,
@@ -195,6 +196,19 @@ def test_french_excel_file_verbatim() -> None:
         CreditRow(2, "123456", 123456, "R1", "Mandat de Hélène Frère"),
         CreditRow(3, "123457", 1250, "R2", "€ “ é"),
     )
+
+
+def test_the_examples_in_the_documentation_are_good_files() -> None:
+    blocks = [
+        "\n".join(line.strip() for line in part.split("\n\n")[1].splitlines())
+        for part in csv_import.__doc__.split("::")[1:]  # type: ignore[union-attr]
+    ]
+    assert len(blocks) == 3
+    for kind, block in zip(PARSERS, blocks, strict=True):
+        report = PARSERS[kind](block.encode())
+        assert report.ok, (kind, report.errors)
+        assert report.warnings == ()
+        assert len(report.rows) == 2
 
 
 def test_header_is_forgiving_and_columns_come_in_any_order() -> None:
