@@ -74,6 +74,8 @@ async def kiosk_login(request: web.Request) -> web.Response:
         "booking": None,
         "message": message("kiosk.no_booking", lang),
     }
+    account = await app[keys.LEDGER].account(detainee.number)
+    body["account"] = {"balance_cents": account.balance, "available_cents": account.available}
     ttl = 3600
     if booking is not None:
         correspondent = await directory.correspondent(booking.correspondent)

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from signaling.websocket import handle_ws
 
-from . import aiortc_passthrough, api, desk_api
+from . import aiortc_passthrough, api, desk_api, regie_api
 from . import appkeys as keys
 from .booking_desk import BookingDesk
 from .calls import CallEngine
@@ -189,3 +189,6 @@ def add_desk_routes(app: web.Application) -> None:
     r.add_post("/api/desk/bookings/{bid}/cancel", desk_api.cancel_booking)
     r.add_get("/api/desk/bookings/{bid}/receipt.pdf", desk_api.receipt)
     r.add_get("/api/desk/day", desk_api.day_list)
+    r.add_post("/api/desk/import/{kind}", desk_api.import_people)
+    r.add_get("/regie", page("regie.html"))
+    regie_api.add_routes(app)

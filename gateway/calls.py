@@ -110,6 +110,7 @@ class Call:
         }
         for (leg, _kind), source in self.sources.items():
             source.on_first_packet = lambda leg=leg: self._media_arrived(leg)
+        self.billing: dict[str, Any] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._checkpoints: asyncio.Future[None] | None = None
         self._lock = asyncio.Lock()
@@ -128,6 +129,7 @@ class Call:
             "server_time": _ms(self.engine.clock()),
             "code_expires_at": _ms(lc.code_expires_at),
             "ends_at": _ms(lc.ends_at),
+            "connected_at": _ms(lc.connected_at),
             "end_reason": str(lc.end_reason) if lc.end_reason else None,
         }
         if leg is Leg.KIOSK:
@@ -135,6 +137,8 @@ class Call:
                 "name": self.correspondent.name,
                 "phone_masked": mask_phone(self.correspondent.phone),
             }
+            # Only the detainee sees money: enough for the kiosk to show the cost as it runs.
+            view["billing"] = self.billing
         else:
             view["detainee_name"] = self.detainee.short_name
         return view
@@ -456,6 +460,18 @@ class CallEngine:
             warnings=tuple(float(w) for w in self.config.warning_seconds),
         )
         call = Call(self, call_id, detainee, correspondent, booking, limits)
+        est = self.desk.establishment
+        account = await self.desk.ledger.account(detainee.number)
+        tariff = est.tariffs.get(booking.tariff or account.tariff)
+        call.billing = {
+            "balance_cents": account.balance,
+            "hold_cents": booking.hold,
+            "tariff": tariff.name,
+            "per_minute_cents": tariff.per_minute_cents,
+            "fee_cents": tariff.connection_fee_cents,
+            "rounding": str(est.rounding),
+            "prior_connected_ms": booking.connected_ms,
+        }
         self.calls[call_id] = call
         self.by_booking[booking.id] = call
         await self.redis.hset(

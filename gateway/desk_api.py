@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from . import appkeys as keys
+from . import csv_import
 from .booking_desk import BookingDesk, DeskError
 from .directory import (
     Booking,
@@ -291,9 +292,7 @@ async def detainee_file(request: web.Request) -> web.Response:
         {
             "detainee": detainee_json(detainee, desk),
             "correspondents": [correspondent_json(c, desk) for c in correspondents],
-            "bookings": [
-                _booking_summary(b, {**names, number: detainee}, desk) for b in bookings
-            ],
+            "bookings": [_booking_summary(b, {**names, number: detainee}, desk) for b in bookings],
             "account": {
                 "balance": account.balance,
                 "held": account.held,
@@ -497,3 +496,120 @@ async def receipt(request: web.Request) -> web.Response:
         content_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{name}"'},
     )
+
+
+# -- CSV import ------------------------------------------------------------------------------
+
+MAX_CSV = 2_000_000
+
+
+async def read_csv(request: web.Request) -> bytes:
+    raw = await request.content.read(MAX_CSV + 1)
+    if len(raw) > MAX_CSV:
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_CSV, actual_size=len(raw))
+    return raw
+
+
+def report_json(report: Any, lang: str, dry_run: bool, imported: int) -> dict[str, Any]:
+    def item(e: Any) -> dict[str, Any]:
+        text = e.message_en if lang == "en" else e.message_fr
+        return {"line": e.line, "column": e.column, "reason": e.reason, "message": text}
+
+    return {
+        "ok": report.ok,
+        "dry_run": dry_run,
+        "rows": len(report.rows),
+        "imported": imported,
+        "errors": [item(e) for e in report.errors],
+        "warnings": [item(w) for w in report.warnings],
+    }
+
+
+async def import_people(request: web.Request) -> web.Response:
+    """POST /api/desk/import/{detainees|correspondents}[?dry_run=1], body: the CSV file.
+
+    Nothing is written unless the whole file is clean (and, for correspondents, every detainee
+    exists); a dry run only reports."""
+    kind = request.match_info["kind"]
+    if kind not in ("detainees", "correspondents"):
+        raise web.HTTPNotFound()
+    directory: Directory = request.app[keys.DIRECTORY]
+    dry_run = request.query.get("dry_run", "") in ("1", "true", "oui")
+    data = await read_csv(request)
+    lang = _lang(request)
+    report: Any
+    if kind == "detainees":
+        report = await asyncio.to_thread(csv_import.parse_detainees, data)
+        known = {d.number: d for d in await directory.detainees([r.number for r in report.rows])}
+        missing = [r for r in report.rows if r.access_code is None and r.number not in known]
+        errors = [
+            csv_import.RowError(
+                r.line,
+                "code_acces",
+                "csv.required",
+                "Code d'accès obligatoire pour un nouveau détenu.",
+                "Access code required for a new detainee.",
+            )  # fmt: skip
+            for r in missing
+        ]
+    else:
+        report = await asyncio.to_thread(csv_import.parse_correspondents, data)
+        numbers = sorted({r.detainee for r in report.rows})
+        known = {d.number: d for d in await directory.detainees(numbers)}
+        errors = [
+            csv_import.RowError(
+                r.line,
+                "ecrou",
+                "csv.unknown_detainee",
+                f"Détenu {r.detainee} inconnu : importez d'abord les détenus.",
+                f"Unknown detainee {r.detainee}: import the detainees first.",
+            )  # fmt: skip
+            for r in report.rows
+            if r.detainee not in known
+        ]
+    if errors:
+        report = replace(report, errors=tuple(sorted(report.errors + tuple(errors),
+                                                     key=lambda e: e.line)))  # fmt: skip
+    imported = 0
+    if report.ok and not dry_run:
+        imported = await _apply_people(kind, report.rows, known, directory)
+    return web.json_response(report_json(report, lang, dry_run, imported))
+
+
+async def _apply_people(
+    kind: str, rows: tuple[Any, ...], known: dict[str, Detainee], directory: Directory
+) -> int:
+    if kind == "detainees":
+        for r in rows:
+            base = known.get(r.number) or Detainee(r.number, "", "", "")
+            code_hash = (
+                await asyncio.to_thread(hash_access_code, r.access_code)
+                if r.access_code
+                else base.code_hash
+            )
+            await directory.put_detainee(
+                replace(base, first_name=r.first_name, last_name=r.last_name,
+                        building=r.building, floor=r.floor, cell=r.cell, status=r.status,
+                        code_hash=code_hash)
+            )  # fmt: skip
+        return len(rows)
+    existing: dict[tuple[str, str], Correspondent] = {}
+    for number in {r.detainee for r in rows}:
+        for c in await directory.correspondents_of(number):
+            existing[(number, c.phone)] = c
+    for r in rows:
+        old = existing.get((r.detainee, r.phone))
+        consent_at = (
+            datetime.combine(r.consent_on, datetime.min.time(), UTC).timestamp()
+            if r.consent_on
+            else None
+        )
+        await directory.put_correspondent(
+            Correspondent(
+                id=old.id if old else f"corr_{secrets.token_hex(5)}",
+                detainee=r.detainee, name=r.name, phone=r.phone, relationship=r.relationship,
+                status=r.status, minor=r.minor, consent_by=r.consent_by,
+                consent_at=consent_at if r.consent_by else None, lawyer=r.lawyer,
+            )
+        )  # fmt: skip
+    return len(rows)

@@ -1,0 +1,249 @@
+"""JSON API of the accounts office ("régie"): credits, CSV import, tariffs, refunds, reports.
+
+Credits carry the caller's reference as idempotency key: a retried request (or a CSV file
+imported twice) credits once. Refunds are tied to a closed call (its booking) and never exceed
+what it cost. Staff network only, like the desk (see :mod:`gateway.app`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from . import appkeys as keys
+from . import csv_import
+from .booking_desk import DeskError
+from .desk_api import BadRequest, _lang, body, parse_day, read_csv, report_json, text
+from .directory import Directory
+from .ledger import Ledger, LedgerError
+from .statements import daily_report, euros, statement, statement_csv
+
+
+def ledger_refusal(request: web.Request, exc: LedgerError) -> web.Response:
+    status = 404 if exc.reason in ("ledger.unknown_call", "ledger.unknown_hold") else 409
+    if exc.reason in ("ledger.bad_amount", "ledger.bad_argument"):
+        status = 400
+    payload: dict[str, Any] = {"reason": exc.reason, "message": exc.message}
+    if exc.details:
+        payload["details"] = exc.details
+    return web.json_response(payload, status=status)
+
+
+def cents(data: dict[str, Any], name: str) -> int:
+    value = data.get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise BadRequest(
+            f"field.{name}",
+            "Montant invalide : un nombre entier de centimes, positif, est attendu.",
+            "Invalid amount: a positive whole number of cents is expected.",
+        )
+    return value
+
+
+def _now_ms(request: web.Request) -> int:
+    return int(request.app[keys.ENGINE].clock() * 1000)
+
+
+async def _known(request: web.Request, number: str) -> None:
+    if await request.app[keys.DIRECTORY].detainee(number) is None:
+        raise DeskError("booking.unknown_detainee", status=404)
+
+
+def account_json(account: Any) -> dict[str, Any]:
+    return {
+        "number": account.number,
+        "balance": account.balance,
+        "held": account.held,
+        "available": account.available,
+        "tariff": account.tariff,
+    }
+
+
+async def credit(request: web.Request) -> web.Response:
+    """POST /api/regie/credits {detainee, amount_cents, reference, actor}."""
+    data = await body(request)
+    number = text(data, "detainee", limit=20)
+    await _known(request, number)
+    ledger: Ledger = request.app[keys.LEDGER]
+    try:
+        receipt = await ledger.credit(
+            number,
+            cents(data, "amount_cents"),
+            f"regie:{text(data, 'actor', limit=64)}",
+            text(data, "reference", limit=64),
+            _now_ms(request),
+        )
+    except LedgerError as exc:
+        return ledger_refusal(request, exc)
+    return web.json_response(
+        {"replayed": receipt.replayed, "account": account_json(await ledger.account(number))},
+        status=200 if receipt.replayed else 201,
+    )
+
+
+async def import_credits(request: web.Request) -> web.Response:
+    """POST /api/regie/import/credits[?dry_run=1]&actor=..., body: the CSV file."""
+    data = await read_csv(request)
+    dry_run = request.query.get("dry_run", "") in ("1", "true", "oui")
+    actor = request.query.get("actor", "").strip()[:64]
+    if not actor:
+        raise BadRequest("field.actor", "Indiquez votre nom.", "Give your name.")
+    report: Any = await asyncio.to_thread(csv_import.parse_credits, data)
+    directory: Directory = request.app[keys.DIRECTORY]
+    numbers = sorted({r.detainee for r in report.rows})
+    known = {d.number for d in await directory.detainees(numbers)}
+    unknown = [
+        csv_import.RowError(
+            r.line,
+            "ecrou",
+            "csv.unknown_detainee",
+            f"Détenu {r.detainee} inconnu.",
+            f"Unknown detainee {r.detainee}.",
+        )  # fmt: skip
+        for r in report.rows
+        if r.detainee not in known
+    ]
+    if unknown:
+        errors = tuple(sorted(report.errors + tuple(unknown), key=lambda e: e.line))
+        report = dataclasses.replace(report, errors=errors)
+    imported = 0
+    if report.ok and not dry_run:
+        ledger: Ledger = request.app[keys.LEDGER]
+        for row in report.rows:
+            # The reference is the idempotency key: importing the file twice credits once.
+            receipt = await ledger.credit(
+                row.detainee, row.amount_cents, f"regie:{actor}", row.reference,
+                _now_ms(request),
+            )  # fmt: skip
+            imported += 0 if receipt.replayed else 1
+    return web.json_response(report_json(report, _lang(request), dry_run, imported))
+
+
+async def set_tariff(request: web.Request) -> web.Response:
+    data = await body(request)
+    number = request.match_info["number"]
+    await _known(request, number)
+    try:
+        account = await request.app[keys.LEDGER].set_tariff(number, text(data, "tariff"))
+    except LedgerError as exc:
+        return ledger_refusal(request, exc)
+    return web.json_response(account_json(account))
+
+
+async def refund(request: web.Request) -> web.Response:
+    """POST /api/regie/refunds {booking, amount_cents, reason, actor, reference}."""
+    data = await body(request)
+    booking = await request.app[keys.DIRECTORY].booking(text(data, "booking", limit=40))
+    if booking is None:
+        raise DeskError("booking.not_found", status=404)
+    ledger: Ledger = request.app[keys.LEDGER]
+    try:
+        receipt = await ledger.refund(
+            booking.detainee,
+            booking.id,
+            cents(data, "amount_cents"),
+            f"direction:{text(data, 'actor', limit=64)}",
+            text(data, "reason", limit=200),
+            text(data, "reference", limit=64),
+            _now_ms(request),
+        )
+    except LedgerError as exc:
+        return ledger_refusal(request, exc)
+    return web.json_response(
+        {
+            "replayed": receipt.replayed,
+            "refunded": receipt.refunded,
+            "account": account_json(await ledger.account(booking.detainee)),
+        },
+        status=200 if receipt.replayed else 201,
+    )
+
+
+async def _statement(request: web.Request) -> tuple[str, list[Any]]:
+    number = request.match_info["number"]
+    await _known(request, number)
+    app = request.app
+    desk = app[keys.DESK]
+    directory: Directory = app[keys.DIRECTORY]
+    names = {c.id: c.name for c in await directory.correspondents_of(number)}
+    lines = statement(
+        await directory.bookings_of(number),
+        await app[keys.LEDGER].entries(number),
+        desk.establishment.tariffs,
+        desk.establishment.rounding,
+        desk.establishment.zone,
+        names,
+    )
+    return number, lines
+
+
+async def statement_view(request: web.Request) -> web.Response:
+    number, lines = await _statement(request)
+    account = await request.app[keys.LEDGER].account(number)
+    return web.json_response(
+        {
+            "account": account_json(account),
+            "lines": [
+                {
+                    **dataclasses.asdict(line),
+                    "at": line.at.isoformat(),
+                    "amount_eur": euros(line.amount),
+                }
+                for line in lines
+            ],
+        }
+    )
+
+
+async def statement_download(request: web.Request) -> web.Response:
+    number, lines = await _statement(request)
+    return web.Response(
+        body=statement_csv(lines),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="releve-{number}.csv"'},
+    )
+
+
+async def report(request: web.Request) -> web.Response:
+    """GET /api/regie/report?date=YYYY-MM-DD: the establishment's day."""
+    app = request.app
+    desk = app[keys.DESK]
+    zone = desk.establishment.zone
+    today = desk.local(app[keys.ENGINE].clock()).date()
+    day = parse_day(request.query.get("date"), today)
+    begin = datetime.combine(day, datetime.min.time(), zone).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), zone).astimezone(UTC)
+    directory: Directory = app[keys.DIRECTORY]
+    bookings = await directory.bookings_between(begin.timestamp(), end.timestamp())
+    ledger: Ledger = app[keys.LEDGER]
+    entries = []
+    for number in sorted(await directory.redis.smembers("parloir:detainees")):
+        entries.extend(await ledger.entries(number))
+    totals = daily_report(
+        bookings,
+        entries,
+        desk.establishment.tariffs,
+        desk.establishment.rounding,
+        int(begin.timestamp() * 1000),
+        int(end.timestamp() * 1000),
+    )
+    return web.json_response(
+        {"date": day.isoformat(), "establishment": desk.establishment.name,
+         **dataclasses.asdict(totals)}
+    )  # fmt: skip
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_post("/api/regie/credits", credit)
+    r.add_post("/api/regie/import/credits", import_credits)
+    r.add_post("/api/regie/accounts/{number}/tariff", set_tariff)
+    r.add_get("/api/regie/accounts/{number}/statement", statement_view)
+    r.add_get("/api/regie/accounts/{number}/statement.csv", statement_download)
+    r.add_post("/api/regie/refunds", refund)
+    r.add_get("/api/regie/report", report)
