@@ -13,7 +13,7 @@ from aiohttp import web
 
 from signaling.websocket import handle_ws
 
-from . import aiortc_passthrough, api, desk_api, regie_api
+from . import aiortc_passthrough, api, desk_api, openapi, regie_api
 from . import appkeys as keys
 from .booking_desk import BookingDesk
 from .calls import CallEngine
@@ -192,3 +192,4 @@ def add_desk_routes(app: web.Application) -> None:
     r.add_post("/api/desk/import/{kind}", desk_api.import_people)
     r.add_get("/regie", page("regie.html"))
     regie_api.add_routes(app)
+    r.add_get("/api/openapi.json", openapi.serve)

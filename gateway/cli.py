@@ -13,6 +13,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -20,8 +21,12 @@ from aiohttp import web
 
 from . import appkeys as keys
 from .app import create_app
+from .booking_desk import BookingDesk
+from .booking_rules import slots
 from .config import GatewayConfig, from_environ
+from .desk_api import slots_json
 from .directory import Booking, Correspondent, Detainee, Directory, hash_access_code, new_id
+from .establishment import Establishment
 from .ledger import Ledger
 from .pricing import max_hold
 from .redis_server import EmbeddedRedis
@@ -201,6 +206,35 @@ def _describe(info: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+async def print_slots(args: argparse.Namespace) -> int:
+    """The establishment's calendar as JSON: every grid slot with its verdict."""
+    config = from_environ(args.config)
+    est = Establishment.from_config(config)
+    try:
+        first = date.fromisoformat(args.from_)
+        now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
+    except ValueError as exc:
+        print(f"parloir slots: {exc}", file=sys.stderr)
+        return 2
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=est.zone)  # a bare time is the establishment's local time
+    if not 1 <= args.days <= 366:
+        print("parloir slots: --days must be 1 to 366", file=sys.stderr)
+        return 2
+    if config.redis_url:  # with the bookings: slots where every kiosk is taken are "full"
+        redis = aioredis.from_url(config.redis_url, decode_responses=True)
+        try:
+            directory = Directory(redis)
+            desk = BookingDesk(redis, directory, Ledger(redis), est)
+            listed = await desk.establishment_slots(first, args.days, now.timestamp())
+        finally:
+            await redis.aclose()
+    else:
+        listed = slots(est.grid, first, args.days, now)
+    print(json.dumps(slots_json(listed), ensure_ascii=False, indent=1))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="parloir", description="Parloir video-call gateway")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -211,7 +245,14 @@ def main(argv: list[str] | None = None) -> int:
         cmd.add_argument("--host", help="listen address")
         cmd.add_argument("--port", type=int, help="listen port (0: any free port)")
         cmd.add_argument("--data-dir", help="data folder (embedded Redis, outbox)")
+    cmd = sub.add_parser("slots", help="print the establishment's slots as JSON")
+    cmd.add_argument("--from", dest="from_", required=True, help="first day, YYYY-MM-DD")
+    cmd.add_argument("--days", type=int, default=7, help="number of days (default 7)")
+    cmd.add_argument("--now", help="ISO 8601 date-time to judge from (default: now)")
+    cmd.add_argument("--config", help="TOML configuration file")
     args = parser.parse_args(argv)
+    if args.command == "slots":
+        return asyncio.run(print_slots(args))
     return asyncio.run(run(args))
 
 
