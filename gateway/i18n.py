@@ -58,6 +58,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Votre créneau n'a pas commencé ou est terminé.",
         "en": "Your slot has not started or is over.",
     },
+    "call.time_used": {
+        "fr": "Le temps d'appel de ce créneau est entièrement utilisé.",
+        "en": "The call time of this slot is all used.",
+    },
     "signaling.out_of_order": {
         "fr": "Action impossible à ce moment de l'appel.",
         "en": "This action is not possible at this point of the call.",

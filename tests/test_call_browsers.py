@@ -9,6 +9,8 @@ import aiortc.rtcrtpreceiver
 import aiortc.rtcrtpsender
 import pytest
 
+from gateway import appkeys as keys
+
 from .browser import chromium, frames_decoded, screenshot
 from .callkit import seeded, wait_for_code
 
@@ -106,3 +108,59 @@ async def test_kiosk_calls_relative_in_browsers(gateway_factory, codec_spy) -> N
 
     # The relay never decoded nor encoded a frame.
     assert codec_spy == {"decoders": 0, "encoders": 0}
+    # Billed for the connected time only: the fee and one started minute.
+    booking = await gateway.app[keys.DIRECTORY].booking(demo["booking"])
+    assert booking is not None and booking.status == "done" and booking.charged == 14 + 30
+    account = await gateway.app[keys.LEDGER].account(demo["detainee"])
+    assert (account.balance, account.held) == (5000 - 44, 0)
+
+
+async def test_unanswered_and_failed_calls_cost_nothing_in_browsers(gateway_factory) -> None:
+    """The families' first complaint: being charged for calls that never connected."""
+    gateway = await gateway_factory(code_validity_seconds=3, connect_timeout_seconds=3)
+    demo = await seeded(gateway)
+    base = gateway.base_url
+    ledger, directory = gateway.app[keys.LEDGER], gateway.app[keys.DIRECTORY]
+    async with chromium() as browser:
+        kiosk_ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
+        phone_ctx = await browser.new_context(viewport={"width": 360, "height": 640})
+        kiosk, phone = await kiosk_ctx.new_page(), await phone_ctx.new_page()
+
+        async def kiosk_calls() -> str:
+            await kiosk.goto(f"{base}/kiosk")
+            await kiosk.fill("#detainee", demo["detainee"])
+            await kiosk.fill("#access-code", demo["access_code"])
+            await kiosk.click("#login")
+            await kiosk.click("#call")
+            code, _ref = await wait_for_code(gateway.config.outbox_path, count=sms + 1)
+            return code
+
+        # 1. Nobody enters the code: the call ends as no answer.
+        sms = 0
+        await kiosk_calls()
+        await kiosk.wait_for_selector("#ended", state="visible", timeout=15_000)
+        assert "pas connecté à temps" in await kiosk.inner_text("#ended")
+        # 2. A new call in the same slot: the relative types the code but never takes the
+        #    call, so the relative's leg never comes up and the call fails before connecting.
+        sms = 1
+        code = await kiosk_calls()
+        await phone.goto(f"{base}/join")
+        for rule in ("#rule-1", "#rule-2", "#rule-3"):
+            await phone.check(rule)
+        await phone.click("#accept-rules")
+        await phone.fill("#code", code)
+        await phone.click("#connect")
+        await phone.wait_for_selector("#accept-call", state="visible")
+        await kiosk.wait_for_selector("#ended", state="visible", timeout=15_000)
+        await kiosk_ctx.close()
+        await phone_ctx.close()
+
+    booking = await directory.booking(demo["booking"])
+    assert booking is not None and booking.connected_ms == 0 and booking.charged == 0
+    account = await ledger.account(demo["detainee"])
+    assert account.balance == 5000  # nothing charged, fee included
+    # When the slot ends the hold is released: the whole slot cost nothing.
+    await gateway.app[keys.DESK].close_overdue(booking.end, set(), "test")
+    account = await ledger.account(demo["detainee"])
+    assert (account.balance, account.held) == (5000, 0)
+    assert [e.kind for e in await ledger.entries(demo["detainee"])] == ["credit", "hold", "release"]
