@@ -189,3 +189,59 @@ async def test_calendar_shows_free_booked_and_closed(redis: aioredis.Redis) -> N
     await book(desk, number="100002", kiosk="kiosk-2")
     listed = await desk.establishment_slots(monday, 7, NOW)
     assert [s.reason for s in listed if s.start == THURSDAY_0830] == ["full"]
+
+
+async def test_redis_killed_during_settlements_loses_and_doubles_nothing(tmp_path) -> None:
+    """Close 40 bookings while Redis is SIGKILLed mid-way, restart it, close again."""
+    from gateway.redis_server import EmbeddedRedis
+
+    server = EmbeddedRedis(tmp_path / "redis")
+    server.start()
+    redis = aioredis.from_url(server.url, decode_responses=True)
+    try:
+        desk = make_desk(redis)
+        await people(desk, credit=100_000)
+        bookings = []
+        for i in range(40):
+            b = await book(desk)
+            # A booking per "week" would break the quota: write the next ones as copies.
+            bookings.append(b)
+            await redis.delete(desk.kiosk_key("kiosk-1", b.start))
+            await redis.hset(
+                f"parloir:booking:{b.id}", "start", repr(b.start - 86400 * 60 * (i + 1))
+            )
+            await desk.add_connected(b.id, f"call_{i}", 61_000)
+        expected_per_call = 14 + 2 * 30
+
+        async def close_all() -> list[str]:
+            done = []
+            for b in bookings:
+                try:
+                    await desk.close(b.id, b.end, "gateway")
+                    done.append(b.id)
+                except Exception:
+                    pass
+            return done
+
+        closing = asyncio.create_task(close_all())
+        await asyncio.sleep(0.02)
+        server.kill()
+        first = await closing
+        assert len(first) < 40  # the kill did cut the batch
+        server.start()
+        await redis.aclose()
+        redis = aioredis.from_url(server.url, decode_responses=True)
+        desk = make_desk(redis)
+        for b in bookings:  # the gateway's next round: closing is idempotent
+            await desk.close(b.id, b.end, "gateway")
+        closed = [await desk.directory.booking(b.id) for b in bookings]
+        assert all(c is not None and c.status == "done" for c in closed)
+        account = await desk.ledger.account("100001")
+        assert account.held == 0
+        assert account.balance == 100_000 - 40 * expected_per_call
+        entries = await desk.ledger.entries("100001")
+        assert sum(e.kind == "charge" for e in entries) == 40
+        assert (await desk.ledger.verify("100001")).ok
+    finally:
+        await redis.aclose()
+        server.stop()
