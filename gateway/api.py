@@ -23,12 +23,22 @@ def refusal(status: int, reason: str, lang: str) -> web.Response:
     return web.json_response({"reason": reason, "message": message(reason, lang)}, status=status)
 
 
+async def read_limited(request: web.Request, limit: int) -> bytes:
+    """The whole body, refused with 413 past ``limit`` bytes (read in chunks: one ``read()``
+    returns only what has arrived so far)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
+    chunks, size = [], 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def read_json(request: web.Request) -> dict[str, Any]:
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=len(raw))
+    raw = await read_limited(request, MAX_BODY)
     try:
         data = json.loads(raw or b"null")
     except ValueError:

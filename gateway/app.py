@@ -57,7 +57,7 @@ async def security_headers(request: web.Request, handler: web.Handler) -> web.St
     return response
 
 
-STAFF_PREFIXES = ("/desk", "/api/desk", "/api/regie", "/api/openapi.json")
+STAFF_PREFIXES = ("/desk", "/regie", "/api/desk", "/api/regie", "/api/openapi.json")
 
 
 def staff_guard(networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> Any:

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from . import appkeys as keys
 from . import csv_import
+from .api import read_limited
 from .booking_desk import BookingDesk, DeskError
 from .directory import (
     Booking,
@@ -72,9 +73,7 @@ async def desk_errors(request: web.Request, handler: web.Handler) -> web.StreamR
 
 
 async def body(request: web.Request) -> dict[str, Any]:
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=len(raw))
+    raw = await read_limited(request, MAX_BODY)
     try:
         data = json.loads(raw or b"null")
     except ValueError:
@@ -504,10 +503,7 @@ MAX_CSV = 2_000_000
 
 
 async def read_csv(request: web.Request) -> bytes:
-    raw = await request.content.read(MAX_CSV + 1)
-    if len(raw) > MAX_CSV:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_CSV, actual_size=len(raw))
-    return raw
+    return await read_limited(request, MAX_CSV)
 
 
 def report_json(report: Any, lang: str, dry_run: bool, imported: int) -> dict[str, Any]:

@@ -628,6 +628,16 @@ class Ledger:
             raise LedgerError(reason, details={k: int(v) for k, v in res.items()})
         return self._hold_receipt(_number(number), res, status != "new")
 
+    async def previous_credit(self, number: str, idem: str) -> int | None:
+        """The amount an earlier credit with this idempotency key gave, or ``None``; ``-1`` if
+        the key was used for another kind of operation (a dry run's question)."""
+        prev = await self._redis.hget(self.idem_key(_number(number)), idem)
+        if prev is None:
+            return None
+        fingerprint = _s(prev).split("\n", 1)[0]
+        kind, _, amount = fingerprint.partition("|")
+        return int(amount) if kind == "credit" and amount.isdigit() else -1
+
     @property
     def tariffs(self) -> TariffTable:
         return self._tariffs

@@ -1,15 +1,1664 @@
-"""Placeholder replaced by the OpenAPI document module."""
+"""OpenAPI 3.1 description of Parloir's JSON REST API, served at ``GET /api/openapi.json``.
+
+The document is plain data, built once per version by :func:`document`; :func:`serve` answers it
+as JSON. It describes every route under ``/api/`` (kiosk login, relative's code entry, public
+calendar, booking desk, accounts office) with its parameters, bodies, responses and the stable
+``reason`` codes of its refusals. ``tests/test_openapi.py`` checks that it validates, that it
+matches the routes of the application, and that real responses match its schemas. The WebSocket
+``/ws`` is described in ``docs/signaling.md`` (OpenAPI does not model WebSockets).
+"""
 
 from __future__ import annotations
 
+import copy
+import functools
+import json
+from collections.abc import Iterable, Mapping
+from importlib import metadata
 from typing import Any
 
 from aiohttp import web
 
+from . import api, desk_api
+from .booking_rules import RefusalCode
+from .csv_import import ERROR_REASONS, MAX_ROWS, WARNING_REASONS
+from .desk_api import MAX_CSV, MAX_DAYS
+from .pricing import CHARTER_TARIFFS
+
+__all__ = ["REASONS", "document", "serve"]
+
+STAFF_BODY = f"At most {desk_api.MAX_BODY // 1024} KiB."
+PUBLIC_BODY = f"At most {api.MAX_BODY // 1024} KiB."
+JSON = "application/json"
+
+# -- reasons ---------------------------------------------------------------------------------
+
+REASONS: dict[str, str] = {
+    # Requests.
+    "request.malformed": "the body is not a JSON object",
+    "request.bad_date": "a date is not `YYYY-MM-DD`",
+    "request.bad_days": f"`days` is not a whole number from 1 to {MAX_DAYS}",
+    "http.404": "no such resource",
+    "http.413": "the body is larger than the limit of this endpoint",
+    "staff.forbidden_network": "the client is not on one of the `staff_networks`",
+    "phone.invalid": "the phone number cannot be read or is not a valid number",
+    # Kiosk and relative.
+    "join.malformed": "a required field is missing or is not a string",
+    "join.rules_not_accepted": "`rules_accepted` is not `true`",
+    "rate_limited": "too many attempts in the last minute: wait and try again",
+    "kiosk.bad_credentials": (
+        "wrong prisoner number or access code, or the detainee's access is not active"
+    ),
+    "code.invalid": (
+        "the code is wrong (also given for every failure when `ref` is absent, so that a "
+        "stranger never learns whether a code exists)"
+    ),
+    "code.expired": "the code has expired",
+    "code.used": "the code has already been used",
+    "code.burned": "too many wrong tries: the code is blocked",
+    # Booking rules (gateway.booking_rules.RefusalCode), in the order they are checked.
+    "booking.detainee_released": "the detainee is no longer held in the establishment",
+    "booking.detainee_suspended": "the detainee's access to video calls is suspended",
+    "booking.charter_not_signed": "the detainee has not signed the charter",
+    "booking.correspondent_not_authorised": (
+        "the correspondent's authorisation is suspended or withdrawn"
+    ),
+    "booking.minor_without_consent": (
+        "the correspondent is a minor and the parental consent is not recorded"
+    ),
+    "booking.sunday": "the slot is on a Sunday",
+    "booking.holiday": "the slot is on a public holiday of the establishment's region",
+    "booking.not_in_grid": "`start` is not the start of a slot of the grid",
+    "booking.in_past": "the slot has started or is over",
+    "booking.too_late": (
+        "the booking deadline has passed (by default 48 hours before; for Monday and Tuesday "
+        "slots, the Saturday before at 23:59:59)"
+    ),
+    "booking.quota": (
+        "the detainee already has a booking in the quota window (by default 1 per 28 days)"
+    ),
+    "booking.kiosk_busy": "the kiosk is already booked for this slot",
+    # Booking desk (gateway.booking_desk).
+    "booking.unknown_detainee": "no detainee with this number",
+    "booking.unknown_correspondent": (
+        "no such correspondent, or not a correspondent of this detainee"
+    ),
+    "booking.unknown_kiosk": "no kiosk with this id",
+    "booking.bad_guard": "the guard's name is missing or longer than 64 characters",
+    "booking.bad_reason": "the reason is missing or longer than 200 characters",
+    "booking.insufficient_credit": (
+        "the phone account's available credit is below the price of the longest call allowed; "
+        "`details` gives `needed` and `available` (cents)"
+    ),
+    "booking.contended": "the slot or the booking kept changing under concurrent requests: retry",
+    "booking.not_found": "no booking with this id",
+    "booking.not_cancellable": "the slot has started or the booking is closed",
+    # Ledger (gateway.ledger).
+    "ledger.bad_amount": "the amount is not a whole number of cents from 1 to 1,000,000,000",
+    "ledger.bad_argument": "an argument is not acceptable to the ledger",
+    "ledger.idempotency_conflict": (
+        "this `reference` was already used on this account for another operation or amount"
+    ),
+    "ledger.unknown_call": "the booking's call was never charged (nothing to refund)",
+    "ledger.refund_exceeds_charge": (
+        "the refunds of this call would exceed what it cost; `details.refundable` is what can "
+        "still be refunded (cents)"
+    ),
+    "ledger.unknown_tariff": "no tariff with this name",
+}
+
+
+def _explain(reason: str) -> str:
+    if reason in REASONS:
+        return REASONS[reason]
+    if reason.startswith("field."):
+        name = reason.removeprefix("field.")
+        return f"`{name}` is missing, empty, of the wrong type, too long or not an allowed value"
+    raise KeyError(f"no explanation for reason {reason!r}")
+
+
+def _fields(*names: str) -> list[str]:
+    return [f"field.{name}" for name in names]
+
+
+# -- small builders --------------------------------------------------------------------------
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _obj(
+    properties: Mapping[str, Any],
+    required: Iterable[str] | None = None,
+    description: str | None = None,
+    strict: bool = True,
+) -> dict[str, Any]:
+    """An object schema; ``required`` defaults to every property."""
+    out: dict[str, Any] = {"type": "object"}
+    if description:
+        out["description"] = description
+    out["properties"] = dict(properties)
+    req = list(properties) if required is None else list(required)
+    if req:
+        out["required"] = req
+    if strict:
+        out["additionalProperties"] = False
+    return out
+
+
+def _str(description: str = "", **extra: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "string"}
+    if description:
+        out["description"] = description
+    out.update(extra)
+    return out
+
+
+def _int(description: str = "", **extra: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "integer"}
+    if description:
+        out["description"] = description
+    out.update(extra)
+    return out
+
+
+def _bool(description: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "boolean"}
+    if description:
+        out["description"] = description
+    return out
+
+
+def _datetime(description: str, nullable: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": ["string", "null"] if nullable else "string",
+        "format": "date-time",
+        "description": description,
+    }
+    return out
+
+
+def _cents(description: str, minimum: int | None = 0) -> dict[str, Any]:
+    return _int(description + " (euro cents)", **({} if minimum is None else {"minimum": minimum}))
+
+
+def _json_body(schema: dict[str, Any], description: str, example: Any = None) -> dict[str, Any]:
+    media: dict[str, Any] = {"schema": schema}
+    if example is not None:
+        media["example"] = example
+    return {"required": True, "description": description, "content": {JSON: media}}
+
+
+def _ok(description: str, schema: dict[str, Any], example: Any = None) -> dict[str, Any]:
+    media: dict[str, Any] = {"schema": schema}
+    if example is not None:
+        media["example"] = example
+    return {"description": description, "content": {JSON: media}}
+
+
+def _refusal(status: int, reasons: list[str]) -> dict[str, Any]:
+    listed = "\n".join(f"- `{r}`: {_explain(r)}" for r in reasons)
+    return {
+        "description": f"Refused ({status}), nothing changed. `reason` is one of:\n\n{listed}",
+        "content": {
+            JSON: {
+                "schema": {
+                    "allOf": [_ref("Refusal"), {"properties": {"reason": {"enum": reasons}}}]
+                }
+            }
+        },
+    }
+
+
+_STATUS_NAMES = {
+    400: "Bad request",
+    401: "Unauthorised",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Conflict",
+    413: "Payload too large",
+    429: "Too many requests",
+    503: "Service unavailable",
+}
+
+STAFF_NOTE = (
+    "**Staff only**: served only to clients on the configured `staff_networks` (the prison's "
+    "internal network; by default the gateway's own machine) until staff accounts exist; any "
+    "other client gets `403` `staff.forbidden_network`."
+)
+
+
+def _op(
+    op_id: str,
+    tag: str,
+    summary: str,
+    description: str,
+    ok: Mapping[str, Any],
+    refusals: Mapping[int, list[str]] | None = None,
+    *,
+    parameters: Iterable[dict[str, Any]] = (),
+    body: dict[str, Any] | None = None,
+    staff: bool = False,
+    lang: bool = True,
+) -> dict[str, Any]:
+    """One operation; refusal responses and the refusal summary come from ``refusals``."""
+    refusals = dict(refusals or {})
+    responses: dict[str, Any] = {str(code): value for code, value in ok.items()}
+    for status in sorted(refusals):
+        responses[str(status)] = _refusal(status, refusals[status])
+    if staff:
+        responses["403"] = {"$ref": "#/components/responses/StaffForbidden"}
+    params = list(parameters)
+    if lang:
+        params.append({"$ref": "#/components/parameters/lang"})
+    text = description.strip()
+    summary_lines = [
+        f"- `{status}` ({_STATUS_NAMES[status]}): " + ", ".join(f"`{r}`" for r in reasons)
+        for status, reasons in sorted(refusals.items())
+    ]
+    if staff:
+        summary_lines.append("- `403` (Forbidden): `staff.forbidden_network`")
+        summary_lines.sort()
+        text += "\n\n" + STAFF_NOTE
+    if summary_lines:
+        text += "\n\nRefusals (`{reason, message, details?}`):\n\n" + "\n".join(summary_lines)
+    operation: dict[str, Any] = {
+        "operationId": op_id,
+        "tags": [tag],
+        "summary": summary,
+        "description": text,
+    }
+    if params:
+        operation["parameters"] = params
+    if body is not None:
+        operation["requestBody"] = body
+    operation["responses"] = responses
+    if staff:
+        operation["x-parloir-staff-only"] = True
+    return operation
+
+
+def _path_param(name: str, description: str, **schema: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": "string", **schema},
+    }
+
+
+def _query(name: str, description: str, schema: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema,
+        **extra,
+    }
+
+
+def _from(default: str) -> dict[str, Any]:
+    return _query(
+        "from",
+        f"First day, `YYYY-MM-DD` (local date of the establishment). Default: {default}.",
+        {"type": "string", "format": "date"},
+        example="2026-03-02",
+    )
+
+
+_DAYS = _query(
+    "days",
+    f"Number of days listed, 1 to {MAX_DAYS}. Default 7.",
+    {"type": "integer", "minimum": 1, "maximum": MAX_DAYS, "default": 7},
+)
+
+_DRY_RUN = _query(
+    "dry_run",
+    "`1`, `true` or `oui`: check the file and report, write nothing. Any other value (or none) "
+    "imports the file if it is clean.",
+    {"type": "string", "examples": ["1", "true", "oui"]},
+)
+
+_NUMBER = _path_param(
+    "number", "Numéro d'écrou (prisoner number): letters and digits.", maxLength=20
+)
+_BID = _path_param("bid", "Booking id (`bk_…`).", maxLength=40)
+_CID = _path_param("cid", "Correspondent id (`corr_…`).", maxLength=40)
+
+_IMPORT_ERRORS = sorted(ERROR_REASONS | {"csv.unknown_detainee"})
+"""The file's own errors, and the API's: a detainee unknown to the directory."""
+
+_TEXT_LIMITS = (
+    "Text fields are trimmed; a field longer than its `maxLength` (after trimming), of the "
+    "wrong type, or required and empty is refused with `400` `field.<name>`. Other fields of "
+    "the body are ignored."
+)
+
+# -- schemas ---------------------------------------------------------------------------------
+
+
+def _schemas() -> dict[str, Any]:
+    tariffs = [t.name for t in CHARTER_TARIFFS]
+    detainee_status = {"type": "string", "enum": ["active", "suspended", "released"]}
+    corr_status = {"type": "string", "enum": ["authorised", "suspended", "withdrawn"]}
+    booking_props: dict[str, Any] = {
+        "id": _str("Booking id.", examples=["bk_3f2a9c1d0b4e"]),
+        "detainee": _str("Numéro d'écrou of the detainee."),
+        "correspondent": _str("Correspondent id."),
+        "kiosk": _str("Kiosk id."),
+        "room": _str("The kiosk's room (from the `kiosks` setting), or the kiosk id."),
+        "start": _datetime("Start of the slot, local time of the establishment with offset."),
+        "end": _datetime("End of the slot, local time with offset."),
+        "status": {
+            "type": "string",
+            "enum": ["booked", "cancelled", "done", "no_answer"],
+            "description": "`booked` until the slot ends or its call ends; then `done` (some "
+            "connected time) or `no_answer` (none); or `cancelled`.",
+        },
+        "receipt": _str("Receipt number printed on the bon, `YYYY-NNNNNN` (empty if none)."),
+        "booked_by": _str("The guard who booked."),
+        "booked_at": _datetime("When it was booked.", nullable=True),
+        "cancelled_by": _str("The guard who cancelled (empty if not cancelled)."),
+        "cancelled_at": _datetime("When it was cancelled.", nullable=True),
+        "cancel_reason": _str("Why it was cancelled."),
+        "tariff": _str("Tariff of the phone account when booked (the hold was priced with it)."),
+        "hold": _cents("Credit held on the phone account for this booking"),
+        "max_seconds": _int("Longest connected time allowed (0: the gateway default).", minimum=0),
+        "connected_ms": _int("Connected time of the booking's calls so far, in ms.", minimum=0),
+        "charged": _cents("Charged when the booking was closed"),
+        "closed_at": _datetime("When the booking was closed (`done`/`no_answer`).", nullable=True),
+    }
+    summary_extra: dict[str, Any] = {
+        "detainee_name": _str("`LASTNAME Firstname` of the detainee."),
+        "location": _str("Where the detainee is: `Bât. B, étage 2, cellule 214`."),
+        "building": _str("Bâtiment."),
+        "floor": _str("Étage."),
+        "cell": _str("Cellule."),
+        "correspondent_name": _str("The correspondent's name."),
+        "correspondent_relationship": _str("The correspondent's relationship to the detainee."),
+    }
+    problem = _obj(
+        {
+            "line": _int(
+                "Line in the file (1-based, the header is line 1); 0: the whole file.", minimum=0
+            ),
+            "column": {"type": ["string", "null"], "description": "Column name, or null."},
+            "reason": _str("Stable reason code (`csv.…`)."),
+            "message": _str("Sentence for the guard, in the request's language."),
+        },
+        description="One problem found in an imported file.",
+    )
+    return {
+        "Refusal": _obj(
+            {
+                "reason": _str("Stable machine-readable reason, e.g. `booking.quota`."),
+                "message": _str(
+                    "Sentence for the person in front of the screen, in French (default) or "
+                    "English (`lang`)."
+                ),
+                "details": {
+                    "type": "object",
+                    "description": "Numbers that help, in cents (e.g. `needed`, `available`, "
+                    "`refundable`).",
+                    "additionalProperties": {"type": "integer"},
+                },
+            },
+            required=["reason", "message"],
+            description="Every refusal: a 4xx or 5xx status, and nothing changed.",
+        ),
+        "Slot": {
+            **_obj(
+                {
+                    "start": _datetime("Start, ISO 8601 with the establishment's offset."),
+                    "end": _datetime("End, ISO 8601 with offset."),
+                    "bookable": _bool("Whether the slot can be booked now."),
+                    "reason": {
+                        "type": "string",
+                        "enum": ["sunday", "holiday", "too_late", "full"],
+                        "description": "Only when not bookable: closed day (`sunday`, "
+                        "`holiday`), deadline passed or slot started (`too_late`), every kiosk "
+                        "booked (`full`).",
+                    },
+                },
+                required=["start", "end", "bookable"],
+                description="One slot of the establishment's grid.",
+            ),
+            "if": {"properties": {"bookable": {"const": False}}},
+            "then": {"required": ["reason"]},
+            "else": {"not": {"required": ["reason"]}},
+        },
+        "CalendarSlot": _obj(
+            {
+                "start": _datetime("Start, local time with offset."),
+                "end": _datetime("End, local time with offset."),
+                "deadline": _datetime("Last instant at which the slot can be booked."),
+                "state": {"type": "string", "enum": ["free", "booked", "closed"]},
+                "reason": {
+                    "type": ["string", "null"],
+                    "enum": ["sunday", "holiday", "too_late", None],
+                    "description": "Why `closed`; null otherwise.",
+                },
+                "booking": _nullable(_ref("BookingSummary")),
+            },
+            description="One slot of a kiosk's calendar.",
+        ),
+        "CalendarDay": _obj(
+            {
+                "date": _str("Local date.", format="date"),
+                "closed": {
+                    "type": ["string", "null"],
+                    "enum": ["sunday", "holiday", None],
+                    "description": "Why the day has no calls, or null.",
+                },
+                "slots": {"type": "array", "items": _ref("CalendarSlot")},
+            },
+            description="One day of a kiosk's calendar.",
+        ),
+        "KioskCalendar": _obj(
+            {
+                "kiosk": _str("Kiosk id."),
+                "days": {"type": "array", "items": _ref("CalendarDay")},
+            }
+        ),
+        "Establishment": _obj(
+            {
+                "name": _str("Name printed on receipts and plannings."),
+                "time_zone": _str("IANA time zone; every slot time is local to it."),
+                "holiday_region": {"type": "string", "enum": ["metropole", "alsace-moselle"]},
+                "kiosks": {
+                    "type": "array",
+                    "items": _obj({"id": _str("Kiosk id."), "room": _str("Room name.")}),
+                },
+                "slot_times": {
+                    "type": "array",
+                    "items": _str(
+                        "`HH:MM-HH:MM`, local.", pattern=r"^\d{1,2}:\d{2}-\d{1,2}:\d{2}$"
+                    ),
+                },
+                "quota": _obj(
+                    {
+                        "count": _int("At most this many bookings…", minimum=1),
+                        "window_days": _int("…in any window of this many days.", minimum=1),
+                    }
+                ),
+                "call_max_seconds": _int("Longest call, in seconds.", minimum=1),
+                "now": _datetime("The gateway's clock, local time with offset."),
+            }
+        ),
+        "Detainee": _obj(
+            {
+                "number": _str("Numéro d'écrou."),
+                "first_name": _str(),
+                "last_name": _str(),
+                "status": detainee_status,
+                "building": _str("Bâtiment."),
+                "floor": _str("Étage."),
+                "cell": _str("Cellule."),
+                "charter_signed": _bool("Whether the charter is signed."),
+                "charter_signed_at": _datetime("When the charter was signed.", nullable=True),
+                "charter_signed_by": _str("The guard who took the signature."),
+                "full_name": _str("`LASTNAME Firstname`."),
+                "location": _str("`Bât. B, étage 2, cellule 214` (empty parts left out)."),
+            },
+            description="A detainee (never the access code nor its hash).",
+        ),
+        "DetaineeInput": _obj(
+            {
+                "number": _str("Numéro d'écrou.", pattern="^[A-Za-z0-9]+$", maxLength=20),
+                "access_code": _str(
+                    "Kiosk access code, 4 to 8 digits; required for a new detainee, kept when "
+                    "omitted on an update. Stored as an Argon2 hash only.",
+                    pattern="^[0-9]{4,8}$",
+                ),
+                "first_name": _str(maxLength=100, minLength=1),
+                "last_name": _str(maxLength=100, minLength=1),
+                "building": _str(maxLength=20),
+                "floor": _str(maxLength=20),
+                "cell": _str(maxLength=20),
+                "status": {**detainee_status, "description": "Default: unchanged, or `active`."},
+            },
+            required=["number", "first_name", "last_name"],
+            strict=False,
+        ),
+        "Correspondent": _obj(
+            {
+                "id": _str("Correspondent id."),
+                "detainee": _str("Numéro d'écrou of the detainee."),
+                "name": _str(),
+                "phone": _str("E.164 (`+33612345678`).", pattern=r"^\+[1-9]\d{1,14}$"),
+                "phone_masked": _str("`+33 6 •• •• •• 78`: enough to recognise, not to dial."),
+                "relationship": _str("Lien (relationship)."),
+                "status": {
+                    **corr_status,
+                    "description": "Mirrors the telephone authorisation.",
+                },
+                "minor": _bool("Under 18."),
+                "consent_by": _str("Holder(s) of parental authority who consented (minors)."),
+                "consent_at": _datetime("When that consent was recorded.", nullable=True),
+                "parental_consent": _bool("Whether a consent is recorded."),
+                "lawyer": _bool("A lawyer: calls neither recorded nor monitored."),
+            },
+            description="A person a detainee may call.",
+        ),
+        "CorrespondentInput": _obj(
+            {
+                "name": _str(maxLength=100, minLength=1),
+                "phone": _str(
+                    "Any French or international form; stored as E.164.",
+                    maxLength=30,
+                    minLength=1,
+                ),
+                "relationship": _str(maxLength=40),
+                "status": {**corr_status, "description": "Default `authorised`."},
+                "minor": {"type": "boolean", "default": False},
+                "consent_by": _str(
+                    "Who gave the parental consent; kept only for a minor. The consent time is "
+                    "recorded now, or kept when the same name was already recorded.",
+                    maxLength=100,
+                ),
+                "lawyer": {"type": "boolean", "default": False},
+            },
+            required=["name", "phone"],
+            strict=False,
+        ),
+        "Booking": _obj(booking_props, description="A booking of a kiosk for one slot."),
+        "BookingSummary": _obj(
+            {**booking_props, **summary_extra},
+            required=list(booking_props),
+            description="A booking with who and where (the people's fields are present when "
+            "the people are found).",
+        ),
+        "BookingRequest": _obj(
+            {
+                "detainee": _str("Numéro d'écrou.", maxLength=20, minLength=1),
+                "correspondent": _str("Correspondent id.", maxLength=40, minLength=1),
+                "kiosk": _str("Kiosk id.", maxLength=40, minLength=1),
+                "start": _str(
+                    "Start of the slot: ISO 8601 with offset (`2026-03-05T08:30:00+01:00`), "
+                    "as listed by the calendar.",
+                    format="date-time",
+                    maxLength=40,
+                ),
+                "guard": _str("Name or number of the guard who books.", maxLength=64, minLength=1),
+            },
+            strict=False,
+        ),
+        "CancelRequest": _obj(
+            {
+                "guard": _str("Name or number of the guard.", maxLength=64, minLength=1),
+                "reason": _str("Why (« motif »).", maxLength=200, minLength=1),
+            },
+            strict=False,
+        ),
+        "CharterRequest": _obj(
+            {"guard": _str("The guard who took the signature.", maxLength=64, minLength=1)},
+            strict=False,
+        ),
+        "Account": _obj(
+            {
+                "number": _str("Numéro d'écrou (accounts office answers only)."),
+                "balance": _cents("Balance", minimum=None),
+                "held": _cents("Held by booked slots"),
+                "available": _cents("`balance - held`: what can still be booked", minimum=None),
+                "tariff": _str("Tariff (plan) name.", examples=tariffs),
+            },
+            required=["balance", "held", "available", "tariff"],
+            description="A detainee's phone account.",
+        ),
+        "DetaineeFile": _obj(
+            {
+                "detainee": _ref("Detainee"),
+                "correspondents": {"type": "array", "items": _ref("Correspondent")},
+                "bookings": {"type": "array", "items": _ref("BookingSummary")},
+                "account": _ref("Account"),
+            },
+            description="Everything the desk shows about one detainee.",
+        ),
+        "DayList": _obj(
+            {
+                "date": _str(format="date"),
+                "establishment": _str("Establishment name."),
+                "bookings": {
+                    "type": "array",
+                    "items": _ref("BookingSummary"),
+                    "description": "The day's bookings by start, cancelled ones left out.",
+                },
+            }
+        ),
+        "ImportProblem": problem,
+        "ImportReport": _obj(
+            {
+                "ok": _bool("No error: the file was (or, in a dry run, would be) imported."),
+                "dry_run": _bool(),
+                "rows": _int(
+                    "Rows that passed the file's own checks (a row whose detainee is unknown "
+                    "is counted here and reported in `errors`).",
+                    minimum=0,
+                ),
+                "imported": _int(
+                    "Rows written (credits: new credits, replays not counted).", minimum=0
+                ),
+                "errors": {
+                    "type": "array",
+                    "items": {
+                        "allOf": [
+                            _ref("ImportProblem"),
+                            {"properties": {"reason": {"enum": _IMPORT_ERRORS}}},
+                        ]
+                    },
+                },
+                "warnings": {
+                    "type": "array",
+                    "items": {
+                        "allOf": [
+                            _ref("ImportProblem"),
+                            {"properties": {"reason": {"enum": sorted(WARNING_REASONS)}}},
+                        ]
+                    },
+                },
+            },
+            description="Outcome of a CSV import: nothing is written unless `ok`.",
+        ),
+        "CreditRequest": _obj(
+            {
+                "detainee": _str("Numéro d'écrou.", maxLength=20, minLength=1),
+                "amount_cents": _int(
+                    "Amount credited, in cents.", minimum=1, maximum=1_000_000_000
+                ),
+                "reference": _str(
+                    "The accounts office's reference: the idempotency key (a retry with the "
+                    "same reference credits once).",
+                    maxLength=64,
+                    minLength=1,
+                ),
+                "actor": _str("Who credits.", maxLength=64, minLength=1),
+            },
+            strict=False,
+        ),
+        "CreditResult": _obj(
+            {
+                "replayed": _bool("True when this reference was already credited."),
+                "account": _ref("Account"),
+            }
+        ),
+        "TariffRequest": _obj(
+            {"tariff": {"type": "string", "enum": tariffs, "description": "Plan name."}},
+            strict=False,
+        ),
+        "RefundRequest": _obj(
+            {
+                "booking": _str("The booking whose call is refunded.", maxLength=40, minLength=1),
+                "amount_cents": _int(
+                    "Amount refunded, in cents.", minimum=1, maximum=1_000_000_000
+                ),
+                "reason": _str("Why (shown on the statement).", maxLength=200, minLength=1),
+                "actor": _str("Who decided (direction).", maxLength=64, minLength=1),
+                "reference": _str("Idempotency key.", maxLength=64, minLength=1),
+            },
+            strict=False,
+        ),
+        "RefundResult": _obj(
+            {
+                "replayed": _bool("True when this reference was already used for this refund."),
+                "refunded": _cents("Total refunded for this call so far"),
+                "account": _ref("Account"),
+            }
+        ),
+        "StatementLine": _obj(
+            {
+                "at": _datetime("When, local time with offset."),
+                "kind": {"type": "string", "enum": ["call", "no_answer", "credit", "refund"]},
+                "label": _str("Correspondent (calls), actor (credits) or reason (refunds)."),
+                "connected_seconds": _int(minimum=0),
+                "billed_minutes": _int(minimum=0),
+                "tariff": _str("Tariff of a call; empty for money lines."),
+                "rate": _cents("Price per minute", minimum=0),
+                "fee": _cents("Connection fee", minimum=0),
+                "amount": _cents("Signed effect on the balance: calls negative", minimum=None),
+                "amount_eur": _str(
+                    "`amount` in euros, French style: `-4,34`.", pattern=r"^-?\d+,\d{2}$"
+                ),
+                "reference": _str("Receipt number (calls), or the credit/refund reference."),
+            },
+            description="One line of a phone account's statement.",
+        ),
+        "Statement": _obj(
+            {
+                "account": _ref("Account"),
+                "lines": {"type": "array", "items": _ref("StatementLine")},
+            }
+        ),
+        "DailyReport": _obj(
+            {
+                "date": _str(format="date"),
+                "establishment": _str(),
+                "calls": _int("Bookings of the day that connected (`done`).", minimum=0),
+                "no_answer": _int(minimum=0),
+                "cancelled": _int(minimum=0),
+                "booked": _int("Still open.", minimum=0),
+                "connected_seconds": _int(minimum=0),
+                "billed_minutes": _int(minimum=0),
+                "charged": _cents("Charged for the day's calls"),
+                "refunds": _int("Refunds made that day.", minimum=0),
+                "refunded": _cents("Refunded that day"),
+                "credits": _int("Credits made that day.", minimum=0),
+                "credited": _cents("Credited that day"),
+            },
+            description="Totals of one day: the bookings whose slot is on that day, and the "
+            "money moved that day.",
+        ),
+        "KioskLoginRequest": _obj(
+            {
+                "detainee": _str("Numéro d'écrou (longer than 32: `kiosk.bad_credentials`)."),
+                "access_code": _str("Access code (longer than 64: `kiosk.bad_credentials`)."),
+                "lang": {"type": "string", "enum": ["fr", "en"]},
+            },
+            required=["detainee", "access_code"],
+            strict=False,
+        ),
+        "KioskLogin": _obj(
+            {
+                "token": _str("Session token for the WebSocket `hello`."),
+                "detainee": _obj({"number": _str(), "first_name": _str(), "last_name": _str()}),
+                "booking": _nullable(
+                    _obj(
+                        {
+                            "id": _str(),
+                            "start": _int("Epoch milliseconds (UTC)."),
+                            "end": _int("Epoch milliseconds (UTC)."),
+                            "kiosk": _str(),
+                            "correspondent": _obj(
+                                {
+                                    "name": _str(),
+                                    "relationship": _str(),
+                                    "phone_masked": _str(),
+                                }
+                            ),
+                        },
+                        description="The booking due now at this kiosk.",
+                    )
+                ),
+                "message": _str("Why there is no booking; empty when there is one."),
+                "account": _obj(
+                    {
+                        "balance_cents": _int(),
+                        "available_cents": _int(),
+                    },
+                    description="The detainee's phone account.",
+                ),
+            }
+        ),
+        "JoinRequest": _obj(
+            {
+                "code": _str("The 6-digit code received by SMS (spaces ignored)."),
+                "ref": {
+                    "type": ["string", "null"],
+                    "description": "Call reference from the SMS link (`?appel=`).",
+                },
+                "rules_accepted": {"const": True, "description": "The rules of use accepted."},
+                "lang": {"type": "string", "enum": ["fr", "en"]},
+            },
+            required=["code", "rules_accepted"],
+            strict=False,
+        ),
+        "Join": _obj(
+            {
+                "token": _str("Session token for the WebSocket `hello`."),
+                "call": _obj({"id": _str(), "detainee_name": _str("`Jean M.`")}),
+            }
+        ),
+    }
+
+
+# -- operations ------------------------------------------------------------------------------
+
+_CSV_BODY_NOTE = (
+    f"Body: the CSV file itself (at most {MAX_CSV:,} bytes, else `413`; at most {MAX_ROWS:,} "
+    "rows), "
+    "UTF-8 (with or without BOM) or Windows-1252, `;`, `,` or tab separated, header first "
+    "(column names case-insensitive, accents optional). Every problem of the file is reported "
+    "at once, by line and column; nothing is written unless the whole file is clean. The "
+    "report answers `200` even when the file has errors (`ok: false`)."
+)
+
+
+def _csv_body(description: str, example: str) -> dict[str, Any]:
+    return {
+        "required": True,
+        "description": description,
+        "content": {"text/csv": {"schema": {"type": "string"}, "example": example}},
+    }
+
+
+def _paths() -> dict[str, Any]:
+    rule_codes = [str(code) for code in _RULE_ORDER]
+    booking_example = {
+        "detainee": "123456",
+        "correspondent": "corr_1a2b3c4d5e",
+        "kiosk": "kiosk-1",
+        "start": "2026-03-05T08:30:00+01:00",
+        "guard": "Dupont 4521",
+    }
+    return {
+        "/api/kiosk/login": {
+            "post": _op(
+                "kioskLogin",
+                "kiosk",
+                "Detainee logs in at the kiosk",
+                """
+The kiosk page (`/kiosk`, « borne » of the hearing room) sends the numéro d'écrou and the
+access code the detainee typed. The answer carries a session token for the WebSocket `hello`,
+the booking due **now** for this detainee at this kiosk (the gateway's `kiosk_id`) with its
+correspondent, and the phone account. When `booking` is null, `message` says why (« Vous n'avez
+pas de créneau réservé en ce moment. »). Times here are epoch milliseconds (UTC), like the
+WebSocket protocol. Attempts are rate-limited per prisoner number
+(`kiosk_logins_per_minute`). `lang` in the body picks the language of `message`.
+""",
+                {"200": _ok("Logged in.", _ref("KioskLogin"))},
+                {
+                    400: ["request.malformed", "join.malformed"],
+                    401: ["kiosk.bad_credentials"],
+                    413: ["http.413"],
+                    429: ["rate_limited"],
+                },
+                body=_json_body(
+                    _ref("KioskLoginRequest"),
+                    PUBLIC_BODY,
+                    {"detainee": "123456", "access_code": "2468", "lang": "fr"},
+                ),
+                lang=False,
+            )
+        },
+        "/api/join": {
+            "post": _op(
+                "joinCall",
+                "relative",
+                "Relative enters the code received by SMS",
+                """
+The relative's page (`/join`, « Rejoindre l'appel ») sends the 6-digit code of the SMS, the
+call reference of the SMS link when there is one, and the acceptance of the rules of use
+(« J'accepte les règles d'utilisation »). The answer carries a session token for the WebSocket
+`hello` and the detainee's short name. Attempts are rate-limited per client address
+(`join_attempts_per_minute`). `lang` in the body picks the language of `message`.
+""",
+                {"200": _ok("Code accepted: join the call over `/ws`.", _ref("Join"))},
+                {
+                    400: ["request.malformed", "join.malformed", "join.rules_not_accepted"],
+                    403: ["code.invalid", "code.expired", "code.used", "code.burned"],
+                    413: ["http.413"],
+                    429: ["rate_limited"],
+                },
+                body=_json_body(
+                    _ref("JoinRequest"),
+                    PUBLIC_BODY,
+                    {"code": "123456", "ref": "c_8f3a", "rules_accepted": True, "lang": "fr"},
+                ),
+                lang=False,
+            )
+        },
+        "/api/slots": {
+            "get": _op(
+                "listSlots",
+                "calendar",
+                "The establishment's slots and whether each can be booked",
+                """
+Public: every slot of the establishment's grid over `days` days from `from`, in order, with
+whether it can be booked now. Not bookable: a closed day (`sunday`, `holiday`: public holidays
+of the `holiday_region`), a deadline passed or a slot started (`too_late`; by default the
+deadline is 48 hours before, and for Monday and Tuesday slots the Saturday before at
+23:59:59), or every kiosk already booked (`full`). Days without slots in the grid (Sundays
+by default) list nothing. Nothing about people or kiosks is given. The same rules drive the
+desk's calendar (« Réservations de visiophonie ») and `python -m gateway slots`.
+""",
+                {
+                    "200": _ok(
+                        "The slots, by start.",
+                        {"type": "array", "items": _ref("Slot")},
+                        [
+                            {
+                                "start": "2026-03-02T08:30:00+01:00",
+                                "end": "2026-03-02T09:15:00+01:00",
+                                "bookable": False,
+                                "reason": "too_late",
+                            },
+                            {
+                                "start": "2026-03-05T08:30:00+01:00",
+                                "end": "2026-03-05T09:15:00+01:00",
+                                "bookable": True,
+                            },
+                        ],
+                    )
+                },
+                {400: ["request.bad_date", "request.bad_days"]},
+                parameters=[_from("today"), _DAYS],
+            )
+        },
+        "/api/desk/establishment": {
+            "get": _op(
+                "getEstablishment",
+                "desk",
+                "The establishment's settings",
+                """
+Name, time zone, holiday region, kiosks and their rooms, daily slot times, quota and longest
+call, and the gateway's clock: what the desk pages (« Bureau de la zone activités ») show in
+their header and use to lay out the calendar.
+""",
+                {"200": _ok("The settings.", _ref("Establishment"))},
+                staff=True,
+            )
+        },
+        "/api/desk/calendar": {
+            "get": _op(
+                "getKioskCalendar",
+                "desk",
+                "A kiosk's calendar: free, booked and closed slots",
+                """
+The booking desk's week view (`/desk`, « Réservations de visiophonie »): for one kiosk, every
+slot of each day from `from`, `free`, `booked` (with the booking, the detainee and the
+correspondent) or `closed` (`sunday`, `holiday`, `too_late`), with its booking deadline.
+""",
+                {"200": _ok("The calendar.", _ref("KioskCalendar"))},
+                {400: ["request.bad_date", "request.bad_days"], 404: ["booking.unknown_kiosk"]},
+                parameters=[
+                    _from("the Monday of the current week"),
+                    _DAYS,
+                    _query(
+                        "kiosk",
+                        "Kiosk id. Default: the first configured kiosk.",
+                        {"type": "string"},
+                    ),
+                ],
+                staff=True,
+            )
+        },
+        "/api/desk/detainees": {
+            "get": _op(
+                "searchDetainees",
+                "desk",
+                "Search detainees by number or name",
+                """
+« Rechercher une personne détenue » on the desk page: by numéro d'écrou (exact or prefix) or by
+any part of the names, accents and case ignored. At most 50 results, number matches first. An
+empty `q` finds nothing.
+""",
+                {
+                    "200": _ok(
+                        "Matches.", {"type": "array", "items": _ref("Detainee"), "maxItems": 50}
+                    )
+                },
+                parameters=[
+                    _query(
+                        "q",
+                        "Number or name (only the first 60 characters are used).",
+                        {"type": "string"},
+                        example="martin",
+                    )
+                ],
+                staff=True,
+            ),
+            "post": _op(
+                "saveDetainee",
+                "desk",
+                "Create or update a detainee",
+                f"""
+« Créer une fiche » / « Modifier la fiche » on the desk page. Creates the detainee, or replaces
+the record of an existing number: names and location are replaced by what is sent, `status`
+and the access code are kept when omitted. The access code is required for a new detainee and is
+stored only as an Argon2 hash. Answers `201` in both cases. {_TEXT_LIMITS}
+""",
+                {"201": _ok("Saved.", _ref("Detainee"))},
+                {
+                    400: ["request.malformed"]
+                    + _fields(
+                        "number",
+                        "access_code",
+                        "first_name",
+                        "last_name",
+                        "building",
+                        "floor",
+                        "cell",
+                        "status",
+                    ),
+                    413: ["http.413"],
+                },
+                body=_json_body(
+                    _ref("DetaineeInput"),
+                    STAFF_BODY,
+                    {
+                        "number": "123456",
+                        "access_code": "4821",
+                        "first_name": "Hélène",
+                        "last_name": "Martin",
+                        "building": "B",
+                        "floor": "2",
+                        "cell": "214",
+                    },
+                ),
+                staff=True,
+            ),
+        },
+        "/api/desk/detainees/{number}": {
+            "get": _op(
+                "getDetaineeFile",
+                "desk",
+                "A detainee's file: correspondents, bookings, phone account",
+                """
+What the desk page shows once a detainee is chosen: the record, the correspondents
+(« Correspondants »), every booking (« À venir », « Passées ou annulées ») and the phone account
+(« Compte téléphonique »: solde, bloqué, disponible).
+""",
+                {"200": _ok("The file.", _ref("DetaineeFile"))},
+                {404: ["booking.unknown_detainee"]},
+                parameters=[_NUMBER],
+                staff=True,
+            )
+        },
+        "/api/desk/detainees/{number}/charter": {
+            "post": _op(
+                "signCharter",
+                "desk",
+                "Record the detainee's signature of the charter",
+                f"""
+« Enregistrer la signature de la charte »: records that the detainee signed the charte
+d'utilisation (printed from `/desk/charte`), now, taken by `guard`. A booking is refused until
+then (`booking.charter_not_signed`). Signing again records the new date. {_TEXT_LIMITS}
+""",
+                {"200": _ok("Signed.", _ref("Detainee"))},
+                {
+                    400: ["request.malformed", "field.guard"],
+                    404: ["booking.unknown_detainee"],
+                    413: ["http.413"],
+                },
+                parameters=[_NUMBER],
+                body=_json_body(_ref("CharterRequest"), STAFF_BODY, {"guard": "Dupont"}),
+                staff=True,
+            )
+        },
+        "/api/desk/detainees/{number}/correspondents": {
+            "post": _op(
+                "addCorrespondent",
+                "desk",
+                "Add a correspondent to a detainee",
+                f"""
+« Ajouter un correspondant » on the desk page. The phone number is stored as E.164. For a minor,
+`consent_by` records the consent of the holders of parental authority (without it no call can be
+booked with them); a lawyer's calls are neither recorded nor monitored. {_TEXT_LIMITS}
+""",
+                {"201": _ok("Created.", _ref("Correspondent"))},
+                {
+                    400: ["request.malformed"]
+                    + _fields(
+                        "name", "phone", "relationship", "status", "minor", "consent_by", "lawyer"
+                    )
+                    + ["phone.invalid"],
+                    404: ["booking.unknown_detainee"],
+                    413: ["http.413"],
+                },
+                parameters=[_NUMBER],
+                body=_json_body(
+                    _ref("CorrespondentInput"),
+                    STAFF_BODY,
+                    {
+                        "name": "Paul Martin",
+                        "phone": "06 12 34 56 78",
+                        "relationship": "fils",
+                        "minor": True,
+                        "consent_by": "Sophie Martin (mère)",
+                    },
+                ),
+                staff=True,
+            )
+        },
+        "/api/desk/correspondents/{cid}": {
+            "post": _op(
+                "updateCorrespondent",
+                "desk",
+                "Update a correspondent",
+                f"""
+« Enregistrer le correspondant » on an existing correspondent. The record is replaced by what is
+sent: an omitted field takes its default (`status` `authorised`, `minor` and `lawyer` false),
+so send every field. The parental consent's time is kept when `consent_by` is unchanged. Answers
+`201`. {_TEXT_LIMITS}
+""",
+                {"201": _ok("Saved.", _ref("Correspondent"))},
+                {
+                    400: ["request.malformed"]
+                    + _fields(
+                        "name", "phone", "relationship", "status", "minor", "consent_by", "lawyer"
+                    )
+                    + ["phone.invalid"],
+                    404: ["booking.unknown_correspondent"],
+                    413: ["http.413"],
+                },
+                parameters=[_CID],
+                body=_json_body(_ref("CorrespondentInput"), STAFF_BODY),
+                staff=True,
+            )
+        },
+        "/api/desk/bookings": {
+            "post": _op(
+                "createBooking",
+                "desk",
+                "Book a kiosk for a slot",
+                f"""
+« Réserver » on the desk page. Checks every booking rule (note de service 267-2020; see
+`gateway/booking_rules.py`) and the phone credit, then writes the booking, claims the kiosk for
+the slot and holds on the phone account the price of the longest call allowed, in one atomic
+step: two guards booking the same kiosk and slot at once make exactly one booking. The booking
+rules are checked in this order, and the first that fails is the `409` reason:
+{", ".join(f"`{c}`" for c in rule_codes)}; then `booking.insufficient_credit` (with `details`
+`needed` and `available`, in cents). The receipt (« bon ») is then printed from
+`/api/desk/bookings/{{bid}}/receipt.pdf`. {_TEXT_LIMITS}
+""",
+                {"201": _ok("Booked.", _ref("Booking"))},
+                {
+                    400: ["request.malformed"]
+                    + _fields("start", "detainee", "correspondent", "kiosk", "guard")
+                    + ["booking.bad_guard"],
+                    404: [
+                        "booking.unknown_kiosk",
+                        "booking.unknown_detainee",
+                        "booking.unknown_correspondent",
+                    ],
+                    409: rule_codes + ["booking.insufficient_credit"],
+                    413: ["http.413"],
+                    503: ["booking.contended"],
+                },
+                body=_json_body(_ref("BookingRequest"), STAFF_BODY, booking_example),
+                staff=True,
+            )
+        },
+        "/api/desk/bookings/{bid}": {
+            "get": _op(
+                "getBooking",
+                "desk",
+                "One booking, with who and where",
+                "A booking with the detainee's name and location and the correspondent's name.",
+                {"200": _ok("The booking.", _ref("BookingSummary"))},
+                {404: ["booking.not_found"]},
+                parameters=[_BID],
+                staff=True,
+            )
+        },
+        "/api/desk/bookings/{bid}/cancel": {
+            "post": _op(
+                "cancelBooking",
+                "desk",
+                "Cancel a booking",
+                f"""
+« Annuler » on the desk page: a booking whose slot has not started turns `cancelled`, the kiosk's
+slot is freed and the hold on the phone account released, in one atomic step. Cancelling a
+cancelled booking answers it again, unchanged. {_TEXT_LIMITS}
+""",
+                {"200": _ok("Cancelled.", _ref("Booking"))},
+                {
+                    400: [
+                        "request.malformed",
+                        "field.guard",
+                        "field.reason",
+                        "booking.bad_guard",
+                        "booking.bad_reason",
+                    ],
+                    404: ["booking.not_found"],
+                    409: ["booking.not_cancellable"],
+                    413: ["http.413"],
+                    503: ["booking.contended"],
+                },
+                parameters=[_BID],
+                body=_json_body(
+                    _ref("CancelRequest"),
+                    STAFF_BODY,
+                    {"guard": "Dupont", "reason": "Transfert au quartier arrivants"},
+                ),
+                staff=True,
+            )
+        },
+        "/api/desk/bookings/{bid}/receipt.pdf": {
+            "get": _op(
+                "getBookingReceipt",
+                "desk",
+                "The booking's receipt (« bon de visiophonie ») as a PDF",
+                """
+The bon handed to the detainee: establishment, detainee, correspondent (phone masked), slot,
+room, who booked and when; marked cancelled with its reason for a cancelled booking. `lang`
+picks the PDF's language.
+""",
+                {
+                    "200": {
+                        "description": "The PDF, shown inline.",
+                        "headers": {
+                            "Content-Disposition": {
+                                "description": 'inline; filename="bon-visiophonie-<receipt>.pdf"',
+                                "schema": {"type": "string"},
+                            }
+                        },
+                        "content": {
+                            "application/pdf": {
+                                "schema": {
+                                    "type": "string",
+                                    "contentMediaType": "application/pdf",
+                                }
+                            }
+                        },
+                    }
+                },
+                {404: ["booking.not_found"]},
+                parameters=[_BID],
+                staff=True,
+            )
+        },
+        "/api/desk/day": {
+            "get": _op(
+                "getDayList",
+                "desk",
+                "The day's bookings, for the planning and the movement list",
+                """
+« Planning du jour » (`/desk/jour`) and « Liste des mouvements » (`/desk/mouvements`, for the
+floor guards who bring each detainee from their cell to the hearing room): the day's bookings
+by start, cancelled ones left out, with who, where from (building, floor, cell) and where to
+(room).
+""",
+                {"200": _ok("The day.", _ref("DayList"))},
+                {400: ["request.bad_date"]},
+                parameters=[
+                    _query(
+                        "date",
+                        "The day, `YYYY-MM-DD` (local). Default: today.",
+                        {"type": "string", "format": "date"},
+                        example="2026-03-05",
+                    )
+                ],
+                staff=True,
+            )
+        },
+        "/api/desk/import/{kind}": {
+            "post": _op(
+                "importPeople",
+                "desk",
+                "Import detainees or correspondents from a CSV file",
+                f"""
+« Import d'un fichier CSV » (`/desk/import`): the files exported by the prison's systems.
+`detainees`: columns `ecrou`, `nom`, `prenom` (required), `batiment`, `etage`, `cellule`,
+`code_acces` (required for a new detainee), `statut` (`actif`, `suspendu`, `libéré`).
+`correspondents`: `ecrou`, `nom`, `telephone` (required), `lien`, `mineur`,
+`consentement_par`, `consentement_le`, `avocat`, `statut` (`autorisé`, `suspendu`, `retiré`);
+every detainee must exist first (`csv.unknown_detainee`). A correspondent is matched by detainee
+and phone number. See `gateway/csv_import.py` for every rule. {_CSV_BODY_NOTE}
+""",
+                {"200": _ok("The report (also when the file has errors).", _ref("ImportReport"))},
+                {404: ["http.404"], 413: ["http.413"]},
+                parameters=[
+                    _path_param(
+                        "kind",
+                        "What the file holds.",
+                        enum=["detainees", "correspondents"],
+                    ),
+                    _DRY_RUN,
+                ],
+                body=_csv_body(
+                    "The CSV file.",
+                    "ecrou;nom;prenom;batiment;etage;cellule;code_acces;statut\r\n"
+                    "123456;MARTIN;Hélène;B;2;214;4821;actif\r\n",
+                ),
+                staff=True,
+            )
+        },
+        "/api/regie/credits": {
+            "post": _op(
+                "creditAccount",
+                "regie",
+                "Credit a detainee's phone account",
+                f"""
+Accounts office (« régie », `/regie`): adds money bought by the detainee to the phone account.
+`reference` is the idempotency key: a retry with the same reference and amount credits once and
+answers `200` with `replayed: true`; the same reference with another amount is
+`ledger.idempotency_conflict`. Ledger refusals are in French whatever `lang`. {_TEXT_LIMITS}
+""",
+                {
+                    "201": _ok("Credited.", _ref("CreditResult")),
+                    "200": _ok(
+                        "Already credited with this reference: nothing changed.",
+                        _ref("CreditResult"),
+                    ),
+                },
+                {
+                    400: ["request.malformed"]
+                    + _fields("detainee", "amount_cents", "actor", "reference")
+                    + ["ledger.bad_amount", "ledger.bad_argument"],
+                    404: ["booking.unknown_detainee"],
+                    409: ["ledger.idempotency_conflict"],
+                    413: ["http.413"],
+                },
+                body=_json_body(
+                    _ref("CreditRequest"),
+                    STAFF_BODY,
+                    {
+                        "detainee": "123456",
+                        "amount_cents": 1250,
+                        "reference": "REGIE-2026-03-0001",
+                        "actor": "Mme Leroy",
+                    },
+                ),
+                staff=True,
+            )
+        },
+        "/api/regie/import/credits": {
+            "post": _op(
+                "importCredits",
+                "regie",
+                "Import credits from a CSV file",
+                f"""
+Accounts office (« régie »): credits many accounts from a file. Columns `ecrou`, `montant`
+(euros: `12,50`, `12.5`, `1 234,56 €`), `reference` (unique in the file; the idempotency key:
+importing the same file twice credits once), `libelle` (optional). Every detainee must exist
+(`csv.unknown_detainee`). `imported` counts the new credits only. {_CSV_BODY_NOTE}
+""",
+                {"200": _ok("The report (also when the file has errors).", _ref("ImportReport"))},
+                {400: ["field.actor"], 413: ["http.413"]},
+                parameters=[
+                    _query(
+                        "actor",
+                        "Who imports (required, at most 64 characters used).",
+                        {"type": "string", "minLength": 1},
+                        required=True,
+                    ),
+                    _DRY_RUN,
+                ],
+                body=_csv_body(
+                    "The CSV file.",
+                    "ecrou;montant;reference;libelle\r\n"
+                    "123456;12,50;REGIE-2026-03-0001;Versement famille\r\n",
+                ),
+                staff=True,
+            )
+        },
+        "/api/regie/accounts/{number}/tariff": {
+            "post": _op(
+                "setTariff",
+                "regie",
+                "Choose the phone account's tariff",
+                f"""
+Accounts office (« régie »): the plan the detainee's calls are priced with (the charter's price
+table: {", ".join(f"`{t.name}`" for t in CHARTER_TARIFFS)}). Bookings already made keep the
+tariff they were held with. {_TEXT_LIMITS}
+""",
+                {"200": _ok("The account.", _ref("Account"))},
+                {
+                    400: ["request.malformed", "field.tariff", "ledger.bad_argument"],
+                    404: ["booking.unknown_detainee"],
+                    409: ["ledger.unknown_tariff"],
+                    413: ["http.413"],
+                },
+                parameters=[_NUMBER],
+                body=_json_body(_ref("TariffRequest"), STAFF_BODY, {"tariff": "forfait_20"}),
+                staff=True,
+            )
+        },
+        "/api/regie/accounts/{number}/statement": {
+            "get": _op(
+                "getStatement",
+                "regie",
+                "A phone account's statement",
+                """
+Accounts office (« relevé de compte »): every closed call (with its connected time, billed
+minutes, tariff, fee and what was charged) and every credit and refund, oldest first, and the
+account.
+""",
+                {"200": _ok("The statement.", _ref("Statement"))},
+                {404: ["booking.unknown_detainee"]},
+                parameters=[_NUMBER],
+                staff=True,
+            )
+        },
+        "/api/regie/accounts/{number}/statement.csv": {
+            "get": _op(
+                "downloadStatement",
+                "regie",
+                "A phone account's statement as a CSV file",
+                """
+The statement for French spreadsheets: `;` separated, UTF-8 with BOM, amounts in euros with a
+decimal comma. Columns: `date`, `heure`, `operation`, `libelle`, `duree_connectee_s`,
+`minutes_facturees`, `tarif`, `prix_minute_eur`, `mise_en_relation_eur`, `montant_eur`,
+`reference`.
+""",
+                {
+                    "200": {
+                        "description": "The CSV file, as an attachment `releve-<number>.csv`.",
+                        "headers": {
+                            "Content-Disposition": {
+                                "description": 'attachment; filename="releve-<number>.csv"',
+                                "schema": {"type": "string"},
+                            }
+                        },
+                        "content": {"text/csv": {"schema": {"type": "string"}}},
+                    }
+                },
+                {404: ["booking.unknown_detainee"]},
+                parameters=[_NUMBER],
+                staff=True,
+            )
+        },
+        "/api/regie/refunds": {
+            "post": _op(
+                "refundCall",
+                "regie",
+                "Refund (part of) a call",
+                f"""
+Accounts office, on the direction's decision (e.g. a call cut by a fault): gives back money
+charged for the call of a closed booking. The refunds of a call never exceed what it cost.
+`reference` is the idempotency key (`200` with `replayed: true` on a retry). Ledger refusals are
+in French whatever `lang`. {_TEXT_LIMITS}
+""",
+                {
+                    "201": _ok("Refunded.", _ref("RefundResult")),
+                    "200": _ok(
+                        "Already refunded with this reference: nothing changed.",
+                        _ref("RefundResult"),
+                    ),
+                },
+                {
+                    400: ["request.malformed"]
+                    + _fields("booking", "amount_cents", "reason", "actor", "reference")
+                    + ["ledger.bad_amount", "ledger.bad_argument"],
+                    404: ["booking.not_found", "ledger.unknown_call"],
+                    409: ["ledger.refund_exceeds_charge", "ledger.idempotency_conflict"],
+                    413: ["http.413"],
+                },
+                body=_json_body(
+                    _ref("RefundRequest"),
+                    STAFF_BODY,
+                    {
+                        "booking": "bk_3f2a9c1d0b4e",
+                        "amount_cents": 434,
+                        "reason": "Appel coupé (panne)",
+                        "actor": "M. Bernard",
+                        "reference": "REMB-2026-0007",
+                    },
+                ),
+                staff=True,
+            )
+        },
+        "/api/regie/report": {
+            "get": _op(
+                "getDailyReport",
+                "regie",
+                "The establishment's daily report",
+                """
+Accounts office (« rapport du jour »): counts of the day's bookings by outcome, connected time,
+billed minutes and charges; refunds and credits made that day.
+""",
+                {"200": _ok("The report.", _ref("DailyReport"))},
+                {400: ["request.bad_date"]},
+                parameters=[
+                    _query(
+                        "date",
+                        "The day, `YYYY-MM-DD` (local). Default: today.",
+                        {"type": "string", "format": "date"},
+                    )
+                ],
+                staff=True,
+            )
+        },
+        "/api/openapi.json": {
+            "get": _op(
+                "getOpenApi",
+                "meta",
+                "This document",
+                "The OpenAPI 3.1 description of this API.",
+                {
+                    "200": _ok(
+                        "The OpenAPI document.",
+                        {"type": "object", "required": ["openapi", "info", "paths"]},
+                    )
+                },
+                staff=True,
+                lang=False,
+            )
+        },
+    }
+
+
+_RULE_ORDER = (
+    RefusalCode.DETAINEE_RELEASED,
+    RefusalCode.DETAINEE_SUSPENDED,
+    RefusalCode.CHARTER_NOT_SIGNED,
+    RefusalCode.CORRESPONDENT_NOT_AUTHORISED,
+    RefusalCode.MINOR_WITHOUT_CONSENT,
+    RefusalCode.SUNDAY,
+    RefusalCode.HOLIDAY,
+    RefusalCode.NOT_IN_GRID,
+    RefusalCode.IN_PAST,
+    RefusalCode.TOO_LATE,
+    RefusalCode.QUOTA,
+    RefusalCode.KIOSK_BUSY,
+)
+"""The order of :func:`gateway.booking_rules.check_booking`."""
+
+_INFO = """
+The JSON API of **Parloir**, the video-call gateway (visiophonie) for French prisons: the kiosk
+in the hearing room and the relative's page start calls; the booking desk (« bureau de la zone
+activités ») manages people and bookings; the accounts office (« régie ») manages the phone
+accounts. The pages are in French (`?lang=en` switches to English): `/kiosk` (the kiosk),
+`/join` (the relative), `/desk`, `/desk/jour`, `/desk/mouvements`, `/desk/charte`,
+`/desk/import` (the desk), `/regie` (the accounts office).
+
+**Conventions.** JSON in, JSON out (CSV files for imports and statements, a PDF for receipts).
+Every refusal is `{"reason", "message", "details"?}` with a 4xx (or 503) status and changes
+nothing: `reason` is a stable machine-readable code (`booking.quota`, `booking.too_late`…), to
+be switched on; `message` is a sentence for the person in front of the screen, in French by
+default, in English with `?lang=en` (desk and accounts office) or `"lang": "en"` in the body
+(kiosk and relative); `details` carries numbers when they help. Unknown paths and methods, and
+bodies over the limit, answer `{"reason": "http.404" | "http.405" | "http.413", "message"}`.
+Amounts are integer euro cents. Times of the staff API are ISO 8601 with the establishment's
+offset (`2026-03-05T08:30:00+01:00`); times of the kiosk and relative API are epoch
+milliseconds (UTC), like the WebSocket protocol.
+
+**Who may call.** `/api/kiosk/login`, `/api/join` and `/api/slots` are public (the first two
+are rate-limited). The staff endpoints (`/api/desk/*`, `/api/regie/*` and this document,
+`/api/openapi.json`) are served only to clients on the configured `staff_networks` (the
+prison's internal network; by default the gateway's own machine) until staff accounts exist;
+any other client gets `403` `{"reason": "staff.forbidden_network"}`. They are marked
+`x-parloir-staff-only`.
+
+**WebSocket.** The calls themselves run over the WebSocket `GET /ws`: the kiosk and the
+relative open it with `{"type": "hello", "token": …}` (the token of `/api/kiosk/login` or
+`/api/join`), then exchange `call`, `offer`/`answer` (WebRTC SDP), `state`, `warning`,
+`hangup`, `ended`… One JSON object per text message. OpenAPI does not model WebSockets: the
+protocol, its messages and its close codes are described in `docs/signaling.md`.
+"""
+
+
+@functools.cache
+def _build(version: str) -> dict[str, Any]:
+    lang = {
+        "name": "lang",
+        "in": "query",
+        "required": False,
+        "description": "Language of `message` in refusals and reports (and of the receipt PDF):"
+        " `fr` or `en`. Default: the gateway's `lang` setting (French).",
+        "schema": {"type": "string", "enum": ["fr", "en"]},
+    }
+    staff_forbidden = {
+        "description": "The client is not on the `staff_networks`. `reason` is "
+        "`staff.forbidden_network`.",
+        "content": {
+            JSON: {
+                "schema": {
+                    "allOf": [
+                        _ref("Refusal"),
+                        {"properties": {"reason": {"const": "staff.forbidden_network"}}},
+                    ]
+                },
+                "example": {
+                    "reason": "staff.forbidden_network",
+                    "message": "Réservé au réseau interne de l'établissement.",
+                },
+            }
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Parloir API",
+            "version": version,
+            "summary": "Video calls for prisons: kiosk, relatives, booking desk, accounts office.",
+            "description": _INFO.strip(),
+            "license": {"name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later"},
+        },
+        "servers": [{"url": "/", "description": "The gateway itself."}],
+        "tags": [
+            {"name": "kiosk", "description": "The kiosk (« borne ») in the hearing room."},
+            {"name": "relative", "description": "The relative's page (« proche »)."},
+            {"name": "calendar", "description": "The establishment's public calendar."},
+            {
+                "name": "desk",
+                "description": "The booking desk (« bureau de la zone activités ») and the "
+                "floor guards. Staff only.",
+            },
+            {
+                "name": "regie",
+                "description": "The accounts office (« régie »): phone accounts. Staff only.",
+            },
+            {"name": "meta", "description": "About the API. Staff only."},
+        ],
+        "paths": _paths(),
+        "components": {
+            "schemas": _schemas(),
+            "parameters": {"lang": lang},
+            "responses": {"StaffForbidden": staff_forbidden},
+        },
+    }
+
 
 def document(version: str = "0.1.0") -> dict[str, Any]:
-    return {"openapi": "3.1.0", "info": {"title": "Parloir", "version": version}, "paths": {}}
+    """The OpenAPI 3.1 document of the JSON API (a fresh copy: callers may change it)."""
+    return copy.deepcopy(_build(version))
+
+
+def _package_version() -> str:
+    try:
+        return metadata.version("parloir")
+    except metadata.PackageNotFoundError:
+        return "0.1.0"
+
+
+@functools.cache
+def _serialised(version: str) -> bytes:
+    return json.dumps(_build(version), ensure_ascii=False, indent=1).encode("utf-8")
 
 
 async def serve(request: web.Request) -> web.Response:
-    return web.json_response(document())
+    """``GET /api/openapi.json``: the document, as JSON."""
+    return web.Response(
+        body=_serialised(_package_version()),
+        content_type=JSON,
+        charset="utf-8",
+        headers={"Cache-Control": "no-cache"},
+    )

@@ -96,29 +96,45 @@ async def import_credits(request: web.Request) -> web.Response:
     directory: Directory = request.app[keys.DIRECTORY]
     numbers = sorted({r.detainee for r in report.rows})
     known = {d.number for d in await directory.detainees(numbers)}
-    unknown = [
-        csv_import.RowError(
-            r.line,
-            "ecrou",
-            "csv.unknown_detainee",
-            f"Détenu {r.detainee} inconnu.",
-            f"Unknown detainee {r.detainee}.",
-        )  # fmt: skip
-        for r in report.rows
-        if r.detainee not in known
-    ]
-    if unknown:
-        errors = tuple(sorted(report.errors + tuple(unknown), key=lambda e: e.line))
-        report = dataclasses.replace(report, errors=errors)
+    ledger: Ledger = request.app[keys.LEDGER]
+    problems, notes = [], []
+    for r in report.rows:
+        if r.detainee not in known:
+            problems.append(csv_import.RowError(
+                r.line, "ecrou", "csv.unknown_detainee", f"Détenu {r.detainee} inconnu.",
+                f"Unknown detainee {r.detainee}.",
+            ))  # fmt: skip
+            continue
+        # The reference is the idempotency key: say now what the import would do with it.
+        previous = await ledger.previous_credit(r.detainee, r.reference)
+        if previous is not None and previous != r.amount_cents:
+            problems.append(csv_import.RowError(
+                r.line, "reference", "csv.reference_conflict",
+                f"La référence {r.reference} a déjà servi pour un autre montant.",
+                f"Reference {r.reference} was already used for another amount.",
+            ))  # fmt: skip
+        elif previous is not None:
+            notes.append(csv_import.RowError(
+                r.line, "reference", "csv.already_imported",
+                f"Déjà crédité (référence {r.reference}) : ne sera pas crédité une 2e fois.",
+                f"Already credited (reference {r.reference}): will not be credited twice.",
+            ))  # fmt: skip
+    if problems or notes:
+        report = dataclasses.replace(
+            report,
+            errors=tuple(sorted(report.errors + tuple(problems), key=lambda e: e.line)),
+            warnings=tuple(sorted(report.warnings + tuple(notes), key=lambda e: e.line)),
+        )
     imported = 0
     if report.ok and not dry_run:
-        ledger: Ledger = request.app[keys.LEDGER]
         for row in report.rows:
-            # The reference is the idempotency key: importing the file twice credits once.
-            receipt = await ledger.credit(
-                row.detainee, row.amount_cents, f"regie:{actor}", row.reference,
-                _now_ms(request),
-            )  # fmt: skip
+            try:
+                receipt = await ledger.credit(
+                    row.detainee, row.amount_cents, f"regie:{actor}", row.reference,
+                    _now_ms(request),
+                )  # fmt: skip
+            except LedgerError:  # a concurrent credit took the reference meanwhile: skip it
+                continue
             imported += 0 if receipt.replayed else 1
     return web.json_response(report_json(report, _lang(request), dry_run, imported))
 
@@ -130,8 +146,25 @@ async def set_tariff(request: web.Request) -> web.Response:
     try:
         account = await request.app[keys.LEDGER].set_tariff(number, text(data, "tariff"))
     except LedgerError as exc:
-        return ledger_refusal(request, exc)
+        response = ledger_refusal(request, exc)
+        response.set_status(400)
+        return response
     return web.json_response(account_json(account))
+
+
+async def tariffs(request: web.Request) -> web.Response:
+    """GET /api/regie/tariffs: the plans an account can be on, in cents."""
+    table = request.app[keys.DESK].establishment.tariffs
+    return web.json_response(
+        {
+            "default": table.default,
+            "tariffs": [
+                {"name": t.name, "per_minute_cents": t.per_minute_cents,
+                 "connection_fee_cents": t.connection_fee_cents}
+                for t in table
+            ],
+        }
+    )  # fmt: skip
 
 
 async def refund(request: web.Request) -> web.Response:
@@ -243,6 +276,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/api/regie/credits", credit)
     r.add_post("/api/regie/import/credits", import_credits)
     r.add_post("/api/regie/accounts/{number}/tariff", set_tariff)
+    r.add_get("/api/regie/tariffs", tariffs)
     r.add_get("/api/regie/accounts/{number}/statement", statement_view)
     r.add_get("/api/regie/accounts/{number}/statement.csv", statement_download)
     r.add_post("/api/regie/refunds", refund)

@@ -204,3 +204,19 @@ async def test_staff_api_is_refused_outside_the_staff_networks(gateway_factory) 
             assert (status, refused["reason"]) == (403, "staff.forbidden_network")
         status, _listed = await get(http, gw.base_url + "/api/slots")
         assert status == 200  # the public calendar holds no personal data
+
+
+async def test_a_large_csv_is_read_whole(gateway_factory) -> None:
+    """15 000 rows (about 600 kB) arrive in many TCP reads: every row must be checked."""
+    gw = await gateway_factory()
+    rows = "".join(f"{400000 + i};Nom{i};Prénom{i};A;1;{i % 300};{1000 + i % 9000}\n"
+                   for i in range(15_000))  # fmt: skip
+    data = ("ecrou;nom;prenom;batiment;etage;cellule;code_acces\n" + rows).encode()
+    assert len(data) > 500_000
+    async with aiohttp.ClientSession() as http:
+        url = f"{gw.base_url}/api/desk/import/detainees?dry_run=1"
+        async with http.post(url, data=data) as resp:
+            report = await resp.json()
+        assert report["ok"] and report["rows"] == 15_000, report["errors"][:3]
+        async with http.post(url, data=b"x" * 2_000_001) as resp:
+            assert resp.status == 413

@@ -79,7 +79,7 @@
       'desk.file.location': 'Localisation',
       'desk.file.status': 'Statut',
       'desk.file.notfound': 'Aucune personne détenue avec le numéro d’écrou {n}.',
-      'desk.charter.signed': 'Charte signée le {date} (enregistrée par {guard}).',
+      'desk.charter.signed': 'Charte signée le {date} à {time} (enregistrée par {guard}).',
       'desk.charter.missing': 'Charte non signée : aucune réservation n’est possible avant la signature.',
       'desk.charter.sign': 'Enregistrer la signature de la charte',
       'desk.charter.print': 'Imprimer la charte à signer',
@@ -264,7 +264,7 @@
       'import.col.message': 'Erreur',
       'import.col.reason': 'Code',
       'import.dry.ok': 'Fichier correct : {rows} ligne(s) prête(s) à importer. Rien n’est encore enregistré : cliquez sur « Importer ».',
-      'import.dry.errors': '{count} erreur(s) sur {rows} ligne(s) : rien n’a été importé. Corrigez le fichier, puis vérifiez-le à nouveau.',
+      'import.dry.errors': '{count} erreur(s) : rien n’a été importé. Corrigez le fichier, puis vérifiez-le à nouveau.',
       'import.done': 'Import terminé : {imported} fiche(s) enregistrée(s) sur {rows} ligne(s).',
       'import.failed': 'L’import a été refusé : {count} erreur(s). Rien n’a été importé.',
       'import.changed': 'Le fichier ou son contenu a changé depuis la vérification : vérifiez-le à nouveau.',
@@ -331,7 +331,7 @@
       'desk.file.location': 'Location',
       'desk.file.status': 'Status',
       'desk.file.notfound': 'No prisoner with number {n}.',
-      'desk.charter.signed': 'Charter signed on {date} (recorded by {guard}).',
+      'desk.charter.signed': 'Charter signed on {date} at {time} (recorded by {guard}).',
       'desk.charter.missing': 'Charter not signed: no booking is possible until it is signed.',
       'desk.charter.sign': 'Record the charter signature',
       'desk.charter.print': 'Print the charter to sign',
@@ -513,7 +513,7 @@
       'import.col.message': 'Error',
       'import.col.reason': 'Code',
       'import.dry.ok': 'The file is correct: {rows} line(s) ready to import. Nothing is saved yet: click “Import”.',
-      'import.dry.errors': '{count} error(s) in {rows} line(s): nothing was imported. Fix the file, then check it again.',
+      'import.dry.errors': '{count} error(s): nothing was imported. Fix the file, then check it again.',
       'import.done': 'Import done: {imported} record(s) saved out of {rows} line(s).',
       'import.failed': 'The import was refused: {count} error(s). Nothing was imported.',
       'import.changed': 'The file or its content changed since it was checked: check it again.',
@@ -587,6 +587,7 @@
       window.history.replaceState(null, '', url.toString());
     }
     applyI18n();
+    live.forEach((text, el) => { el.textContent = text(); });
     renderers.forEach((render) => render());
   }
 
@@ -618,8 +619,20 @@
     return el;
   }
 
+  /** Messages written by the page, rewritten when the language changes. */
+  const live = new Map();
+
+  /** Put a text in el: a string (e.g. the server's message) or a function giving the text in
+   *  the current language (kept, and called again when the language changes). */
   function say(el, text) {
-    if (el) el.textContent = text || '';
+    if (!el) return;
+    if (typeof text === 'function') {
+      live.set(el, text);
+      el.textContent = text();
+    } else {
+      live.delete(el);
+      el.textContent = text || '';
+    }
   }
 
   function badge(text, kind) {
@@ -641,7 +654,7 @@
       const label = document.querySelector('label[for="' + input.id + '"]');
       return label ? label.textContent.trim() : input.name;
     });
-    say(errorEl, t('common.required', { fields: names.join(', ') }));
+    say(errorEl, () => t('common.required', { fields: names.join(', ') }));
     missing[0].focus();
     return false;
   }
@@ -822,8 +835,8 @@
       const value = guardInput.value.trim();
       if (value) return value;
       setInvalid(guardInput, true);
-      say($('guard-error'), t('desk.guard.missing'));
-      if (errorEl && errorEl !== $('guard-error')) say(errorEl, t('desk.guard.missing'));
+      say($('guard-error'), () => t('desk.guard.missing'));
+      if (errorEl && errorEl !== $('guard-error')) say(errorEl, () => t('desk.guard.missing'));
       return null;
     }
 
@@ -840,7 +853,7 @@
       S.query = q;
       if (!q) {
         S.results = null;
-        say($('search-status'), t('desk.search.empty'));
+        say($('search-status'), () => t('desk.search.empty'));
         renderResults();
         return;
       }
@@ -886,15 +899,25 @@
           S.file = null;
           $('file').hidden = true;
           setQuery({ numero: null });
-          say($('calendar-error'), t('desk.file.notfound', { n: number }));
+          say($('calendar-error'), () => t('desk.file.notfound', { n: number }));
         } else {
           say($('file-error'), res.data.message);
         }
         renderCalendar();
         return;
       }
+      const other = !S.file || S.file.detainee.number !== res.data.detainee.number;
       S.file = res.data;
       say($('file-error'), '');
+      say($('calendar-error'), '');
+      if (other) {
+        ['file-status', 'corr-status-msg', 'bookings-status', 'detainee-status'].forEach((id) => say($(id), ''));
+        if (S.editingCorr) resetCorrForm();
+        if (S.editingDetainee) {
+          S.editingDetainee = false;
+          fillDetaineeForm(null);
+        }
+      }
       setQuery({ numero: S.file.detainee.number });
       renderFile();
       renderResults();
@@ -925,7 +948,8 @@
       box.classList.toggle('missing', !d.charter_signed);
       say($('charter-state'), d.charter_signed
         ? t('desk.charter.signed', {
-          date: longDay(isoDay(d.charter_signed_at)) + ' ' + hm(d.charter_signed_at),
+          date: longDay(isoDay(d.charter_signed_at)),
+          time: hm(d.charter_signed_at),
           guard: d.charter_signed_by || '—',
         })
         : t('desk.charter.missing'));
@@ -1030,7 +1054,7 @@
         say($('file-error'), res.data.message);
         return;
       }
-      say($('file-status'), t('desk.charter.done'));
+      say($('file-status'), () => t('desk.charter.done'));
       await reloadFile();
     });
 
@@ -1103,7 +1127,7 @@
         if (String(res.data.reason).startsWith('phone')) setInvalid($('corr-phone'), true);
         return;
       }
-      say($('corr-status-msg'), t('desk.corr.saved', { name: res.data.name }));
+      say($('corr-status-msg'), () => t('desk.corr.saved', { name: res.data.name }));
       resetCorrForm();
       $('corr-box').open = false;
       await reloadFile();
@@ -1182,10 +1206,12 @@
         }
         return;
       }
-      say($('detainee-status'), t('desk.detainee.saved', { name: res.data.full_name }));
-      $('d-code').value = '';
+      const saved = res.data;
+      await loadFile(saved.number, false);
       S.editingDetainee = true;
-      await loadFile(res.data.number, false);
+      fillDetaineeForm(saved);
+      renderDetaineeForm();
+      say($('detainee-status'), () => t('desk.detainee.saved', { name: saved.full_name }));
     });
 
     /* --- calendar --- */
@@ -1226,11 +1252,12 @@
       }
 
       const table = $('calendar');
-      const headRow = h('tr', null, h('td', null, h('span', { class: 'sr-only', text: t('desk.cal.slot') })));
+      const headRow = h('tr', null,
+        h('td', { class: 'corner' }, h('span', { class: 'sr-only', text: t('desk.cal.slot') })));
       days.forEach((day) => {
         headRow.append(h('th', {
           scope: 'col',
-          class: day.date === S.today ? 'today' : null,
+          class: [day.date === S.today ? 'today' : '', day.closed ? 'closed-col' : ''].join(' ').trim() || null,
           dataset: { date: day.date },
         }, formatDay(day.date, { weekday: 'short' }), h('br'),
         formatDay(day.date, { day: 'numeric', month: 'short' })));
@@ -1325,7 +1352,7 @@
     function openBook(slot, trigger) {
       say($('calendar-error'), '');
       if (!S.file) {
-        say($('calendar-error'), t('desk.cal.nodetainee'));
+        say($('calendar-error'), () => t('desk.cal.nodetainee'));
         $('search-q').focus();
         return;
       }
@@ -1333,7 +1360,7 @@
       S.slot = slot;
       S.returnFocus = trigger;
       const d = S.file.detainee;
-      say($('book-detainee'), d.full_name + ' — ' + t('desk.search.number', { n: d.number }));
+      say($('book-detainee'), () => d.full_name + ' — ' + t('desk.search.number', { n: d.number }));
       say($('book-slot'), when(slot));
       say($('book-room'), roomOf(S.kiosk));
       const select = $('book-correspondent');
@@ -1350,7 +1377,7 @@
           ok ? label : t('desk.book.opt.blocked', { name: label, why })));
       });
       if (usable.length === 1) select.value = usable[0].id;
-      say($('book-error'), usable.length ? '' : t('desk.book.none'));
+      say($('book-error'), () => usable.length ? '' : t('desk.book.none'));
       $('book-confirm').disabled = false;
       $('book-dialog').showModal();
       (usable.length === 1 ? $('book-confirm') : select).focus();
@@ -1374,7 +1401,7 @@
       event.preventDefault();
       const select = $('book-correspondent');
       if (!select.value) {
-        say($('book-error'), t('desk.book.choose.missing'));
+        say($('book-error'), () => t('desk.book.choose.missing'));
         select.focus();
         return;
       }
@@ -1433,7 +1460,7 @@
       if (!needGuard()) return;
       S.cancelling = b;
       S.returnFocus = trigger;
-      say($('cancel-what'), t('desk.cancel.what', {
+      say($('cancel-what'), () => t('desk.cancel.what', {
         name: b.detainee_name || b.detainee,
         when: when(b),
         corr: b.correspondent_name || b.correspondent,
@@ -1453,7 +1480,7 @@
       const reasonInput = $('cancel-reason');
       if (!reasonInput.value.trim()) {
         setInvalid(reasonInput, true);
-        say($('cancel-error'), t('desk.cancel.reason.missing'));
+        say($('cancel-error'), () => t('desk.cancel.reason.missing'));
         reasonInput.focus();
         return;
       }
@@ -1475,9 +1502,9 @@
         S.lastBooking = null;
         renderResult();
       }
-      say($('bookings-status'), t('desk.cancel.done', { when: when(b) }));
+      say($('bookings-status'), () => t('desk.cancel.done', { when: when(b) }));
       await Promise.all([loadCalendar(), reloadFile()]);
-      $('bookings-status').focus && $('file-title').focus();
+      $('bookings-status').focus();
     });
 
     /* --- start --- */
@@ -1606,7 +1633,7 @@
       event.preventDefault();
       if (!parseDay(input.value)) {
         setInvalid(input, true);
-        say($('load-error'), t('common.bad_date'));
+        say($('load-error'), () => t('common.bad_date'));
         input.focus();
         return;
       }
@@ -1789,7 +1816,7 @@
         setInvalid(fileInput, true);
         $('report').hidden = false;
         say($('report-summary'), '');
-        say($('report-error'), t('import.file.missing'));
+        say($('report-error'), () => t('import.file.missing'));
         fileInput.focus();
         return;
       }
@@ -1806,7 +1833,7 @@
           !sameBytes(bytes, S.checked.bytes)) {
         invalidate();
         $('report').hidden = false;
-        say($('report-error'), t('import.changed'));
+        say($('report-error'), () => t('import.changed'));
         return;
       }
       const checked = S.checked;

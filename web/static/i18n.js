@@ -66,6 +66,9 @@ window.PARLOIR_I18N = {
     'kiosk.call.connecting': 'Votre proche s’est connecté. Connexion de la vidéo…',
     'kiosk.ended.restart': 'Retour à l’accueil',
     'kiosk.ended.auto': 'Retour automatique à l’accueil dans quelques instants.',
+    'kiosk.money.balance': 'Solde de votre compte téléphone :',
+    'kiosk.money.cost': 'Coût de l’appel :',
+    'kiosk.money.left': 'Solde restant :',
 
     /* Relative's page */
     'join.title': 'Parloir — Appel-visio avec votre proche',
@@ -206,6 +209,9 @@ window.PARLOIR_I18N = {
     'kiosk.call.connecting': 'Your relative has connected. Connecting the video…',
     'kiosk.ended.restart': 'Back to the start',
     'kiosk.ended.auto': 'This screen will return to the start shortly.',
+    'kiosk.money.balance': 'Your phone account balance:',
+    'kiosk.money.cost': 'Cost of the call:',
+    'kiosk.money.left': 'Balance left:',
 
     'join.title': 'Parloir — Video call with your relative',
     'join.rules.title': 'Rules of use',

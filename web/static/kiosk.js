@@ -21,6 +21,8 @@
     remoteVideo: $('remote-video'), localVideo: $('local-video'), callStatus: $('call-status'),
     minuteAnnounce: $('minute-announce'), hangup: $('hangup'),
     endedReason: $('ended-reason'), restart: $('restart'),
+    balanceLine: $('balance-line'), balance: $('balance'),
+    moneyBox: $('money-box'), callCost: $('call-cost'), balanceLeft: $('balance-left'),
   };
 
   let session = null;        // {token, detainee, booking}
@@ -30,6 +32,110 @@
   let correspondentName = '';
   let resetTimer = null;
   let sawView = false;       // a CallView was received for the current call
+
+  /* ------------------------------------------------------------- money */
+
+  /** Integer cents as written in the current language: "48,56 €" / "€48.56". No floats. */
+  function formatMoney(cents) {
+    const value = Math.trunc(Number(cents) || 0);
+    const abs = Math.abs(value);
+    const units = String(Math.floor(abs / 100));
+    const rest = String(abs % 100).padStart(2, '0');
+    const sign = value < 0 ? '-' : '';
+    if (P.lang === 'en') return sign + '€' + units.replace(/\B(?=(\d{3})+$)/g, ',') + '.' + rest;
+    return sign + units.replace(/\B(?=(\d{3})+$)/g, '\u202f') + ',' + rest + ' €';
+  }
+
+  function ceilDiv(a, b) { return Math.floor((a + b - 1) / b); }
+
+  /** What the connected time costs, exactly like gateway/pricing.py call_cost (integer cents):
+   *  nothing before any connection; then the connection fee once, plus each started minute
+   *  (per_started_minute) or ceil(rate * started seconds / 60) rounded up once (per_second).
+   *  The ledger never charges more than the booking's hold, so neither does this. */
+  function callCost(billing, connectedMs) {
+    const ms = Math.max(0, Math.floor(Number(connectedMs) || 0));
+    if (!billing || ms === 0) return 0;
+    const rate = Math.max(0, Math.trunc(Number(billing.per_minute_cents) || 0));
+    const fee = Math.max(0, Math.trunc(Number(billing.fee_cents) || 0));
+    const usage = billing.rounding === 'per_second'
+      ? ceilDiv(rate * ceilDiv(ms, 1000), 60)
+      : ceilDiv(ms, 60000) * rate;
+    const cost = fee + usage;
+    const hold = Math.trunc(Number(billing.hold_cents) || 0);
+    return hold > 0 ? Math.min(cost, hold) : cost;
+  }
+  window.parloir.callCost = callCost;   // for the tests, like window.parloir.pc
+
+  /** The running cost shown next to the remaining time, from the kiosk's CallView:
+   *  billing (balance, tariff, connected time of earlier calls of the booking), connected_at and
+   *  server_time (server clock; the offset corrects the kiosk's clock like the countdown). */
+  const meter = {
+    billing: null, connectedAt: null, offset: 0, running: false, timer: null, cost: 0,
+
+    update(view) {
+      if (view.billing && typeof view.billing === 'object') this.billing = view.billing;
+      if (typeof view.server_time === 'number') this.offset = view.server_time - Date.now();
+      this.connectedAt = typeof view.connected_at === 'number' ? view.connected_at : null;
+      if (view.state === 'connected' && this.connectedAt !== null) this.start();
+      else if (view.state === 'ended') this.stop();     // frozen at the last value
+      else { this.stop(); this.tick(); }
+    },
+
+    connectedMs() {
+      if (!this.billing) return 0;
+      const prior = Math.max(0, Math.trunc(Number(this.billing.prior_connected_ms) || 0));
+      if (this.connectedAt === null) return prior;
+      return prior + Math.max(0, Date.now() + this.offset - this.connectedAt);
+    },
+
+    start() {
+      this.running = true;
+      if (!this.timer) this.timer = window.setInterval(() => this.tick(), 250);
+      this.tick();
+    },
+
+    stop() {
+      this.running = false;
+      if (this.timer) window.clearInterval(this.timer);
+      this.timer = null;
+    },
+
+    tick() {
+      const ms = this.running ? this.connectedMs() : 0;
+      this.cost = this.running ? callCost(this.billing, ms) : 0;
+      renderMeter();
+    },
+
+    reset() {
+      this.stop();
+      this.billing = null;
+      this.connectedAt = null;
+      this.cost = 0;
+      renderMeter();
+    },
+  };
+
+  function renderMeter() {
+    const billing = meter.billing;
+    els.moneyBox.hidden = !billing;
+    if (!billing) return;
+    const cost = formatMoney(meter.cost);
+    if (els.callCost.textContent !== cost) els.callCost.textContent = cost;
+    const left = formatMoney((Math.trunc(Number(billing.balance_cents)) || 0) - meter.cost);
+    if (els.balanceLeft.textContent !== left) els.balanceLeft.textContent = left;
+  }
+
+  function renderBalance() {
+    const account = session && session.account;
+    const known = !!account && typeof account.balance_cents === 'number';
+    els.balanceLine.hidden = !known;
+    els.balance.textContent = known ? formatMoney(account.balance_cents) : '';
+  }
+
+  document.addEventListener('parloir:lang', () => {
+    if (session) renderBalance();
+    renderMeter();
+  });
 
   const codeTimer = new P.Countdown(els.codeRemaining, (seconds) => {
     if (seconds <= 0) P.setText(els.codeStatus, 'kiosk.waiting.code.expired');
@@ -55,6 +161,7 @@
     },
     onTeardown: () => {
       codeTimer.stop();
+      meter.stop();
       P.attachVideo(els.waitingPreview, null);
       offerSent = false;
       callRequested = false;
@@ -94,7 +201,7 @@
     els.accessCode.removeAttribute('aria-invalid');
     els.accessCode.value = '';
     session = { token: res.data.token, detainee: res.data.detainee || {}, booking: res.data.booking || null,
-      message: res.data.message || '' };
+      message: res.data.message || '', account: res.data.account || null };
     renderHome();
     P.showStep('step-home');
   });
@@ -103,6 +210,7 @@
     const d = session.detainee;
     const name = [d.first_name, d.last_name].filter(Boolean).join(' ');
     P.setText(els.homeTitle, 'kiosk.home.greeting', { name });
+    renderBalance();
     P.clearText(els.callError);
     P.clearText(els.homeStatus);
     const booking = session.booking;
@@ -157,6 +265,7 @@
     offerSent = false;
     burnedExpiry = undefined;
     sawView = false;
+    meter.reset();
     call.begin();
     P.attachVideo(els.waitingPreview, call.localStream);
     P.setText(els.waitingText, 'kiosk.waiting.starting');
@@ -185,6 +294,7 @@
 
   function onView(view) {
     sawView = true;
+    meter.update(view);
     if (view.correspondent && view.correspondent.name) correspondentName = view.correspondent.name;
     if (view.state === 'connecting' || view.state === 'connected') codeTimer.stop();
     if (view.state !== 'waiting_relative') return false;
@@ -293,6 +403,8 @@
     window.parloir.pc = null;
     session = null;
     correspondentName = '';
+    meter.reset();
+    renderBalance();
     els.loginForm.reset();
     P.clearText(els.loginError);
     P.showStep('step-login');

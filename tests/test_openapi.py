@@ -1,0 +1,457 @@
+"""The OpenAPI document: valid 3.1, in step with the router, and true to real responses."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import aiohttp
+import pytest
+
+from gateway import appkeys as keys
+from gateway import booking_desk, ledger, openapi
+from gateway.app import STAFF_PREFIXES
+from gateway.booking_rules import RefusalCode
+from gateway.codes import Outcome
+
+try:
+    from openapi_spec_validator import OpenAPIV31SpecValidator, validate
+except ImportError:  # pragma: no cover - the validator is a test extra
+    validate = None  # type: ignore[assignment]
+
+try:
+    import jsonschema
+except ImportError:  # pragma: no cover
+    jsonschema = None  # type: ignore[assignment]
+
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+JSON = "application/json"
+DOC = openapi.document()
+
+
+def operations(doc: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, op)
+        for path, item in doc["paths"].items()
+        for method, op in item.items()
+        if method in METHODS
+    ]
+
+
+def resolve(doc: dict[str, Any], ref: str) -> Any:
+    assert ref.startswith("#/"), ref
+    node: Any = doc
+    for part in ref[2:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        assert isinstance(node, dict) and part in node, f"unresolved $ref {ref}"
+        node = node[part]
+    return node
+
+
+def parameters(op: dict[str, Any]) -> list[dict[str, Any]]:
+    return [resolve(DOC, p["$ref"]) if "$ref" in p else p for p in op.get("parameters", [])]
+
+
+def walk(node: Any, where: str = "#") -> Any:
+    """Every (location, dict) of a JSON tree."""
+    if isinstance(node, dict):
+        yield where, node
+        for key, value in node.items():
+            yield from walk(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from walk(value, f"{where}/{i}")
+
+
+def reasons_of(doc: dict[str, Any], response: dict[str, Any]) -> list[str]:
+    """The reason codes a refusal response documents (its ``reason`` enum or const)."""
+    if "$ref" in response:
+        response = resolve(doc, response["$ref"])
+    schema = response["content"][JSON]["schema"]
+    found: list[str] = []
+    for part in schema.get("allOf", []):
+        reason = part.get("properties", {}).get("reason", {})
+        found += reason.get("enum", []) + ([reason["const"]] if "const" in reason else [])
+    return found
+
+
+# -- the document alone ----------------------------------------------------------------------
+
+
+def test_document_is_valid_openapi_3_1() -> None:
+    doc = openapi.document()
+    if validate is not None:
+        validate(doc, cls=OpenAPIV31SpecValidator)
+    # Structural checks, with or without the validator.
+    assert doc["openapi"] == "3.1.0"
+    assert doc["info"]["title"] and doc["info"]["version"] == "0.1.0"
+    assert openapi.document("9.9.9")["info"]["version"] == "9.9.9"
+    for path, method, op in operations(doc):
+        assert path.startswith("/api/"), path
+        assert op["responses"], (path, method)
+    json.dumps(doc)  # plain data
+
+
+def test_document_is_a_fresh_copy() -> None:
+    first = openapi.document()
+    first["paths"].clear()
+    assert openapi.document() == DOC and DOC["paths"]
+
+
+def test_every_ref_resolves() -> None:
+    refs = [(where, node["$ref"]) for where, node in walk(DOC) if "$ref" in node]
+    assert refs
+    for where, ref in refs:
+        target = resolve(DOC, ref)
+        assert isinstance(target, dict), (where, ref)
+    # And every component is used.
+    used = {ref for _, ref in refs}
+    for kind, items in DOC["components"].items():
+        for name in items:
+            assert f"#/components/{kind}/{name}" in used, f"unused component {kind}/{name}"
+
+
+def test_every_operation_is_described() -> None:
+    ids = [op["operationId"] for _, _, op in operations(DOC)]
+    assert len(ids) == len(set(ids))
+    for path, method, op in operations(DOC):
+        where = f"{method.upper()} {path}"
+        assert op["summary"] and len(op["description"]) > 40, where
+        assert op["tags"], where
+        assert any(code.startswith("2") for code in op["responses"]), where
+        placeholders = {p[1:-1] for p in path.split("/") if p.startswith("{")}
+        path_params = {p["name"] for p in parameters(op) if p["in"] == "path"}
+        assert placeholders == path_params, where
+        staff = path.startswith(STAFF_PREFIXES)
+        assert op.get("x-parloir-staff-only", False) is staff, where
+        assert ("403" in op["responses"]) is (staff or path == "/api/join"), where
+        for code, response in op["responses"].items():
+            if code.startswith("2"):
+                continue
+            reasons = reasons_of(DOC, response)
+            assert reasons, f"{where} {code}: no reason codes"
+            listed = response.get("description") or resolve(DOC, response["$ref"])["description"]
+            for reason in reasons:
+                assert f"`{reason}`" in listed, (where, code, reason)
+                assert f"`{reason}`" in op["description"], (where, code, reason)
+
+
+def test_refusal_codes_are_those_of_the_code() -> None:
+    booking = DOC["paths"]["/api/desk/bookings"]["post"]["responses"]
+    conflicts = reasons_of(DOC, booking["409"])
+    assert set(conflicts) == {str(c) for c in RefusalCode} | {"booking.insufficient_credit"}
+    assert "booking.contended" in reasons_of(DOC, booking["503"])
+    documented = {
+        reason
+        for _, _, op in operations(DOC)
+        for code, response in op["responses"].items()
+        if not code.startswith("2")
+        for reason in reasons_of(DOC, response)
+    }
+    missing_desk = set(booking_desk._MESSAGES) - documented
+    assert not missing_desk
+    # The ledger's reasons the accounts office can meet (holds are the desk's business).
+    internal = {"ledger.unknown_hold", "ledger.hold_released", "ledger.wrong_account"}
+    assert not set(ledger._MESSAGES) - internal - documented
+    assert {str(o) for o in Outcome if o is not Outcome.ACCEPTED} <= documented
+    assert not {r for r in documented if not r.startswith("field.")} - set(openapi.REASONS)
+
+
+def test_examples_match_their_schemas() -> None:
+    if jsonschema is None:
+        pytest.skip("jsonschema is not installed")
+    examples = [
+        (where, node["schema"], node["example"])
+        for where, node in walk(DOC)
+        if "schema" in node and "example" in node and where.endswith("/content/" + JSON)
+    ]
+    assert len(examples) >= 8
+    for where, schema, example in examples:
+        errors = schema_errors(schema, example)
+        assert not errors, (where, errors)
+
+
+# -- schema validation of real traffic ---------------------------------------------------------
+
+
+def schema_errors(schema: dict[str, Any], instance: Any) -> list[str]:
+    assert jsonschema is not None
+    root = {**schema, "components": DOC["components"]}
+    validator = jsonschema.Draft202012Validator(
+        root, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(instance)]
+
+
+class Api:
+    """Calls the gateway and checks requests and answers against the document."""
+
+    def __init__(self, http: aiohttp.ClientSession, base: str) -> None:
+        self.http, self.base = http, base
+        self.seen: set[tuple[str, str, int]] = set()
+
+    async def __call__(
+        self,
+        method: str,
+        template: str,
+        status: int,
+        *,
+        path: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+        body: Any = None,
+        csv: bytes | None = None,
+    ) -> Any:
+        op = DOC["paths"][template][method]
+        where = f"{method.upper()} {template}"
+        documented_query = {p["name"] for p in parameters(op) if p["in"] == "query"}
+        assert not set(query or {}) - documented_query, where
+        if body is not None and status < 300:  # the document describes what succeeds
+            request_schema = op["requestBody"]["content"][JSON]["schema"]
+            assert not schema_errors(request_schema, body), (where, body)
+        if csv is not None:
+            assert "text/csv" in op["requestBody"]["content"], where
+        url = self.base + template.format(**(path or {}))
+        kwargs: dict[str, Any] = {"params": query}
+        if body is not None:
+            kwargs["json"] = body
+        if csv is not None:
+            kwargs["data"] = csv
+        async with self.http.request(method, url, **kwargs) as resp:
+            raw = await resp.read()
+            answered, content_type = resp.status, resp.content_type
+        responses = op["responses"]
+        detail = raw[:300]
+        assert str(answered) in responses, f"{where} answered undocumented {answered}: {detail!r}"
+        assert answered == status, f"{where}: {answered} != {status}: {detail!r}"
+        response = responses[str(answered)]
+        if "$ref" in response:
+            response = resolve(DOC, response["$ref"])
+        assert content_type in response["content"], (where, content_type)
+        self.seen.add((method, template, answered))
+        if content_type != JSON:
+            return raw
+        data = json.loads(raw)
+        errors = schema_errors(response["content"][JSON]["schema"], data)
+        assert not errors, (where, answered, errors, data)
+        return data
+
+
+async def test_router_and_document_agree(gateway_factory) -> None:
+    running = await gateway_factory()
+    routed: dict[str, set[str]] = {}
+    for route in running.app.router.routes():
+        canonical = route.resource.canonical if route.resource is not None else ""
+        if canonical.startswith("/api/") and route.method != "HEAD":  # HEAD comes with GET
+            routed.setdefault(canonical, set()).add(route.method.lower())
+    documented = {
+        path: {m for m in item if m in METHODS} for path, item in DOC["paths"].items()
+    }
+    if "/api/openapi.json" not in routed:
+        documented.pop("/api/openapi.json")  # not registered yet
+    assert routed == documented
+
+
+async def test_served_document(gateway_factory) -> None:
+    running = await gateway_factory()
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{running.base_url}/api/openapi.json") as resp:
+            if resp.status == 404:
+                pytest.skip("GET /api/openapi.json is not registered yet")
+            assert resp.status == 200 and resp.content_type == JSON
+            served = await resp.json()
+    assert served == openapi.document(served["info"]["version"])
+
+
+async def test_staff_endpoints_refuse_other_networks(gateway_factory) -> None:
+    if jsonschema is None:
+        pytest.skip("jsonschema is not installed")
+    running = await gateway_factory(staff_networks=("10.0.0.0/8",))
+    async with aiohttp.ClientSession() as http:
+        api = Api(http, running.base_url)
+        refused = await api("get", "/api/desk/establishment", 403)
+        assert refused["reason"] == "staff.forbidden_network"
+        await api("get", "/api/regie/report", 403)
+        async with http.get(f"{running.base_url}/api/openapi.json") as resp:
+            if resp.status == 404:
+                pytest.skip("GET /api/openapi.json is not registered yet")
+        await api("get", "/api/openapi.json", 403)
+        await api("get", "/api/slots", 200)  # public
+
+
+async def test_real_responses_match_their_schemas(gateway_factory) -> None:
+    """A whole day at the desk and the accounts office, every answer checked."""
+    if jsonschema is None:
+        pytest.skip("jsonschema is not installed")
+    running = await gateway_factory()
+    desk = running.app[keys.DESK]
+    today = desk.local(running.app[keys.ENGINE].clock()).date().isoformat()
+    async with aiohttp.ClientSession() as http:
+        api = Api(http, running.base_url)
+        # Public calendar.
+        slots = await api("get", "/api/slots", 200, query={"from": today, "days": "14"})
+        start = next(s["start"] for s in slots if s["bookable"])
+        assert any(not s["bookable"] for s in slots)
+        refused = await api("get", "/api/slots", 400, query={"days": "63"})
+        assert refused["reason"] == "request.bad_days"
+        await api("get", "/api/slots", 400, query={"from": "02/03/2026", "lang": "en"})
+        establishment = await api("get", "/api/desk/establishment", 200)
+        kiosk = establishment["kiosks"][0]["id"]
+
+        # People.
+        number = "100001"
+        person = {"number": number, "access_code": "2468", "first_name": "Hélène",
+                  "last_name": "Dupré", "building": "B", "floor": "1", "cell": "112"}  # fmt: skip
+        await api("post", "/api/desk/detainees", 201, body=person)
+        await api("post", "/api/desk/detainees", 400, body={**person, "access_code": "12"})
+        found = await api("get", "/api/desk/detainees", 200, query={"q": "dupre"})
+        assert [d["number"] for d in found] == [number]
+        relative = {"name": "Paul Dupré", "phone": "06 11 22 33 44", "relationship": "frère"}
+        corr = await api(
+            "post", "/api/desk/detainees/{number}/correspondents", 201,
+            path={"number": number}, body=relative,
+        )  # fmt: skip
+        await api(
+            "post", "/api/desk/correspondents/{cid}", 201,
+            path={"cid": corr["id"]}, body={**relative, "relationship": "frère aîné"},
+        )  # fmt: skip
+        await api(
+            "post", "/api/desk/correspondents/{cid}", 400,
+            path={"cid": corr["id"]}, body={**relative, "phone": "12"},
+        )  # fmt: skip
+        await api(
+            "post", "/api/desk/correspondents/{cid}", 404,
+            path={"cid": "corr_nope"}, body=relative,
+        )  # fmt: skip
+
+        # Booking: refused by the rules, then for credit, then booked.
+        order = {"detainee": number, "correspondent": corr["id"], "kiosk": kiosk,
+                 "start": start, "guard": "Agent Leroy"}  # fmt: skip
+        refused = await api("post", "/api/desk/bookings", 409, body=order)
+        assert refused["reason"] == "booking.charter_not_signed"
+        await api(
+            "post", "/api/desk/detainees/{number}/charter", 200,
+            path={"number": number}, body={"guard": "Agent Leroy"},
+        )  # fmt: skip
+        refused = await api("post", "/api/desk/bookings", 409, body=order, query={"lang": "en"})
+        assert refused["reason"] == "booking.insufficient_credit" and refused["details"]
+        await api("post", "/api/desk/bookings", 404, body={**order, "detainee": "999"})
+        await api("post", "/api/desk/bookings", 400, body={**order, "start": "demain"})
+        credit = {"detainee": number, "amount_cents": 5000, "reference": "REGIE-1",
+                  "actor": "Mme Régie"}  # fmt: skip
+        await api("post", "/api/regie/credits", 201, body=credit)
+        replay = await api("post", "/api/regie/credits", 200, body=credit)
+        assert replay["replayed"] is True
+        await api("post", "/api/regie/credits", 409, body={**credit, "amount_cents": 1})
+        await api("post", "/api/regie/credits", 400, body={**credit, "amount_cents": 0})
+        await api("post", "/api/regie/credits", 404, body={**credit, "detainee": "999"})
+        first = await api("post", "/api/desk/bookings", 201, body=order)
+        refused = await api("post", "/api/desk/bookings", 409, body=order)
+        assert refused["reason"] == "booking.quota"
+        cancel = {"guard": "Agent Leroy", "reason": "Transfert"}
+        cancelled = await api(
+            "post", "/api/desk/bookings/{bid}/cancel", 200, path={"bid": first["id"]}, body=cancel
+        )
+        assert cancelled["status"] == "cancelled"
+        booking = await api("post", "/api/desk/bookings", 201, body=order)
+        bid = booking["id"]
+
+        # What the desk reads.
+        summary = await api("get", "/api/desk/bookings/{bid}", 200, path={"bid": bid})
+        assert summary["detainee_name"] == "DUPRÉ Hélène"
+        await api("get", "/api/desk/bookings/{bid}", 404, path={"bid": "bk_nope"})
+        day = start[:10]
+        calendar = await api(
+            "get", "/api/desk/calendar", 200, query={"from": day, "days": "1", "kiosk": kiosk}
+        )
+        assert any(s["booking"] for d in calendar["days"] for s in d["slots"])
+        await api("get", "/api/desk/calendar", 404, query={"kiosk": "nope"})
+        listed = await api("get", "/api/desk/day", 200, query={"date": day})
+        assert [b["id"] for b in listed["bookings"]] == [bid]
+        file = await api("get", "/api/desk/detainees/{number}", 200, path={"number": number})
+        assert len(file["bookings"]) == 2
+        await api("get", "/api/desk/detainees/{number}", 404, path={"number": "999"})
+        pdf = await api("get", "/api/desk/bookings/{bid}/receipt.pdf", 200, path={"bid": bid})
+        assert pdf.startswith(b"%PDF")
+
+        # The call happens and is closed; the accounts office refunds part of it.
+        now = time.time()
+        await desk.add_connected(bid, "call_1", 125_000)
+        closed = await desk.close(bid, now, "test")
+        assert closed is not None and closed.charged > 0
+        await api(
+            "post", "/api/desk/bookings/{bid}/cancel", 409, path={"bid": bid}, body=cancel
+        )
+        refund = {"booking": bid, "amount_cents": 10, "reason": "Coupure", "actor": "Direction",
+                  "reference": "RF-1"}  # fmt: skip
+        await api("post", "/api/regie/refunds", 201, body=refund)
+        await api("post", "/api/regie/refunds", 200, body=refund)
+        refused = await api(
+            "post", "/api/regie/refunds", 409,
+            body={**refund, "amount_cents": 100_000, "reference": "RF-2"},
+        )  # fmt: skip
+        assert refused["details"]["refundable"] == closed.charged - 10
+        await api(
+            "post", "/api/regie/refunds", 404,
+            body={**refund, "booking": first["id"], "reference": "RF-3"},
+        )  # fmt: skip
+        await api(
+            "post", "/api/regie/accounts/{number}/tariff", 200,
+            path={"number": number}, body={"tariff": "forfait_20"},
+        )  # fmt: skip
+        await api(
+            "post", "/api/regie/accounts/{number}/tariff", 409,
+            path={"number": number}, body={"tariff": "gratuit"},
+        )  # fmt: skip
+        statement = await api(
+            "get", "/api/regie/accounts/{number}/statement", 200, path={"number": number}
+        )
+        assert {line["kind"] for line in statement["lines"]} == {"credit", "call", "refund"}
+        csv = await api(
+            "get", "/api/regie/accounts/{number}/statement.csv", 200, path={"number": number}
+        )
+        assert csv.startswith("\ufeffdate;".encode())
+        await api("get", "/api/regie/report", 200, query={"date": day})
+        report = await api("get", "/api/regie/report", 200)
+        assert report["credits"] == 1 and report["refunds"] == 1
+
+        # CSV imports.
+        people = "ecrou;nom;prenom;code_acces\r\n100002;MARTIN;Paul;1357\r\n100003;;Zoé;\r\n"
+        report = await api(
+            "post", "/api/desk/import/{kind}", 200, path={"kind": "detainees"},
+            query={"dry_run": "1"}, csv=people.encode(),
+        )  # fmt: skip
+        assert not report["ok"] and report["errors"]
+        corr_csv = "ecrou;nom;telephone;mineur\r\n100001;Léa Dupré;0622334455;oui\r\n"
+        report = await api(
+            "post", "/api/desk/import/{kind}", 200, path={"kind": "correspondents"},
+            csv=corr_csv.encode(),
+        )  # fmt: skip
+        assert report["ok"] and report["imported"] == 1 and report["warnings"]
+        await api("post", "/api/desk/import/{kind}", 404, path={"kind": "tariffs"}, csv=b"x")
+        credits = "ecrou;montant;reference\r\n100001;12,50;REGIE-2\r\n999;1;REGIE-3\r\n"
+        report = await api(
+            "post", "/api/regie/import/credits", 200,
+            query={"actor": "Mme Régie", "dry_run": "oui"}, csv=credits.encode(),
+        )  # fmt: skip
+        assert [e["reason"] for e in report["errors"]] == ["csv.unknown_detainee"]
+        await api("post", "/api/regie/import/credits", 400, csv=credits.encode())
+
+        # The kiosk and the relative.
+        login = {"detainee": number, "access_code": "2468"}
+        await api("post", "/api/kiosk/login", 401, body={**login, "access_code": "0000"})
+        await api("post", "/api/kiosk/login", 400, body={"detainee": number})
+        session = await api("post", "/api/kiosk/login", 200, body=login)
+        assert session["booking"] is None and session["account"]["balance_cents"] > 0
+        join = {"code": "123456", "rules_accepted": True}
+        await api("post", "/api/join", 403, body=join)
+        await api("post", "/api/join", 400, body={**join, "rules_accepted": False})
+
+    # Every operation of the document was exercised, save the document itself.
+    exercised = {(m, p) for m, p, _ in api.seen}
+    assert {(m, p) for p, m, _ in operations(DOC)} - exercised <= {("get", "/api/openapi.json")}
+
+
+def test_explanations_are_sentences() -> None:
+    for reason, text in openapi.REASONS.items():
+        assert text and not text.endswith("."), reason
