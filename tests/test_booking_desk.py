@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import redis.asyncio as aioredis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gateway.booking_desk import BookingDesk, DeskError
 from gateway.config import GatewayConfig
@@ -245,3 +247,52 @@ async def test_redis_killed_during_settlements_loses_and_doubles_nothing(tmp_pat
     finally:
         await redis.aclose()
         server.stop()
+
+
+SLOT_STARTS = [
+    datetime(2026, 12, day, hour, minute, tzinfo=PARIS)
+    for day in (3, 4, 9, 16, 23, 30)
+    for hour, minute in ((8, 30), (14, 45))
+] + [datetime(2027, 1, day, 8, 30, tzinfo=PARIS) for day in (6, 13, 20, 27)]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ops=st.lists(
+        st.tuples(st.sampled_from(["book", "cancel"]), st.integers(0, len(SLOT_STARTS) - 1)),
+        min_size=1,
+        max_size=14,
+    )
+)
+def test_quota_holds_whatever_the_order_of_bookings_and_cancels(redis_url: str, ops) -> None:
+    """Against a real Redis: never two counted bookings within 28 days, and the hold follows."""
+
+    async def scenario() -> None:
+        client = aioredis.from_url(redis_url, decode_responses=True)
+        try:
+            await client.flushdb()
+            desk = make_desk(client)
+            await people(desk, credit=100_000)
+            live: list[str] = []
+            for op, index in ops:
+                if op == "book":
+                    try:
+                        b = await book(desk, SLOT_STARTS[index])
+                        live.append(b.id)
+                    except DeskError as exc:
+                        assert exc.reason in ("booking.quota", "booking.kiosk_busy")
+                elif live:
+                    await desk.cancel(live.pop(index % len(live)), "agent", "essai", NOW)
+            counted = sorted(
+                b.start for b in await desk.directory.bookings_of("100001")
+                if b.status == "booked"
+            )  # fmt: skip
+            days = [datetime.fromtimestamp(s, PARIS).date() for s in counted]
+            assert all((b - a).days >= 28 for a, b in zip(days, days[1:], strict=False))
+            account = await desk.ledger.account("100001")
+            assert account.held == HOLD * len(counted)
+            assert (await desk.ledger.verify("100001")).ok
+        finally:
+            await client.aclose()
+
+    asyncio.run(scenario())
