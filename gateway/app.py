@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
+import logging
 import secrets
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from .sessions import RateLimiter, Tokens
 from .sms import make_sender
 from .supervisor import Supervisor
 
+log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 SECURITY_HEADERS = {
@@ -52,6 +55,14 @@ async def security_headers(request: web.Request, handler: web.Handler) -> web.St
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
         raise
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # a bug: log it, answer JSON like every other refusal
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        response = web.json_response(
+            {"reason": "server.error", "message": "Erreur interne : l'opération n'a pas abouti."},
+            status=500,
+        )
     for key, value in SECURITY_HEADERS.items():
         response.headers.setdefault(key, value)
     return response

@@ -105,7 +105,10 @@ def parse_day(raw: str | None, default: date) -> date:
     if not raw:
         return default
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
+        if not 2000 <= day.year <= 2100:  # keeps every date sum far from date.max
+            raise ValueError(raw)
+        return day
     except ValueError:
         raise BadRequest(
             "request.bad_date", "Date invalide (AAAA-MM-JJ attendu).", "Bad date (YYYY-MM-DD)."
@@ -332,7 +335,9 @@ async def save_detainee(request: web.Request) -> web.Response:
         code_hash=hash_access_code(code) if code else base.code_hash,
     )
     await directory.put_detainee(detainee)
-    return web.json_response(detainee_json(detainee, _desk(request)), status=201)
+    return web.json_response(
+        detainee_json(detainee, _desk(request)), status=200 if existing else 201
+    )
 
 
 async def sign_charter(request: web.Request) -> web.Response:
@@ -363,10 +368,14 @@ async def save_correspondent(request: web.Request) -> web.Response:
         if await directory.detainee(number) is None:
             raise DeskError("booking.unknown_detainee", status=404)
         existing = None
-    status = text(data, "status", required=False) or "authorised"
+    # An update keeps what it does not name: a withdrawn authorisation is never lifted by
+    # omission.
+    status = text(data, "status", required=False) or (
+        existing.status if existing else "authorised"
+    )
     if status not in ("authorised", "suspended", "withdrawn"):
         raise BadRequest("field.status", "Statut invalide.", "Invalid status.")
-    minor = flag(data, "minor")
+    minor = flag(data, "minor") if "minor" in data else bool(existing and existing.minor)
     consent_by = text(data, "consent_by", required=False) if minor else ""
     consent_at: float | None = None
     if consent_by:
@@ -382,10 +391,12 @@ async def save_correspondent(request: web.Request) -> web.Response:
         minor=minor,
         consent_by=consent_by,
         consent_at=consent_at,
-        lawyer=flag(data, "lawyer"),
+        lawyer=flag(data, "lawyer") if "lawyer" in data else bool(existing and existing.lawyer),
     )
     await directory.put_correspondent(correspondent)
-    return web.json_response(correspondent_json(correspondent, _desk(request)), status=201)
+    return web.json_response(
+        correspondent_json(correspondent, _desk(request)), status=200 if existing else 201
+    )
 
 
 # -- bookings --------------------------------------------------------------------------------

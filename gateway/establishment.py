@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import time, timedelta
@@ -75,7 +76,7 @@ class Establishment:
             name=config.establishment_name,
             grid=slot_grid(config),
             rooms=config.kiosk_rooms(),
-            tariffs=CHARTER_TARIFFS,
+            tariffs=dataclasses.replace(CHARTER_TARIFFS, default=config.default_tariff),
             default_tariff=config.default_tariff,
             rounding=Rounding(config.billing_rounding),
             call_max_seconds=config.call_max_seconds,

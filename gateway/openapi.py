@@ -332,8 +332,11 @@ _NUMBER = _path_param(
 _BID = _path_param("bid", "Booking id (`bk_…`).", maxLength=40)
 _CID = _path_param("cid", "Correspondent id (`corr_…`).", maxLength=40)
 
-_IMPORT_ERRORS = sorted(ERROR_REASONS | {"csv.unknown_detainee"})
-"""The file's own errors, and the API's: a detainee unknown to the directory."""
+_IMPORT_ERRORS = sorted(ERROR_REASONS | {"csv.unknown_detainee", "csv.reference_conflict"})
+"""The file's own errors, and the API's: a detainee unknown to the directory, a credit reference
+already used for another amount."""
+_IMPORT_WARNINGS = sorted(WARNING_REASONS | {"csv.already_imported"})
+"""The file's own warnings, and the API's: a credit already made with this reference."""
 
 _TEXT_LIMITS = (
     "Text fields are trimmed; a field longer than its `maxLength` (after trimming), of the "
@@ -659,7 +662,7 @@ def _schemas() -> dict[str, Any]:
                     "items": {
                         "allOf": [
                             _ref("ImportProblem"),
-                            {"properties": {"reason": {"enum": sorted(WARNING_REASONS)}}},
+                            {"properties": {"reason": {"enum": _IMPORT_WARNINGS}}},
                         ]
                     },
                 },
@@ -686,6 +689,20 @@ def _schemas() -> dict[str, Any]:
             {
                 "replayed": _bool("True when this reference was already credited."),
                 "account": _ref("Account"),
+            }
+        ),
+        "Tariff": _obj(
+            {
+                "name": _str("Plan name."),
+                "per_minute_cents": _cents("Price of a minute"),
+                "connection_fee_cents": _cents("Connection fee of a call that connected"),
+            },
+            description="One plan of the charter's price table.",
+        ),
+        "TariffTable": _obj(
+            {
+                "default": _str("The plan of an account that never chose one."),
+                "tariffs": {"type": "array", "items": _ref("Tariff")},
             }
         ),
         "TariffRequest": _obj(
@@ -1358,7 +1375,9 @@ answers `200` with `replayed: true`; the same reference with another amount is
 Accounts office (« régie »): credits many accounts from a file. Columns `ecrou`, `montant`
 (euros: `12,50`, `12.5`, `1 234,56 €`), `reference` (unique in the file; the idempotency key:
 importing the same file twice credits once), `libelle` (optional). Every detainee must exist
-(`csv.unknown_detainee`). `imported` counts the new credits only. {_CSV_BODY_NOTE}
+(`csv.unknown_detainee`). A reference already credited with the same amount is a warning
+(`csv.already_imported`: it will not be credited twice), with another amount an error
+(`csv.reference_conflict`). `imported` counts the new credits only. {_CSV_BODY_NOTE}
 """,
                 {"200": _ok("The report (also when the file has errors).", _ref("ImportReport"))},
                 {400: ["field.actor"], 413: ["http.413"]},
@@ -1386,19 +1405,38 @@ importing the same file twice credits once), `libelle` (optional). Every detaine
                 "Choose the phone account's tariff",
                 f"""
 Accounts office (« régie »): the plan the detainee's calls are priced with (the charter's price
-table: {", ".join(f"`{t.name}`" for t in CHARTER_TARIFFS)}). Bookings already made keep the
-tariff they were held with. {_TEXT_LIMITS}
+table: {", ".join(f"`{t.name}`" for t in CHARTER_TARIFFS)}; see `GET /api/regie/tariffs`). Bookings
+already made keep the tariff they were held with. {_TEXT_LIMITS}
 """,
                 {"200": _ok("The account.", _ref("Account"))},
                 {
-                    400: ["request.malformed", "field.tariff", "ledger.bad_argument"],
+                    400: [
+                        "request.malformed",
+                        "field.tariff",
+                        "ledger.unknown_tariff",
+                        "ledger.bad_argument",
+                    ],
                     404: ["booking.unknown_detainee"],
-                    409: ["ledger.unknown_tariff"],
                     413: ["http.413"],
                 },
                 parameters=[_NUMBER],
                 body=_json_body(_ref("TariffRequest"), STAFF_BODY, {"tariff": "forfait_20"}),
                 staff=True,
+            )
+        },
+        "/api/regie/tariffs": {
+            "get": _op(
+                "listTariffs",
+                "regie",
+                "The tariffs an account can be on",
+                """
+Accounts office (« régie »): the charter's price table (« Est payant »), each plan's price per
+minute and connection fee in cents, and the plan of an account that never chose one. What the
+tariff selector of `/regie` lists.
+""",
+                {"200": _ok("The price table.", _ref("TariffTable"))},
+                staff=True,
+                lang=False,
             )
         },
         "/api/regie/accounts/{number}/statement": {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import tempfile
@@ -70,4 +71,10 @@ async def gateway_factory(
         yield make
     finally:
         for running in started:
-            await running.stop()
+            try:
+                await asyncio.wait_for(running.stop(), 30)
+            except TimeoutError:
+                # A hang at shutdown is a bug: fail with what is still running.
+                for task in asyncio.all_tasks():
+                    task.print_stack()
+                raise

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import subprocess
 import sys
 import time
 from typing import Any
@@ -44,6 +43,16 @@ async def post(http: aiohttp.ClientSession, url: str, payload: Any) -> tuple[int
         return resp.status, await resp.json()
 
 
+async def slots_cli(*args: str) -> Any:
+    """``python -m gateway slots ...`` as a subprocess (without blocking the event loop)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gateway", "slots", *args, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0
+    return json.loads(out)
+
+
 async def first_bookable(http: aiohttp.ClientSession, base: str) -> str:
     status, listed = await get(http, f"{base}/api/slots?days=14")
     assert status == 200
@@ -61,24 +70,17 @@ async def test_slots_api_and_cli_agree_on_the_calendar(gateway_factory) -> None:
     assert all(s == {**s, "bookable": False, "reason": "holiday"} for s in christmas)
     assert listed[0]["start"] == "2026-12-21T08:30:00+01:00"
     assert listed[0]["end"] == "2026-12-21T09:15:00+01:00"
-    cli = subprocess.run(
-        [sys.executable, "-m", "gateway", "slots", "--from", "2026-12-21", "--days", "7",
-         "--now", "2026-12-18T10:00:00+01:00"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    offline = json.loads(cli.stdout)
+    offline = await slots_cli("--from", "2026-12-21", "--days", "7",
+                              "--now", "2026-12-18T10:00:00+01:00")  # fmt: skip
     assert [s["start"] for s in offline] == [s["start"] for s in listed]
     by_start = {s["start"]: s for s in offline}
     # Friday 18th at 10:00: Monday and Tuesday slots are still open until Saturday night.
     assert by_start["2026-12-22T15:45:00+01:00"]["bookable"] is True
     assert by_start["2026-12-23T08:30:00+01:00"]["bookable"] is True
     assert by_start["2026-12-25T08:30:00+01:00"]["reason"] == "holiday"
-    late = subprocess.run(
-        [sys.executable, "-m", "gateway", "slots", "--from", "2026-12-21", "--days", "1",
-         "--now", "2026-12-20T09:00:00+01:00"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    assert {s["reason"] for s in json.loads(late.stdout)} == {"too_late"}  # Sunday: too late
+    late = await slots_cli("--from", "2026-12-21", "--days", "1",
+                           "--now", "2026-12-20T09:00:00+01:00")  # fmt: skip
+    assert {s["reason"] for s in late} == {"too_late"}  # Sunday: too late
     async with aiohttp.ClientSession() as http:
         status, refused = await get(http, f"{gw.base_url}/api/slots?from=21-12-2026")
         assert (status, refused["reason"]) == (400, "request.bad_date")

@@ -399,8 +399,10 @@ async def test_real_responses_match_their_schemas(gateway_factory) -> None:
             "post", "/api/regie/accounts/{number}/tariff", 200,
             path={"number": number}, body={"tariff": "forfait_20"},
         )  # fmt: skip
+        table = await api("get", "/api/regie/tariffs", 200)
+        assert "forfait_20" in {t["name"] for t in table["tariffs"]}
         await api(
-            "post", "/api/regie/accounts/{number}/tariff", 409,
+            "post", "/api/regie/accounts/{number}/tariff", 400,
             path={"number": number}, body={"tariff": "gratuit"},
         )  # fmt: skip
         statement = await api(
@@ -429,12 +431,16 @@ async def test_real_responses_match_their_schemas(gateway_factory) -> None:
         )  # fmt: skip
         assert report["ok"] and report["imported"] == 1 and report["warnings"]
         await api("post", "/api/desk/import/{kind}", 404, path={"kind": "tariffs"}, csv=b"x")
-        credits = "ecrou;montant;reference\r\n100001;12,50;REGIE-2\r\n999;1;REGIE-3\r\n"
+        credits = (
+            "ecrou;montant;reference\r\n100001;12,50;REGIE-2\r\n999;1;REGIE-3\r\n"
+            "100001;50;REGIE-1\r\n100001;1;REGIE-1B\r\n"
+        )
         report = await api(
             "post", "/api/regie/import/credits", 200,
             query={"actor": "Mme Régie", "dry_run": "oui"}, csv=credits.encode(),
         )  # fmt: skip
         assert [e["reason"] for e in report["errors"]] == ["csv.unknown_detainee"]
+        assert [w["reason"] for w in report["warnings"]] == ["csv.already_imported"]
         await api("post", "/api/regie/import/credits", 400, csv=credits.encode())
 
         # The kiosk and the relative.
