@@ -13,9 +13,10 @@ from typing import Any
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from recorder.audit import Audit
 from signaling.websocket import handle_ws
 
-from . import aiortc_passthrough, api, desk_api, openapi, regie_api
+from . import aiortc_passthrough, api, desk_api, monitor_api, openapi, regie_api
 from . import appkeys as keys
 from .booking_desk import BookingDesk
 from .calls import CallEngine
@@ -68,7 +69,19 @@ async def security_headers(request: web.Request, handler: web.Handler) -> web.St
     return response
 
 
-STAFF_PREFIXES = ("/desk", "/regie", "/api/desk", "/api/regie", "/api/openapi.json")
+STAFF_PREFIXES = (
+    "/desk",
+    "/regie",
+    "/monitor",
+    "/enregistrements",
+    "/audit",
+    "/api/desk",
+    "/api/regie",
+    "/api/monitor",
+    "/api/recordings",
+    "/api/audit",
+    "/api/openapi.json",
+)
 
 
 def staff_guard(networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> Any:
@@ -141,6 +154,7 @@ def create_app(
     app[keys.TOKENS] = Tokens(redis)
     app[keys.DIRECTORY] = Directory(redis)
     app[keys.LEDGER] = ledger
+    app[keys.AUDIT] = Audit(redis)
     app[keys.DESK] = BookingDesk(redis, app[keys.DIRECTORY], ledger, establishment)
     app[keys.JOIN_LIMITER] = RateLimiter(redis, "join", config.join_attempts_per_minute)
     app[keys.KIOSK_LIMITER] = RateLimiter(redis, "kiosk", config.kiosk_logins_per_minute)
@@ -151,7 +165,7 @@ def create_app(
         owner=owner or f"gw_{secrets.token_hex(4)}",
         desk=app[keys.DESK],
     )
-    supervisor = Supervisor(app[keys.ENGINE])
+    supervisor = Supervisor(app[keys.ENGINE], app[keys.AUDIT])
     app.router.add_get("/", page("join.html"))
     app.router.add_get("/join", page("join.html"))
     app.router.add_get("/kiosk", page("kiosk.html"))
@@ -204,3 +218,7 @@ def add_desk_routes(app: web.Application) -> None:
     r.add_get("/regie", page("regie.html"))
     regie_api.add_routes(app)
     r.add_get("/api/openapi.json", openapi.serve)
+    r.add_get("/monitor", page("monitor.html"))
+    r.add_get("/enregistrements", page("recordings.html"))
+    r.add_get("/audit", page("audit.html"))
+    monitor_api.add_routes(app)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from recorder.audit import Audit
+
 from .booking_desk import BookingDesk
 from .calls import CallEngine
 from .config import GatewayConfig
@@ -21,3 +23,4 @@ JOIN_LIMITER = web.AppKey("join_limiter", RateLimiter)
 KIOSK_LIMITER = web.AppKey("kiosk_limiter", RateLimiter)
 DESK = web.AppKey("desk", BookingDesk)
 LEDGER = web.AppKey("ledger", Ledger)
+AUDIT = web.AppKey("audit", Audit)

@@ -19,12 +19,17 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import redis.asyncio as aioredis
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.sdp import SessionDescription
+
+from recorder.integrity import seal
+from recorder.store import RecordingStore
+from recorder.writer import CallRecorder
 
 from . import aiortc_passthrough as passthrough
 from .booking_desk import BookingDesk
@@ -47,7 +52,7 @@ from .lifecycle import (
     LifecycleError,
     TimeWarningDue,
 )
-from .relay import MediaSource
+from .relay import MediaSource, RelayTrack
 from .sms import SmsSender, mask_phone
 
 log = logging.getLogger(__name__)
@@ -57,7 +62,7 @@ WANTED_CODECS = {"audio": ("audio/opus",), "video": ("video/vp8", "video/rtx")}
 
 Listener = Callable[[dict[str, Any]], Awaitable[None]]
 FINAL_REASONS = frozenset(
-    {EndReason.TIME_LIMIT, EndReason.KIOSK_HANGUP, EndReason.RELATIVE_HANGUP}
+    {EndReason.TIME_LIMIT, EndReason.KIOSK_HANGUP, EndReason.RELATIVE_HANGUP, EndReason.CUT}
 )
 
 
@@ -111,6 +116,8 @@ class Call:
         for (leg, _kind), source in self.sources.items():
             source.on_first_packet = lambda leg=leg: self._media_arrived(leg)
         self.billing: dict[str, Any] = {}
+        self.recorder: CallRecorder | None = None
+        self.watchers: dict[RTCPeerConnection, list[RelayTrack]] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._checkpoints: asyncio.Future[None] | None = None
         self._lock = asyncio.Lock()
@@ -154,6 +161,7 @@ class Call:
                 await self.broadcast({"type": "warning", "seconds_left": event.seconds_left})
             elif isinstance(event, CallConnected):
                 self._checkpoints = asyncio.ensure_future(self._checkpoint_loop())
+                await self._start_recording()
             elif isinstance(event, CodeBurned):
                 await self.send(
                     Leg.KIOSK,
@@ -192,6 +200,62 @@ class Call:
                 await self._drop_pc(leg)
                 raise BadSdp(str(exc)) from exc
             return self.engine.advertise(pc.localDescription.sdp)
+
+    async def watch(self, sdp: str) -> tuple[str, list[dict[str, str]]]:
+        """A monitoring viewer's receive-only offer: answer with both sides' media.
+
+        The viewer gets its own consumers of the relay (a keyframe is asked for as it joins);
+        nothing is sent to the participants, who cannot tell.
+        """
+        if self.correspondent.lawyer:
+            raise CallError("monitor.lawyer")
+        if self.lifecycle.state is CallState.ENDED:
+            raise CallError("monitor.call_ended")
+        validate_watch_offer(sdp)
+        pc = RTCPeerConnection(self.engine.rtc_configuration)
+        tracks: list[RelayTrack] = []
+        layout: list[dict[str, str]] = []
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            seen: dict[str, int] = {"audio": 0, "video": 0}
+            for transceiver in pc.getTransceivers():
+                kind = transceiver.kind
+                leg = (Leg.KIOSK, Leg.RELATIVE)[seen[kind]]
+                seen[kind] += 1
+                caps = RTCRtpSender.getCapabilities(kind)
+                prefs = [c for c in caps.codecs if c.mimeType.lower() in WANTED_CODECS[kind]]
+                transceiver.setCodecPreferences(prefs)
+                source = self.sources[(leg, kind)]
+                track = source.subscribe()
+                tracks.append(track)
+                transceiver.sender.replaceTrack(track)
+                transceiver.direction = "sendonly"
+                passthrough.attach_sender(transceiver.sender, source.request_keyframe)
+                layout.append({"mid": str(transceiver.mid), "side": str(leg), "kind": kind})
+            await pc.setLocalDescription(await pc.createAnswer())
+        except CallError:
+            raise
+        except Exception as exc:
+            for track in tracks:
+                track.stop()
+            await pc.close()
+            raise BadSdp(str(exc)) from exc
+        self.watchers[pc] = tracks
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if pc.connectionState in ("failed", "closed"):
+                await self._drop_watcher(pc)
+
+        return self.engine.advertise(pc.localDescription.sdp), layout
+
+    async def _drop_watcher(self, pc: RTCPeerConnection) -> None:
+        for track in self.watchers.pop(pc, []):
+            track.stop()
+        await pc.close()
+
+    async def cut(self) -> None:
+        await self.input(lambda now: self.lifecycle.cut(now))
 
     def _wire(self, leg: Leg, pc: RTCPeerConnection) -> None:
         other = Leg.RELATIVE if leg is Leg.KIOSK else Leg.KIOSK
@@ -337,13 +401,73 @@ class Call:
         for source in self.sources.values():
             source.end()
         await asyncio.gather(*(self._drop_pc(leg) for leg in Leg))
+        await asyncio.gather(*(self._drop_watcher(pc) for pc in list(self.watchers)))
+        await self._stop_recording(event)
         self.finished.set()
+
+    # -- recording ------------------------------------------------------------------------
+    async def _start_recording(self) -> None:
+        engine = self.engine
+        if not engine.config.record_calls or self.correspondent.lawyer:
+            return  # calls with a lawyer are neither recorded nor monitored
+        day = time.strftime("%Y-%m-%d", time.gmtime(engine.clock()))
+        folder = engine.config.recordings_path / day / self.id
+        sources = {(str(leg), kind): src for (leg, kind), src in self.sources.items()}
+        self.recorder = CallRecorder(folder, sources, self._recording_failed)
+        self.recorder.start()
+        await engine.recordings.started(
+            self.id,
+            self.recorder.started_at,
+            booking=self.booking.id,
+            detainee=self.detainee.number,
+            correspondent=self.correspondent.id,
+            phone=self.correspondent.phone,
+            kiosk=self.booking.kiosk,
+            folder=f"{day}/{self.id}",
+            owner=engine.owner,
+        )
+
+    def _recording_failed(self, reason: str) -> None:
+        # An alert for the monitoring staff; the call itself goes on.
+        log.error("ALERT call %s: %s", self.id, reason)
+        task = asyncio.ensure_future(
+            self.engine.recordings.finished(self.id, self.engine.clock(), "failed", failure=reason)
+        )
+        self.engine._tasks.add(task)
+        task.add_done_callback(self.engine._tasks.discard)
+
+    async def _stop_recording(self, event: CallEnded) -> None:
+        recorder = self.recorder
+        if recorder is None:
+            return
+        await recorder.close()
+        meta = {
+            "call_id": self.id,
+            "booking": self.booking.id,
+            "detainee": self.detainee.number,
+            "correspondent": self.correspondent.id,
+            "started_at": _iso(recorder.started_at),
+            "ended_at": _iso(event.at),
+            "end_reason": str(event.reason),
+        }
+        root = self.engine.config.recordings_path
+        manifest = await asyncio.to_thread(seal, root, recorder.folder, meta)
+        await self.engine.recordings.finished(
+            self.id,
+            event.at,
+            "failed" if recorder.failed else "sealed",
+            manifest=manifest.hash,
+        )
 
     async def _drop_pc(self, leg: Leg) -> None:
         pc = self.legs[leg].pc
         if pc is not None:
             self.legs[leg].pc = None
             await pc.close()
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
 def _ms(seconds: float | None) -> int | None:
@@ -370,6 +494,23 @@ def validate_offer(sdp: str) -> None:
         raise BadSdp("the offer must allow VP8 and Opus")
 
 
+def validate_watch_offer(sdp: str) -> None:
+    """A viewer's offer: two audio and two video sections, all receive-only, VP8 and Opus."""
+    if not isinstance(sdp, str) or not sdp.startswith("v=0"):
+        raise BadSdp("not an SDP offer")
+    try:
+        parsed = SessionDescription.parse(sdp)
+    except Exception as exc:
+        raise BadSdp(f"unparsable SDP: {exc}") from exc
+    if sorted(m.kind for m in parsed.media) != ["audio", "audio", "video", "video"]:
+        raise BadSdp("a viewer's offer has two audio and two video sections")
+    if any(m.direction != "recvonly" for m in parsed.media):
+        raise BadSdp("a viewer only receives: every section must be recvonly")
+    names = {name.lower() for name in _RTPMAP.findall(sdp)}
+    if "vp8" not in names or "opus" not in names:
+        raise BadSdp("the offer must allow VP8 and Opus")
+
+
 class CallEngine:
     def __init__(
         self,
@@ -385,6 +526,7 @@ class CallEngine:
         self.sms = sms
         self.owner = owner
         self.desk = desk
+        self.recordings = RecordingStore(redis)
         self.clock = clock
         self._background: asyncio.Task[None] | None = None
         self.codes = CodeStore(redis, config.code_max_attempts)

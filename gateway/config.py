@@ -105,6 +105,12 @@ class GatewayConfig:
     "Each gateway process proves it is alive this often; 3 missed beats make it dead."
     staff_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
     "Client networks allowed on the staff pages and API (the prison's internal network)."
+    recordings_dir: str = ""
+    "Where recordings go, one folder per call (default ``DATA_DIR/recordings``)."
+    record_calls: bool = True
+    "Record every call (calls with a lawyer never are)."
+    retention_days: int = 90
+    "Recordings older than this are destroyed, unless on legal hold (Code pénitentiaire L. 223-4)."
 
     def __post_init__(self) -> None:
         if self.lang not in ("fr", "en"):
@@ -144,6 +150,10 @@ class GatewayConfig:
         return Path(self.data_dir)
 
     @property
+    def recordings_path(self) -> Path:
+        return Path(self.recordings_dir or self.data_path / "recordings")
+
+    @property
     def outbox_path(self) -> Path:
         return Path(self.sms_outbox_path or self.data_path / "sms-outbox.jsonl")
 
@@ -176,6 +186,14 @@ def _coerce(name: str, kind: Any, raw: Any) -> Any:
         if "tuple[str" in text_kind:
             items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
             return tuple(str(x).strip() for x in items if str(x).strip())
+        if kind is bool or text_kind == "bool":
+            if isinstance(raw, bool):
+                return raw
+            if str(raw).strip().lower() in ("1", "true", "yes", "on", "oui"):
+                return True
+            if str(raw).strip().lower() in ("0", "false", "no", "off", "non"):
+                return False
+            raise ValueError(raw)
         if kind is int or text_kind == "int":
             return int(raw)
         return str(raw)

@@ -96,6 +96,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "L'appel est terminé : la connexion a été perdue.",
         "en": "The call is over: the connection was lost.",
     },
+    "ended.cut": {
+        "fr": "L'appel a été interrompu.",
+        "en": "The call was interrupted.",
+    },
     "ended.interrupted": {
         "fr": "L'appel a été interrompu par le service.",
         "en": "The call was interrupted by the service.",

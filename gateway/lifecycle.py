@@ -47,6 +47,8 @@ class EndReason(enum.StrEnum):
     NO_ANSWER = "no_answer"
     MEDIA_FAILURE = "media_failure"
     INTERRUPTED = "interrupted"
+    CUT = "cut"
+    "Cut by the monitoring staff; both sides get a neutral message."
 
 
 class Leg(enum.StrEnum):
@@ -178,6 +180,12 @@ class CallLifecycle:
     def hangup(self, leg: Leg, now: float) -> list[Event]:
         reason = EndReason.KIOSK_HANGUP if leg is Leg.KIOSK else EndReason.RELATIVE_HANGUP
         return self._end(now, reason)
+
+    def cut(self, now: float) -> list[Event]:
+        """The monitoring staff cut the call."""
+        if self.state is CallState.ENDED:
+            return []
+        return self._end(now, EndReason.CUT)
 
     def interrupt(self, now: float) -> list[Event]:
         """The gateway owning the call stopped or died."""

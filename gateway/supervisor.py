@@ -7,6 +7,9 @@
   whichever process gets its recovery lock first: its last checkpointed connected time is added
   to its booking (once per call, so a recovery racing a late normal end counts it once), and it
   leaves ``calls:live``. The kiosk may start a new call in the same slot.
+* **Recordings**: an orphaned call's recording is sealed as it is (its files end at the last
+  cluster the dead process flushed); once an hour one process destroys the recordings past
+  their retention that are not on legal hold, and logs each destruction.
 * **Overdue bookings**: a booking still ``booked`` after its slot ended, with no live call, is
   closed and settled (charged for the connected time of its calls, or released when nobody
   connected). One process at a time does it (a short lock); closing is idempotent anyway.
@@ -17,7 +20,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+
+from recorder.audit import Audit
+from recorder.integrity import seal
+from recorder.retention import purge
 
 if TYPE_CHECKING:
     from .calls import CallEngine
@@ -27,8 +35,9 @@ PREFIX = "parloir:"
 
 
 class Supervisor:
-    def __init__(self, engine: CallEngine) -> None:
+    def __init__(self, engine: CallEngine, audit: Audit) -> None:
         self.engine = engine
+        self.audit = audit
         self.beat = engine.config.heartbeat_seconds
         self._task: asyncio.Task[None] | None = None
 
@@ -66,6 +75,7 @@ class Supervisor:
     async def run_once(self) -> None:
         await self.recover_orphans()
         await self.close_overdue()
+        await self.purge_recordings()
 
     async def recover_orphans(self) -> list[str]:
         engine, redis = self.engine, self.engine.redis
@@ -105,9 +115,59 @@ class Supervisor:
             pipe.delete(f"{PREFIX}callref:{record['ref']}")
         await pipe.execute()
         await engine.codes.discard(call_id)
+        await self._seal_orphan_recording(call_id, now)
         booking = await engine.desk.directory.booking(booking_id)
         if booking is not None and booking.end <= now:
             await engine.desk.close(booking_id, now, f"recovery:{engine.owner}")
+
+    async def _seal_orphan_recording(self, call_id: str, now: float) -> None:
+        """The dead process's files end at its last flushed cluster: seal them as they are."""
+        engine = self.engine
+        rec = await engine.recordings.get(call_id)
+        if rec is None or rec.get("state") != "recording":
+            return
+        root = engine.config.recordings_path
+        folder = root / rec.get("folder", "")
+        if not folder.is_dir():
+            await engine.recordings.finished(call_id, now, "failed", failure="recording.lost")
+            return
+        meta = {
+            "call_id": call_id,
+            "booking": rec.get("booking", ""),
+            "detainee": rec.get("detainee", ""),
+            "correspondent": rec.get("correspondent", ""),
+            "started_at": datetime.fromtimestamp(float(rec["started_at"]), UTC),
+            "ended_at": datetime.fromtimestamp(now, UTC),
+            "end_reason": "interrupted",
+        }
+        manifest = await asyncio.to_thread(seal, root, folder, meta)
+        await engine.recordings.finished(call_id, now, "sealed", manifest=manifest.hash)
+
+    async def purge_recordings(self, every: float = 3600.0) -> list[str]:
+        """Destroy recordings past retention (not on legal hold), at most once per ``every``
+        seconds across the service; each destruction goes to the audit log."""
+        engine = self.engine
+        lock = f"{PREFIX}lock:purge"
+        if not await engine.redis.set(lock, engine.owner, nx=True, ex=max(1, int(every))):
+            return []
+        held = await engine.recordings.held_ids()
+        records = await asyncio.to_thread(
+            purge,
+            engine.config.recordings_path,
+            datetime.fromtimestamp(engine.clock(), UTC),
+            engine.config.retention_days,
+            held.__contains__,
+            f"parloir:{engine.owner}",
+        )
+        for record in records:
+            await engine.recordings.finished(
+                record.call_id, engine.clock(), "destroyed", destroyed_at=record.destroyed_at
+            )
+            await self.audit.record(
+                "parloir", "recording.destroy", record.call_id, engine.clock(),
+                files=",".join(f.name for f in record.files), manifest=record.manifest,
+            )  # fmt: skip
+        return [r.call_id for r in records]
 
     async def close_overdue(self) -> list[str]:
         engine, redis = self.engine, self.engine.redis

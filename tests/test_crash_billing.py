@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import av
 import redis.asyncio as aioredis
 
 from gateway.directory import Directory
@@ -39,6 +40,7 @@ def spawn(
         PARLOIR_CHECKPOINT_SECONDS="1",
         PARLOIR_HEARTBEAT_SECONDS="1",
         PARLOIR_ICE_HOST_ADDRESSES="127.0.0.1",
+        PARLOIR_RECORDINGS_DIR=str(data_dir.parent / "recordings"),
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "gateway", command, "--json", "--port", "0",
@@ -81,6 +83,12 @@ async def test_sigkill_mid_call_charges_the_checkpointed_time_once(tmp_path: Pat
                 await kiosk.close()
                 await relative.close()
         assert 2500 <= checkpoint <= 5000, checkpoint
+        # The killed process's recording decodes up to its last second or so.
+        for side in ("kiosk", "relative"):
+            [path] = (tmp_path / "recordings").rglob(f"{call_id}/{side}.webm")
+            with av.open(str(path)) as container:
+                frames = [f for f in container.decode(video=0)]
+            assert frames and float(frames[-1].time) > 2.0, (side, len(frames))
         # Before the restart: the call still looks live, nothing charged yet.
         assert await redis.sismember("parloir:calls:live", call_id)
         account = await ledger.account(demo["detainee"])
@@ -100,6 +108,16 @@ async def test_sigkill_mid_call_charges_the_checkpointed_time_once(tmp_path: Pat
             while (b := await directory.booking(booking.id)) is None or b.status == "booked":
                 await asyncio.sleep(0.3)
         assert b.status == "done" and b.connected_ms == saved
+        # The recovering process sealed the orphan's recording as it was.
+        rec = await redis.hgetall(f"parloir:recording:{call_id}")
+        assert rec["state"] == "sealed", rec
+        check = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "gateway", "recordings", "verify",
+            env={**os.environ, "PARLOIR_RECORDINGS_DIR": str(tmp_path / "recordings")},
+            stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, _ = await check.communicate()
+        assert check.returncode == 0 and json.loads(out)["checked"] == 1
         assert b.charged == 14 + 30  # the fee and one started minute, at the off-plan rate
         account = await ledger.account(demo["detainee"])
         assert (account.balance, account.held) == (5000 - 44, 0)

@@ -133,6 +133,7 @@ window.PARLOIR_I18N = {
     'ended.kiosk.relative_hangup': 'Votre proche a raccroché.',
     'ended.kiosk.media_failure': 'L’appel a été coupé à cause d’un problème de connexion vidéo.',
     'ended.kiosk.interrupted': 'L’appel a été interrompu.',
+    'ended.kiosk.cut': 'L’appel a été interrompu.',
     /* End of call, relative side */
     'ended.join.time_limit': 'L’appel est terminé : la durée maximale est atteinte.',
     'ended.join.no_answer': 'Le délai pour se connecter est dépassé.',
@@ -140,6 +141,7 @@ window.PARLOIR_I18N = {
     'ended.join.relative_hangup': 'Vous avez raccroché.',
     'ended.join.media_failure': 'L’appel a été coupé à cause d’un problème de connexion vidéo.',
     'ended.join.interrupted': 'L’appel a été interrompu.',
+    'ended.join.cut': 'L’appel a été interrompu.',
 
     /* Full charter for relatives (expander on the rules step) */
     'charter.title': 'Charte d’utilisation à destination des proches des personnes détenues',
@@ -273,11 +275,13 @@ window.PARLOIR_I18N = {
     'ended.kiosk.relative_hangup': 'Your relative hung up.',
     'ended.kiosk.media_failure': 'The call was cut because of a video connection problem.',
     'ended.kiosk.interrupted': 'The call was interrupted.',
+    'ended.kiosk.cut': 'The call was interrupted.',
     'ended.join.time_limit': 'The call is over: the maximum duration has been reached.',
     'ended.join.no_answer': 'The time allowed to connect has passed.',
     'ended.join.kiosk_hangup': 'Your relative hung up.',
     'ended.join.relative_hangup': 'You hung up.',
     'ended.join.media_failure': 'The call was cut because of a video connection problem.',
-    'ended.join.interrupted': 'The call was interrupted.'
+    'ended.join.interrupted': 'The call was interrupted.',
+    'ended.join.cut': 'The call was interrupted.'
   }
 };

@@ -1,0 +1,307 @@
+"""JSON API of the monitoring staff: live calls, watching, flags, cutting; recordings; audit.
+
+Every use is written to the audit log (Code pénitentiaire L. 223-3): who watched which call,
+who played or downloaded which recording, every flag, cut and legal hold. Staff network only
+(see :mod:`gateway.app`); the staff member types their name until staff accounts exist.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from recorder.audit import Audit, audit_csv
+from recorder.store import RecordingStore
+
+from . import appkeys as keys
+from .calls import BadSdp, CallEngine, CallError
+from .desk_api import BadRequest, body, parse_day, text
+from .directory import Directory
+from .sms import mask_phone
+
+SIDES = ("kiosk", "relative")
+
+
+def _engine(request: web.Request) -> CallEngine:
+    return request.app[keys.ENGINE]
+
+
+def _audit(request: web.Request) -> Audit:
+    return request.app[keys.AUDIT]
+
+
+def _now(request: web.Request) -> float:
+    return _engine(request).clock()
+
+
+def refuse(status: int, reason: str, message: str) -> web.Response:
+    return web.json_response({"reason": reason, "message": message}, status=status)
+
+
+async def live_calls(request: web.Request) -> web.Response:
+    """GET /api/monitor/calls: every call in progress, with who, where and how long left."""
+    engine = _engine(request)
+    redis = engine.redis
+    directory: Directory = request.app[keys.DIRECTORY]
+    out = []
+    for call_id in sorted(await redis.smembers("parloir:calls:live")):
+        record = await redis.hgetall(f"parloir:call:{call_id}")
+        if not record:
+            continue
+        detainee = await directory.detainee(record.get("detainee", ""))
+        corr = await directory.correspondent(record.get("correspondent", ""))
+        rec = await engine.recordings.get(call_id)
+        out.append(
+            {
+                "id": call_id,
+                "state": record.get("state"),
+                "kiosk": record.get("kiosk"),
+                "owner": record.get("owner"),
+                "watchable": call_id in engine.calls and not (corr and corr.lawyer),
+                "created_at": _ms(record.get("created_at")),
+                "connected_at": _ms(record.get("connected_at")),
+                "ends_at": _ms(record.get("ends_at")),
+                "detainee": {
+                    "number": detainee.number if detainee else record.get("detainee"),
+                    "name": detainee.full_name if detainee else "",
+                },
+                "correspondent": {
+                    "name": corr.name if corr else "",
+                    "relationship": corr.relationship if corr else "",
+                    "phone_masked": mask_phone(corr.phone) if corr else "",
+                    "lawyer": bool(corr and corr.lawyer),
+                },
+                "recording": (rec or {}).get("state", "none"),
+            }
+        )
+    return web.json_response({"server_time": int(_now(request) * 1000), "calls": out})
+
+
+def _ms(raw: str | None) -> int | None:
+    return int(float(raw) * 1000) if raw else None
+
+
+def _call(request: web.Request) -> Any:
+    call = _engine(request).calls.get(request.match_info["call"])
+    if call is None:
+        raise web.HTTPNotFound(
+            text='{"reason":"monitor.no_call","message":"Appel introuvable ou terminé."}',
+            content_type="application/json",
+        )
+    return call
+
+
+async def watch(request: web.Request) -> web.Response:
+    """POST /api/monitor/calls/{call}/watch {sdp, staff}: a receive-only WebRTC answer."""
+    data = await body(request)
+    staff = text(data, "staff", limit=64)
+    sdp = data.get("sdp")
+    if not isinstance(sdp, str) or len(sdp) > 60_000:
+        raise BadRequest("field.sdp", "Offre SDP invalide.", "Invalid SDP offer.")
+    call = _call(request)
+    try:
+        answer, layout = await call.watch(sdp)
+    except BadSdp as exc:
+        return refuse(422, exc.reason, f"Offre SDP refusée : {exc.detail}")
+    except CallError as exc:
+        messages = {
+            "monitor.lawyer": "Les appels avec un avocat ne sont ni enregistrés ni écoutés.",
+            "monitor.call_ended": "L'appel est terminé.",
+        }
+        return refuse(409, exc.reason, messages.get(exc.reason, "Action impossible."))
+    await _audit(request).record(staff, "monitor.watch", call.id, _now(request))
+    return web.json_response({"sdp": answer, "tracks": layout})
+
+
+async def flag(request: web.Request) -> web.Response:
+    """POST /api/monitor/calls/{call}/flag {staff, comment, at?}: mark a moment."""
+    data = await body(request)
+    staff = text(data, "staff", limit=64)
+    comment = text(data, "comment", limit=500)
+    call_id = request.match_info["call"]
+    if await _engine(request).recordings.get(call_id) is None and call_id not in _engine(
+        request
+    ).calls:
+        raise web.HTTPNotFound(
+            text='{"reason":"monitor.no_call","message":"Appel introuvable."}',
+            content_type="application/json",
+        )
+    at = data.get("at")
+    when = float(at) / 1000 if isinstance(at, int | float) and at > 0 else _now(request)
+    store: RecordingStore = _engine(request).recordings
+    flag_id = await store.flag(call_id, when, staff, comment)
+    await _audit(request).record(staff, "call.flag", call_id, _now(request), comment=comment)
+    return web.json_response({"id": flag_id, "at": int(when * 1000)}, status=201)
+
+
+async def cut(request: web.Request) -> web.Response:
+    """POST /api/monitor/calls/{call}/cut {staff, reason}: end the call for both sides."""
+    data = await body(request)
+    staff = text(data, "staff", limit=64)
+    reason = text(data, "reason", limit=500)
+    call = _call(request)
+    await _audit(request).record(staff, "call.cut", call.id, _now(request), reason=reason)
+    await call.cut()
+    return web.json_response({"id": call.id, "state": str(call.state)})
+
+
+# -- recordings ------------------------------------------------------------------------------
+
+
+async def recordings(request: web.Request) -> web.Response:
+    """GET /api/recordings?from=&to=&detainee=&correspondent=&phone=&flagged=1"""
+    engine = _engine(request)
+    zone = request.app[keys.DESK].establishment.zone
+    today = datetime.fromtimestamp(_now(request), zone).date()
+    first = parse_day(request.query.get("from"), today - timedelta(days=90))
+    last = parse_day(request.query.get("to"), today)
+    begin = datetime.combine(first, datetime.min.time(), zone).astimezone(UTC).timestamp()
+    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone)
+    found = await engine.recordings.between(begin, end.astimezone(UTC).timestamp())
+    q = request.query
+    directory: Directory = request.app[keys.DIRECTORY]
+    out = []
+    for rec in sorted(found, key=lambda r: float(r["started_at"]), reverse=True):
+        if q.get("detainee") and rec.get("detainee") != q["detainee"]:
+            continue
+        if q.get("correspondent") and rec.get("correspondent") != q["correspondent"]:
+            continue
+        if q.get("phone") and q["phone"].replace(" ", "") not in rec.get("phone", ""):
+            continue
+        if q.get("flagged") in ("1", "true") and int(rec.get("flags", "0")) == 0:
+            continue
+        out.append(await _recording_json(rec, directory))
+    return web.json_response(out)
+
+
+async def _recording_json(rec: dict[str, str], directory: Directory) -> dict[str, Any]:
+    detainee = await directory.detainee(rec.get("detainee", ""))
+    corr = await directory.correspondent(rec.get("correspondent", ""))
+    return {
+        "call": rec["call"],
+        "state": rec.get("state"),
+        "started_at": _ms(rec.get("started_at")),
+        "ended_at": _ms(rec.get("ended_at")),
+        "detainee": rec.get("detainee"),
+        "detainee_name": detainee.full_name if detainee else "",
+        "correspondent": rec.get("correspondent"),
+        "correspondent_name": corr.name if corr else "",
+        "phone": rec.get("phone", ""),
+        "kiosk": rec.get("kiosk"),
+        "flags": int(rec.get("flags", "0")),
+        "legal_hold": rec.get("legal_hold") == "1",
+        "hold_reason": rec.get("hold_reason", ""),
+        "failure": rec.get("failure", ""),
+    }
+
+
+async def recording(request: web.Request) -> web.Response:
+    """GET /api/recordings/{call}: the recording, its files and flags."""
+    engine = _engine(request)
+    rec = await engine.recordings.get(request.match_info["call"])
+    if rec is None:
+        raise web.HTTPNotFound(
+            text='{"reason":"recording.not_found","message":"Enregistrement introuvable."}',
+            content_type="application/json",
+        )
+    data = await _recording_json(rec, request.app[keys.DIRECTORY])
+    folder = engine.config.recordings_path / rec.get("folder", "")
+    data["files"] = [
+        {"side": side, "url": f"/api/recordings/{rec['call']}/{side}.webm"}
+        for side in SIDES
+        if (folder / f"{side}.webm").exists()
+    ]
+    data["flags_list"] = [
+        {"id": f.id, "at": int(f.at * 1000), "by": f.by, "comment": f.comment}
+        for f in await engine.recordings.flags(rec["call"])
+    ]
+    return web.json_response(data)
+
+
+async def media(request: web.Request) -> web.StreamResponse:
+    """GET /api/recordings/{call}/{side}.webm[?staff=&download=1]: the file, with Range."""
+    engine = _engine(request)
+    side = request.match_info["side"]
+    rec = await engine.recordings.get(request.match_info["call"])
+    staff = request.query.get("staff", "").strip()[:64]
+    if side not in SIDES or rec is None:
+        raise web.HTTPNotFound()
+    if not staff:
+        raise BadRequest("field.staff", "Indiquez votre nom.", "Give your name.")
+    path = engine.config.recordings_path / rec.get("folder", "") / f"{side}.webm"
+    if not path.is_file():
+        raise web.HTTPNotFound()
+    download = request.query.get("download") in ("1", "true")
+    # One audit entry per playback, not per range request: only the first range is logged.
+    rng = request.headers.get("Range", "")
+    if download or not rng or rng.startswith("bytes=0-"):
+        action = "recording.download" if download else "recording.play"
+        await _audit(request).record(staff, action, rec["call"], _now(request), side=side)
+    response = web.FileResponse(path, chunk_size=256 * 1024)
+    response.content_type = "video/webm"
+    if download:
+        name = f"{rec['call']}-{side}.webm"
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+async def hold(request: web.Request) -> web.Response:
+    """POST /api/recordings/{call}/hold {staff, held, reason}: legal hold on or off."""
+    data = await body(request)
+    staff = text(data, "staff", limit=64)
+    reason = text(data, "reason", limit=500)
+    held = data.get("held", True)
+    if not isinstance(held, bool):
+        raise BadRequest("field.held", "Champ « held » invalide.", "Invalid field held.")
+    engine = _engine(request)
+    call_id = request.match_info["call"]
+    if await engine.recordings.get(call_id) is None:
+        raise web.HTTPNotFound()
+    await engine.recordings.set_hold(call_id, held, staff, reason)
+    action = "recording.hold" if held else "recording.release_hold"
+    await _audit(request).record(staff, action, call_id, _now(request), reason=reason)
+    return web.json_response({"call": call_id, "legal_hold": held})
+
+
+async def audit_log(request: web.Request) -> web.StreamResponse:
+    """GET /api/audit[.csv]?from=&to=&action=: the audit log."""
+    zone = request.app[keys.DESK].establishment.zone
+    today = datetime.fromtimestamp(_now(request), zone).date()
+    first = parse_day(request.query.get("from"), today - timedelta(days=30))
+    last = parse_day(request.query.get("to"), today)
+    since = datetime.combine(first, datetime.min.time(), zone).timestamp()
+    until = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone).timestamp()
+    entries = await _audit(request).entries(
+        since=since, until=until, action=request.query.get("action") or None, limit=10_000
+    )
+    if request.path.endswith(".csv"):
+        return web.Response(
+            body=audit_csv(entries),
+            content_type="text/csv",
+            charset="utf-8",
+            headers={"Content-Disposition": 'attachment; filename="journal-audit.csv"'},
+        )
+    return web.json_response(
+        [
+            {"id": e.id, "at": int(e.at * 1000), "actor": e.actor, "action": e.action,
+             "target": e.target, "details": e.details}
+            for e in entries
+        ]
+    )  # fmt: skip
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/api/monitor/calls", live_calls)
+    r.add_post("/api/monitor/calls/{call}/watch", watch)
+    r.add_post("/api/monitor/calls/{call}/flag", flag)
+    r.add_post("/api/monitor/calls/{call}/cut", cut)
+    r.add_get("/api/recordings", recordings)
+    r.add_get("/api/recordings/{call}", recording)
+    r.add_get("/api/recordings/{call}/{side}.webm", media)
+    r.add_post("/api/recordings/{call}/hold", hold)
+    r.add_get("/api/audit", audit_log)
+    r.add_get("/api/audit.csv", audit_log)
+

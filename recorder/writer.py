@@ -1,0 +1,226 @@
+"""The recorder: muxes the encoded packets the relay already forwards into WebM, one file per side.
+
+Theory of operation
+-------------------
+* **No transcoding.** The recorder is one more consumer of the call's
+  :class:`~gateway.relay.MediaSource`\\ s: it receives the same ``av.Packet`` objects as the other
+  leg's sender and hands their bytes to the WebM muxer through PyAV streams that have no codec
+  context at all (``add_mux_stream``), so no encoder or decoder can exist.
+* **One file per side**: ``kiosk.webm`` and ``relative.webm``, each with that side's VP8 video
+  and Opus audio. A file is opened when its side's first video keyframe arrives (the muxer needs
+  the picture size, which a VP8 keyframe carries); a new consumer asks for a keyframe.
+* **Timestamps on one clock.** Each stream's first packet is placed at its arrival time on the
+  call's recording clock (milliseconds since the recording started); later packets follow their
+  RTP timestamps from there. Both files therefore share a time line: a player that starts them
+  together plays them in sync, to within the network jitter of each stream's first packet.
+* **Never slows the call.** Packets are queued to one writer thread per call; the event loop
+  never touches the disk. The queue is bounded: if the disk cannot keep up (or fails), the
+  recording is abandoned with an alert (``on_failure``) and the call goes on.
+* **Readable after a crash.** The muxer writes a cluster at least every second and flushes each
+  packet to the file, so a killed process leaves files that decode up to their last second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+from aiortc.mediastreams import MediaStreamError
+
+from gateway.aiortc_passthrough import is_vp8_keyframe
+from gateway.relay import MediaSource, RelayTrack
+
+log = logging.getLogger(__name__)
+
+MS = Fraction(1, 1000)
+QUEUE_LIMIT = 2000
+"""Packets waiting for the disk (about 10 s of a call) before the recording is abandoned."""
+_RTP_WRAP = 1 << 32
+
+
+def vp8_size(frame: bytes) -> tuple[int, int] | None:
+    """Width and height from a VP8 keyframe header (RFC 6386, 9.1), else ``None``."""
+    if len(frame) < 10 or frame[3:6] != b"\x9d\x01\x2a":
+        return None
+    return (frame[6] | frame[7] << 8) & 0x3FFF, (frame[8] | frame[9] << 8) & 0x3FFF
+
+
+@dataclass
+class _Clock:
+    """Maps one stream's RTP timestamps onto the recording clock (ms)."""
+
+    rate: int
+    anchor_ms: int | None = None
+    first: int = 0
+    last_raw: int = 0
+    wraps: int = 0
+    last_ms: int = -1
+
+    def place(self, rtp: int, arrival_ms: int) -> int:
+        if self.anchor_ms is None:
+            self.anchor_ms, self.first, self.last_raw = arrival_ms, rtp, rtp
+        elif rtp < self.last_raw and self.last_raw - rtp > _RTP_WRAP // 2:
+            self.wraps += 1  # the 32-bit RTP timestamp wrapped around
+        self.last_raw = rtp
+        unwrapped = rtp + self.wraps * _RTP_WRAP - self.first
+        ms = self.anchor_ms + unwrapped * 1000 // self.rate
+        # WebM needs increasing timestamps per track; reordered frames are nudged.
+        ms = max(ms, self.last_ms + 1)
+        self.last_ms = ms
+        return ms
+
+
+@dataclass(frozen=True)
+class _Item:
+    side: str
+    kind: str
+    data: bytes
+    pts_ms: int
+    keyframe: bool
+
+
+class _SideFile:
+    """One side's WebM file, owned by the writer thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.container: av.container.OutputContainer | None = None
+        self.streams: dict[str, av.stream.Stream] = {}
+        self.packets = 0
+
+    def write(self, item: _Item) -> None:
+        if self.container is None:
+            size = vp8_size(item.data) if item.kind == "video" and item.keyframe else None
+            if size is None:
+                return  # the file starts with a keyframe, so it never starts mid-GOP
+            self.container = av.open(
+                str(self.path),
+                "w",
+                format="webm",
+                options={"flush_packets": "1"},
+                container_options={"cluster_time_limit": "1000", "live": "1"},
+            )
+            video = self.container.add_mux_stream("vp8", width=size[0], height=size[1])
+            audio = self.container.add_mux_stream("opus", rate=48000)
+            video.time_base = audio.time_base = MS
+            self.streams = {"video": video, "audio": audio}
+        packet = av.Packet(item.data)
+        packet.pts = packet.dts = item.pts_ms
+        packet.time_base = MS
+        packet.stream = self.streams[item.kind]
+        if item.keyframe:
+            packet.is_keyframe = True
+        self.container.mux(packet)
+        self.packets += 1
+
+    def close(self) -> None:
+        if self.container is not None:
+            self.container.close()
+
+
+class CallRecorder:
+    """Records the call's media into ``folder`` (see the module notes)."""
+
+    def __init__(
+        self,
+        folder: Path,
+        sources: Mapping[tuple[str, str], MediaSource],
+        on_failure: Callable[[str], None],
+        queue_limit: int = QUEUE_LIMIT,
+    ) -> None:
+        self.folder = folder
+        self.sources = sources
+        self.on_failure = on_failure
+        self.started_at = time.time()
+        self._t0 = time.monotonic()
+        self._queue: queue.Queue[_Item | None] = queue.Queue(queue_limit)
+        self._clocks: dict[tuple[str, str], _Clock] = {}
+        self._files = {side: _SideFile(folder / f"{side}.webm") for side, _ in sources}
+        self._tracks: list[RelayTrack] = []
+        self._readers: list[asyncio.Task[None]] = []
+        self._thread = threading.Thread(target=self._write_loop, name=f"rec-{folder.name}")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.failed: str | None = None
+
+    @property
+    def files(self) -> list[Path]:
+        return [f.path for f in self._files.values() if f.path.exists()]
+
+    def start(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._loop = asyncio.get_running_loop()
+        self._thread.start()
+        for (side, kind), source in self.sources.items():
+            track = source.subscribe()
+            self._tracks.append(track)
+            self._readers.append(asyncio.ensure_future(self._read(side, kind, track)))
+
+    async def _read(self, side: str, kind: str, track: RelayTrack) -> None:
+        clock: _Clock | None = None
+        try:
+            while self.failed is None:
+                packet = await track.recv()
+                arrival_ms = int((time.monotonic() - self._t0) * 1000)
+                if clock is None:
+                    clock = self._clocks[(side, kind)] = _Clock(int(1 / packet.time_base))
+                data = bytes(packet)
+                item = _Item(
+                    side,
+                    kind,
+                    data,
+                    clock.place(int(packet.pts), arrival_ms),
+                    kind == "video" and is_vp8_keyframe(memoryview(data)),
+                )
+                try:
+                    self._queue.put_nowait(item)
+                except queue.Full:
+                    self._fail("recording.disk_too_slow")
+        except MediaStreamError:
+            pass  # the source ended
+        finally:
+            track.stop()
+
+    def _fail(self, reason: str) -> None:
+        if self.failed is None:
+            self.failed = reason
+            log.error("recording in %s abandoned: %s", self.folder, reason)
+            self.on_failure(reason)
+            for track in self._tracks:
+                track.stop()
+
+    def _write_loop(self) -> None:
+        try:
+            while (item := self._queue.get()) is not None:
+                if self.failed is None:
+                    self._files[item.side].write(item)
+        except Exception as exc:  # disk full, I/O error: the call goes on without recording
+            log.exception("recording in %s failed", self.folder)
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self._fail, f"recording.io_error: {exc}")
+        finally:
+            for side_file in self._files.values():
+                with contextlib.suppress(Exception):
+                    side_file.close()
+
+    async def close(self) -> None:
+        """Stop reading, let the writer drain the queue and close the files."""
+        for task in self._readers:
+            task.cancel()
+        for task in self._readers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._thread.is_alive():
+            await asyncio.to_thread(self._queue.put, None)
+            await asyncio.to_thread(self._thread.join)
+
+    def stats(self) -> dict[str, int]:
+        return {side: f.packets for side, f in self._files.items()}

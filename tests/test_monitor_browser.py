@@ -1,0 +1,273 @@
+"""Monitoring end to end: a kiosk and a relative in two headless Chromiums, staff in a third.
+
+During the call the staff watch it live (both sides decode in the monitor's tile) and flag a
+moment; the participants see nothing of it. After the kiosk hangs up, the recordings page plays
+both sides together with the flag on the timeline, and the audit page lists every use. The relay
+never decodes nor encodes, monitoring and recording included; the recordings decode with PyAV at
+the size the browsers sent, with audio as long as the call and both sides starting together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import Any
+
+import aiortc.rtcrtpreceiver
+import aiortc.rtcrtpsender
+import av
+import pytest
+
+from gateway import appkeys as keys
+
+from .browser import chromium, frames_decoded, screenshot
+from .callkit import seeded, wait_for_code
+
+STAFF = "Lieutenant Moreau"
+
+
+@pytest.fixture
+def codec_spy(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Counts every decoder and encoder aiortc creates in this process (the gateway's)."""
+    counts = {"decoders": 0, "encoders": 0}
+    get_decoder, get_encoder = aiortc.rtcrtpreceiver.get_decoder, aiortc.rtcrtpsender.get_encoder
+
+    def spy_decoder(codec: Any) -> Any:
+        counts["decoders"] += 1
+        return get_decoder(codec)
+
+    def spy_encoder(codec: Any) -> Any:
+        counts["encoders"] += 1
+        return get_encoder(codec)
+
+    monkeypatch.setattr(aiortc.rtcrtpreceiver, "get_decoder", spy_decoder)
+    monkeypatch.setattr(aiortc.rtcrtpsender, "get_encoder", spy_encoder)
+    return counts
+
+
+# Frames decoded per inbound video stream of the monitor's tile, keyed by the side it carries.
+TILE_FRAMES_JS = """async (callId) => {
+  const tile = window.parloirMonitor && window.parloirMonitor.tiles[callId];
+  if (!tile || !tile.pc) return {};
+  const sideOf = {};
+  (tile.layout || []).forEach((l) => { sideOf[String(l.mid)] = l.side; });
+  const out = {};
+  (await tile.pc.getStats()).forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') {
+      out[sideOf[String(s.mid)] || ('mid' + s.mid)] = s.framesDecoded || 0;
+    }
+  });
+  return out;
+}"""
+
+INBOUND_VIDEO_JS = """async () => {
+  const stats = await window.parloir.pc.getStats();
+  let n = 0;
+  stats.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') n += 1; });
+  return n;
+}"""
+
+LOCAL_SIZE_JS = """() => {
+  const v = document.getElementById('local-video');
+  return [v.videoWidth, v.videoHeight];
+}"""
+
+PLAYER_JS = """() => ['kiosk', 'relative'].map((side) => {
+  const v = document.getElementById('video-' + side);
+  return {readyState: v.readyState, time: v.currentTime, paused: v.paused, error: !!v.error};
+})"""
+
+
+async def _until(check: Any, timeout: float = 15.0, step: float = 0.2) -> Any:
+    async with asyncio.timeout(timeout):
+        while not (value := await check()):
+            await asyncio.sleep(step)
+    return value
+
+
+def _no_digits(text: str) -> str:
+    """The page's words without its running clocks and amounts."""
+    return re.sub(r"\d", "", text)
+
+
+def _decode(path: Path) -> dict[str, Any]:
+    with av.open(str(path)) as container:
+        video = list(container.decode(video=0))
+    with av.open(str(path)) as container:
+        audio = list(container.decode(audio=0))
+    return {
+        "frames": len(video),
+        "sizes": {(f.width, f.height) for f in video},
+        "start": min(float(video[0].time), float(audio[0].time)),
+        "audio_seconds": sum(f.samples for f in audio) / 48000,
+    }
+
+
+async def test_staff_watch_flag_and_replay_a_call(gateway_factory, codec_spy, redis) -> None:
+    gateway = await gateway_factory(call_max_seconds=120)
+    demo = await seeded(gateway)
+    base = gateway.base_url
+    errors: list[str] = []
+    async with chromium() as browser:
+        kiosk_ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
+        phone_ctx = await browser.new_context(
+            viewport={"width": 360, "height": 640}, is_mobile=True, has_touch=True
+        )
+        staff_ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
+        kiosk, phone, monitor = (
+            await kiosk_ctx.new_page(),
+            await phone_ctx.new_page(),
+            await staff_ctx.new_page(),
+        )
+        for page in (kiosk, phone, monitor):
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on(
+                "console",
+                lambda msg: errors.append(msg.text) if msg.type == "error" else None,
+            )
+
+        # The staff member opens the monitoring page first: nothing in progress.
+        await monitor.goto(f"{base}/monitor")
+        await monitor.fill("#staff", STAFF)
+        await monitor.wait_for_selector("#calls-status:has-text('Aucun appel en cours')")
+
+        # The detainee calls; the relative joins and accepts (as in test_call_browsers).
+        await kiosk.goto(f"{base}/kiosk")
+        await kiosk.fill("#detainee", demo["detainee"])
+        await kiosk.fill("#access-code", demo["access_code"])
+        await kiosk.click("#login")
+        await kiosk.click("#call")
+        code, _ref = await wait_for_code(gateway.config.outbox_path, timeout=10)
+        await phone.goto(f"{base}/join")
+        for rule in ("#rule-1", "#rule-2", "#rule-3"):
+            await phone.check(rule)
+        await phone.click("#accept-rules")
+        await phone.fill("#code", code)
+        await phone.click("#connect")
+        await phone.wait_for_selector("#accept-call", state="visible")
+        await phone.click("#accept-call")
+        await _until(lambda: _above(kiosk, 10))
+        await _until(lambda: _above(phone, 10))
+        before = {p: _no_digits(await p.inner_text("body")) for p in (kiosk, phone)}
+
+        # The call is listed; "Regarder" opens a tile where both sides decode.
+        call_id = next(iter(gateway.app[keys.ENGINE].calls))
+        row = monitor.locator(f"tr[data-call='{call_id}']")
+        await row.wait_for()
+        await _until(lambda: _has_text(row, "En communication"))
+        text = await row.inner_text()
+        assert "Jean Martin" in text and "Marie Martin" in text and "100042" in text, text
+        assert re.search(r"\b[01]:\d\d\b|\b\d\d:\d\d\b", text), text  # time left
+        await row.get_by_role("button", name=re.compile("Regarder")).click()
+        tile = monitor.locator(f"article.tile[data-call='{call_id}']")
+        await tile.wait_for()
+        frames = await _until(lambda: _tile_frames(monitor, call_id, 20), timeout=20)
+        assert set(frames) == {"kiosk", "relative"}, frames
+        assert await tile.locator("figcaption").all_inner_texts() == [
+            "Borne : Jean Martin",
+            "Proche : Marie Martin",
+        ]
+        # Sound only from the chosen tile: off by default, on with its toggle.
+        muted = "(t) => [...t.querySelectorAll('video')].map((v) => v.muted)"
+        assert await tile.evaluate(muted) == [True, True]
+        await tile.get_by_role("button", name=re.compile("Son")).click()
+        assert await tile.evaluate(muted) == [False, False]
+
+        # A moment is flagged.
+        await tile.get_by_label("Commentaire de la marque").fill("Échange d'objet montré")
+        await tile.get_by_role("button", name="Marquer ce moment").click()
+        await tile.locator(".flag-form .status:has-text('Moment marqué')").wait_for()
+        await screenshot(monitor, "monitor-grid")
+
+        # The participants noticed nothing: same words, one inbound video each.
+        for page in (kiosk, phone):
+            words = _no_digits(await page.inner_text("body"))
+            assert words == before[page]
+            assert not re.search(r"surveill|monitor", words, re.IGNORECASE), words
+            assert await page.evaluate(INBOUND_VIDEO_JS) == 1
+        kiosk_size = tuple(await kiosk.evaluate(LOCAL_SIZE_JS))
+        phone_size = tuple(await phone.evaluate(LOCAL_SIZE_JS))
+
+        # The kiosk hangs up; the tile says the call is over.
+        await kiosk.click("#hangup")
+        await kiosk.wait_for_selector("#ended", state="visible", timeout=10_000)
+        await phone.wait_for_selector("#ended", state="visible", timeout=10_000)
+        await tile.locator(".tile-status:has-text('L’appel est terminé')").wait_for(timeout=10_000)
+        await _until(lambda: _sealed(redis, call_id))
+
+        # The recording is listed; both sides play together, the flag is on the timeline.
+        await monitor.goto(f"{base}/enregistrements")
+        rec_row = monitor.locator(f"tr[data-call='{call_id}']")
+        await rec_row.wait_for()
+        assert "Scellé" in await rec_row.inner_text()
+        await rec_row.get_by_role("button", name=re.compile("Ouvrir")).click()
+        await monitor.wait_for_selector("#player:not([hidden])")
+        await _until(lambda: _ready(monitor), timeout=10)
+        markers = monitor.locator("#markers .marker")
+        assert await markers.count() == 1
+        await monitor.click("#play")
+        first = await monitor.evaluate(PLAYER_JS)
+        await asyncio.sleep(1.2)
+        later = await monitor.evaluate(PLAYER_JS)
+        for a, b in zip(first, later, strict=True):
+            assert b["time"] > a["time"] + 0.5 and not b["paused"], (first, later)
+        assert abs(later[0]["time"] - later[1]["time"]) < 0.3, later
+        await screenshot(monitor, "recordings-player")
+        # The flag marker jumps to its moment.
+        at = float(await markers.first.get_attribute("data-at") or "0")
+        await monitor.click("#play")  # pause
+        await markers.first.click()
+        await _until(lambda: _at(monitor, at))
+
+        # The audit page lists the uses.
+        await monitor.goto(f"{base}/audit")
+        await monitor.wait_for_selector("#audit-table:not([hidden])")
+        body = await monitor.inner_text("#audit-body")
+        for label in ("Visionnage en direct", "Marque d’un moment", "Lecture d’un enregistrement"):
+            assert label in body, body
+        assert STAFF in body
+        await screenshot(monitor, "audit-log")
+        for ctx in (kiosk_ctx, phone_ctx, staff_ctx):
+            await ctx.close()
+
+    assert errors == [], errors
+    # Monitoring and recording included, the relay never decoded nor encoded a frame.
+    assert codec_spy == {"decoders": 0, "encoders": 0}
+
+    # The recordings decode at the size each browser sent, as long as the call, in step.
+    rec = await redis.hgetall(f"parloir:recording:{call_id}")
+    record = await redis.hgetall(f"parloir:call:{call_id}")
+    connected = int(record["connected_ms"]) / 1000
+    folder = gateway.config.recordings_path / rec["folder"]
+    kiosk_file, relative_file = _decode(folder / "kiosk.webm"), _decode(folder / "relative.webm")
+    assert kiosk_file["sizes"] == {kiosk_size}, (kiosk_file["sizes"], kiosk_size)
+    assert relative_file["sizes"] == {phone_size}, (relative_file["sizes"], phone_size)
+    for info in (kiosk_file, relative_file):
+        assert abs(info["audio_seconds"] - connected) < 1.0, (info, connected)
+    assert abs(kiosk_file["start"] - relative_file["start"]) < 0.1
+
+
+async def _above(page: Any, n: int) -> bool:
+    return await frames_decoded(page) > n
+
+
+async def _has_text(locator: Any, text: str) -> bool:
+    return text in await locator.inner_text()
+
+
+async def _tile_frames(page: Any, call_id: str, n: int) -> dict[str, int] | None:
+    frames = await page.evaluate(TILE_FRAMES_JS, call_id)
+    return frames if len(frames) == 2 and all(v > n for v in frames.values()) else None
+
+
+async def _sealed(redis: Any, call_id: str) -> bool:
+    return await redis.hget(f"parloir:recording:{call_id}", "state") == "sealed"
+
+
+async def _ready(page: Any) -> bool:
+    return all(v["readyState"] >= 2 for v in await page.evaluate(PLAYER_JS))
+
+
+async def _at(page: Any, seconds: float) -> bool:
+    return all(abs(v["time"] - seconds) < 0.3 for v in await page.evaluate(PLAYER_JS))

@@ -1,0 +1,95 @@
+"""Recording: a real call between aiortc peers is muxed to WebM per side, sealed, and decodes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import aiohttp
+import av
+
+from gateway import appkeys as keys
+from gateway.directory import Correspondent
+from recorder.integrity import verify
+
+from .callkit import Client, join, seeded, start_calling
+
+
+def decode(path: Path) -> dict[str, object]:
+    """Frames, picture sizes, first and last timestamps (s) of each stream of a WebM file."""
+    out: dict[str, object] = {}
+    with av.open(str(path)) as container:
+        video = [f for f in container.decode(video=0)]
+    with av.open(str(path)) as container:
+        audio = [f for f in container.decode(audio=0)]
+    out["video_frames"] = len(video)
+    out["sizes"] = {(f.width, f.height) for f in video}
+    out["video_start"] = float(video[0].time) if video else None
+    out["audio_start"] = float(audio[0].time) if audio else None
+    out["audio_seconds"] = sum(f.samples for f in audio) / 48000
+    return out
+
+
+async def connected_call(
+    gateway, seconds: float, demo: dict[str, str] | None = None
+) -> tuple[str, dict[str, str]]:
+    demo = demo or await seeded(gateway)
+    async with aiohttp.ClientSession() as http:
+        kiosk, relative = Client(gateway.base_url, http), Client(gateway.base_url, http)
+        try:
+            code, _ref = await start_calling(kiosk, gateway, demo)
+            status, body = await join(relative, code)
+            assert status == 200, body
+            await relative.connect()
+            await relative.start_media()
+            await relative.expect("state", call__state="connected")
+            call = gateway.app[keys.ENGINE].calls[body["call"]["id"]]
+            await asyncio.sleep(seconds)
+            await kiosk.send({"type": "hangup"})
+            await relative.expect("ended")
+            call_id = body["call"]["id"]
+            await asyncio.wait_for(call.finished.wait(), 10)
+            record = await gateway.app[keys.REDIS].hgetall(f"parloir:call:{call_id}")
+            return call_id, record
+        finally:
+            await kiosk.close()
+            await relative.close()
+
+
+async def test_both_sides_are_recorded_in_sync_and_sealed(gateway_factory, redis) -> None:
+    gateway = await gateway_factory()
+    call_id, record = await connected_call(gateway, 4.0)
+    rec = await redis.hgetall(f"parloir:recording:{call_id}")
+    assert rec["state"] == "sealed" and rec["detainee"] == "100042", rec
+    root = gateway.config.recordings_path
+    folder = root / rec["folder"]
+    connected = int(record["connected_ms"]) / 1000
+    starts = []
+    for side in ("kiosk", "relative"):
+        info = decode(folder / f"{side}.webm")
+        assert info["sizes"] == {(640, 480)}, info  # the size aiortc's test track sends
+        assert info["video_frames"] > 60
+        # Audio of the call's length, within a second.
+        assert abs(info["audio_seconds"] - connected) < 1.0, (info, connected)
+        starts.append(min(info["video_start"], info["audio_start"]))  # type: ignore[type-var]
+    assert abs(starts[0] - starts[1]) < 0.1, starts  # both sides start together
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert {f["name"] for f in manifest["files"]} == {"kiosk.webm", "relative.webm"}
+    assert manifest["meta"]["call_id"] == call_id
+    assert verify(root).ok
+
+
+async def test_a_call_with_a_lawyer_is_not_recorded(gateway_factory, redis) -> None:
+    gateway = await gateway_factory()
+    directory = gateway.app[keys.DIRECTORY]
+    demo = await seeded(gateway)
+    lawyer = Correspondent(
+        id="corr_demo", detainee=demo["detainee"], name="Maître Roux", phone="+33612345678",
+        relationship="avocate", lawyer=True,
+    )  # fmt: skip
+    await directory.put_correspondent(lawyer)
+    call_id, _record = await connected_call(gateway, 1.0, demo)
+    assert await redis.exists(f"parloir:recording:{call_id}") == 0
+    root = gateway.config.recordings_path
+    assert not list(root.rglob("*.webm"))
