@@ -42,6 +42,8 @@ from gateway.relay import MediaSource, RelayTrack
 log = logging.getLogger(__name__)
 
 MS = Fraction(1, 1000)
+EARLY_AUDIO = 1500
+"""Audio packets (30 s) kept while a side's first video keyframe is awaited."""
 QUEUE_LIMIT = 2000
 """Packets waiting for the disk (about 10 s of a call) before the recording is abandoned."""
 _RTP_WRAP = 1 << 32
@@ -96,12 +98,16 @@ class _SideFile:
         self.container: av.container.OutputContainer | None = None
         self.streams: dict[str, av.stream.Stream] = {}
         self.packets = 0
+        self._early_audio: list[_Item] = []
 
     def write(self, item: _Item) -> None:
         if self.container is None:
             size = vp8_size(item.data) if item.kind == "video" and item.keyframe else None
             if size is None:
-                return  # the file starts with a keyframe, so it never starts mid-GOP
+                # Video starts at a keyframe, never mid-GOP; the sound until then is kept.
+                if item.kind == "audio" and len(self._early_audio) < EARLY_AUDIO:
+                    self._early_audio.append(item)
+                return
             self.container = av.open(
                 str(self.path),
                 "w",
@@ -113,6 +119,13 @@ class _SideFile:
             audio = self.container.add_mux_stream("opus", rate=48000)
             video.time_base = audio.time_base = MS
             self.streams = {"video": video, "audio": audio}
+            early, self._early_audio = self._early_audio, []
+            for sound in early:
+                self._mux(sound)
+        self._mux(item)
+
+    def _mux(self, item: _Item) -> None:
+        assert self.container is not None
         packet = av.Packet(item.data)
         packet.pts = packet.dts = item.pts_ms
         packet.time_base = MS

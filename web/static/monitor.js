@@ -294,6 +294,11 @@
     return el;
   }
 
+  /** Replace el's children, skipping null/false ones. */
+  function fill(el, ...children) {
+    el.replaceChildren(...children.flat().filter((c) => c != null && c !== false));
+  }
+
   function setInvalid(input, invalid) {
     if (invalid) input.setAttribute('aria-invalid', 'true');
     else input.removeAttribute('aria-invalid');
@@ -498,11 +503,11 @@
   function fillRow(row, call) {
     const c = row.cells;
     const who = names(call);
-    c.detainee.replaceChildren(who.detainee,
+    fill(c.detainee, who.detainee,
       h('span', { class: 'sub', text: t('monitor.number', { n: call.detainee.number }) }));
     const corr = call.correspondent;
     const sub = [corr.relationship, corr.phone_masked].filter(Boolean).join(' · ');
-    c.correspondent.replaceChildren(corr.name || '—', sub ? h('span', { class: 'sub', text: sub }) : null,
+    fill(c.correspondent, corr.name || '—', sub ? h('span', { class: 'sub', text: sub }) : null,
       corr.lawyer ? h('span', { class: 'badge badge-warn lawyer-badge', text: t('monitor.lawyer') }) : null);
     c.kiosk.textContent = call.kiosk || '—';
     c.state.textContent = known('monitor.state.' + call.state) ? t('monitor.state.' + call.state) : call.state;
