@@ -1,0 +1,97 @@
+"""The recorder alone, fed synthetic packets through real relay sources: timing and slow disks."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from gateway.relay import MediaSource
+from recorder import writer
+from recorder.writer import CallRecorder, _Clock, vp8_size
+
+
+def vp8_keyframe(width: int = 320, height: int = 240) -> bytes:
+    # Frame tag (key frame, shown), start code, 14-bit sizes: what vp8_size reads.
+    return bytes([0x10, 0x02, 0x00, 0x9D, 0x01, 0x2A]) + width.to_bytes(2, "little") + (
+        height.to_bytes(2, "little")
+    ) + bytes(200)
+
+
+def packet(data: bytes, pts: int, rate: int) -> av.Packet:
+    p = av.Packet(data)
+    p.pts = pts
+    p.time_base = Fraction(1, rate)
+    return p
+
+
+def sources() -> dict[tuple[str, str], MediaSource]:
+    return {(side, kind): MediaSource(kind, f"{side}/{kind}")
+            for side in ("kiosk", "relative") for kind in ("audio", "video")}  # fmt: skip
+
+
+def test_vp8_size_and_rtp_clock() -> None:
+    assert vp8_size(vp8_keyframe(640, 480)) == (640, 480)
+    assert vp8_size(b"\x01" + bytes(20)) is None
+    clock = _Clock(90_000)
+    assert clock.place(4_294_960_000, 500) == 500
+    # The 32-bit RTP timestamp wraps: time goes on.
+    assert clock.place(2_704, 600) == 500 + (2_704 + 2**32 - 4_294_960_000) * 1000 // 90_000
+    assert clock.place(2_704, 700) == clock.last_ms  # same timestamp: nudged forward by 1 ms
+
+
+async def test_a_slow_disk_drops_the_recording_not_the_call(tmp_path: Path, monkeypatch) -> None:
+    """The writer thread is stuck: the queue fills, the recording is abandoned with an alert,
+    and publishing packets to the relay never blocks."""
+    release = threading.Event()
+    original = writer._SideFile.write
+
+    def slow_write(self: writer._SideFile, item: writer._Item) -> None:
+        release.wait(10)
+        original(self, item)
+
+    monkeypatch.setattr(writer._SideFile, "write", slow_write)
+    alerts: list[str] = []
+    srcs = sources()
+    recorder = CallRecorder(tmp_path / "call", srcs, alerts.append, queue_limit=20)
+    recorder.start()
+    await asyncio.sleep(0)
+    started = time.perf_counter()
+    for i in range(200):
+        srcs[("kiosk", "audio")].publish(packet(b"\xfc" + bytes(60), i * 960, 48_000))
+        if i % 20 == 0:
+            await asyncio.sleep(0)  # let the recorder's reader run
+    assert time.perf_counter() - started < 0.5  # the relay never waited for the disk
+    await asyncio.sleep(0.05)
+    assert alerts == ["recording.disk_too_slow"] and recorder.failed == "recording.disk_too_slow"
+    release.set()
+    await recorder.close()
+
+
+async def test_packets_become_a_webm_per_side(tmp_path: Path) -> None:
+    srcs = sources()
+    recorder = CallRecorder(tmp_path / "call", srcs, lambda reason: None)
+    recorder.start()
+    await asyncio.sleep(0)
+    for i in range(50):  # one second of both sides
+        for side in ("kiosk", "relative"):
+            srcs[(side, "audio")].publish(packet(b"\xfc" + bytes(60), 1000 + i * 960, 48_000))
+            if i % 2 == 0:
+                data = vp8_keyframe() if i == 0 else b"\x11" + bytes(100)
+                srcs[(side, "video")].publish(packet(data, 5000 + i * 1800, 90_000))
+        await asyncio.sleep(0.02)
+    for source in srcs.values():
+        source.end()
+    await recorder.close()
+    assert recorder.failed is None
+    for side in ("kiosk", "relative"):
+        with av.open(str(tmp_path / "call" / f"{side}.webm")) as container:
+            # Packets only, read while the file is open: nothing is decoded.
+            kinds = [p.stream.type for p in container.demux() if p.size]
+            video = container.streams.video[0]
+            assert (video.codec_context.width, video.codec_context.height) == (320, 240)
+        assert kinds.count("audio") == 50 and kinds.count("video") == 25
