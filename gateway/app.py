@@ -16,7 +16,7 @@ from aiohttp import web
 from recorder.audit import Audit
 from signaling.websocket import handle_ws
 
-from . import aiortc_passthrough, api, desk_api, monitor_api, openapi, regie_api
+from . import aiortc_passthrough, api, desk_api, direction_api, monitor_api, openapi, regie_api
 from . import appkeys as keys
 from .booking_desk import BookingDesk
 from .calls import CallEngine
@@ -80,6 +80,7 @@ STAFF_PREFIXES = (
     "/api/monitor",
     "/api/recordings",
     "/api/audit",
+    "/api/direction",
     "/api/openapi.json",
 )
 
@@ -157,6 +158,9 @@ def create_app(
     app[keys.AUDIT] = Audit(redis)
     app[keys.DESK] = BookingDesk(redis, app[keys.DIRECTORY], ledger, establishment)
     app[keys.JOIN_LIMITER] = RateLimiter(redis, "join", config.join_attempts_per_minute)
+    app[keys.JOIN_FAILURES] = RateLimiter(
+        redis, "joinfail", config.join_failures_per_hour, window=3600
+    )
     app[keys.KIOSK_LIMITER] = RateLimiter(redis, "kiosk", config.kiosk_logins_per_minute)
     app[keys.ENGINE] = CallEngine(
         config,
@@ -222,3 +226,4 @@ def add_desk_routes(app: web.Application) -> None:
     r.add_get("/enregistrements", page("recordings.html"))
     r.add_get("/audit", page("audit.html"))
     monitor_api.add_routes(app)
+    direction_api.add_routes(app)

@@ -48,6 +48,7 @@ from .directory import PREFIX, Booking, Correspondent, Detainee, Directory, _dum
 from .establishment import Establishment
 from .ledger import Ledger, LedgerError
 from .pricing import call_cost, max_hold
+from .sanctions import Sanctions
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,10 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "booking.contended": (
         "Le créneau est très demandé en ce moment : réessayez.",
         "The slot is in high demand right now: try again.",
+    ),
+    "booking.number_sanctioned": (
+        "Ce numéro est sanctionné : il ne peut pas être appelé pour le moment.",
+        "This number is under a sanction: it cannot be called for now.",
     ),
     "booking.not_found": ("Réservation introuvable.", "Booking not found."),
     "booking.not_cancellable": (
@@ -252,6 +257,8 @@ class BookingDesk:
             )
             if refusal is not None:
                 raise DeskError(str(refusal.code), refusal.message_fr, refusal.message_en)
+            if await Sanctions(self.redis).active_on(corr.phone, now):
+                raise DeskError("booking.number_sanctioned")
             balance, held, tariff_name = await pipe.hmget(akey, ["balance", "held", "tariff"])
             tariff = est.tariffs.get(tariff_name or est.default_tariff)
             max_seconds = est.call_max_seconds

@@ -53,6 +53,7 @@ from .lifecycle import (
     TimeWarningDue,
 )
 from .relay import MediaSource, RelayTrack
+from .sanctions import Sanctions
 from .sms import SmsSender, mask_phone
 
 log = logging.getLogger(__name__)
@@ -593,6 +594,8 @@ class CallEngine:
         if remaining < 1:
             raise CallError("call.time_used")
         booking = fresh
+        if await Sanctions(self.redis).active_on(correspondent.phone, now):
+            raise CallError("call.number_sanctioned")  # no code is sent to it
         call_id = f"call_{secrets.token_hex(8)}"
         limits = CallLimits(
             max_duration=remaining,

@@ -46,6 +46,9 @@ class GatewayConfig:
     "After the code is accepted, both legs must be connected within this time."
     join_attempts_per_minute: int = 10
     "Code entries allowed per client address per minute."
+    join_failures_per_hour: int = 30
+    "Wrong codes typed on the bare address (without the SMS link) per hour, all addresses "
+    "together; past it, only the SMS link works until the hour ends (see the README)."
     kiosk_logins_per_minute: int = 10
     "Kiosk login attempts allowed per detainee number per minute."
     kiosk_id: str = "kiosk-1"

@@ -58,6 +58,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Votre créneau n'a pas commencé ou est terminé.",
         "en": "Your slot has not started or is over.",
     },
+    "call.number_sanctioned": {
+        "fr": "Ce numéro est sanctionné : il ne peut pas être appelé pour le moment.",
+        "en": "This number is under a sanction: it cannot be called for now.",
+    },
     "call.time_used": {
         "fr": "Le temps d'appel de ce créneau est entièrement utilisé.",
         "en": "The call time of this slot is all used.",

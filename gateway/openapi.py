@@ -2,9 +2,10 @@
 
 The document is plain data, built once per version by :func:`document`; :func:`serve` answers it
 as JSON. It describes every route under ``/api/`` (kiosk login, relative's code entry, public
-calendar, booking desk, accounts office) with its parameters, bodies, responses and the stable
-``reason`` codes of its refusals. ``tests/test_openapi.py`` checks that it validates, that it
-matches the routes of the application, and that real responses match its schemas. The WebSocket
+calendar, booking desk, accounts office, monitoring, recordings, audit log) with its parameters,
+bodies, responses and the stable ``reason`` codes of its refusals. ``tests/test_openapi.py``
+checks that it validates, that it matches the routes of the application, and that real
+responses match its schemas. The WebSocket
 ``/ws`` is described in ``docs/signaling.md`` (OpenAPI does not model WebSockets).
 """
 
@@ -19,10 +20,13 @@ from typing import Any
 
 from aiohttp import web
 
+from recorder.audit import ACTION_LABELS
+
 from . import api, desk_api
 from .booking_rules import RefusalCode
 from .csv_import import ERROR_REASONS, MAX_ROWS, WARNING_REASONS
 from .desk_api import MAX_CSV, MAX_DAYS
+from .lifecycle import CallState
 from .pricing import CHARTER_TARIFFS
 
 __all__ = ["REASONS", "document", "serve"]
@@ -105,6 +109,18 @@ REASONS: dict[str, str] = {
         "still be refunded (cents)"
     ),
     "ledger.unknown_tariff": "no tariff with this name",
+    # Monitoring and recordings (gateway.monitor_api).
+    "monitor.no_call": (
+        "no call in progress with this id on this gateway (a call run by another gateway process "
+        "cannot be watched or cut from here); for a flag, no recording of the call either"
+    ),
+    "monitor.lawyer": "the call is with a lawyer: neither recorded nor monitored",
+    "monitor.call_ended": "the call has just ended",
+    "signaling.bad_sdp": (
+        "the offer is not a viewer's offer: two audio and two video sections, all `recvonly`, "
+        "with Opus and VP8 (the message says what is wrong)"
+    ),
+    "recording.not_found": "no recording of this call",
 }
 
 
@@ -222,6 +238,7 @@ _STATUS_NAMES = {
     404: "Not found",
     409: "Conflict",
     413: "Payload too large",
+    422: "Unprocessable content",
     429: "Too many requests",
     503: "Service unavailable",
 }
@@ -559,14 +576,21 @@ def _schemas() -> dict[str, Any]:
                     minLength=1,
                 ),
                 "relationship": _str(maxLength=40),
-                "status": {**corr_status, "description": "Default `authorised`."},
-                "minor": {"type": "boolean", "default": False},
+                "status": {
+                    **corr_status,
+                    "description": "Default: `authorised` for a new correspondent, unchanged "
+                    "on an update.",
+                },
+                "minor": _bool("Default: false for a new correspondent, unchanged on an update."),
                 "consent_by": _str(
                     "Who gave the parental consent; kept only for a minor. The consent time is "
                     "recorded now, or kept when the same name was already recorded.",
                     maxLength=100,
                 ),
-                "lawyer": {"type": "boolean", "default": False},
+                "lawyer": _bool(
+                    "A lawyer: calls neither recorded nor monitored. Default: false for a new "
+                    "correspondent, unchanged on an update."
+                ),
             },
             required=["name", "phone"],
             strict=False,
@@ -831,6 +855,235 @@ def _schemas() -> dict[str, Any]:
                 "call": _obj({"id": _str(), "detainee_name": _str("`Jean M.`")}),
             }
         ),
+        **_monitor_schemas(),
+    }
+
+
+_STAFF_NAME = _str(
+    "Name (or number) of the staff member, written to the audit log (until staff accounts exist).",
+    maxLength=64,
+    minLength=1,
+)
+_RECORDING_STATES = ["recording", "sealed", "failed", "destroyed"]
+_ACTION = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
+
+
+def _monitor_schemas() -> dict[str, Any]:
+    call_state = {
+        "type": "string",
+        "enum": [str(s) for s in CallState],
+        "description": "`waiting_relative` (code sent, the relative has not joined), "
+        "`connecting`, `connected`, `ended`.",
+    }
+    side = {"type": "string", "enum": ["kiosk", "relative"]}
+    recording_props: dict[str, Any] = {
+        "call": _str("Call id."),
+        "state": {
+            "type": "string",
+            "enum": _RECORDING_STATES,
+            "description": "`recording` (the call is going on), `sealed` (complete, its files "
+            "fixed by a hash chain), `failed` (see `failure`; what was written is kept), "
+            "`destroyed` (past retention: the files are gone, the entry stays).",
+        },
+        "started_at": _int("Start of the recording, epoch milliseconds (UTC)."),
+        "ended_at": {
+            "type": ["integer", "null"],
+            "description": "End, epoch milliseconds (UTC); null while recording.",
+        },
+        "detainee": _str("Numéro d'écrou."),
+        "detainee_name": _str("`LASTNAME Firstname`; empty if the detainee is gone."),
+        "correspondent": _str("Correspondent id."),
+        "correspondent_name": _str("Empty if the correspondent is gone."),
+        "phone": _str("The number called, E.164 (as at the time of the call)."),
+        "kiosk": _str("Kiosk id."),
+        "flags": _int("Moments flagged by the monitoring staff.", minimum=0),
+        "legal_hold": _bool("On legal hold (« réquisition judiciaire »): never destroyed."),
+        "hold_reason": _str("Why it was put on (or taken off) legal hold."),
+        "failure": _str("Why the recording failed (e.g. `recording.lost`); empty otherwise."),
+    }
+    return {
+        "LiveCall": _obj(
+            {
+                "id": _str("Call id."),
+                "state": call_state,
+                "kiosk": _str("Kiosk id."),
+                "owner": _str("The gateway process running the call."),
+                "watchable": _bool(
+                    "Whether `watch` can be asked of this gateway: the call is run by this "
+                    "process and is not with a lawyer."
+                ),
+                "created_at": _int("When the kiosk started calling, epoch ms (UTC)."),
+                "connected_at": {
+                    "type": ["integer", "null"],
+                    "description": "When both sides connected, epoch ms (UTC), or null.",
+                },
+                "ends_at": {
+                    "type": ["integer", "null"],
+                    "description": "When the call will be ended (time limit or end of the "
+                    "slot), epoch ms (UTC), or null before it connects.",
+                },
+                "detainee": _obj(
+                    {
+                        "number": _str("Numéro d'écrou."),
+                        "name": _str("`LASTNAME Firstname` (empty if not found)."),
+                    }
+                ),
+                "correspondent": _obj(
+                    {
+                        "name": _str(),
+                        "relationship": _str(),
+                        "phone_masked": _str("`+33 6 •• •• •• 78`."),
+                        "lawyer": _bool("A lawyer: the call is neither recorded nor watched."),
+                    },
+                    description="Empty strings if the correspondent is not found.",
+                ),
+                "recording": {
+                    "type": "string",
+                    "enum": ["none", *_RECORDING_STATES],
+                    "description": "State of the call's recording; `none`: not recorded "
+                    "(a lawyer, recording disabled, or not connected yet).",
+                },
+            },
+            description="A call in progress (on any gateway process).",
+        ),
+        "LiveCalls": _obj(
+            {
+                "server_time": _int("The gateway's clock, epoch ms (UTC)."),
+                "calls": {
+                    "type": "array",
+                    "items": _ref("LiveCall"),
+                    "description": "By call id.",
+                },
+            }
+        ),
+        "WatchRequest": _obj(
+            {
+                "sdp": _str(
+                    "The viewer's WebRTC offer: two audio and two video sections, all "
+                    "`recvonly`, Opus and VP8.",
+                    maxLength=60_000,
+                ),
+                "staff": _STAFF_NAME,
+            },
+            strict=False,
+        ),
+        "WatchAnswer": _obj(
+            {
+                "sdp": _str("The gateway's SDP answer (send-only)."),
+                "tracks": {
+                    "type": "array",
+                    "description": "Which side and kind each section (`mid`) of the offer carries.",
+                    "items": _obj(
+                        {
+                            "mid": _str("The section's `mid`."),
+                            "side": side,
+                            "kind": {"type": "string", "enum": ["audio", "video"]},
+                        }
+                    ),
+                },
+            }
+        ),
+        "FlagRequest": _obj(
+            {
+                "staff": _STAFF_NAME,
+                "comment": _str("What happened.", maxLength=500, minLength=1),
+                "at": {
+                    "type": "number",
+                    "exclusiveMinimum": 0,
+                    "description": "When the moment happened, epoch ms (UTC). Default (or "
+                    "anything but a positive number): now.",
+                },
+            },
+            required=["staff", "comment"],
+            strict=False,
+        ),
+        "FlagResult": _obj(
+            {
+                "id": _str("Flag id (`<ms>-<n>`)."),
+                "at": _int("When the flagged moment happened, epoch ms (UTC)."),
+            }
+        ),
+        "CutRequest": _obj(
+            {
+                "staff": _STAFF_NAME,
+                "reason": _str("Why the call is cut.", maxLength=500, minLength=1),
+            },
+            strict=False,
+        ),
+        "CutResult": _obj(
+            {
+                "id": _str("Call id."),
+                "state": {**call_state, "description": "The call's state: `ended`."},
+            }
+        ),
+        "Recording": _obj(recording_props, description="A call's recording, from the index."),
+        "RecordingDetail": _obj(
+            {
+                **recording_props,
+                "files": {
+                    "type": "array",
+                    "description": "The media files on disk (none once destroyed).",
+                    "items": _obj(
+                        {
+                            "side": side,
+                            "url": _str(
+                                "`/api/recordings/{call}/{side}.webm` (add `staff`, and "
+                                "`download=1` to download)."
+                            ),
+                        }
+                    ),
+                },
+                "flags_list": {
+                    "type": "array",
+                    "description": "The flagged moments, in the order they were flagged.",
+                    "items": _obj(
+                        {
+                            "id": _str("Flag id."),
+                            "at": _int("When the moment happened, epoch ms (UTC)."),
+                            "by": _str("The staff member."),
+                            "comment": _str(),
+                        }
+                    ),
+                },
+            },
+            description="A recording with its files and flags.",
+        ),
+        "HoldRequest": _obj(
+            {
+                "staff": _STAFF_NAME,
+                "reason": _str(
+                    "Why (e.g. the judicial requisition's number); required to release too.",
+                    maxLength=500,
+                    minLength=1,
+                ),
+                "held": {
+                    "type": "boolean",
+                    "default": True,
+                    "description": "`true`: put on legal hold; `false`: release it.",
+                },
+            },
+            required=["staff", "reason"],
+            strict=False,
+        ),
+        "HoldResult": _obj({"call": _str("Call id."), "legal_hold": _bool()}),
+        "AuditEntry": _obj(
+            {
+                "id": _str("Entry id, `<ms>-<n>`: increasing."),
+                "at": _int("When, epoch ms (UTC); never earlier than the entry before."),
+                "actor": _str("Who: the staff member's name, or `parloir` for the system."),
+                "action": _str(
+                    "What (a stable code).", examples=sorted(ACTION_LABELS), pattern=_ACTION
+                ),
+                "target": _str("To what: a call id, a detainee number…"),
+                "details": {
+                    "type": "object",
+                    "additionalProperties": {"type": "string"},
+                    "description": "Strings: `reason` (cut, hold), `comment` (flag), `side` "
+                    "(play, download), `files` and `manifest` (destroy)…",
+                },
+            },
+            description="One entry of the audit log (append-only).",
+        ),
     }
 
 
@@ -1028,9 +1281,13 @@ empty `q` finds nothing.
 « Créer une fiche » / « Modifier la fiche » on the desk page. Creates the detainee, or replaces
 the record of an existing number: names and location are replaced by what is sent, `status`
 and the access code are kept when omitted. The access code is required for a new detainee and is
-stored only as an Argon2 hash. Answers `201` in both cases. {_TEXT_LIMITS}
+stored only as an Argon2 hash. Answers `201` for a new detainee, `200` for an update.
+{_TEXT_LIMITS}
 """,
-                {"201": _ok("Saved.", _ref("Detainee"))},
+                {
+                    "201": _ok("Created.", _ref("Detainee")),
+                    "200": _ok("Updated.", _ref("Detainee")),
+                },
                 {
                     400: ["request.malformed"]
                     + _fields(
@@ -1139,12 +1396,13 @@ booked with them); a lawyer's calls are neither recorded nor monitored. {_TEXT_L
                 "desk",
                 "Update a correspondent",
                 f"""
-« Enregistrer le correspondant » on an existing correspondent. The record is replaced by what is
-sent: an omitted field takes its default (`status` `authorised`, `minor` and `lawyer` false),
-so send every field. The parental consent's time is kept when `consent_by` is unchanged. Answers
-`201`. {_TEXT_LIMITS}
+« Enregistrer le correspondant » on an existing correspondent. `status`, `minor` and `lawyer`
+keep their value when omitted (a withdrawn authorisation is never lifted by omission); the other
+fields are replaced by what is sent: an omitted `relationship` or `consent_by` is emptied (for a
+minor, that withdraws the recorded consent), so send them. The parental consent's time is kept
+when `consent_by` is unchanged. Answers `200`. {_TEXT_LIMITS}
 """,
-                {"201": _ok("Saved.", _ref("Correspondent"))},
+                {"200": _ok("Saved.", _ref("Correspondent"))},
                 {
                     400: ["request.malformed"]
                     + _fields(
@@ -1254,6 +1512,7 @@ picks the PDF's language.
                             "Content-Disposition": {
                                 "description": 'inline; filename="bon-visiophonie-<receipt>.pdf"',
                                 "schema": {"type": "string"},
+                                "required": True,
                             }
                         },
                         "content": {
@@ -1473,6 +1732,7 @@ decimal comma. Columns: `date`, `heure`, `operation`, `libelle`, `duree_connecte
                             "Content-Disposition": {
                                 "description": 'attachment; filename="releve-<number>.csv"',
                                 "schema": {"type": "string"},
+                                "required": True,
                             }
                         },
                         "content": {"text/csv": {"schema": {"type": "string"}}},
@@ -1544,6 +1804,7 @@ billed minutes and charges; refunds and credits made that day.
                 staff=True,
             )
         },
+        **_monitor_paths(),
         "/api/openapi.json": {
             "get": _op(
                 "getOpenApi",
@@ -1558,6 +1819,470 @@ billed minutes and charges; refunds and credits made that day.
                 },
                 staff=True,
                 lang=False,
+            )
+        },
+    }
+
+
+_CALL = _path_param("call", "Call id (`call_…`).", maxLength=40)
+_STAFF_AUDITED = (
+    "`staff` is the name of the staff member, written to the audit log with the action."
+)
+_FRENCH_ONLY = (
+    "Refusals other than `400` are in French whatever `lang`; `404` `http.404` has the "
+    "router's English `message`."
+)
+
+
+def _days(default_from: str) -> list[dict[str, Any]]:
+    return [
+        _query(
+            "from",
+            f"First day, `YYYY-MM-DD` (local date of the establishment). Default: {default_from}.",
+            {"type": "string", "format": "date"},
+            example="2026-03-02",
+        ),
+        _query(
+            "to",
+            "Last day (included), `YYYY-MM-DD` (local). Default: today.",
+            {"type": "string", "format": "date"},
+        ),
+    ]
+
+
+def _monitor_paths() -> dict[str, Any]:
+    staff = "Brigadier Lefèvre"
+    live_example = {
+        "server_time": 1772695800000,
+        "calls": [
+            {
+                "id": "call_5d1e8a2b9c3f4a70",
+                "state": "connected",
+                "kiosk": "kiosk-1",
+                "owner": "gw_1a2b3c4d",
+                "watchable": True,
+                "created_at": 1772695500000,
+                "connected_at": 1772695560000,
+                "ends_at": 1772697360000,
+                "detainee": {"number": "123456", "name": "MARTIN Hélène"},
+                "correspondent": {
+                    "name": "Paul Martin",
+                    "relationship": "fils",
+                    "phone_masked": "+33 6 •• •• •• 78",
+                    "lawyer": False,
+                },
+                "recording": "recording",
+            }
+        ],
+    }
+    recording_example = {
+        "call": "call_5d1e8a2b9c3f4a70",
+        "state": "sealed",
+        "started_at": 1772695560000,
+        "ended_at": 1772697360000,
+        "detainee": "123456",
+        "detainee_name": "MARTIN Hélène",
+        "correspondent": "corr_1a2b3c4d5e",
+        "correspondent_name": "Paul Martin",
+        "phone": "+33612345678",
+        "kiosk": "kiosk-1",
+        "flags": 1,
+        "legal_hold": False,
+        "hold_reason": "",
+        "failure": "",
+    }
+    media_headers = {
+        "Accept-Ranges": {
+            "description": "`bytes`.",
+            "schema": {"type": "string"},
+            "required": True,
+        },
+        "ETag": {"schema": {"type": "string"}, "required": True},
+        "Last-Modified": {"schema": {"type": "string"}, "required": True},
+    }
+    webm = {"video/webm": {"schema": {"type": "string", "contentMediaType": "video/webm"}}}
+    return {
+        "/api/monitor/calls": {
+            "get": _op(
+                "listLiveCalls",
+                "monitor",
+                "The calls in progress",
+                """
+« Surveillance » (`/monitor`): every call in progress, on any gateway process, by id: its state,
+kiosk, the detainee, the correspondent (phone masked), its times and its recording's state. Times
+are epoch milliseconds (UTC), like the WebSocket protocol; `server_time` is the gateway's clock.
+Calls with a lawyer are listed, marked `lawyer`, and are never `watchable`. Reading the list is
+not audited.
+""",
+                {"200": _ok("The calls.", _ref("LiveCalls"), live_example)},
+                staff=True,
+                lang=False,
+            )
+        },
+        "/api/monitor/calls/{call}/watch": {
+            "post": _op(
+                "watchCall",
+                "monitor",
+                "Watch and listen to a call in progress",
+                f"""
+Live monitoring (« écoute / visionnage en direct »): the viewer sends a receive-only WebRTC offer
+(two audio and two video sections, all `recvonly`, Opus and VP8) and gets the gateway's answer,
+complete with its ICE candidates (no trickle), and which side and kind each section carries
+(`tracks`). Nothing is sent to the participants, who cannot tell. Only a call run by this gateway
+process can be watched (`watchable` in `GET /api/monitor/calls`), and never a call with a lawyer.
+{_STAFF_AUDITED} Each watch is logged (`monitor.watch`) once the answer is made. Checked in this
+order: the body, the call, a lawyer, the call's end, the offer. {_FRENCH_ONLY}
+""",
+                {
+                    "200": _ok(
+                        "The answer.",
+                        _ref("WatchAnswer"),
+                        {
+                            "sdp": "v=0\r\no=- 3920 0 IN IP4 10.0.0.5\r\n…",
+                            "tracks": [
+                                {"mid": "0", "side": "kiosk", "kind": "video"},
+                                {"mid": "1", "side": "relative", "kind": "video"},
+                                {"mid": "2", "side": "kiosk", "kind": "audio"},
+                                {"mid": "3", "side": "relative", "kind": "audio"},
+                            ],
+                        },
+                    )
+                },
+                {
+                    400: ["request.malformed", "field.staff", "field.sdp"],
+                    404: ["monitor.no_call"],
+                    409: ["monitor.lawyer", "monitor.call_ended"],
+                    413: ["http.413"],
+                    422: ["signaling.bad_sdp"],
+                },
+                parameters=[_CALL],
+                body=_json_body(
+                    _ref("WatchRequest"),
+                    STAFF_BODY,
+                    {"sdp": "v=0\r\no=- 4611 2 IN IP4 127.0.0.1\r\n…", "staff": staff},
+                ),
+                staff=True,
+            )
+        },
+        "/api/monitor/calls/{call}/flag": {
+            "post": _op(
+                "flagCall",
+                "monitor",
+                "Flag a moment of a call",
+                f"""
+« Signaler »: marks a moment of a call, live or afterwards on its recording, with who and why.
+The call must be in progress on this gateway or have a recording. The recording's `flags` count
+goes up and the flag is listed by `GET /api/recordings/{{call}}`. {_STAFF_AUDITED} The flag is
+logged (`call.flag`, with the `comment`). {_FRENCH_ONLY} {_TEXT_LIMITS}
+""",
+                {"201": _ok("Flagged.", _ref("FlagResult"))},
+                {
+                    400: ["request.malformed", "field.staff", "field.comment"],
+                    404: ["monitor.no_call"],
+                    413: ["http.413"],
+                },
+                parameters=[_CALL],
+                body=_json_body(
+                    _ref("FlagRequest"),
+                    STAFF_BODY,
+                    {
+                        "staff": staff,
+                        "comment": "Objet passé devant la caméra",
+                        "at": 1772696100000,
+                    },
+                ),
+                staff=True,
+            )
+        },
+        "/api/monitor/calls/{call}/cut": {
+            "post": _op(
+                "cutCall",
+                "monitor",
+                "Cut a call in progress",
+                f"""
+« Interrompre »: ends the call for both sides at once (they get `ended` with reason `cut` on the
+WebSocket); its connected time is billed and its recording sealed as at any end. Only a call run
+by this gateway process can be cut. {_STAFF_AUDITED} The cut is logged (`call.cut`, with the
+`reason`) before the call is cut. {_FRENCH_ONLY} {_TEXT_LIMITS}
+""",
+                {"200": _ok("Cut.", _ref("CutResult"))},
+                {
+                    400: ["request.malformed", "field.staff", "field.reason"],
+                    404: ["monitor.no_call"],
+                    413: ["http.413"],
+                },
+                parameters=[_CALL],
+                body=_json_body(
+                    _ref("CutRequest"),
+                    STAFF_BODY,
+                    {"staff": staff, "reason": "Menaces envers le correspondant"},
+                ),
+                staff=True,
+            )
+        },
+        "/api/recordings": {
+            "get": _op(
+                "listRecordings",
+                "recordings",
+                "Search the recordings",
+                """
+« Enregistrements » (`/enregistrements`): the recordings of the calls that started between `from`
+and `to` (local days, both included), newest first, optionally of one detainee, one
+correspondent, a phone number, or only the flagged ones. Destroyed recordings stay listed
+(`destroyed`, without files). Times are epoch milliseconds (UTC). Searching is not audited;
+playing and downloading are.
+""",
+                {
+                    "200": _ok(
+                        "The recordings, newest first.",
+                        {"type": "array", "items": _ref("Recording")},
+                        [recording_example],
+                    )
+                },
+                {400: ["request.bad_date"]},
+                parameters=[
+                    *_days("90 days before today"),
+                    _query("detainee", "Numéro d'écrou (exact).", {"type": "string"}),
+                    _query("correspondent", "Correspondent id (exact).", {"type": "string"}),
+                    _query(
+                        "phone",
+                        "Part of the number called as stored, E.164 (`+33612…` or `612345`); "
+                        "spaces are ignored.",
+                        {"type": "string"},
+                    ),
+                    _query(
+                        "flagged",
+                        "`1` or `true`: only the recordings with at least one flag.",
+                        {"type": "string", "examples": ["1", "true"]},
+                    ),
+                ],
+                staff=True,
+            )
+        },
+        "/api/recordings/{call}": {
+            "get": _op(
+                "getRecording",
+                "recordings",
+                "One recording, its files and flags",
+                """
+A recording from the index, with the URLs of its media files (one per side that sent media; none
+once destroyed) and its flagged moments. Reading it is not audited; playing a file is.
+""",
+                {
+                    "200": _ok(
+                        "The recording.",
+                        _ref("RecordingDetail"),
+                        {
+                            **recording_example,
+                            "files": [
+                                {
+                                    "side": "kiosk",
+                                    "url": "/api/recordings/call_5d1e8a2b9c3f4a70/kiosk.webm",
+                                },
+                                {
+                                    "side": "relative",
+                                    "url": "/api/recordings/call_5d1e8a2b9c3f4a70/relative.webm",
+                                },
+                            ],
+                            "flags_list": [
+                                {
+                                    "id": "1772696100512-0",
+                                    "at": 1772696100000,
+                                    "by": staff,
+                                    "comment": "Objet passé devant la caméra",
+                                }
+                            ],
+                        },
+                    )
+                },
+                {404: ["recording.not_found"]},
+                parameters=[_CALL],
+                staff=True,
+                lang=False,
+            )
+        },
+        "/api/recordings/{call}/{side}.webm": {
+            "get": _op(
+                "getRecordingMedia",
+                "recordings",
+                "Play or download one side of a recording",
+                """
+One side's recording, a WebM file with that side's VP8 video and Opus audio: what the kiosk (the
+detainee) or the relative sent. For the player of `/enregistrements`, or as a file with
+`download=1` (an attachment `<call>-<side>.webm`). HTTP `Range` requests are answered `206`
+(one range per request; `416` when unsatisfiable), and conditional requests (`ETag`,
+`Last-Modified`) `304` or `412`. **Audited**: `staff` is required, and every playback and every
+download is written to the audit log (`recording.play`, `recording.download`, with the `side`),
+once per playback: a request without `Range` or whose range starts at byte 0 is logged, the
+later range requests of the same playback are not. `404` `http.404`: no recording of this call,
+a side other than `kiosk` or `relative`, or no file for this side (destroyed, or that side never
+sent media); checked before `staff`.
+""",
+                {
+                    "200": {
+                        "description": "The whole file.",
+                        "headers": {
+                            **media_headers,
+                            "Content-Disposition": {
+                                "description": "With `download=1` only: attachment; "
+                                'filename="<call>-<side>.webm"',
+                                "schema": {"type": "string"},
+                            },
+                        },
+                        "content": webm,
+                    },
+                    "206": {
+                        "description": "The requested range.",
+                        "headers": {
+                            **media_headers,
+                            "Content-Range": {
+                                "description": "`bytes <first>-<last>/<size>`.",
+                                "schema": {"type": "string"},
+                                "required": True,
+                            },
+                        },
+                        "content": webm,
+                    },
+                    "304": {"description": "Not modified (`If-None-Match`, `If-Modified-Since`)."},
+                    "412": {
+                        "description": "Precondition failed (`If-Match`, `If-Unmodified-Since`)."
+                    },
+                    "416": {
+                        "description": "Range not satisfiable (starts past the end, or several "
+                        "ranges); no body.",
+                        "headers": {
+                            "Content-Range": {
+                                "description": "`bytes */<size>`.",
+                                "schema": {"type": "string"},
+                                "required": True,
+                            }
+                        },
+                    },
+                },
+                {400: ["field.staff"], 404: ["http.404"]},
+                parameters=[
+                    _CALL,
+                    _path_param(
+                        "side",
+                        "Whose media: the kiosk's (the detainee) or the relative's.",
+                        enum=["kiosk", "relative"],
+                    ),
+                    _query(
+                        "staff",
+                        "Name of the staff member, written to the audit log (at most 64 "
+                        "characters used).",
+                        {"type": "string", "minLength": 1},
+                        required=True,
+                        example=staff,
+                    ),
+                    _query(
+                        "download",
+                        "`1` or `true`: as an attachment, logged as `recording.download`.",
+                        {"type": "string", "examples": ["1", "true"]},
+                    ),
+                ],
+                staff=True,
+            )
+        },
+        "/api/recordings/{call}/hold": {
+            "post": _op(
+                "holdRecording",
+                "recordings",
+                "Put a recording on legal hold, or release it",
+                f"""
+« Conservation » on a judicial requisition: a recording on legal hold is never destroyed at the
+end of its retention (`retention_days`, 90 by default) until the hold is released
+(`held: false`). {_STAFF_AUDITED} Both are logged (`recording.hold`, `recording.release_hold`,
+with the `reason`). The body is checked before the recording. {_FRENCH_ONLY} {_TEXT_LIMITS}
+""",
+                {"200": _ok("Done.", _ref("HoldResult"))},
+                {
+                    400: ["request.malformed", "field.staff", "field.reason", "field.held"],
+                    404: ["http.404"],
+                    413: ["http.413"],
+                },
+                parameters=[_CALL],
+                body=_json_body(
+                    _ref("HoldRequest"),
+                    STAFF_BODY,
+                    {"staff": staff, "held": True, "reason": "Réquisition PV 2026/118"},
+                ),
+                staff=True,
+            )
+        },
+        "/api/audit": {
+            "get": _op(
+                "getAuditLog",
+                "audit",
+                "The audit log",
+                """
+« Journal d'audit » (`/audit`): every use of the monitoring and recording system (Code
+pénitentiaire, L. 223-3) between `from` and `to` (local days, both included), oldest first, at
+most 10,000 entries: who watched which call (`monitor.watch`), played or downloaded which
+recording (`recording.play`, `recording.download`), flagged or cut a call (`call.flag`,
+`call.cut`), put a recording on legal hold or released it (`recording.hold`,
+`recording.release_hold`), and the recordings destroyed at the end of their retention
+(`recording.destroy`, by `parloir`). The log is append-only. Reading it is not audited.
+""",
+                {
+                    "200": _ok(
+                        "The entries, oldest first.",
+                        {"type": "array", "items": _ref("AuditEntry"), "maxItems": 10_000},
+                        [
+                            {
+                                "id": "1772696100512-0",
+                                "at": 1772696100512,
+                                "actor": staff,
+                                "action": "call.flag",
+                                "target": "call_5d1e8a2b9c3f4a70",
+                                "details": {"comment": "Objet passé devant la caméra"},
+                            }
+                        ],
+                    )
+                },
+                {400: ["request.bad_date"]},
+                parameters=[
+                    *_days("30 days before today"),
+                    _query(
+                        "action",
+                        "Only this action (exact code, e.g. `recording.play`).",
+                        {"type": "string", "examples": sorted(ACTION_LABELS)},
+                    ),
+                ],
+                staff=True,
+            )
+        },
+        "/api/audit.csv": {
+            "get": _op(
+                "downloadAuditLog",
+                "audit",
+                "The audit log as a CSV file",
+                """
+The entries of `GET /api/audit` (same parameters) for French spreadsheets: `;` separated, UTF-8
+with BOM. Columns: `date` (`JJ/MM/AAAA`), `heure`, `agent`, `action` (in French: « Lecture d'un
+enregistrement »…), `objet`, `details` (`key=value, …`). Times are French time (Europe/Paris).
+A cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with `'`, so that
+no spreadsheet runs it as a formula.
+""",
+                {
+                    "200": {
+                        "description": "The CSV file, as an attachment `journal-audit.csv`.",
+                        "headers": {
+                            "Content-Disposition": {
+                                "description": 'attachment; filename="journal-audit.csv"',
+                                "schema": {"type": "string"},
+                                "required": True,
+                            }
+                        },
+                        "content": {"text/csv": {"schema": {"type": "string"}}},
+                    }
+                },
+                {400: ["request.bad_date"]},
+                parameters=[
+                    *_days("30 days before today"),
+                    _query("action", "Only this action (exact code).", {"type": "string"}),
+                ],
+                staff=True,
             )
         },
     }
@@ -1583,27 +2308,33 @@ _INFO = """
 The JSON API of **Parloir**, the video-call gateway (visiophonie) for French prisons: the kiosk
 in the hearing room and the relative's page start calls; the booking desk (« bureau de la zone
 activités ») manages people and bookings; the accounts office (« régie ») manages the phone
-accounts. The pages are in French (`?lang=en` switches to English): `/kiosk` (the kiosk),
-`/join` (the relative), `/desk`, `/desk/jour`, `/desk/mouvements`, `/desk/charte`,
-`/desk/import` (the desk), `/regie` (the accounts office).
+accounts; the monitoring staff watch calls live, review their recordings and read the audit
+log of every such use. The pages are in French (`?lang=en` switches to English): `/kiosk` (the
+kiosk), `/join` (the relative), `/desk`, `/desk/jour`, `/desk/mouvements`, `/desk/charte`,
+`/desk/import` (the desk), `/regie` (the accounts office), `/monitor`, `/enregistrements`,
+`/audit` (monitoring, recordings, audit log).
 
-**Conventions.** JSON in, JSON out (CSV files for imports and statements, a PDF for receipts).
-Every refusal is `{"reason", "message", "details"?}` with a 4xx (or 503) status and changes
-nothing: `reason` is a stable machine-readable code (`booking.quota`, `booking.too_late`…), to
-be switched on; `message` is a sentence for the person in front of the screen, in French by
-default, in English with `?lang=en` (desk and accounts office) or `"lang": "en"` in the body
-(kiosk and relative); `details` carries numbers when they help. Unknown paths and methods, and
-bodies over the limit, answer `{"reason": "http.404" | "http.405" | "http.413", "message"}`.
-Amounts are integer euro cents. Times of the staff API are ISO 8601 with the establishment's
-offset (`2026-03-05T08:30:00+01:00`); times of the kiosk and relative API are epoch
+**Conventions.** JSON in, JSON out (CSV files for imports, statements and the audit log, a PDF
+for receipts, WebM for recordings). Every refusal is `{"reason", "message", "details"?}` with a
+4xx (or 503) status and changes nothing: `reason` is a stable machine-readable code
+(`booking.quota`, `booking.too_late`…), to be switched on; `message` is a sentence for the
+person in front of the screen, in French by default, in English with `?lang=en` (desk and
+accounts office) or `"lang": "en"` in the body (kiosk and relative); `details` carries numbers
+when they help. Unknown paths and methods, and bodies over the limit, answer
+`{"reason": "http.404" | "http.405" | "http.413", "message"}`; an unexpected error answers
+`500` `{"reason": "server.error", "message"}`. Amounts are integer euro cents. Times of the desk and
+accounts office API are ISO 8601 with the establishment's offset (`2026-03-05T08:30:00+01:00`);
+times of the kiosk and relative API, and of the monitoring, recordings and audit API, are epoch
 milliseconds (UTC), like the WebSocket protocol.
 
 **Who may call.** `/api/kiosk/login`, `/api/join` and `/api/slots` are public (the first two
-are rate-limited). The staff endpoints (`/api/desk/*`, `/api/regie/*` and this document,
-`/api/openapi.json`) are served only to clients on the configured `staff_networks` (the
-prison's internal network; by default the gateway's own machine) until staff accounts exist;
-any other client gets `403` `{"reason": "staff.forbidden_network"}`. They are marked
-`x-parloir-staff-only`.
+are rate-limited). The staff endpoints (`/api/desk/*`, `/api/regie/*`, `/api/monitor/*`,
+`/api/recordings*`, `/api/audit*` and this document, `/api/openapi.json`) are served only to
+clients on the configured `staff_networks` (the prison's internal network; by default the
+gateway's own machine) until staff accounts exist; any other client gets `403`
+`{"reason": "staff.forbidden_network"}`. They are marked `x-parloir-staff-only`. Until then
+the monitoring staff type their name (`staff`), which the audit log records with every watch,
+flag, cut, playback, download and legal hold.
 
 **WebSocket.** The calls themselves run over the WebSocket `GET /ws`: the kiosk and the
 relative open it with `{"type": "hello", "token": …}` (the token of `/api/kiosk/login` or
@@ -1663,6 +2394,20 @@ def _build(version: str) -> dict[str, Any]:
             {
                 "name": "regie",
                 "description": "The accounts office (« régie »): phone accounts. Staff only.",
+            },
+            {
+                "name": "monitor",
+                "description": "Live monitoring of the calls (« surveillance »): watch, flag, "
+                "cut. Staff only; every use is audited.",
+            },
+            {
+                "name": "recordings",
+                "description": "The calls' recordings: search, play, download, legal hold. "
+                "Staff only; every playback and download is audited.",
+            },
+            {
+                "name": "audit",
+                "description": "The audit log of the monitoring and recording system. Staff only.",
             },
             {"name": "meta", "description": "About the API. Staff only."},
         ],

@@ -186,6 +186,11 @@ async def refund(request: web.Request) -> web.Response:
         )
     except LedgerError as exc:
         return ledger_refusal(request, exc)
+    if not receipt.replayed:
+        await request.app[keys.AUDIT].record(
+            text(data, "actor", limit=64), "refund", booking.id, _now_ms(request) / 1000,
+            amount_cents=str(receipt.amount), reason=text(data, "reason", limit=200),
+        )  # fmt: skip
     return web.json_response(
         {
             "replayed": receipt.replayed,

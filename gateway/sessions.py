@@ -48,6 +48,10 @@ class RateLimiter:
         self.limit = limit
         self.window = window
 
+    async def undo(self, key: str, now: float) -> None:
+        """Give back one hit of this window (the attempt turned out not to count)."""
+        await self.redis.decr(f"{PREFIX}rl:{self.scope}:{key}:{int(now // self.window)}")
+
     async def hit(self, key: str, now: float) -> bool:
         """Count one hit; False when the limit is exceeded."""
         bucket = int(now // self.window)

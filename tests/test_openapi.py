@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -27,6 +28,8 @@ except ImportError:  # pragma: no cover
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 JSON = "application/json"
+BODILESS = {"304", "412", "416"}
+"""Statuses answered by HTTP itself (files: conditional and range requests), without a refusal."""
 DOC = openapi.document()
 
 
@@ -68,6 +71,8 @@ def reasons_of(doc: dict[str, Any], response: dict[str, Any]) -> list[str]:
     """The reason codes a refusal response documents (its ``reason`` enum or const)."""
     if "$ref" in response:
         response = resolve(doc, response["$ref"])
+    if "content" not in response:
+        return []
     schema = response["content"][JSON]["schema"]
     found: list[str] = []
     for part in schema.get("allOf", []):
@@ -120,7 +125,7 @@ def test_every_operation_is_described() -> None:
         assert op["summary"] and len(op["description"]) > 40, where
         assert op["tags"], where
         assert any(code.startswith("2") for code in op["responses"]), where
-        placeholders = {p[1:-1] for p in path.split("/") if p.startswith("{")}
+        placeholders = set(re.findall(r"\{([^}/]+)\}", path))
         path_params = {p["name"] for p in parameters(op) if p["in"] == "path"}
         assert placeholders == path_params, where
         staff = path.startswith(STAFF_PREFIXES)
@@ -128,6 +133,9 @@ def test_every_operation_is_described() -> None:
         assert ("403" in op["responses"]) is (staff or path == "/api/join"), where
         for code, response in op["responses"].items():
             if code.startswith("2"):
+                continue
+            if code in BODILESS:
+                assert "content" not in response, (where, code)
                 continue
             reasons = reasons_of(DOC, response)
             assert reasons, f"{where} {code}: no reason codes"
@@ -155,6 +163,10 @@ def test_refusal_codes_are_those_of_the_code() -> None:
     internal = {"ledger.unknown_hold", "ledger.hold_released", "ledger.wrong_account"}
     assert not set(ledger._MESSAGES) - internal - documented
     assert {str(o) for o in Outcome if o is not Outcome.ACCEPTED} <= documented
+    monitoring = {"monitor.no_call", "monitor.lawyer", "monitor.call_ended", "signaling.bad_sdp"}
+    assert monitoring | {"recording.not_found"} <= documented
+    watch = DOC["paths"]["/api/monitor/calls/{call}/watch"]["post"]["responses"]
+    assert reasons_of(DOC, watch["422"]) == ["signaling.bad_sdp"]
     assert not {r for r in documented if not r.startswith("field.")} - set(openapi.REASONS)
 
 
@@ -190,6 +202,8 @@ class Api:
     def __init__(self, http: aiohttp.ClientSession, base: str) -> None:
         self.http, self.base = http, base
         self.seen: set[tuple[str, str, int]] = set()
+        self.headers: Any = {}
+        """The headers of the last answer."""
 
     async def __call__(
         self,
@@ -201,6 +215,7 @@ class Api:
         query: dict[str, str] | None = None,
         body: Any = None,
         csv: bytes | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Any:
         op = DOC["paths"][template][method]
         where = f"{method.upper()} {template}"
@@ -212,7 +227,7 @@ class Api:
         if csv is not None:
             assert "text/csv" in op["requestBody"]["content"], where
         url = self.base + template.format(**(path or {}))
-        kwargs: dict[str, Any] = {"params": query}
+        kwargs: dict[str, Any] = {"params": query, "headers": headers}
         if body is not None:
             kwargs["json"] = body
         if csv is not None:
@@ -220,6 +235,7 @@ class Api:
         async with self.http.request(method, url, **kwargs) as resp:
             raw = await resp.read()
             answered, content_type = resp.status, resp.content_type
+            self.headers = resp.headers
         responses = op["responses"]
         detail = raw[:300]
         assert str(answered) in responses, f"{where} answered undocumented {answered}: {detail!r}"
@@ -227,8 +243,14 @@ class Api:
         response = responses[str(answered)]
         if "$ref" in response:
             response = resolve(DOC, response["$ref"])
-        assert content_type in response["content"], (where, content_type)
         self.seen.add((method, template, answered))
+        for name, header in response.get("headers", {}).items():
+            if header.get("required"):
+                assert name in self.headers, (where, answered, name)
+        if "content" not in response:
+            assert not raw, (where, answered, raw[:100])
+            return raw
+        assert content_type in response["content"], (where, content_type)
         if content_type != JSON:
             return raw
         data = json.loads(raw)
@@ -272,6 +294,9 @@ async def test_staff_endpoints_refuse_other_networks(gateway_factory) -> None:
         refused = await api("get", "/api/desk/establishment", 403)
         assert refused["reason"] == "staff.forbidden_network"
         await api("get", "/api/regie/report", 403)
+        await api("get", "/api/monitor/calls", 403)
+        await api("get", "/api/recordings", 403)
+        await api("get", "/api/audit.csv", 403)
         async with http.get(f"{running.base_url}/api/openapi.json") as resp:
             if resp.status == 404:
                 pytest.skip("GET /api/openapi.json is not registered yet")
@@ -303,6 +328,7 @@ async def test_real_responses_match_their_schemas(gateway_factory) -> None:
         person = {"number": number, "access_code": "2468", "first_name": "Hélène",
                   "last_name": "Dupré", "building": "B", "floor": "1", "cell": "112"}  # fmt: skip
         await api("post", "/api/desk/detainees", 201, body=person)
+        await api("post", "/api/desk/detainees", 200, body={**person, "cell": "113"})
         await api("post", "/api/desk/detainees", 400, body={**person, "access_code": "12"})
         found = await api("get", "/api/desk/detainees", 200, query={"q": "dupre"})
         assert [d["number"] for d in found] == [number]
@@ -312,7 +338,7 @@ async def test_real_responses_match_their_schemas(gateway_factory) -> None:
             path={"number": number}, body=relative,
         )  # fmt: skip
         await api(
-            "post", "/api/desk/correspondents/{cid}", 201,
+            "post", "/api/desk/correspondents/{cid}", 200,
             path={"cid": corr["id"]}, body={**relative, "relationship": "frère aîné"},
         )  # fmt: skip
         await api(
@@ -442,6 +468,85 @@ async def test_real_responses_match_their_schemas(gateway_factory) -> None:
         assert [e["reason"] for e in report["errors"]] == ["csv.unknown_detainee"]
         assert [w["reason"] for w in report["warnings"]] == ["csv.already_imported"]
         await api("post", "/api/regie/import/credits", 400, csv=credits.encode())
+
+        # Monitoring, recordings and the audit log, without WebRTC: no call is in progress, and
+        # a recording (one side's file) is put in the index as the recorder would.
+        staff = "Brigadier Lefèvre"
+        live = await api("get", "/api/monitor/calls", 200)
+        assert live["calls"] == []
+        nope = {"call": "call_nope"}
+        refused = await api(
+            "post", "/api/monitor/calls/{call}/watch", 404,
+            path=nope, body={"sdp": "v=0\r\n", "staff": staff},
+        )  # fmt: skip
+        assert refused["reason"] == "monitor.no_call"
+        refused = await api(
+            "post", "/api/monitor/calls/{call}/watch", 400, path=nope, body={"staff": staff}
+        )
+        assert refused["reason"] == "field.sdp"
+        await api(
+            "post", "/api/monitor/calls/{call}/cut", 404,
+            path=nope, body={"staff": staff, "reason": "Menaces"},
+        )  # fmt: skip
+        await api(
+            "post", "/api/monitor/calls/{call}/flag", 404,
+            path=nope, body={"staff": staff, "comment": "Geste"},
+        )  # fmt: skip
+        engine = running.app[keys.ENGINE]
+        call_id, folder = "call_openapi", f"{today}/call_openapi"
+        (engine.config.recordings_path / folder).mkdir(parents=True)
+        (engine.config.recordings_path / folder / "kiosk.webm").write_bytes(bytes(range(256)))
+        began = engine.clock() - 600
+        await engine.recordings.started(
+            call_id, began, booking=bid, detainee=number, correspondent=corr["id"],
+            phone="+33611223344", kiosk=kiosk, folder=folder,
+        )  # fmt: skip
+        await engine.recordings.finished(call_id, began + 300, "sealed", manifest="0" * 64)
+        (found,) = await api("get", "/api/recordings", 200)
+        assert found["state"] == "sealed" and found["detainee_name"] == "DUPRÉ Hélène"
+        flagged = {"flagged": "1", "detainee": number, "phone": "611 22"}
+        assert await api("get", "/api/recordings", 200, query=flagged) == []
+        await api("get", "/api/recordings", 400, query={"to": "hier"})
+        where = {"call": call_id}
+        flag = {"staff": staff, "comment": "Objet montré", "at": int(began * 1000) + 5000}
+        await api("post", "/api/monitor/calls/{call}/flag", 201, path=where, body=flag)
+        await api("post", "/api/monitor/calls/{call}/flag", 400, path=where, body={"at": 1})
+        assert len(await api("get", "/api/recordings", 200, query=flagged)) == 1
+        detail = await api("get", "/api/recordings/{call}", 200, path=where)
+        assert [f["side"] for f in detail["files"]] == ["kiosk"] and detail["flags_list"]
+        refused = await api("get", "/api/recordings/{call}", 404, path=nope)
+        assert refused["reason"] == "recording.not_found"
+        media = "/api/recordings/{call}/{side}.webm"
+        kiosk_side, by = {**where, "side": "kiosk"}, {"staff": staff}
+        whole = await api("get", media, 200, path=kiosk_side, query=by)
+        assert whole == bytes(range(256))
+        part = await api(
+            "get", media, 206, path=kiosk_side, query=by, headers={"Range": "bytes=16-31"}
+        )
+        assert part == bytes(range(16, 32)) and api.headers["Content-Range"] == "bytes 16-31/256"
+        await api("get", media, 416, path=kiosk_side, query=by, headers={"Range": "bytes=300-"})
+        await api("get", media, 200, path=kiosk_side, query={**by, "download": "1"})
+        attachment = 'attachment; filename="call_openapi-kiosk.webm"'
+        assert api.headers["Content-Disposition"] == attachment
+        await api("get", media, 400, path=kiosk_side)
+        await api("get", media, 404, path={**where, "side": "relative"}, query=by)
+        await api("get", media, 404, path={**nope, "side": "kiosk"}, query=by)
+        hold = {"staff": staff, "reason": "Réquisition PV 2026/118"}
+        held = await api("post", "/api/recordings/{call}/hold", 200, path=where, body=hold)
+        assert held == {"call": call_id, "legal_hold": True}
+        await api("post", "/api/recordings/{call}/hold", 400, path=where, body={**hold, "held": 1})
+        await api("post", "/api/recordings/{call}/hold", 404, path=nope, body=hold)
+        entries = await api("get", "/api/audit", 200)
+        assert [(e["action"], e["actor"]) for e in entries] == [
+            ("call.flag", staff), ("recording.play", staff), ("recording.download", staff),
+            ("recording.hold", staff),
+        ]  # fmt: skip
+        plays = await api("get", "/api/audit", 200, query={"from": today, "action": "recording.play"})
+        assert plays[0]["details"] == {"side": "kiosk"} and len(plays) == 1
+        await api("get", "/api/audit", 400, query={"from": "1999-12-31"})
+        log = await api("get", "/api/audit.csv", 200, query={"action": "recording.hold"})
+        assert log.decode().startswith("\ufeffdate;heure;agent;action;objet;details\r\n")
+        await api("get", "/api/audit.csv", 400, query={"to": "31/12/2026"})
 
         # The kiosk and the relative.
         login = {"detainee": number, "access_code": "2468"}

@@ -1,0 +1,66 @@
+"""The head of the prison's API: sanctions on phone numbers (each one in the audit log)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from aiohttp import web
+
+from . import appkeys as keys
+from .desk_api import BadRequest, body, parse_day, text
+from .directory import to_e164
+from .sanctions import NumberSanction, Sanctions
+
+
+def sanction_json(s: NumberSanction, now: float) -> dict[str, object]:
+    return {"phone": s.phone, "since": int(s.since * 1000), "until": int(s.until * 1000),
+            "reason": s.reason, "by": s.by, "active": s.active(now)}  # fmt: skip
+
+
+async def list_sanctions(request: web.Request) -> web.Response:
+    now = request.app[keys.ENGINE].clock()
+    found = await Sanctions(request.app[keys.REDIS]).numbers()
+    return web.json_response([sanction_json(s, now) for s in found])
+
+
+async def sanction_number(request: web.Request) -> web.Response:
+    """POST /api/direction/sanctions {phone, until: YYYY-MM-DD (included), reason, staff}."""
+    data = await body(request)
+    staff = text(data, "staff", limit=64)
+    reason = text(data, "reason", limit=500)
+    phone = to_e164(text(data, "phone", limit=30))
+    zone = request.app[keys.DESK].establishment.zone
+    now = request.app[keys.ENGINE].clock()
+    last = parse_day(text(data, "until", limit=10), datetime.fromtimestamp(now, zone).date())
+    until = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone).timestamp()
+    if until <= now:
+        raise BadRequest("field.until", "La date de fin est passée.", "The end date is past.")
+    sanction = await Sanctions(request.app[keys.REDIS]).sanction_number(
+        phone, now, until, reason, staff
+    )
+    await request.app[keys.AUDIT].record(
+        staff, "sanction.number", phone, now, until=last.isoformat(), reason=reason
+    )
+    return web.json_response(sanction_json(sanction, now), status=201)
+
+
+async def lift_sanction(request: web.Request) -> web.Response:
+    data = await body(request)
+    staff = text(data, "staff", limit=64)
+    phone = to_e164(request.match_info["phone"])
+    now = request.app[keys.ENGINE].clock()
+    sanctions = Sanctions(request.app[keys.REDIS])
+    if await sanctions.number(phone) is None:
+        raise web.HTTPNotFound()
+    await sanctions.lift_number(phone, now, staff)
+    await request.app[keys.AUDIT].record(staff, "sanction.lift", phone, now)
+    sanction = await sanctions.number(phone)
+    assert sanction is not None
+    return web.json_response(sanction_json(sanction, now))
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/api/direction/sanctions", list_sanctions)
+    r.add_post("/api/direction/sanctions", sanction_number)
+    r.add_post("/api/direction/sanctions/{phone}/lift", lift_sanction)

@@ -1,0 +1,41 @@
+"""Guessing the 6-digit code: thousands of wrong codes join nothing; the relative still joins."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import aiohttp
+
+from tests.callkit import Client, join, seeded, start_calling
+
+
+async def test_brute_force_joins_nothing_and_the_relative_still_joins(gateway_factory) -> None:
+    # Per-address limit lifted: as if the guesses came from thousands of addresses.
+    gateway = await gateway_factory(join_attempts_per_minute=1_000_000, join_failures_per_hour=30)
+    demo = await seeded(gateway)
+    async with aiohttp.ClientSession() as http:
+        kiosk = Client(gateway.base_url, http)
+        try:
+            code, ref = await start_calling(kiosk, gateway, demo)
+            rng = random.Random(7)
+            guesses = [f"{n:06d}" for n in rng.sample(range(10**6), 2100) if f"{n:06d}" != code]
+            guesses = guesses[:2000]
+            statuses: list[int] = []
+            for batch in range(0, len(guesses), 100):
+                results = await asyncio.gather(
+                    *(join(Client(gateway.base_url, http), g) for g in guesses[batch:batch + 100])
+                )
+                statuses += [status for status, _body in results]
+            assert 200 not in statuses
+            assert statuses.count(403) == 30  # the service-wide budget of wrong codes
+            assert statuses.count(429) == 1970
+            # Past the budget even a right code on the bare address waits ...
+            status, body = await join(Client(gateway.base_url, http), code)
+            assert (status, body["reason"]) == (429, "rate_limited")
+            # ... but the SMS link still works: the real relative joins.
+            relative = Client(gateway.base_url, http)
+            status, body = await join(relative, code, ref)
+            assert status == 200, body
+        finally:
+            await kiosk.close()
