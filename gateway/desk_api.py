@@ -376,7 +376,10 @@ async def save_correspondent(request: web.Request) -> web.Response:
     if status not in ("authorised", "suspended", "withdrawn"):
         raise BadRequest("field.status", "Statut invalide.", "Invalid status.")
     minor = flag(data, "minor") if "minor" in data else bool(existing and existing.minor)
-    consent_by = text(data, "consent_by", required=False) if minor else ""
+    if "consent_by" in data:
+        consent_by = text(data, "consent_by", required=False) if minor else ""
+    else:  # an update that does not name the consent keeps it
+        consent_by = existing.consent_by if existing and minor else ""
     consent_at: float | None = None
     if consent_by:
         kept = existing and existing.consent_by == consent_by and existing.consent_at

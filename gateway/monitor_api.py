@@ -18,7 +18,7 @@ from recorder.store import RecordingStore
 from . import appkeys as keys
 from .calls import BadSdp, CallEngine, CallError
 from .desk_api import BadRequest, body, parse_day, text
-from .directory import Directory
+from .directory import Directory, DirectoryError, to_e164
 from .sms import mask_phone
 
 SIDES = ("kiosk", "relative")
@@ -121,9 +121,10 @@ async def flag(request: web.Request) -> web.Response:
     staff = text(data, "staff", limit=64)
     comment = text(data, "comment", limit=500)
     call_id = request.match_info["call"]
-    if await _engine(request).recordings.get(call_id) is None and call_id not in _engine(
-        request
-    ).calls:
+    if await _engine(request).recordings.get(call_id) is None:
+        # Only a recorded call can be flagged (never a lawyer's: it is not recorded).
+        if call_id in _engine(request).calls:
+            return refuse(409, "monitor.not_recorded", "Cet appel n'est pas enregistré.")
         raise web.HTTPNotFound(
             text='{"reason":"monitor.no_call","message":"Appel introuvable."}',
             content_type="application/json",
@@ -142,6 +143,8 @@ async def cut(request: web.Request) -> web.Response:
     staff = text(data, "staff", limit=64)
     reason = text(data, "reason", limit=500)
     call = _call(request)
+    if call.correspondent.lawyer:
+        return refuse(409, "monitor.lawyer", "Les appels avec un avocat ne sont pas surveillés.")
     await _audit(request).record(staff, "call.cut", call.id, _now(request), reason=reason)
     await call.cut()
     return web.json_response({"id": call.id, "state": str(call.state)})
@@ -168,12 +171,20 @@ async def recordings(request: web.Request) -> web.Response:
             continue
         if q.get("correspondent") and rec.get("correspondent") != q["correspondent"]:
             continue
-        if q.get("phone") and q["phone"].replace(" ", "") not in rec.get("phone", ""):
+        if q.get("phone") and phone_key(q["phone"]) not in rec.get("phone", ""):
             continue
         if q.get("flagged") in ("1", "true") and int(rec.get("flags", "0")) == 0:
             continue
         out.append(await _recording_json(rec, directory))
     return web.json_response(out)
+
+
+def phone_key(raw: str) -> str:
+    """A typed number as stored (E.164) when it parses, else its digits: "06 12…" finds +336…."""
+    try:
+        return to_e164(raw)
+    except DirectoryError:
+        return "".join(c for c in raw if c.isdigit())
 
 
 async def _recording_json(rec: dict[str, str], directory: Directory) -> dict[str, Any]:

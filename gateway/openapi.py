@@ -2,11 +2,11 @@
 
 The document is plain data, built once per version by :func:`document`; :func:`serve` answers it
 as JSON. It describes every route under ``/api/`` (kiosk login, relative's code entry, public
-calendar, booking desk, accounts office, monitoring, recordings, audit log) with its parameters,
-bodies, responses and the stable ``reason`` codes of its refusals. ``tests/test_openapi.py``
-checks that it validates, that it matches the routes of the application, and that real
-responses match its schemas. The WebSocket
-``/ws`` is described in ``docs/signaling.md`` (OpenAPI does not model WebSockets).
+calendar, booking desk, accounts office, monitoring, recordings, audit log, the direction's
+sanctions) with its parameters, bodies, responses and the stable ``reason`` codes of its
+refusals. ``tests/test_openapi.py`` checks that it validates, that it matches the routes of the
+application, and that real responses match its schemas. The WebSocket ``/ws`` is described in
+``docs/signaling.md`` (OpenAPI does not model WebSockets).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ REASONS: dict[str, str] = {
     # Kiosk and relative.
     "join.malformed": "a required field is missing or is not a string",
     "join.rules_not_accepted": "`rules_accepted` is not `true`",
-    "rate_limited": "too many attempts in the last minute: wait and try again",
+    "rate_limited": "too many attempts: wait and try again (the limits are those of the operation)",
     "kiosk.bad_credentials": (
         "wrong prisoner number or access code, or the detainee's access is not active"
     ),
@@ -93,6 +93,10 @@ REASONS: dict[str, str] = {
     "booking.insufficient_credit": (
         "the phone account's available credit is below the price of the longest call allowed; "
         "`details` gives `needed` and `available` (cents)"
+    ),
+    "booking.number_sanctioned": (
+        "the correspondent's phone number is under a sanction of the direction (for every "
+        "detainee) until it ends or is lifted"
     ),
     "booking.contended": "the slot or the booking kept changing under concurrent requests: retry",
     "booking.not_found": "no booking with this id",
@@ -1066,6 +1070,36 @@ def _monitor_schemas() -> dict[str, Any]:
             strict=False,
         ),
         "HoldResult": _obj({"call": _str("Call id."), "legal_hold": _bool()}),
+        "Sanction": _obj(
+            {
+                "phone": _str("The number, E.164.", pattern=r"^\+[1-9]\d{1,14}$"),
+                "since": _int("When the sanction was given, epoch ms (UTC)."),
+                "until": _int(
+                    "When it ends (excluded): midnight after its last day, local time, or when "
+                    "it was lifted; epoch ms (UTC)."
+                ),
+                "reason": _str("Why."),
+                "by": _str("Who gave it."),
+                "active": _bool("In force now."),
+            },
+            description="A sanction of the direction on a phone number.",
+        ),
+        "SanctionRequest": _obj(
+            {
+                "phone": _str(
+                    "Any French or international form; stored as E.164.", maxLength=30, minLength=1
+                ),
+                "until": _str(
+                    "Last day of the sanction (included), `YYYY-MM-DD`, local; today or later.",
+                    format="date",
+                    maxLength=10,
+                ),
+                "reason": _str("Why (e.g. the incident report).", maxLength=500, minLength=1),
+                "staff": _STAFF_NAME,
+            },
+            strict=False,
+        ),
+        "LiftRequest": _obj({"staff": _STAFF_NAME}, strict=False),
         "AuditEntry": _obj(
             {
                 "id": _str("Entry id, `<ms>-<n>`: increasing."),
@@ -1078,8 +1112,9 @@ def _monitor_schemas() -> dict[str, Any]:
                 "details": {
                     "type": "object",
                     "additionalProperties": {"type": "string"},
-                    "description": "Strings: `reason` (cut, hold), `comment` (flag), `side` "
-                    "(play, download), `files` and `manifest` (destroy)…",
+                    "description": "Strings: `reason` (cut, hold, refund, sanction), `comment` "
+                    "(flag), `side` (play, download), `files` and `manifest` (destroy), "
+                    "`amount_cents` (refund), `until` (sanction)…",
                 },
             },
             description="One entry of the audit log (append-only).",
@@ -1156,7 +1191,10 @@ The relative's page (`/join`, « Rejoindre l'appel ») sends the 6-digit code of
 call reference of the SMS link when there is one, and the acceptance of the rules of use
 (« J'accepte les règles d'utilisation »). The answer carries a session token for the WebSocket
 `hello` and the detainee's short name. Attempts are rate-limited per client address
-(`join_attempts_per_minute`). `lang` in the body picks the language of `message`.
+(`join_attempts_per_minute`); and since a code typed without `ref` may match any live code, the
+wrong codes typed without `ref` share one budget for the whole service
+(`join_failures_per_hour`): past it, only the SMS link (with `ref`) works until the hour ends.
+`lang` in the body picks the language of `message`.
 """,
                 {"200": _ok("Code accepted: join the call over `/ws`.", _ref("Join"))},
                 {
@@ -1428,9 +1466,10 @@ when `consent_by` is unchanged. Answers `200`. {_TEXT_LIMITS}
 the slot and holds on the phone account the price of the longest call allowed, in one atomic
 step: two guards booking the same kiosk and slot at once make exactly one booking. The booking
 rules are checked in this order, and the first that fails is the `409` reason:
-{", ".join(f"`{c}`" for c in rule_codes)}; then `booking.insufficient_credit` (with `details`
-`needed` and `available`, in cents). The receipt (« bon ») is then printed from
-`/api/desk/bookings/{{bid}}/receipt.pdf`. {_TEXT_LIMITS}
+{", ".join(f"`{c}`" for c in rule_codes)}; then `booking.number_sanctioned` (the correspondent's
+number is under a sanction of the direction, see `/api/direction/sanctions`); then
+`booking.insufficient_credit` (with `details` `needed` and `available`, in cents). The receipt
+(« bon ») is then printed from `/api/desk/bookings/{{bid}}/receipt.pdf`. {_TEXT_LIMITS}
 """,
                 {"201": _ok("Booked.", _ref("Booking"))},
                 {
@@ -1442,7 +1481,7 @@ rules are checked in this order, and the first that fails is the `409` reason:
                         "booking.unknown_detainee",
                         "booking.unknown_correspondent",
                     ],
-                    409: rule_codes + ["booking.insufficient_credit"],
+                    409: rule_codes + ["booking.number_sanctioned", "booking.insufficient_credit"],
                     413: ["http.413"],
                     503: ["booking.contended"],
                 },
@@ -1751,8 +1790,9 @@ decimal comma. Columns: `date`, `heure`, `operation`, `libelle`, `duree_connecte
                 f"""
 Accounts office, on the direction's decision (e.g. a call cut by a fault): gives back money
 charged for the call of a closed booking. The refunds of a call never exceed what it cost.
-`reference` is the idempotency key (`200` with `replayed: true` on a retry). Ledger refusals are
-in French whatever `lang`. {_TEXT_LIMITS}
+`reference` is the idempotency key (`200` with `replayed: true` on a retry). Each refund (not
+its replays) is written to the audit log (`refund`, by `actor`, with `amount_cents` and
+`reason`; see `GET /api/audit`). Ledger refusals are in French whatever `lang`. {_TEXT_LIMITS}
 """,
                 {
                     "201": _ok("Refunded.", _ref("RefundResult")),
@@ -1805,6 +1845,7 @@ billed minutes and charges; refunds and credits made that day.
             )
         },
         **_monitor_paths(),
+        **_direction_paths(),
         "/api/openapi.json": {
             "get": _op(
                 "getOpenApi",
@@ -1829,8 +1870,8 @@ _STAFF_AUDITED = (
     "`staff` is the name of the staff member, written to the audit log with the action."
 )
 _FRENCH_ONLY = (
-    "Refusals other than `400` are in French whatever `lang`; `404` `http.404` has the "
-    "router's English `message`."
+    "`lang` applies to the `400` refusals only: the other refusals' `message` is in French, or "
+    "the HTTP reason phrase for `http.*`."
 )
 
 
@@ -2221,8 +2262,10 @@ pénitentiaire, L. 223-3) between `from` and `to` (local days, both included), o
 most 10,000 entries: who watched which call (`monitor.watch`), played or downloaded which
 recording (`recording.play`, `recording.download`), flagged or cut a call (`call.flag`,
 `call.cut`), put a recording on legal hold or released it (`recording.hold`,
-`recording.release_hold`), and the recordings destroyed at the end of their retention
-(`recording.destroy`, by `parloir`). The log is append-only. Reading it is not audited.
+`recording.release_hold`), the recordings destroyed at the end of their retention
+(`recording.destroy`, by `parloir`); and the decisions recorded with them: refunds (`refund`, by
+the accounts office's `actor`) and sanctions on phone numbers (`sanction.number`,
+`sanction.lift`). The log is append-only. Reading it is not audited.
 """,
                 {
                     "200": _ok(
@@ -2288,6 +2331,100 @@ no spreadsheet runs it as a formula.
     }
 
 
+def _direction_paths() -> dict[str, Any]:
+    phone = _path_param(
+        "phone",
+        "The sanctioned number, E.164 (`+33612345678`) or any form `POST` accepts.",
+        maxLength=30,
+    )
+    sanction_example = {
+        "phone": "+33612345678",
+        "since": 1772615100000,
+        "until": 1775340000000,
+        "reason": "Incident du 28/11 (CRI n° 2026-114)",
+        "by": "Mme Garnier, directrice",
+        "active": True,
+    }
+    return {
+        "/api/direction/sanctions": {
+            "get": _op(
+                "listSanctions",
+                "direction",
+                "Every phone number ever sanctioned",
+                """
+The direction's sanctions on phone numbers, by number, current or over (kept for the record, a
+lifted one with its new end): when, until when, why, by whom, and whether in force now. Times
+are epoch milliseconds (UTC). Reading is not audited.
+""",
+                {
+                    "200": _ok(
+                        "The sanctions, by number.",
+                        {"type": "array", "items": _ref("Sanction")},
+                        [sanction_example],
+                    )
+                },
+                staff=True,
+                lang=False,
+            ),
+            "post": _op(
+                "sanctionNumber",
+                "direction",
+                "Sanction a phone number",
+                f"""
+The head of the prison sanctions a phone number: « the number called at the incident is the one
+sanctioned, whoever was speaking ». From now until the end of `until` (a local day, included),
+that number can be booked for no detainee (`booking.number_sanctioned`) and is sent no code: the
+kiosk's `call` is refused (a WebSocket `error` with reason `call.number_sanctioned`), also for
+the bookings made before, which are not cancelled. Sanctioning a number again replaces its
+sanction. {_STAFF_AUDITED} Logged as
+`sanction.number` (target: the number; with `until` and `reason`). {_TEXT_LIMITS}
+""",
+                {"201": _ok("Sanctioned.", _ref("Sanction"), sanction_example)},
+                {
+                    400: ["request.malformed"]
+                    + _fields("staff", "reason", "phone", "until")
+                    + ["phone.invalid", "request.bad_date"],
+                    413: ["http.413"],
+                },
+                body=_json_body(
+                    _ref("SanctionRequest"),
+                    STAFF_BODY,
+                    {
+                        "phone": "06 12 34 56 78",
+                        "until": "2026-04-04",
+                        "reason": "Incident du 28/11 (CRI n° 2026-114)",
+                        "staff": "Mme Garnier, directrice",
+                    },
+                ),
+                staff=True,
+            ),
+        },
+        "/api/direction/sanctions/{phone}/lift": {
+            "post": _op(
+                "liftSanction",
+                "direction",
+                "Lift a sanction early",
+                f"""
+Ends the number's sanction now: its `until` becomes now (the sanction is kept for the record).
+{_STAFF_AUDITED} Logged as `sanction.lift` (target: the number). `404` `http.404`: the number was
+never sanctioned. {_TEXT_LIMITS}
+""",
+                {"200": _ok("Lifted: `active` is false.", _ref("Sanction"))},
+                {
+                    400: ["request.malformed", "field.staff", "phone.invalid"],
+                    404: ["http.404"],
+                    413: ["http.413"],
+                },
+                parameters=[phone],
+                body=_json_body(
+                    _ref("LiftRequest"), STAFF_BODY, {"staff": "Mme Garnier, directrice"}
+                ),
+                staff=True,
+            )
+        },
+    }
+
+
 _RULE_ORDER = (
     RefusalCode.DETAINEE_RELEASED,
     RefusalCode.DETAINEE_SUSPENDED,
@@ -2309,10 +2446,11 @@ The JSON API of **Parloir**, the video-call gateway (visiophonie) for French pri
 in the hearing room and the relative's page start calls; the booking desk (« bureau de la zone
 activités ») manages people and bookings; the accounts office (« régie ») manages the phone
 accounts; the monitoring staff watch calls live, review their recordings and read the audit
-log of every such use. The pages are in French (`?lang=en` switches to English): `/kiosk` (the
-kiosk), `/join` (the relative), `/desk`, `/desk/jour`, `/desk/mouvements`, `/desk/charte`,
-`/desk/import` (the desk), `/regie` (the accounts office), `/monitor`, `/enregistrements`,
-`/audit` (monitoring, recordings, audit log).
+log of every such use; the direction (head of the prison) sanctions phone numbers. The pages
+are in French (`?lang=en` switches to English): `/kiosk` (the kiosk), `/join` (the relative),
+`/desk`, `/desk/jour`, `/desk/mouvements`, `/desk/charte`, `/desk/import` (the desk), `/regie`
+(the accounts office), `/monitor`, `/enregistrements`, `/audit` (monitoring, recordings, audit
+log).
 
 **Conventions.** JSON in, JSON out (CSV files for imports, statements and the audit log, a PDF
 for receipts, WebM for recordings). Every refusal is `{"reason", "message", "details"?}` with a
@@ -2329,12 +2467,12 @@ milliseconds (UTC), like the WebSocket protocol.
 
 **Who may call.** `/api/kiosk/login`, `/api/join` and `/api/slots` are public (the first two
 are rate-limited). The staff endpoints (`/api/desk/*`, `/api/regie/*`, `/api/monitor/*`,
-`/api/recordings*`, `/api/audit*` and this document, `/api/openapi.json`) are served only to
-clients on the configured `staff_networks` (the prison's internal network; by default the
-gateway's own machine) until staff accounts exist; any other client gets `403`
+`/api/recordings*`, `/api/audit*`, `/api/direction/*` and this document, `/api/openapi.json`)
+are served only to clients on the configured `staff_networks` (the prison's internal network;
+by default the gateway's own machine) until staff accounts exist; any other client gets `403`
 `{"reason": "staff.forbidden_network"}`. They are marked `x-parloir-staff-only`. Until then
-the monitoring staff type their name (`staff`), which the audit log records with every watch,
-flag, cut, playback, download and legal hold.
+the monitoring staff and the direction type their name (`staff`), which the audit log records
+with every watch, flag, cut, playback, download, legal hold and sanction.
 
 **WebSocket.** The calls themselves run over the WebSocket `GET /ws`: the kiosk and the
 relative open it with `{"type": "hello", "token": …}` (the token of `/api/kiosk/login` or
@@ -2407,7 +2545,13 @@ def _build(version: str) -> dict[str, Any]:
             },
             {
                 "name": "audit",
-                "description": "The audit log of the monitoring and recording system. Staff only.",
+                "description": "The audit log of the monitoring and recording system, refunds and "
+                "sanctions. Staff only.",
+            },
+            {
+                "name": "direction",
+                "description": "The head of the prison (« direction »): sanctions on phone "
+                "numbers. Staff only; every decision is audited.",
             },
             {"name": "meta", "description": "About the API. Staff only."},
         ],

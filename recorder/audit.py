@@ -46,7 +46,9 @@ ACTION_LABELS: dict[str, str] = {
     "recording.destroy": "Destruction d'un enregistrement",
     "call.flag": "Signalement d'un appel",
     "call.cut": "Interruption d'un appel",
-    "sanction": "Sanction",
+    "sanction.number": "Sanction d'un numéro",
+    "sanction.lift": "Levée d'une sanction",
+    "refund": "Remboursement d'un appel",
 }
 """French labels for the CSV export; an action not listed here is exported as its code."""
 

@@ -82,7 +82,8 @@ class RecordingStore:
         flag_id = await self.redis.xadd(
             f"{PREFIX}call:{call_id}:flags", {"at": repr(at), "by": by, "comment": comment}
         )
-        await self.redis.hincrby(self.key(call_id), "flags", 1)
+        if await self.redis.exists(self.key(call_id)):
+            await self.redis.hincrby(self.key(call_id), "flags", 1)
         return str(flag_id)
 
     async def flags(self, call_id: str) -> list[Flag]:

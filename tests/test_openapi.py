@@ -148,7 +148,10 @@ def test_every_operation_is_described() -> None:
 def test_refusal_codes_are_those_of_the_code() -> None:
     booking = DOC["paths"]["/api/desk/bookings"]["post"]["responses"]
     conflicts = reasons_of(DOC, booking["409"])
-    assert set(conflicts) == {str(c) for c in RefusalCode} | {"booking.insufficient_credit"}
+    assert set(conflicts) == {str(c) for c in RefusalCode} | {
+        "booking.number_sanctioned",
+        "booking.insufficient_credit",
+    }
     assert "booking.contended" in reasons_of(DOC, booking["503"])
     documented = {
         reason
@@ -297,6 +300,7 @@ async def test_staff_endpoints_refuse_other_networks(gateway_factory) -> None:
         await api("get", "/api/monitor/calls", 403)
         await api("get", "/api/recordings", 403)
         await api("get", "/api/audit.csv", 403)
+        await api("get", "/api/direction/sanctions", 403)
         async with http.get(f"{running.base_url}/api/openapi.json") as resp:
             if resp.status == 404:
                 pytest.skip("GET /api/openapi.json is not registered yet")
@@ -537,16 +541,37 @@ async def test_real_responses_match_their_schemas(gateway_factory) -> None:
         await api("post", "/api/recordings/{call}/hold", 400, path=where, body={**hold, "held": 1})
         await api("post", "/api/recordings/{call}/hold", 404, path=nope, body=hold)
         entries = await api("get", "/api/audit", 200)
-        assert [(e["action"], e["actor"]) for e in entries] == [
+        assert [(e["action"], e["actor"]) for e in entries if e["target"] == call_id] == [
             ("call.flag", staff), ("recording.play", staff), ("recording.download", staff),
             ("recording.hold", staff),
         ]  # fmt: skip
-        plays = await api("get", "/api/audit", 200, query={"from": today, "action": "recording.play"})
-        assert plays[0]["details"] == {"side": "kiosk"} and len(plays) == 1
+        plays = await api(
+            "get", "/api/audit", 200, query={"from": today, "action": "recording.play"}
+        )
+        assert len(plays) == 1 and plays[0]["details"] == {"side": "kiosk"}
         await api("get", "/api/audit", 400, query={"from": "1999-12-31"})
         log = await api("get", "/api/audit.csv", 200, query={"action": "recording.hold"})
         assert log.decode().startswith("\ufeffdate;heure;agent;action;objet;details\r\n")
         await api("get", "/api/audit.csv", 400, query={"to": "31/12/2026"})
+
+        # The direction's sanctions on phone numbers.
+        assert await api("get", "/api/direction/sanctions", 200) == []
+        ban = {"phone": "06 98 76 54 32", "until": today, "reason": "Incident", "staff": staff}
+        sanction = await api("post", "/api/direction/sanctions", 201, body=ban)
+        assert sanction["phone"] == "+33698765432" and sanction["active"]
+        await api("post", "/api/direction/sanctions", 400, body={**ban, "phone": "12"})
+        await api("post", "/api/direction/sanctions", 400, body={**ban, "until": "2000-01-01"})
+        lifted = await api(
+            "post", "/api/direction/sanctions/{phone}/lift", 200,
+            path={"phone": "+33698765432"}, body={"staff": staff},
+        )  # fmt: skip
+        assert not lifted["active"]
+        await api(
+            "post", "/api/direction/sanctions/{phone}/lift", 404,
+            path={"phone": "0611111111"}, body={"staff": staff},
+        )  # fmt: skip
+        listed = await api("get", "/api/direction/sanctions", 200)
+        assert [s["phone"] for s in listed] == ["+33698765432"]
 
         # The kiosk and the relative.
         login = {"detainee": number, "access_code": "2468"}
