@@ -75,6 +75,14 @@ _MESSAGES: dict[str, tuple[str, str]] = {
         "Ce numéro est sanctionné : il ne peut pas être appelé pour le moment.",
         "This number is under a sanction: it cannot be called for now.",
     ),
+    "booking.not_extendable": (
+        "Cette réservation ne peut plus être prolongée (créneau terminé ou réservation close).",
+        "This booking can no longer be extended (slot over or booking closed).",
+    ),
+    "booking.bad_extension": (
+        "Durée invalide : plus longue que l'actuelle, et pas plus que le créneau.",
+        "Invalid duration: longer than the current one, and no longer than the slot.",
+    ),
     "booking.not_found": ("Réservation introuvable.", "Booking not found."),
     "booking.not_cancellable": (
         "Cette réservation ne peut plus être annulée (créneau commencé ou réservation close).",
@@ -352,6 +360,51 @@ class BookingDesk:
                 if booking.hold:
                     self.ledger.hold_result(booking.detainee, replies[-1])
                 return done
+            except WatchError:
+                continue
+        raise DeskError("booking.contended", status=503)
+
+    async def extend(
+        self, booking_id: str, max_seconds: int, staff: str, reason: str, now: float
+    ) -> Booking:
+        """Allow a longer call for one booking: the hold grows first (idempotent), then the
+        booking; never longer than the slot."""
+        bkey = f"{PREFIX}booking:{booking_id}"
+        for _attempt in range(20):
+            try:
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    await pipe.watch(bkey)
+                    raw = await pipe.hgetall(bkey)
+                    if not raw:
+                        raise DeskError("booking.not_found", status=404)
+                    booking = _load(Booking, raw)
+                    if booking.status != BookingStatus.BOOKED or booking.end <= now:
+                        raise DeskError("booking.not_extendable")
+                    current = booking.max_seconds or self.establishment.call_max_seconds
+                    if not current < max_seconds <= booking.end - booking.start:
+                        raise DeskError("booking.bad_extension", status=400)
+                    est = self.establishment
+                    tariff = est.tariffs.get(booking.tariff or est.default_tariff)
+                    new_hold = max_hold(tariff, -(-max_seconds // 60))
+                    if booking.hold and new_hold > booking.hold:
+                        try:
+                            await self.ledger.top_up(
+                                booking.detainee, booking.id, new_hold - booking.hold,
+                                f"direction:{staff}", f"extend:{booking.id}:{max_seconds}",
+                                _ms(now),
+                            )  # fmt: skip
+                        except LedgerError as exc:
+                            if exc.reason == "booking.insufficient_credit":
+                                raise DeskError(
+                                    "booking.insufficient_credit", details=exc.details
+                                ) from exc
+                            raise
+                    longer = replace(booking, max_seconds=max_seconds, hold=new_hold)
+                    pipe.multi()
+                    pipe.hset(bkey, mapping=_dump(longer))
+                    pipe.hset(bkey, mapping={"extended_by": staff, "extension_reason": reason})
+                    await pipe.execute()
+                return longer
             except WatchError:
                 continue
         raise DeskError("booking.contended", status=503)

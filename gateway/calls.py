@@ -255,6 +255,11 @@ class Call:
             track.stop()
         await pc.close()
 
+    async def extend(self, max_seconds: int) -> None:
+        """A longer call was allowed for its booking: the part left for this call grows."""
+        prior = self.billing.get("prior_connected_ms", 0) / 1000
+        await self.input(lambda now: self.lifecycle.extend(max_seconds - prior, now))
+
     async def cut(self) -> None:
         await self.input(lambda now: self.lifecycle.cut(now))
 

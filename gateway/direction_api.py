@@ -59,8 +59,34 @@ async def lift_sanction(request: web.Request) -> web.Response:
     return web.json_response(sanction_json(sanction, now))
 
 
+async def extend_booking(request: web.Request) -> web.Response:
+    """POST /api/direction/bookings/{bid}/extend {minutes, staff, reason}: a longer call."""
+    data = await body(request)
+    staff = text(data, "staff", limit=64)
+    reason = text(data, "reason", limit=500)
+    minutes = data.get("minutes")
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 600:
+        raise BadRequest("field.minutes", "Durée invalide (minutes).", "Invalid minutes.")
+    app = request.app
+    now = app[keys.ENGINE].clock()
+    booking = await app[keys.DESK].extend(
+        request.match_info["bid"], minutes * 60, staff, reason, now
+    )
+    call = app[keys.ENGINE].live_call_for_booking(booking.id)
+    if call is not None:
+        await call.extend(booking.max_seconds)
+    await app[keys.AUDIT].record(
+        staff, "booking.extend", booking.id, now, minutes=str(minutes), reason=reason
+    )
+    return web.json_response(
+        {"booking": booking.id, "max_seconds": booking.max_seconds, "hold": booking.hold,
+         "live_call": call.id if call else None}
+    )  # fmt: skip
+
+
 def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/api/direction/sanctions", list_sanctions)
     r.add_post("/api/direction/sanctions", sanction_number)
     r.add_post("/api/direction/sanctions/{phone}/lift", lift_sanction)
+    r.add_post("/api/direction/bookings/{bid}/extend", extend_booking)

@@ -274,9 +274,10 @@ _HOLD = (
     _PRELUDE
     + r"""
 local number, hold_id, amount, actor, at = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
-local h = redis.call('HMGET', KEYS[3], 'number', 'amount', 'hold_result')
+local h = redis.call('HMGET', KEYS[3], 'number', 'amount', 'hold_result', 'initial')
 if h[1] then
-  if h[1] ~= number or h[2] ~= ARGV[3] then return err('ledger.idempotency_conflict') end
+  local initial = h[4] or h[2]
+  if h[1] ~= number or initial ~= ARGV[3] then return err('ledger.idempotency_conflict') end
   return {'replay', h[3]}
 end
 local a = redis.call('HMGET', KEYS[1], 'balance', 'held')
@@ -292,6 +293,36 @@ local res = cjson.encode({op = 'hold', hold_id = hold_id, state = 'held', amount
                           entries = {id}})
 redis.call('HSET', KEYS[3], 'number', number, 'amount', ARGV[3], 'state', 'held',
            'actor', actor, 'at', at, 'hold_result', res)
+return {'new', res}
+"""
+)
+
+# KEYS: acct, stream, hold, idem.  ARGV: number, hold_id, delta, actor, idem, at
+_TOP_UP = (
+    _PRELUDE
+    + r"""
+local number, hold_id, delta, actor, idem, at =
+  ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
+local fp = 'topup|' .. hold_id .. '|' .. ARGV[3]
+local prev = redis.call('HGET', KEYS[4], idem)
+if prev then return replay(prev, fp) end
+local h = redis.call('HMGET', KEYS[3], 'number', 'amount', 'state', 'initial')
+if not h[1] then return err('ledger.unknown_hold') end
+if h[1] ~= number then return err('ledger.wrong_account') end
+if h[3] ~= 'held' then return err('ledger.hold_released') end
+local a = redis.call('HMGET', KEYS[1], 'balance', 'held')
+local bal, held = num(a[1]), num(a[2])
+if bal - held < delta then
+  return err('booking.insufficient_credit', {available = fmt(bal - held), requested = ARGV[3]})
+end
+if not h[4] then redis.call('HSET', KEYS[3], 'initial', h[2]) end
+held = redis.call('HINCRBY', KEYS[1], 'held', delta)
+local amount = redis.call('HINCRBY', KEYS[3], 'amount', delta)
+local id = append(KEYS[2], 'hold', delta, actor, hold_id, idem, at, bal, held, {'hold', hold_id})
+local res = cjson.encode({op = 'hold', hold_id = hold_id, state = 'held', amount = fmt(amount),
+                          charged = '0', released = '0', balance = fmt(bal), held = fmt(held),
+                          entries = {id}})
+redis.call('HSET', KEYS[4], idem, fp .. '\n' .. res)
 return {'new', res}
 """
 )
@@ -479,6 +510,7 @@ class Ledger:
         self._credit = redis.register_script(_CREDIT)
         self._hold = redis.register_script(_HOLD)
         self._release = redis.register_script(_RELEASE)
+        self._top_up = redis.register_script(_TOP_UP)
         self._settle = redis.register_script(_SETTLE)
         self._refund = redis.register_script(_REFUND)
 
@@ -554,6 +586,24 @@ class Ledger:
         """
         number, keys, args = self._hold_call(number, hold_id, amount, actor, now_ms)
         res, replayed = await self._run(self._hold, keys, args)
+        return self._hold_receipt(number, res, replayed)
+
+    async def top_up(
+        self, number: str, hold_id: str, delta: int, actor: str, idem: str, now_ms: int
+    ) -> HoldReceipt:
+        """Raise a held hold by ``delta`` cents (a longer call was allowed); idempotent per
+        ``idem``. Refused with ``booking.insufficient_credit`` when it does not fit."""
+        number = _number(number)
+        hold_id = _ident(hold_id, "identifiant de réservation")
+        args = [number, hold_id, _amount(delta), _text(actor, "auteur")]
+        args += [_text(idem, "clé d'idempotence"), _now(now_ms)]
+        keys = [
+            self.account_key(number),
+            self.ledger_key(number),
+            self.hold_key(hold_id),
+            self.idem_key(number),
+        ]
+        res, replayed = await self._run(self._top_up, keys, args)
         return self._hold_receipt(number, res, replayed)
 
     async def release(self, number: str, hold_id: str, actor: str, now_ms: int) -> HoldReceipt:

@@ -30,7 +30,7 @@ Rules that live here:
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 class CallState(enum.StrEnum):
@@ -100,6 +100,12 @@ class CallConnected:
 
 
 @dataclass(frozen=True)
+class CallExtended:
+    at: float
+    ends_at: float | None
+
+
+@dataclass(frozen=True)
 class TimeWarningDue:
     at: float
     seconds_left: int
@@ -117,6 +123,7 @@ Event = (
     | RelativeJoined
     | LegConnected
     | CallConnected
+    | CallExtended
     | TimeWarningDue
     | CallEnded
 )
@@ -180,6 +187,19 @@ class CallLifecycle:
     def hangup(self, leg: Leg, now: float) -> list[Event]:
         reason = EndReason.KIOSK_HANGUP if leg is Leg.KIOSK else EndReason.RELATIVE_HANGUP
         return self._end(now, reason)
+
+    def extend(self, max_duration: float, now: float) -> list[Event]:
+        """The head of the prison allowed a longer call (never past the slot's end)."""
+        if self.state is CallState.ENDED or max_duration <= self.limits.max_duration:
+            return []
+        self.limits = replace(self.limits, max_duration=max_duration)
+        if self.state is CallState.CONNECTED:
+            assert self.connected_at is not None
+            self.ends_at = min(self.connected_at + max_duration, self.limits.slot_end)
+            self._warnings_due = sorted(
+                self.ends_at - w for w in self.limits.warnings if self.ends_at - w > now
+            )
+        return [CallExtended(at=now, ends_at=self.ends_at)]
 
     def cut(self, now: float) -> list[Event]:
         """The monitoring staff cut the call."""

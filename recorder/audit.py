@@ -49,6 +49,7 @@ ACTION_LABELS: dict[str, str] = {
     "sanction.number": "Sanction d'un numéro",
     "sanction.lift": "Levée d'une sanction",
     "refund": "Remboursement d'un appel",
+    "booking.extend": "Prolongation d'un appel",
 }
 """French labels for the CSV export; an action not listed here is exported as its code."""
 
