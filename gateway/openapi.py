@@ -101,6 +101,9 @@ REASONS: dict[str, str] = {
     "booking.contended": "the slot or the booking kept changing under concurrent requests: retry",
     "booking.not_found": "no booking with this id",
     "booking.not_cancellable": "the slot has started or the booking is closed",
+    "booking.not_extendable": "the slot is over or the booking is closed",
+    "booking.bad_extension": "not longer than the booking's current limit, or longer than its slot",
+    "field.minutes": "`minutes` is not a whole number from 1 to 600",
     # Ledger (gateway.ledger).
     "ledger.bad_amount": "the amount is not a whole number of cents from 1 to 1,000,000,000",
     "ledger.bad_argument": "an argument is not acceptable to the ledger",
@@ -1100,6 +1103,30 @@ def _monitor_schemas() -> dict[str, Any]:
             strict=False,
         ),
         "LiftRequest": _obj({"staff": _STAFF_NAME}, strict=False),
+        "ExtendRequest": _obj(
+            {
+                "minutes": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 600,
+                    "description": "The booking's new longest connected time, in minutes.",
+                },
+                "reason": _str("Why the longer call is allowed.", maxLength=500, minLength=1),
+                "staff": _STAFF_NAME,
+            },
+            strict=False,
+        ),
+        "Extension": _obj(
+            {
+                "booking": _str("Booking id."),
+                "max_seconds": _int("The booking's longest connected time, seconds."),
+                "hold": _int("Cents now held for the booking."),
+                "live_call": {
+                    "type": ["string", "null"],
+                    "description": "The call in progress whose timer moved, if any.",
+                },
+            }
+        ),
         "AuditEntry": _obj(
             {
                 "id": _str("Entry id, `<ms>-<n>`: increasing."),
@@ -2418,6 +2445,41 @@ never sanctioned. {_TEXT_LIMITS}
                 parameters=[phone],
                 body=_json_body(
                     _ref("LiftRequest"), STAFF_BODY, {"staff": "Mme Garnier, directrice"}
+                ),
+                staff=True,
+            )
+        },
+        "/api/direction/bookings/{bid}/extend": {
+            "post": _op(
+                "extendBooking",
+                "direction",
+                "Allow a longer call for one booking",
+                f"""
+« Une durée supérieure peut être autorisée. » Raises the booking's longest connected time to
+`minutes` (more than now, never more than the slot): the hold on the phone account grows by the
+difference (refused with `booking.insufficient_credit` when it does not fit), and a call in
+progress gets its new end and warnings at once. {_STAFF_AUDITED} Logged as `booking.extend`.
+{_TEXT_LIMITS}
+""",
+                {"200": _ok("Extended.", _ref("Extension"))},
+                {
+                    400: [
+                        "request.malformed",
+                        "field.staff",
+                        "field.reason",
+                        "field.minutes",
+                        "booking.bad_extension",
+                    ],
+                    404: ["booking.not_found"],
+                    409: ["booking.not_extendable", "booking.insufficient_credit"],
+                    413: ["http.413"],
+                    503: ["booking.contended"],
+                },
+                parameters=[_BID],
+                body=_json_body(
+                    _ref("ExtendRequest"),
+                    STAFF_BODY,
+                    {"minutes": 40, "reason": "situation familiale", "staff": "Mme Garnier"},
                 ),
                 staff=True,
             )

@@ -572,6 +572,15 @@ async def test_real_responses_match_their_schemas(gateway_factory) -> None:
         )  # fmt: skip
         listed = await api("get", "/api/direction/sanctions", 200)
         assert [s["phone"] for s in listed] == ["+33698765432"]
+        longer = {"minutes": 40, "reason": "Situation familiale", "staff": staff}
+        await api(
+            "post", "/api/direction/bookings/{bid}/extend", 404,
+            path={"bid": "bk_000000000000"}, body=longer,
+        )  # fmt: skip
+        await api(
+            "post", "/api/direction/bookings/{bid}/extend", 400,
+            path={"bid": "bk_000000000000"}, body={**longer, "minutes": 0},
+        )  # fmt: skip
 
         # The kiosk and the relative.
         login = {"detainee": number, "access_code": "2468"}
