@@ -111,6 +111,9 @@ async def kiosk_login(request: web.Request) -> web.Response:
         "lang": lang,
     }
     body["token"] = await tokens.issue(claims, ttl)
+    body["ice_servers"] = app[keys.CONFIG].ice_servers(
+        user=f"kiosk-{kiosk}", now=now, ttl=ttl
+    )
     return web.json_response(body)
 
 
@@ -146,6 +149,11 @@ async def join(request: web.Request) -> web.Response:
     tokens: Tokens = app[keys.TOKENS]
     ttl = int(max(60.0, call.booking.end - engine.clock()) + 600)
     token = await tokens.issue({"role": str(Leg.RELATIVE), "call": call.id, "lang": lang}, ttl)
+    ice = app[keys.CONFIG].ice_servers(user=f"call-{call.id}", now=engine.clock(), ttl=ttl)
     return web.json_response(
-        {"token": token, "call": {"id": call.id, "detainee_name": call.detainee.short_name}}
+        {
+            "token": token,
+            "call": {"id": call.id, "detainee_name": call.detainee.short_name},
+            "ice_servers": ice,
+        }
     )

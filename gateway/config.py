@@ -15,6 +15,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from .turn import rest_credentials
+
 
 class ConfigError(ValueError):
     """A configuration value is missing or malformed."""
@@ -64,7 +66,9 @@ class GatewayConfig:
     turn_username: str = ""
     "TURN user name."
     turn_password: str = ""
-    "TURN password."
+    "TURN password (a fixed one; prefer ``turn_secret``)."
+    turn_secret: str = ""
+    "coturn's ``static-auth-secret``: each call gets TURN credentials valid about its length."
     sms_sender: str = "outbox"
     "How SMS leave: ``outbox`` appends JSON lines to ``sms_outbox_path``."
     sms_outbox_path: str = ""
@@ -166,10 +170,21 @@ class GatewayConfig:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
         return f"http://{host}:{bound_port or self.port}"
 
-    def ice_servers(self) -> list[dict[str, Any]]:
-        """ICE servers as the browsers' ``RTCPeerConnection`` takes them."""
+    def ice_servers(
+        self, *, user: str = "", now: float = 0.0, ttl: int = 0
+    ) -> list[dict[str, Any]]:
+        """ICE servers as the browsers' ``RTCPeerConnection`` takes them.
+
+        With ``turn_secret``, TURN appears only when ``user`` is given (a logged-in kiosk or an
+        accepted relative), with credentials valid ``ttl`` seconds from ``now``."""
         servers: list[dict[str, Any]] = [{"urls": url} for url in self.stun_urls]
-        if self.turn_url:
+        if self.turn_url and self.turn_secret:
+            if user:
+                username, password = rest_credentials(self.turn_secret, user, now, ttl)
+                servers.append(
+                    {"urls": self.turn_url, "username": username, "credential": password}
+                )
+        elif self.turn_url:
             servers.append(
                 {
                     "urls": self.turn_url,

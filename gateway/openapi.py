@@ -841,6 +841,14 @@ def _schemas() -> dict[str, Any]:
                     },
                     description="The detainee's phone account.",
                 ),
+                "ice_servers": {
+                    "type": "array",
+                    "description": (
+                        "ICE servers for this session's RTCPeerConnection: STUN, and TURN with "
+                        "short-lived credentials (coturn's REST scheme) when `turn_secret` is set."
+                    ),
+                    "items": {"type": "object"},
+                },
             }
         ),
         "JoinRequest": _obj(
@@ -860,6 +868,14 @@ def _schemas() -> dict[str, Any]:
             {
                 "token": _str("Session token for the WebSocket `hello`."),
                 "call": _obj({"id": _str(), "detainee_name": _str("`Jean M.`")}),
+                "ice_servers": {
+                    "type": "array",
+                    "description": (
+                        "ICE servers for this session's RTCPeerConnection: STUN, and TURN with "
+                        "short-lived credentials (coturn's REST scheme) when `turn_secret` is set."
+                    ),
+                    "items": {"type": "object"},
+                },
             }
         ),
         **_monitor_schemas(),

@@ -104,6 +104,10 @@
       return;
     }
     els.code.removeAttribute('aria-invalid');
+    // TURN credentials (if any) are handed out only now, valid for this call.
+    if (Array.isArray(res.data.ice_servers)) {
+      window.PARLOIR_CONFIG = Object.assign({}, window.PARLOIR_CONFIG, { iceServers: res.data.ice_servers });
+    }
     token = res.data.token;
     detaineeName = (res.data.call && res.data.call.detainee_name) || '';
     showIncoming();

@@ -198,6 +198,10 @@
       return;
     }
     els.detainee.removeAttribute('aria-invalid');
+    // TURN credentials (if any) are handed out only now, valid for this call.
+    if (Array.isArray(res.data.ice_servers)) {
+      window.PARLOIR_CONFIG = Object.assign({}, window.PARLOIR_CONFIG, { iceServers: res.data.ice_servers });
+    }
     els.accessCode.removeAttribute('aria-invalid');
     els.accessCode.value = '';
     session = { token: res.data.token, detainee: res.data.detainee || {}, booking: res.data.booking || null,
