@@ -23,7 +23,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis.asyncio as aioredis
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.sdp import SessionDescription
 
@@ -213,7 +219,13 @@ class Call:
         if self.lifecycle.state is CallState.ENDED:
             raise CallError("monitor.call_ended")
         validate_watch_offer(sdp)
-        pc = RTCPeerConnection(self.engine.rtc_configuration)
+        # Two sections of a kind: without max-bundle aiortc starts the second one on a
+        # transport it then discards, and that section never sends.
+        config = RTCConfiguration(
+            iceServers=self.engine.rtc_configuration.iceServers,
+            bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+        )
+        pc = RTCPeerConnection(config)
         tracks: list[RelayTrack] = []
         layout: list[dict[str, str]] = []
         try:
@@ -396,20 +408,23 @@ class Call:
             self._timer = None
         if self._checkpoints is not None:
             self._checkpoints.cancel()
-        await self.engine._account(self, event)
-        await self.engine._forget(self)
-        reason = str(event.reason)
-        text = message(f"ended.{reason}", self.lang)
-        for leg in Leg:
-            await self.send(leg, {"type": "state", "call": self.view(leg)})
-            await self.send(leg, {"type": "ended", "reason": reason, "message": text})
-            self.legs[leg].listeners.clear()
-        for source in self.sources.values():
-            source.end()
-        await asyncio.gather(*(self._drop_pc(leg) for leg in Leg))
-        await asyncio.gather(*(self._drop_watcher(pc) for pc in list(self.watchers)))
-        await self._stop_recording(event)
-        self.finished.set()
+        try:
+            await self.engine._account(self, event)
+            await self.engine._forget(self)
+            reason = str(event.reason)
+            text = message(f"ended.{reason}", self.lang)
+            for leg in Leg:
+                await self.send(leg, {"type": "state", "call": self.view(leg)})
+                await self.send(leg, {"type": "ended", "reason": reason, "message": text})
+                self.legs[leg].listeners.clear()
+        finally:
+            # Whatever failed above (Redis away), the media and the recorder always stop.
+            for source in self.sources.values():
+                source.end()
+            await asyncio.gather(*(self._drop_pc(leg) for leg in Leg))
+            await asyncio.gather(*(self._drop_watcher(pc) for pc in list(self.watchers)))
+            await self._stop_recording(event)
+            self.finished.set()
 
     # -- recording ------------------------------------------------------------------------
     async def _start_recording(self) -> None:

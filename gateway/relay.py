@@ -87,6 +87,9 @@ class MediaSource:
             return
         now = asyncio.get_running_loop().time()
         if now - self._last_keyframe_request < KEYFRAME_INTERVAL:
+            # Postponed, not dropped: a consumer that joins just after another still gets its
+            # keyframe soon (publish() retries pending requests).
+            self._pending_keyframe_request = True
             return
         if self._keyframe_requester is not None and self._keyframe_requester():
             self._last_keyframe_request = now

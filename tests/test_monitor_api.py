@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
 from gateway import appkeys as keys
@@ -21,6 +21,7 @@ from gateway.directory import Correspondent
 from .callkit import Client, join, seeded, start_calling, wait_until
 
 STAFF = "Brigadier Lefèvre"
+SECTIONS = ("video", "video", "audio", "audio")
 
 
 @asynccontextmanager
@@ -45,8 +46,11 @@ async def live_call(
 class Viewer:
     """A monitoring viewer: a receive-only aiortc peer with 2 video and 2 audio sections."""
 
-    def __init__(self, kinds: tuple[str, ...] = ("video", "video", "audio", "audio")) -> None:
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    def __init__(self, kinds: tuple[str, ...] = SECTIONS) -> None:
+        # One transport for all four sections, like a browser (aiortc's default "balanced"
+        # policy loses the second section of a kind when the answer bundles them all).
+        config = RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        self.pc = RTCPeerConnection(config)
         self.kinds = kinds
         self.frames: dict[str, int] = {}
         self.sizes: dict[str, set[tuple[int, int]]] = {}
@@ -75,6 +79,15 @@ class Viewer:
                     self.sizes.setdefault(name, set()).add((frame.width, frame.height))
         except MediaStreamError:
             pass
+
+    async def receiving(self, frames: int, timeout: float = 10.0) -> None:
+        """Wait until each of the four sections has given more than ``frames`` frames."""
+        try:
+            async with asyncio.timeout(timeout):
+                while len(self.frames) < 4 or min(self.frames.values()) <= frames:
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            raise AssertionError(f"a section carries no media: {self.frames}") from None
 
     async def close(self) -> None:
         for task in self._sinks:
@@ -114,7 +127,7 @@ async def test_watch_flag_cut_then_replay_hold_and_audit(gateway_factory) -> Non
 
             # Bad offers: one audio and one video, or sections that would send.
             url = f"{base}/api/monitor/calls/{call_id}/watch"
-            for kinds, direction in ((("audio", "video"), "recvonly"), (Viewer().kinds, "sendrecv")):
+            for kinds, direction in ((("audio", "video"), "recvonly"), (SECTIONS, "sendrecv")):
                 bad = Viewer(kinds)
                 sdp = await bad.offer(direction)
                 async with http.post(url, json={"sdp": sdp, "staff": STAFF}) as resp:
@@ -134,12 +147,16 @@ async def test_watch_flag_cut_then_replay_hold_and_audit(gateway_factory) -> Non
             async with http.post(url, json={"sdp": await viewer.offer(), "staff": STAFF}) as resp:
                 answer = await _json(resp)
                 assert resp.status == 200, answer
-            assert sorted((t["side"], t["kind"]) for t in answer["tracks"]) == [
-                ("kiosk", "audio"), ("kiosk", "video"), ("relative", "audio"), ("relative", "video"),
-            ]  # fmt: skip
+            layout = sorted(f"{t['side']}/{t['kind']}" for t in answer["tracks"])
+            assert layout == ["kiosk/audio", "kiosk/video", "relative/audio", "relative/video"]
             await viewer.accept(answer)
-            await wait_until(lambda: len(viewer.frames) == 4 and min(viewer.frames.values()) > 10)
+            await viewer.receiving(10)  # each section, the relative's audio included
             assert viewer.sizes == {"kiosk/video": {(640, 480)}, "relative/video": {(640, 480)}}
+            # A viewer who leaves is forgotten: no relay consumer is left behind.
+            live = gateway.app[keys.ENGINE].calls[call_id]
+            assert len(live.watchers) == 1
+            await viewer.close()
+            await wait_until(lambda: not live.watchers)
 
             # A flagged moment, then the cut: both sides get a neutral end.
             flag_url = f"{base}/api/monitor/calls/{call_id}/flag"
@@ -160,7 +177,6 @@ async def test_watch_flag_cut_then_replay_hold_and_audit(gateway_factory) -> Non
             ended_r = await relative.expect("ended")
             assert ended_k["reason"] == ended_r["reason"] == "cut"
             assert "surveill" not in ended_r["message"].lower()
-            await viewer.close()
 
         # After the call: the sealed recording, its files and the flag.
         await _sealed(gateway, call_id)

@@ -21,7 +21,7 @@ import pytest
 
 from gateway import appkeys as keys
 
-from .browser import chromium, frames_decoded, screenshot
+from .browser import ARTIFACTS, chromium, frames_decoded, screenshot
 from .callkit import seeded, wait_for_code
 
 STAFF = "Lieutenant Moreau"
@@ -46,17 +46,18 @@ def codec_spy(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     return counts
 
 
-# Frames decoded per inbound video stream of the monitor's tile, keyed by the side it carries.
-TILE_FRAMES_JS = """async (callId) => {
+# What the monitor's tile receives per section, keyed "side/kind" from the answer's tracks:
+# video frames decoded, audio packets received.
+TILE_MEDIA_JS = """async (callId) => {
   const tile = window.parloirMonitor && window.parloirMonitor.tiles[callId];
   if (!tile || !tile.pc) return {};
   const sideOf = {};
   (tile.layout || []).forEach((l) => { sideOf[String(l.mid)] = l.side; });
   const out = {};
   (await tile.pc.getStats()).forEach((s) => {
-    if (s.type === 'inbound-rtp' && s.kind === 'video') {
-      out[sideOf[String(s.mid)] || ('mid' + s.mid)] = s.framesDecoded || 0;
-    }
+    if (s.type !== 'inbound-rtp') return;
+    const name = (sideOf[String(s.mid)] || ('mid' + s.mid)) + '/' + s.kind;
+    out[name] = s.kind === 'video' ? (s.framesDecoded || 0) : (s.packetsReceived || 0);
   });
   return out;
 }"""
@@ -164,8 +165,8 @@ async def test_staff_watch_flag_and_replay_a_call(gateway_factory, codec_spy, re
         await row.get_by_role("button", name=re.compile("Regarder")).click()
         tile = monitor.locator(f"article.tile[data-call='{call_id}']")
         await tile.wait_for()
-        frames = await _until(lambda: _tile_frames(monitor, call_id, 20), timeout=20)
-        assert set(frames) == {"kiosk", "relative"}, frames
+        media = await _tile_media(monitor, call_id, 20)
+        assert set(media) == {"kiosk/video", "relative/video", "kiosk/audio", "relative/audio"}
         assert await tile.locator("figcaption").all_inner_texts() == [
             "Borne : MARTIN Jean",
             "Proche : Marie Martin",
@@ -181,6 +182,26 @@ async def test_staff_watch_flag_and_replay_a_call(gateway_factory, codec_spy, re
         await tile.get_by_role("button", name="Marquer ce moment").click()
         await tile.locator(".flag-form .status:has-text('Moment marqué')").wait_for()
         await screenshot(monitor, "monitor-grid")
+        # Cutting asks for a reason, then a confirmation (declined here).
+        await tile.get_by_role("button", name="Couper l’appel…").click()
+        assert await tile.get_by_label("Motif de la coupure").get_attribute("aria-invalid")
+        await tile.get_by_label("Motif de la coupure").fill("Propos menaçants")
+        await tile.get_by_role("button", name="Couper l’appel…").click()
+        confirm = tile.locator(".confirm-box")
+        await confirm.wait_for()
+        assert "MARTIN Jean avec Marie Martin" in await confirm.inner_text()
+        await tile.screenshot(path=str(ARTIFACTS / "monitor-cut-confirm.png"))
+        await confirm.get_by_role("button", name="Annuler").click()
+        assert await confirm.is_hidden()
+        # In English, dynamic parts included.
+        await monitor.click("#lang-toggle")
+        assert await tile.locator("figcaption").all_inner_texts() == [
+            "Kiosk: MARTIN Jean",
+            "Relative: Marie Martin",
+        ]
+        assert "In call" in await row.inner_text()
+        await screenshot(monitor, "monitor-grid-en")
+        await monitor.click("#lang-toggle")
 
         # The participants noticed nothing: same words, one inbound video each.
         for page in (kiosk, phone):
@@ -221,6 +242,28 @@ async def test_staff_watch_flag_and_replay_a_call(gateway_factory, codec_spy, re
         await monitor.click("#play")  # pause
         await markers.first.click()
         await _until(lambda: _at(monitor, at))
+        # Handed to the judiciary: kept beyond the 90 days.
+        await monitor.check("#hold")
+        await monitor.fill("#hold-reason", "Réquisition PV 2026/118")
+        await monitor.click("#hold-save")
+        await monitor.wait_for_selector("#hold-status:has-text('transmis à l’autorité judiciaire')")
+        assert "Transmis à la justice" in await rec_row.inner_text()
+        # A search by the number as people write it.
+        await monitor.fill("#phone", "06 12 34")
+        await monitor.click("#search-form button[type=submit]")
+        await monitor.wait_for_selector("#list-status:has-text('1 enregistrement')")
+        # A failed recording says so; a destroyed one can no longer be played.
+        key = f"parloir:recording:{call_id}"
+        await redis.hset(key, mapping={"state": "failed", "failure": "recording.disk_too_slow"})
+        await monitor.goto(f"{base}/enregistrements?call={call_id}")
+        await monitor.wait_for_selector("#player-notice:has-text('a échoué')")
+        await redis.hset(key, "state", "destroyed")
+        await monitor.reload()
+        await monitor.wait_for_selector("#player-notice:has-text('détruit')")
+        assert await monitor.locator("#player-media").is_hidden()
+        assert "Détruit" in await rec_row.inner_text()
+        assert await rec_row.get_by_role("button").count() == 0
+        await redis.hset(key, "state", "sealed")
 
         # The audit page lists the uses.
         await monitor.goto(f"{base}/audit")
@@ -228,8 +271,18 @@ async def test_staff_watch_flag_and_replay_a_call(gateway_factory, codec_spy, re
         body = await monitor.inner_text("#audit-body")
         for label in ("Visionnage en direct", "Marque d’un moment", "Lecture d’un enregistrement"):
             assert label in body, body
-        assert STAFF in body
+        assert "Transmission à l’autorité judiciaire" in body and STAFF in body
         await screenshot(monitor, "audit-log")
+        await monitor.select_option("#action", "call.flag")
+        await monitor.click("#filter-form button[type=submit]")
+        await monitor.wait_for_selector("#audit-status:has-text('1 entrée')")
+        assert await monitor.get_attribute("#csv", "href") == "/api/audit.csv?action=call.flag"
+        await monitor.emulate_media(media="print")
+        await screenshot(monitor, "audit-print")
+        await monitor.emulate_media(media="screen")
+        await monitor.click("#lang-toggle")
+        assert await monitor.inner_text("h1") == "Audit log"
+        assert "Moment flagged" in await monitor.inner_text("#audit-body")
         for ctx in (kiosk_ctx, phone_ctx, staff_ctx):
             await ctx.close()
 
@@ -245,7 +298,6 @@ async def test_staff_watch_flag_and_replay_a_call(gateway_factory, codec_spy, re
     kiosk_file, relative_file = _decode(folder / "kiosk.webm"), _decode(folder / "relative.webm")
     assert kiosk_file["sizes"] == {kiosk_size}, (kiosk_file["sizes"], kiosk_size)
     assert relative_file["sizes"] == {phone_size}, (relative_file["sizes"], phone_size)
-    print('DEBUG', kiosk_file, relative_file, connected, rec)
     for info in (kiosk_file, relative_file):
         assert abs(info["audio_seconds"] - connected) < 1.0, (info, connected)
     assert abs(kiosk_file["start"] - relative_file["start"]) < 0.1
@@ -259,9 +311,17 @@ async def _has_text(locator: Any, text: str) -> bool:
     return text in await locator.inner_text()
 
 
-async def _tile_frames(page: Any, call_id: str, n: int) -> dict[str, int] | None:
-    frames = await page.evaluate(TILE_FRAMES_JS, call_id)
-    return frames if len(frames) == 2 and all(v > n for v in frames.values()) else None
+async def _tile_media(page: Any, call_id: str, n: int, timeout: float = 20.0) -> dict[str, int]:
+    """Wait until each of the tile's four sections received more than n frames/packets."""
+    media: dict[str, int] = {}
+    try:
+        async with asyncio.timeout(timeout):
+            while len(media) < 4 or min(media.values()) <= n:
+                await asyncio.sleep(0.2)
+                media = await page.evaluate(TILE_MEDIA_JS, call_id)
+    except TimeoutError:
+        raise AssertionError(f"the tile does not receive every section: {media}") from None
+    return media
 
 
 async def _sealed(redis: Any, call_id: str) -> bool:

@@ -318,7 +318,7 @@
 
   function targetCell(entry) {
     const target = entry.target || '';
-    if (/^call_[0-9a-f]+$/.test(target) && entry.action !== 'monitor.watch' && entry.action !== 'call.cut') {
+    if (/^call_[0-9a-f]+$/.test(target)) {
       return h('a', {
         href: '/enregistrements?call=' + encodeURIComponent(target),
         'aria-label': t('target.open', { call: target }), text: target,

@@ -79,10 +79,9 @@
       'tile.ended': 'L’appel est terminé.',
       'tile.cut_done': 'Appel coupé. Les deux côtés voient « L’appel a été interrompu. »',
       'tile.remaining': 'Temps restant : {time}',
-      'tile.sound': 'Son',
+      'tile.sound': 'Son : {state}',
       'tile.sound.on': 'activé',
       'tile.sound.off': 'coupé',
-      'tile.sound.aria': 'Son de l’appel de {detainee}',
       'tile.close': 'Fermer la vignette',
       'tile.flag.label': 'Commentaire de la marque',
       'tile.flag.hint': 'Le moment retenu est celui où vous commencez à écrire.',
@@ -157,10 +156,9 @@
       'tile.ended': 'The call is over.',
       'tile.cut_done': 'Call cut. Both sides see “The call was interrupted.”',
       'tile.remaining': 'Time left: {time}',
-      'tile.sound': 'Sound',
+      'tile.sound': 'Sound: {state}',
       'tile.sound.on': 'on',
       'tile.sound.off': 'off',
-      'tile.sound.aria': 'Sound of the call of {detainee}',
       'tile.close': 'Close the tile',
       'tile.flag.label': 'Comment on the flag',
       'tile.flag.hint': 'The moment kept is when you start typing.',
@@ -440,13 +438,12 @@
     renderCalls();
     const updated = Date.now();
     say($('calls-updated'), () => t('monitor.calls.updated', { time: formatTime(updated + offset, true) }));
-    const ids = new Set(calls.map((c) => c.id));
     Object.values(tiles).forEach((tile) => {
       const call = calls.find((c) => c.id === tile.id);
       if (call) {
         tile.call = call;
         tile.update();
-      } else if (!ids.has(tile.id)) {
+      } else {
         tile.end('tile.ended');
       }
     });
@@ -579,7 +576,6 @@
 
     build() {
       const id = this.id;
-      const who = () => names(this.call);
       this.title = h('h3', { class: 'tile-title', id: 'tile-title-' + id, tabindex: '-1' });
       this.status = h('p', { class: 'tile-status', role: 'status' });
       this.clock = h('p', { class: 'tile-clock num' });
@@ -670,9 +666,7 @@
       const on = soundTile === this.id && !this.ended;
       Object.values(this.videos).forEach((video) => { video.muted = !on; });
       this.soundButton.setAttribute('aria-pressed', on ? 'true' : 'false');
-      this.soundButton.setAttribute('aria-label', t('tile.sound.aria', names(this.call)) +
-        ' : ' + t(on ? 'tile.sound.on' : 'tile.sound.off'));
-      this.soundButton.textContent = t('tile.sound') + ' : ' + t(on ? 'tile.sound.on' : 'tile.sound.off');
+      this.soundButton.textContent = t('tile.sound', { state: t(on ? 'tile.sound.on' : 'tile.sound.off') });
       this.el.classList.toggle('tile-sound', on);
     }
 

@@ -400,10 +400,26 @@
   let results = [];
   let loaded = false;
 
+  /** A French number (or its start) as typed, "06 12 34…", in the form the index keeps
+   *  (+33612…): the server matches a part of the number. */
+  function normalisePhone(text) {
+    const compact = text.replace(/[\s.\-()]/g, '');
+    if (/^00\d/.test(compact)) return '+' + compact.slice(2);
+    if (/^0[1-9]/.test(compact)) return '+33' + compact.slice(1);
+    return compact;
+  }
+
+  /** +33612345678 shown as +33 6 12 34 56 78; other numbers as they are. */
+  function formatPhone(phone) {
+    const m = /^\+33(\d)(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(phone || '');
+    return m ? '+33 ' + m.slice(1).join(' ') : (phone || '');
+  }
+
   function queryString() {
     const params = new URLSearchParams();
     fields.forEach((name) => {
-      const value = $(name).value.trim();
+      let value = $(name).value.trim();
+      if (name === 'phone') value = normalisePhone(value);
       if (value) params.set(name, value);
     });
     if ($('flagged').checked) params.set('flagged', '1');
@@ -469,7 +485,7 @@
         h('td', { class: 'num' }, date, h('span', { class: 'sub', text: formatHour(rec.started_at) })),
         h('td', { class: 'num', text: lengthOf(rec) }),
         h('th', { scope: 'row' }, detainee, h('span', { class: 'sub', text: t('rec.number', { n: rec.detainee }) })),
-        h('td', {}, rec.correspondent_name || '—', h('span', { class: 'sub', text: rec.phone || '' })),
+        h('td', {}, rec.correspondent_name || '—', h('span', { class: 'sub', text: formatPhone(rec.phone) })),
         h('td', { text: rec.kiosk || '—' }),
         h('td', { class: 'num', text: String(rec.flags || 0) }),
         h('td', {}, stateBadge(rec), rec.legal_hold ? [' ', h('span', { class: 'badge badge-warn', text: t('rec.held') })] : null),
@@ -518,7 +534,6 @@
     $('time-current').textContent = clock(now);
     $('time-total').textContent = clock(length);
     playButton.textContent = t(playing() ? 'rec.player.pause' : 'rec.player.play');
-    playButton.setAttribute('aria-pressed', playing() ? 'true' : 'false');
   }
 
   /** Pull every other video onto the master when they drift apart. */
@@ -621,9 +636,8 @@
     syncUrl(callId);
     renderList();
     renderPlayer();
-    const files = Array.isArray(opened.files) ? opened.files : [];
     SIDES.forEach((side) => {
-      const file = files.find((f) => f.side === side);
+      const file = playable(opened).find((f) => f.side === side);
       const v = videos[side];
       v.closest('figure').classList.toggle('missing', !file);
       if (!file) return;
@@ -634,6 +648,11 @@
     renderTransport();
     $('player').hidden = false;
     $('player-title').focus();
+  }
+
+  /** The files that can be played: none once the recording is destroyed. */
+  function playable(rec) {
+    return rec.state !== 'destroyed' && Array.isArray(rec.files) ? rec.files : [];
   }
 
   function names() {
@@ -653,7 +672,7 @@
       end: rec.ended_at ? formatHour(rec.ended_at) : '', kiosk: rec.kiosk || '—', call: rec.call,
     };
     $('player-meta').textContent = t(rec.ended_at ? 'rec.player.meta' : 'rec.player.meta_live', vars);
-    const files = Array.isArray(rec.files) ? rec.files : [];
+    const files = playable(rec);
     let notice = '';
     if (rec.state === 'destroyed') notice = t('rec.notice.destroyed');
     else if (!files.length) notice = t('rec.notice.no_files');
@@ -663,6 +682,7 @@
     $('player-notice').hidden = !notice;
     $('player-notice').classList.toggle('notice-bad', rec.state === 'failed' || rec.state === 'destroyed');
     $('player-media').hidden = !files.length;
+    $('hold-box').hidden = rec.state === 'destroyed';
     SIDES.forEach((side) => {
       const has = files.some((f) => f.side === side);
       const name = side === 'kiosk' ? who.detainee : who.correspondent;
@@ -717,7 +737,7 @@
     const list = $('downloads');
     if (!opened) { list.replaceChildren(); return; }
     const staff = staffInput.value.trim();
-    list.replaceChildren(...(opened.files || []).map((file) => {
+    list.replaceChildren(...playable(opened).map((file) => {
       const link = h('a', {
         class: 'btn btn-secondary btn-small download-link', dataset: { side: file.side },
         href: file.url + '?staff=' + encodeURIComponent(staff) + '&download=1',
