@@ -289,7 +289,7 @@ async def audit_log(request: web.Request) -> web.StreamResponse:
     )
     if request.path.endswith(".csv"):
         return web.Response(
-            body=audit_csv(entries),
+            body=audit_csv(entries, zone),
             content_type="text/csv",
             charset="utf-8",
             headers={"Content-Disposition": 'attachment; filename="journal-audit.csv"'},
