@@ -7,8 +7,6 @@
 'use strict';
 
 (function () {
-  const LANGS = ['fr', 'en'];
-  const LANG_KEY = 'parloir.lang';
   const ACTIONS = ['monitor.watch', 'recording.play', 'recording.download', 'call.flag', 'call.cut',
     'recording.hold', 'recording.release_hold', 'recording.destroy', 'sanction'];
 
@@ -117,101 +115,16 @@
     },
   };
 
-  /* ------------------------------------------------------------------ i18n */
-
-  function storageGet(key) {
-    try { return window.localStorage.getItem(key); } catch (e) { return null; }
-  }
-
-  function storageSet(key, value) {
-    try { window.localStorage.setItem(key, value); } catch (e) { /* private mode */ }
-  }
-
-  function detectLang() {
-    const asked = (new URLSearchParams(window.location.search).get('lang') || '').toLowerCase();
-    if (LANGS.includes(asked)) {
-      storageSet(LANG_KEY, asked);
-      return asked;
-    }
-    const saved = storageGet(LANG_KEY);
-    return LANGS.includes(saved) ? saved : 'fr';
-  }
-
-  let lang = detectLang();
-
-  function t(key, vars) {
-    const dict = TEXTS[lang] || TEXTS.fr;
-    let text = Object.prototype.hasOwnProperty.call(dict, key) ? dict[key] : TEXTS.fr[key];
-    if (text === undefined) return key;
-    if (vars) {
-      text = text.replace(/\{(\w+)\}/g, (m, name) =>
-        (Object.prototype.hasOwnProperty.call(vars, name) && vars[name] != null ? String(vars[name]) : m));
-    }
-    return text;
-  }
-
-  function known(key) {
-    return Object.prototype.hasOwnProperty.call(TEXTS.fr, key);
-  }
-
-  function applyI18n() {
-    document.documentElement.lang = lang;
-    document.querySelectorAll('[data-i18n]').forEach((el) => {
-      if (known(el.dataset.i18n)) el.textContent = t(el.dataset.i18n);
-    });
-    document.querySelectorAll('[data-i18n-attr]').forEach((el) => {
-      el.dataset.i18nAttr.split(';').forEach((pair) => {
-        const [attr, key] = pair.split(':').map((s) => s.trim());
-        if (attr && key) el.setAttribute(attr, t(key));
-      });
-    });
-    const toggle = document.getElementById('lang-toggle');
-    if (toggle) toggle.setAttribute('lang', lang === 'fr' ? 'en' : 'fr');
-    const title = document.querySelector('title[data-i18n]');
-    if (title) document.title = t(title.dataset.i18n);
-  }
-
-  function setLang(value) {
-    if (!LANGS.includes(value)) return;
-    lang = value;
-    storageSet(LANG_KEY, value);
-    const url = new URL(window.location.href);
-    if (url.searchParams.has('lang')) {
-      url.searchParams.set('lang', value);
-      window.history.replaceState(null, '', url.toString());
-    }
-    applyI18n();
-    renderOptions();
-    render();
-  }
-
-  /* ------------------------------------------------------------------- DOM */
-
-  const $ = (id) => document.getElementById(id);
-
-  function h(tag, attrs, ...children) {
-    const el = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([key, value]) => {
-      if (value == null || value === false) return;
-      if (key === 'class') el.className = value;
-      else if (key === 'text') el.textContent = value;
-      else if (key === 'dataset') Object.assign(el.dataset, value);
-      else if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
-      else el.setAttribute(key, value === true ? '' : String(value));
-    });
-    children.flat().forEach((child) => {
-      if (child == null || child === false) return;
-      el.append(child instanceof Node ? child : String(child));
-    });
-    return el;
-  }
+  const kit = window.ParloirStaffKit(TEXTS);
+  const { t, known, initLang, $, h } = kit;
+  kit.renderers.push(() => renderOptions(), () => render());
 
   /* ------------------------------------------------------------------- API */
 
   async function getJson(path) {
     let response;
     try {
-      response = await window.fetch(path + (path.includes('?') ? '&' : '?') + 'lang=' + lang, {
+      response = await window.fetch(path + (path.includes('?') ? '&' : '?') + 'lang=' + kit.lang, {
         headers: { Accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store',
       });
     } catch (e) {
@@ -234,7 +147,7 @@
   function format(ms, options) {
     const opts = Object.assign({}, options);
     if (timeZone) opts.timeZone = timeZone;
-    const loc = lang === 'en' ? 'en-GB' : 'fr-FR';
+    const loc = kit.lang === 'en' ? 'en-GB' : 'fr-FR';
     try {
       return new Intl.DateTimeFormat(loc, opts).format(new Date(ms));
     } catch (e) {
@@ -348,9 +261,7 @@
   }
 
   async function init() {
-    const toggle = $('lang-toggle');
-    if (toggle) toggle.addEventListener('click', () => setLang(lang === 'fr' ? 'en' : 'fr'));
-    applyI18n();
+    initLang();
     const params = new URLSearchParams(window.location.search);
     $('from').value = params.get('from') || '';
     $('to').value = params.get('to') || '';
