@@ -14,8 +14,6 @@
 'use strict';
 
 (function () {
-  const LANGS = ['fr', 'en'];
-  const LANG_KEY = 'parloir.lang';
   const GUARD_KEY = 'parloir.desk.guard';
 
   const TEXTS = {
@@ -522,127 +520,13 @@
     },
   };
 
-  /* ------------------------------------------------------------------ i18n */
-
-  function storageGet(key) {
-    try { return window.localStorage.getItem(key); } catch (e) { return null; }
-  }
-
-  function storageSet(key, value) {
-    try { window.localStorage.setItem(key, value); } catch (e) { /* private mode */ }
-  }
-
-  function detectLang() {
-    const asked = (new URLSearchParams(window.location.search).get('lang') || '').toLowerCase();
-    if (LANGS.includes(asked)) {
-      storageSet(LANG_KEY, asked);
-      return asked;
-    }
-    const saved = storageGet(LANG_KEY);
-    return LANGS.includes(saved) ? saved : 'fr';
-  }
-
-  let lang = detectLang();
-  const renderers = [];
-
-  function t(key, vars) {
-    const dict = TEXTS[lang] || TEXTS.fr;
-    let text = Object.prototype.hasOwnProperty.call(dict, key) ? dict[key] : TEXTS.fr[key];
-    if (text === undefined) return key;
-    if (vars) {
-      text = text.replace(/\{(\w+)\}/g, (m, name) =>
-        (Object.prototype.hasOwnProperty.call(vars, name) && vars[name] != null ? String(vars[name]) : m));
-    }
-    return text;
-  }
-
-  function known(key) {
-    return Object.prototype.hasOwnProperty.call(TEXTS.fr, key);
-  }
-
-  function applyI18n() {
-    document.documentElement.lang = lang;
-    document.querySelectorAll('[data-i18n]').forEach((el) => {
-      if (known(el.dataset.i18n)) el.textContent = t(el.dataset.i18n);
-    });
-    document.querySelectorAll('[data-i18n-attr]').forEach((el) => {
-      el.dataset.i18nAttr.split(';').forEach((pair) => {
-        const [attr, key] = pair.split(':').map((s) => s.trim());
-        if (attr && key) el.setAttribute(attr, t(key));
-      });
-    });
-    const toggle = document.getElementById('lang-toggle');
-    if (toggle) toggle.setAttribute('lang', lang === 'fr' ? 'en' : 'fr');
-    const title = document.querySelector('title[data-i18n]');
-    if (title) document.title = t(title.dataset.i18n);
-  }
-
-  function setLang(value) {
-    if (!LANGS.includes(value)) return;
-    lang = value;
-    storageSet(LANG_KEY, value);
-    const url = new URL(window.location.href);
-    if (url.searchParams.has('lang')) {
-      url.searchParams.set('lang', value);
-      window.history.replaceState(null, '', url.toString());
-    }
-    applyI18n();
-    live.forEach((text, el) => { el.textContent = text(); });
-    renderers.forEach((render) => render());
-  }
-
-  function initLang() {
-    const toggle = document.getElementById('lang-toggle');
-    if (toggle) toggle.addEventListener('click', () => setLang(lang === 'fr' ? 'en' : 'fr'));
-    applyI18n();
-  }
-
-  /* ------------------------------------------------------------------- DOM */
-
-  const $ = (id) => document.getElementById(id);
-
-  /** h('td', {class: 'x', text: 'y', dataset: {a: 1}, onclick: fn}, child, ...) */
-  function h(tag, attrs, ...children) {
-    const el = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([key, value]) => {
-      if (value == null || value === false) return;
-      if (key === 'class') el.className = value;
-      else if (key === 'text') el.textContent = value;
-      else if (key === 'dataset') Object.assign(el.dataset, value);
-      else if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
-      else el.setAttribute(key, value === true ? '' : String(value));
-    });
-    children.flat().forEach((child) => {
-      if (child == null || child === false) return;
-      el.append(child instanceof Node ? child : String(child));
-    });
-    return el;
-  }
-
-  /** Messages written by the page, rewritten when the language changes. */
-  const live = new Map();
-
-  /** Put a text in el: a string (e.g. the server's message) or a function giving the text in
-   *  the current language (kept, and called again when the language changes). */
-  function say(el, text) {
-    if (!el) return;
-    if (typeof text === 'function') {
-      live.set(el, text);
-      el.textContent = text();
-    } else {
-      live.delete(el);
-      el.textContent = text || '';
-    }
-  }
+  const kit = window.ParloirStaffKit(TEXTS);
+  const {
+    renderers, t, known, say, setLang, initLang, $, h, fill, setInvalid, storageGet, storageSet,
+  } = kit;
 
   function badge(text, kind) {
     return h('span', { class: 'badge badge-' + kind, text });
-  }
-
-  function setInvalid(input, invalid) {
-    if (!input) return;
-    if (invalid) input.setAttribute('aria-invalid', 'true');
-    else input.removeAttribute('aria-invalid');
   }
 
   /** Check required inputs; mark them, focus the first missing, return false if any. */
@@ -662,7 +546,7 @@
   /* ------------------------------------------------------------------- API */
 
   function withLang(path) {
-    return path + (path.includes('?') ? '&' : '?') + 'lang=' + lang;
+    return path + (path.includes('?') ? '&' : '?') + 'lang=' + kit.lang;
   }
 
   /** fetch a JSON endpoint; resolves to {ok, status, data}, never throws. A refusal keeps the
@@ -705,7 +589,7 @@
 
   /* ----------------------------------------------------------- formatting */
 
-  function locale() { return lang === 'en' ? 'en-GB' : 'fr-FR'; }
+  function locale() { return kit.lang === 'en' ? 'en-GB' : 'fr-FR'; }
 
   function parseDay(text) {
     const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text || '');
@@ -746,9 +630,9 @@
     const n = Math.round(Number(cents) || 0);
     const sign = n < 0 ? '-' : '';
     const abs = Math.abs(n);
-    const units = String(Math.floor(abs / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, lang === 'en' ? ',' : '\u202f');
+    const units = String(Math.floor(abs / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, kit.lang === 'en' ? ',' : '\u202f');
     const rest = String(abs % 100).padStart(2, '0');
-    return lang === 'en' ? sign + '€' + units + '.' + rest : sign + units + ',' + rest + '\u00a0€';
+    return kit.lang === 'en' ? sign + '€' + units + '.' + rest : sign + units + ',' + rest + '\u00a0€';
   }
 
   function location(item) {
@@ -796,7 +680,7 @@
 
   function receiptUrl(booking) {
     return '/api/desk/bookings/' + encodeURIComponent(booking.id) + '/receipt.pdf' +
-      (lang === 'en' ? '?lang=en' : '');
+      (kit.lang === 'en' ? '?lang=en' : '');
   }
 
   /* ================================================================= desk */

@@ -128,6 +128,7 @@ window.ParloirStaffKit = function makeStaffKit(TEXTS) {
   }
 
   function setInvalid(input, invalid) {
+    if (!input) return;
     if (invalid) input.setAttribute('aria-invalid', 'true');
     else input.removeAttribute('aria-invalid');
   }
