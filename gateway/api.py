@@ -12,7 +12,9 @@ from .calls import CallEngine
 from .codes import Outcome
 from .directory import Directory
 from .i18n import message, pick_lang
+from .kiosks import credential_digest, credential_of
 from .lifecycle import Leg
+from .sanctions import DetaineeSanctions
 from .sessions import RateLimiter, Tokens
 from .sms import mask_phone
 
@@ -37,12 +39,20 @@ async def read_limited(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def read_json(request: web.Request) -> dict[str, Any]:
-    raw = await read_limited(request, MAX_BODY)
+def load_json(raw: bytes) -> Any:
+    """The JSON value of ``raw``, or None if no handler may use it: not JSON, nested past the
+    recursion limit, or holding a lone surrogate ("\\ud800": no hash, encoding or Redis key
+    takes it)."""
     try:
         data = json.loads(raw or b"null")
-    except ValueError:
-        data = None
+        json.dumps(data, ensure_ascii=False).encode()
+    except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
+        return None
+    return data
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    data = load_json(await read_limited(request, MAX_BODY))
     if not isinstance(data, dict):
         raise web.HTTPBadRequest(
             text=json.dumps({"reason": "request.malformed", "message": "JSON object expected"}),
@@ -64,6 +74,11 @@ async def kiosk_login(request: web.Request) -> web.Response:
         return refusal(400, "join.malformed", lang)
     if len(number) > 32 or len(code) > 64:
         return refusal(401, "kiosk.bad_credentials", lang)
+    # Only an enrolled kiosk device may even try a detainee's access code.
+    credential = credential_of(request.headers, request.cookies)
+    kiosk = await app[keys.KIOSKS].kiosk_for(credential)
+    if kiosk is None or credential is None:
+        return refusal(401, "kiosk.not_enrolled", lang)
     limiter: RateLimiter = app[keys.KIOSK_LIMITER]
     engine: CallEngine = app[keys.ENGINE]
     if not await limiter.hit(number, engine.clock()):
@@ -73,7 +88,6 @@ async def kiosk_login(request: web.Request) -> web.Response:
     if detainee is None:
         return refusal(401, "kiosk.bad_credentials", lang)
     now = engine.clock()
-    kiosk = app[keys.CONFIG].kiosk_id
     booking = await directory.booking_due(number, kiosk, now)
     body: dict[str, Any] = {
         "detainee": {
@@ -87,6 +101,11 @@ async def kiosk_login(request: web.Request) -> web.Response:
     account = await app[keys.LEDGER].account(detainee.number)
     body["account"] = {"balance_cents": account.balance, "available_cents": account.available}
     ttl = 3600
+    if booking is not None and await DetaineeSanctions(app[keys.REDIS]).blocking(
+        detainee.number, now, now + 1
+    ):
+        body["message"] = message("call.detainee_suspended", lang)
+        booking = None
     if booking is not None:
         correspondent = await directory.correspondent(booking.correspondent)
         if correspondent is not None and correspondent.status == "authorised":
@@ -109,6 +128,8 @@ async def kiosk_login(request: web.Request) -> web.Response:
         "detainee": detainee.number,
         "booking": booking.id if body["booking"] else None,
         "lang": lang,
+        "kiosk": kiosk,
+        "device": credential_digest(credential),
     }
     body["token"] = await tokens.issue(claims, ttl)
     body["ice_servers"] = app[keys.CONFIG].ice_servers(

@@ -16,16 +16,29 @@ from aiohttp import web
 from recorder.audit import Audit
 from signaling.websocket import handle_ws
 
-from . import aiortc_passthrough, api, desk_api, direction_api, monitor_api, openapi, regie_api
+from . import (
+    aiortc_passthrough,
+    api,
+    desk_api,
+    direction_api,
+    monitor_api,
+    openapi,
+    regie_api,
+    staff_api,
+)
 from . import appkeys as keys
 from .booking_desk import BookingDesk
 from .calls import CallEngine
 from .config import GatewayConfig
 from .directory import Directory
 from .establishment import Establishment
+from .forwarded import forwarded_headers
+from .kiosks import KioskRegistry, credential_of
 from .ledger import Ledger
 from .sessions import RateLimiter, Tokens
 from .sms import make_sender
+from .staff import StaffAccounts
+from .staff_auth import staff_auth
 from .supervisor import Supervisor
 
 log = logging.getLogger(__name__)
@@ -82,6 +95,11 @@ STAFF_PREFIXES = (
     "/api/audit",
     "/api/direction",
     "/api/openapi.json",
+    "/api/staff",
+    "/api/admin",
+    "/connexion",
+    "/admin",
+    "/direction",
 )
 
 
@@ -121,6 +139,14 @@ def page(name: str) -> web.Handler:
     return handler
 
 
+async def kiosk_page(request: web.Request) -> web.StreamResponse:
+    """GET /kiosk: the kiosk's page, only on an enrolled device (else its enrolment page)."""
+    credential = credential_of(request.headers, request.cookies)
+    if await request.app[keys.KIOSKS].kiosk_for(credential) is None:
+        raise web.HTTPSeeOther("/kiosk/enrolement")
+    return await page("kiosk.html")(request)
+
+
 async def client_config(request: web.Request) -> web.Response:
     """ICE servers for the browsers, as a script so the pages need no inline code."""
     config: GatewayConfig = request.app[keys.CONFIG]
@@ -145,7 +171,14 @@ def create_app(
     aiortc_passthrough.restrict_host_addresses(list(config.ice_host_addresses) or None)
     networks = [ipaddress.ip_network(n, strict=False) for n in config.staff_networks]
     app = web.Application(
-        middlewares=[security_headers, staff_guard(networks), desk_api.desk_errors],
+        middlewares=[
+            # First: every later rule (rate limits, staff networks, HSTS) sees the real client.
+            forwarded_headers(config.trusted_proxies),
+            security_headers,
+            staff_guard(networks),
+            staff_auth,
+            desk_api.desk_errors,
+        ],
         client_max_size=4 * 1024 * 1024,
     )
     establishment = Establishment.from_config(config)
@@ -162,6 +195,15 @@ def create_app(
         redis, "joinfail", config.join_failures_per_hour, window=3600
     )
     app[keys.KIOSK_LIMITER] = RateLimiter(redis, "kiosk", config.kiosk_logins_per_minute)
+    app[keys.STAFF] = StaffAccounts(
+        redis,
+        idle_seconds=config.staff_session_idle_minutes * 60,
+        max_seconds=config.staff_session_max_hours * 3600,
+        failures_allowed=config.staff_login_failures,
+    )
+    app[keys.KIOSKS] = KioskRegistry(redis)
+    app[keys.STAFF_LOGIN_LIMITER] = RateLimiter(redis, "stafflogin", config.staff_logins_per_minute)
+    app[keys.ENROL_LIMITER] = RateLimiter(redis, "kioskenrol", 10)
     app[keys.ENGINE] = CallEngine(
         config,
         redis,
@@ -172,7 +214,11 @@ def create_app(
     supervisor = Supervisor(app[keys.ENGINE], app[keys.AUDIT])
     app.router.add_get("/", page("join.html"))
     app.router.add_get("/join", page("join.html"))
-    app.router.add_get("/kiosk", page("kiosk.html"))
+    app.router.add_get("/kiosk", kiosk_page)
+    app.router.add_get("/kiosk/enrolement", page("kiosk-enrol.html"))
+    app.router.add_get("/connexion", page("login.html"))
+    app.router.add_get("/admin", page("admin.html"))
+    app.router.add_get("/direction", page("direction.html"))
     app.router.add_get("/config.js", client_config)
     app.router.add_get("/healthz", health)
     app.router.add_get("/favicon.ico", no_content)
@@ -180,6 +226,7 @@ def create_app(
     app.router.add_post("/api/join", api.join)
     app.router.add_get("/ws", handle_ws)
     add_desk_routes(app)
+    staff_api.add_routes(app)
     app.router.add_static("/static/", WEB_DIR / "static")
 
     async def on_startup(app: web.Application) -> None:

@@ -11,8 +11,10 @@ from .booking_desk import BookingDesk
 from .calls import CallEngine
 from .config import GatewayConfig
 from .directory import Directory
+from .kiosks import KioskRegistry
 from .ledger import Ledger
 from .sessions import RateLimiter, Tokens
+from .staff import StaffAccounts
 
 CONFIG = web.AppKey("config", GatewayConfig)
 REDIS = web.AppKey("redis", aioredis.Redis)
@@ -25,3 +27,7 @@ DESK = web.AppKey("desk", BookingDesk)
 LEDGER = web.AppKey("ledger", Ledger)
 AUDIT = web.AppKey("audit", Audit)
 JOIN_FAILURES = web.AppKey("join_failures", RateLimiter)
+STAFF = web.AppKey("staff", StaffAccounts)
+KIOSKS = web.AppKey("kiosks", KioskRegistry)
+STAFF_LOGIN_LIMITER = web.AppKey("staff_login_limiter", RateLimiter)
+ENROL_LIMITER = web.AppKey("enrol_limiter", RateLimiter)

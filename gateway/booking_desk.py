@@ -48,7 +48,7 @@ from .directory import PREFIX, Booking, Correspondent, Detainee, Directory, _dum
 from .establishment import Establishment
 from .ledger import Ledger, LedgerError
 from .pricing import call_cost, max_hold
-from .sanctions import Sanctions
+from .sanctions import DetaineeSanctions, Sanctions
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ class BookingDesk:
     ) -> Booking:
         """Book the slot starting at ``start`` (aware) or raise :class:`DeskError`."""
         guard = guard.strip()
-        if not guard or len(guard) > 64:
+        if not guard or len(guard) > 128:
             raise DeskError("booking.bad_guard", status=400)
         if kiosk not in self.establishment.rooms:
             raise DeskError("booking.unknown_kiosk", status=404)
@@ -267,6 +267,22 @@ class BookingDesk:
                 raise DeskError(str(refusal.code), refusal.message_fr, refusal.message_en)
             if await Sanctions(self.redis).active_on(corr.phone, now):
                 raise DeskError("booking.number_sanctioned")
+            slot_end = start_epoch + est.call_max_seconds
+            if sanction := await DetaineeSanctions(self.redis).blocking(
+                number, start_epoch, slot_end
+            ):
+                until = (
+                    self.local(sanction.until - 1).strftime("%d/%m/%Y")
+                    if sanction.until != float("inf")
+                    else ""
+                )
+                raise DeskError(
+                    "booking.detainee_sanctioned",
+                    "L'accès de cette personne à la visiophonie est "
+                    + (f"suspendu jusqu'au {until} inclus." if until else "retiré."),
+                    "This person's video-call access is "
+                    + (f"suspended until {until} included." if until else "withdrawn."),
+                )
             balance, held, tariff_name = await pipe.hmget(akey, ["balance", "held", "tariff"])
             tariff = est.tariffs.get(tariff_name or est.default_tariff)
             max_seconds = est.call_max_seconds
@@ -320,7 +336,7 @@ class BookingDesk:
     async def cancel(self, booking_id: str, guard: str, reason: str, now: float) -> Booking:
         """Cancel a booking whose slot has not started; frees the kiosk, releases the hold."""
         guard, reason = guard.strip(), reason.strip()
-        if not guard or len(guard) > 64:
+        if not guard or len(guard) > 128:
             raise DeskError("booking.bad_guard", status=400)
         if not reason or len(reason) > 200:
             raise DeskError("booking.bad_reason", status=400)

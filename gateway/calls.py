@@ -59,7 +59,7 @@ from .lifecycle import (
     TimeWarningDue,
 )
 from .relay import MediaSource, RelayTrack
-from .sanctions import Sanctions
+from .sanctions import DetaineeSanctions, Sanctions
 from .sms import SmsSender, mask_phone
 
 log = logging.getLogger(__name__)
@@ -251,7 +251,7 @@ class Call:
         except Exception as exc:
             for track in tracks:
                 track.stop()
-            await pc.close()
+            await close_pc(pc)
             raise BadSdp(str(exc)) from exc
         self.watchers[pc] = tracks
 
@@ -265,7 +265,7 @@ class Call:
     async def _drop_watcher(self, pc: RTCPeerConnection) -> None:
         for track in self.watchers.pop(pc, []):
             track.stop()
-        await pc.close()
+        await close_pc(pc)
 
     async def extend(self, max_seconds: int) -> None:
         """A longer call was allowed for its booking: the part left for this call grows."""
@@ -484,7 +484,25 @@ class Call:
         pc = self.legs[leg].pc
         if pc is not None:
             self.legs[leg].pc = None
-            await pc.close()
+            await close_pc(pc)
+
+
+async def close_pc(pc: RTCPeerConnection) -> None:
+    """Close a peer connection, even one aiortc half set up from odd SDP.
+
+    aiortc's ``close()`` stops each transceiver's transport and fails on one that never got any
+    (an offer's section without a mid, say): the transports that exist are then stopped one by
+    one, so that a refused offer leaves no socket open.
+    """
+    try:
+        await pc.close()
+    except Exception as exc:
+        log.info("peer connection half set up, closed piecewise: %r", exc)
+        for transceiver in pc.getTransceivers():
+            dtls = transceiver.receiver.transport
+            if dtls is not None:
+                await dtls.stop()
+                await dtls.transport.stop()
 
 
 def _iso(epoch: float) -> str:
@@ -513,6 +531,16 @@ def validate_offer(sdp: str) -> None:
     names = {name.lower() for name in _RTPMAP.findall(sdp)}
     if "vp8" not in names or "opus" not in names:
         raise BadSdp("the offer must allow VP8 and Opus")
+    # Both sections on one transport, as browsers offer them: given sections apart, aiortc may
+    # start an ICE transport it has just closed (a hang-up during the checks) or no transport.
+    mids = [media.rtp.muxId for media in parsed.media]
+    bundles = [set(g.items) for g in parsed.group if g.semantic == "BUNDLE"]
+    if not all(mids) or len(set(mids)) != len(mids) or not any(set(mids) <= b for b in bundles):
+        raise BadSdp("the offer must bundle its sections, each with its own mid")
+    if any(not 0 < c.port < 65536 for media in parsed.media for c in media.ice_candidates):
+        raise BadSdp("an ICE candidate's port is out of range")
+    if any(media.dtls is None or not media.dtls.fingerprints for media in parsed.media):
+        raise BadSdp("every section needs a DTLS fingerprint")
 
 
 def validate_watch_offer(sdp: str) -> None:
@@ -616,6 +644,8 @@ class CallEngine:
         booking = fresh
         if await Sanctions(self.redis).active_on(correspondent.phone, now):
             raise CallError("call.number_sanctioned")  # no code is sent to it
+        if await DetaineeSanctions(self.redis).blocking(detainee.number, now, now + 1):
+            raise CallError("call.detainee_suspended")
         call_id = f"call_{secrets.token_hex(8)}"
         limits = CallLimits(
             max_duration=remaining,

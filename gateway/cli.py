@@ -1,10 +1,11 @@
-"""Command line: ``python -m gateway demo [--json]`` and ``python -m gateway serve``."""
+"""Command line: ``python -m gateway demo [--json] | serve | slots | recordings | staff``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import getpass
 import json
 import logging
 import os
@@ -32,9 +33,13 @@ from .config import GatewayConfig, from_environ
 from .desk_api import slots_json
 from .directory import Booking, Correspondent, Detainee, Directory, hash_access_code, new_id
 from .establishment import Establishment
+from .kiosks import KioskRegistry
 from .ledger import Ledger
 from .pricing import max_hold
 from .redis_server import EmbeddedRedis
+from .roles import Role
+from .staff import StaffAccounts, StaffError
+from .tls import server_context
 
 log = logging.getLogger("parloir")
 
@@ -62,6 +67,7 @@ class Running:
 
 
 async def start(config: GatewayConfig) -> Running:
+    ssl_context = server_context(config)  # before anything starts: a bad file stops here
     embedded = None
     url = config.redis_url
     if not url:
@@ -73,7 +79,7 @@ async def start(config: GatewayConfig) -> Running:
     app = create_app(config, redis)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port)
+    site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context)
     await site.start()
     server = site._server
     assert server is not None and server.sockets  # type: ignore[attr-defined]
@@ -155,6 +161,34 @@ async def seed_demo(app: web.Application, now: float) -> dict[str, Any]:
     }
 
 
+DEMO_STAFF = (
+    ("activites", "Agent Activités (démo)", [Role.ACTIVITIES]),
+    ("etage", "Agent Étage (démo)", [Role.FLOOR]),
+    ("surveillance", "Agent Surveillance (démo)", [Role.MONITORING]),
+    ("regie", "Agent Régie (démo)", [Role.ACCOUNTS]),
+    ("direction", "Directrice (démo)", [Role.HEAD]),
+    ("admin", "Administrateur (démo)", [Role.ADMIN]),
+)
+
+
+async def seed_demo_staff(app: web.Application, now: float) -> dict[str, Any]:
+    """One account per role with a fresh random password (printed at each start: the demo has
+    no fixed password either), and the demo kiosk enrolled with a one-time code."""
+    accounts: StaffAccounts = app[keys.STAFF]
+    staff = {}
+    for login, name, roles in DEMO_STAFF:
+        password = secrets.token_urlsafe(9)
+        if await accounts.get(login) is None:
+            await accounts.create(login, name, roles, password, "démo", now)
+        else:
+            await accounts.set_password(login, password)
+        staff[login] = password
+    kiosk = app[keys.CONFIG].kiosk_id
+    registry: KioskRegistry = app[keys.KIOSKS]
+    code = await registry.start_enrolment(kiosk, "démo", now)
+    return {"staff": staff, "kiosk_enrolment_code": code}
+
+
 async def run(args: argparse.Namespace) -> int:
     config = from_environ(args.config, host=args.host, port=args.port, data_dir=args.data_dir)
     logging.basicConfig(
@@ -173,6 +207,7 @@ async def run(args: argparse.Namespace) -> int:
         if args.command == "demo":
             demo = await seed_demo(running.app, time.time())
             info.update(demo)
+            info.update(await seed_demo_staff(running.app, time.time()))
         info.update(
             {
                 "kiosk_url": f"{running.base_url}/kiosk",
@@ -205,6 +240,15 @@ def _describe(info: dict[str, Any]) -> str:
             "",
             "  Le code à 6 chiffres arrive dans l'outbox quand la borne appelle.",
         ]
+    if "kiosk_enrolment_code" in info:
+        lines += [
+            "",
+            f"  Enrôler la borne (une fois) : {info['url']}/kiosk/enrolement",
+            f"    code d'enrôlement:      {info['kiosk_enrolment_code']}",
+            "",
+            f"  Agents (staff):           {info['url']}/connexion",
+        ]
+        lines += [f"    {login:<14} {pw}" for login, pw in info["staff"].items()]
     else:
         lines += [f"  {info['url']}"]
     lines += ["", "  Ctrl+C pour arrêter / to stop."]
@@ -275,6 +319,47 @@ async def recordings_command(args: argparse.Namespace) -> int:
     return 0
 
 
+async def staff_command(args: argparse.Namespace) -> int:
+    """``staff create-admin --login L --name N``: the first administrator (or another one).
+    The password is read twice from the terminal, or once from stdin with --password-stdin:
+    there is no default password anywhere."""
+    config = from_environ(args.config, data_dir=args.data_dir)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Mot de passe / password (12+): ")
+        if getpass.getpass("Encore / again: ") != password:
+            print("parloir staff: les mots de passe diffèrent / passwords differ", file=sys.stderr)
+            return 2
+    embedded = None
+    url = config.redis_url
+    if not url:
+        embedded = EmbeddedRedis(config.data_path / "redis")
+        if await asyncio.to_thread(embedded.answering):
+            url, embedded = embedded.url, None  # the running gateway's own Redis
+        else:
+            await asyncio.to_thread(embedded.start)
+            url = embedded.url
+    redis = aioredis.from_url(url, decode_responses=True)
+    try:
+        accounts = StaffAccounts(redis)
+        member = await accounts.create(
+            args.login, args.name, [Role.ADMIN], password, "parloir:cli", time.time()
+        )
+        await Audit(redis).record(
+            "parloir:cli", "staff.create", member.login, time.time(), roles="admin"
+        )
+    except StaffError as exc:
+        print(f"parloir staff: {exc.reason}", file=sys.stderr)
+        return 1
+    finally:
+        await redis.aclose()
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)
+    print(json.dumps({"created": member.login, "roles": ["admin"]}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="parloir", description="Parloir video-call gateway")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -294,7 +379,16 @@ def main(argv: list[str] | None = None) -> int:
     cmd.add_argument("action", choices=("verify", "purge"))
     cmd.add_argument("--now", help="ISO 8601 date-time the purge judges from (default: now)")
     cmd.add_argument("--config", help="TOML configuration file")
+    cmd = sub.add_parser("staff", help="staff accounts: create-admin")
+    cmd.add_argument("action", choices=("create-admin",))
+    cmd.add_argument("--login", required=True)
+    cmd.add_argument("--name", required=True, help="name written in the audit log")
+    cmd.add_argument("--password-stdin", action="store_true", help="read the password on stdin")
+    cmd.add_argument("--config", help="TOML configuration file")
+    cmd.add_argument("--data-dir", help="data folder (embedded Redis)")
     args = parser.parse_args(argv)
+    if args.command == "staff":
+        return asyncio.run(staff_command(args))
     if args.command == "recordings":
         return asyncio.run(recordings_command(args))
     if args.command == "slots":

@@ -29,7 +29,7 @@ class GatewayConfig:
     port: int = 8080
     "TCP port of the HTTP/WebSocket server (0: any free port)."
     public_url: str = ""
-    "Address the relatives open, written in the SMS (default ``http://HOST:PORT``)."
+    "Address the relatives open, written in the SMS (default ``http(s)://HOST:PORT``)."
     redis_url: str = ""
     "Redis to use; empty: start a private embedded ``redis-server`` under ``data_dir``."
     data_dir: str = "var"
@@ -54,7 +54,7 @@ class GatewayConfig:
     kiosk_logins_per_minute: int = 10
     "Kiosk login attempts allowed per detainee number per minute."
     kiosk_id: str = "kiosk-1"
-    "This kiosk's identifier until kiosks are enrolled devices."
+    "The kiosk the demo books and enrols (real kiosks are enrolled by an administrator)."
     ice_host_addresses: tuple[str, ...] = ()
     "Only gather ICE host candidates on these local addresses (empty: every interface)."
     ice_public_ip: str = ""
@@ -112,6 +112,20 @@ class GatewayConfig:
     "Each gateway process proves it is alive this often; 3 missed beats make it dead."
     staff_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
     "Client networks allowed on the staff pages and API (the prison's internal network)."
+    staff_session_idle_minutes: int = 30
+    "A staff session ends after this long without a request (sign in again)."
+    staff_session_max_hours: int = 12
+    "A staff session ends this long after signing in, used or not (one shift)."
+    staff_login_failures: int = 5
+    "Wrong passwords on one account within 15 minutes before it is locked for 15 minutes."
+    staff_logins_per_minute: int = 20
+    "Sign-in attempts allowed per client address per minute."
+    tls_cert: str = ""
+    "PEM certificate chain: the gateway serves HTTPS/WSS itself (empty: plain HTTP)."
+    tls_key: str = ""
+    "PEM private key of ``tls_cert`` (empty: the key is in the ``tls_cert`` file)."
+    trusted_proxies: tuple[str, ...] = ()
+    "Reverse proxies (networks) whose X-Forwarded-For/-Proto are believed; nobody else's are."
     recordings_dir: str = ""
     "Where recordings go, one folder per call (default ``DATA_DIR/recordings``)."
     record_calls: bool = True
@@ -143,6 +157,13 @@ class GatewayConfig:
                 ipaddress.ip_network(network, strict=False)
             except ValueError as exc:
                 raise ConfigError(f"staff_networks: {network!r}: {exc}") from exc
+        for network in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise ConfigError(f"trusted_proxies: {network!r}: {exc}") from exc
+        if self.tls_key and not self.tls_cert:
+            raise ConfigError("tls_key is set without tls_cert")
 
     def kiosk_rooms(self) -> dict[str, str]:
         """Kiosk id -> room name, in the configured order."""
@@ -168,7 +189,8 @@ class GatewayConfig:
         if self.public_url:
             return self.public_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
-        return f"http://{host}:{bound_port or self.port}"
+        scheme = "https" if self.tls_cert else "http"
+        return f"{scheme}://{host}:{bound_port or self.port}"
 
     def ice_servers(
         self, *, user: str = "", now: float = 0.0, ttl: int = 0

@@ -9,7 +9,6 @@ served to the prison's internal network (``staff_networks``) until staff account
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -19,7 +18,7 @@ from aiohttp import web
 
 from . import appkeys as keys
 from . import csv_import
-from .api import read_limited
+from .api import load_json, read_limited
 from .booking_desk import BookingDesk, DeskError
 from .directory import (
     Booking,
@@ -33,6 +32,7 @@ from .directory import (
 from .i18n import pick_lang
 from .receipt_pdf import ReceiptData, render_receipt
 from .sms import mask_phone
+from .staff_auth import actor
 
 MAX_BODY = 64 * 1024
 MAX_DAYS = 62
@@ -73,11 +73,7 @@ async def desk_errors(request: web.Request, handler: web.Handler) -> web.StreamR
 
 
 async def body(request: web.Request) -> dict[str, Any]:
-    raw = await read_limited(request, MAX_BODY)
-    try:
-        data = json.loads(raw or b"null")
-    except ValueError:
-        data = None
+    data = load_json(await read_limited(request, MAX_BODY))
     if not isinstance(data, dict):
         raise BadRequest("request.malformed", "Requête illisible.", "Malformed request.")
     return data
@@ -342,8 +338,7 @@ async def save_detainee(request: web.Request) -> web.Response:
 
 async def sign_charter(request: web.Request) -> web.Response:
     directory: Directory = request.app[keys.DIRECTORY]
-    data = await body(request)
-    guard = text(data, "guard", limit=64)
+    guard = actor(request)
     detainee = await directory.detainee(request.match_info["number"])
     if detainee is None:
         raise DeskError("booking.unknown_detainee", status=404)
@@ -424,7 +419,7 @@ async def create_booking(request: web.Request) -> web.Response:
         correspondent=text(data, "correspondent", limit=40),
         kiosk=text(data, "kiosk", limit=40),
         start=start,
-        guard=text(data, "guard", limit=64),
+        guard=actor(request),
         now=_now(request),
     )
     return web.json_response(booking_json(booking, desk), status=201)
@@ -444,7 +439,7 @@ async def cancel_booking(request: web.Request) -> web.Response:
     data = await body(request)
     booking = await desk.cancel(
         request.match_info["bid"],
-        text(data, "guard", limit=64),
+        actor(request),
         text(data, "reason", limit=200),
         _now(request),
     )

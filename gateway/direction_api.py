@@ -1,4 +1,5 @@
-"""The head of the prison's API: sanctions on phone numbers (each one in the audit log)."""
+"""The head of the prison's API: sanctions on phone numbers and on detainees, longer calls
+(each one in the audit log)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,17 @@ from datetime import datetime, timedelta
 from aiohttp import web
 
 from . import appkeys as keys
+from .booking_desk import DeskError
 from .desk_api import BadRequest, body, parse_day, text
 from .directory import to_e164
-from .sanctions import NumberSanction, Sanctions
+from .sanctions import (
+    DETAINEE_SCOPES,
+    DetaineeSanction,
+    DetaineeSanctions,
+    NumberSanction,
+    Sanctions,
+)
+from .staff_auth import actor
 
 
 def sanction_json(s: NumberSanction, now: float) -> dict[str, object]:
@@ -26,7 +35,7 @@ async def list_sanctions(request: web.Request) -> web.Response:
 async def sanction_number(request: web.Request) -> web.Response:
     """POST /api/direction/sanctions {phone, until: YYYY-MM-DD (included), reason, staff}."""
     data = await body(request)
-    staff = text(data, "staff", limit=64)
+    staff = actor(request)
     reason = text(data, "reason", limit=500)
     phone = to_e164(text(data, "phone", limit=30))
     zone = request.app[keys.DESK].establishment.zone
@@ -45,13 +54,15 @@ async def sanction_number(request: web.Request) -> web.Response:
 
 
 async def lift_sanction(request: web.Request) -> web.Response:
-    data = await body(request)
-    staff = text(data, "staff", limit=64)
+    staff = actor(request)
     phone = to_e164(request.match_info["phone"])
     now = request.app[keys.ENGINE].clock()
     sanctions = Sanctions(request.app[keys.REDIS])
     if await sanctions.number(phone) is None:
-        raise web.HTTPNotFound()
+        raise web.HTTPNotFound(
+            text='{"reason": "sanction.not_found", "message": "Aucune sanction."}',
+            content_type="application/json",
+        )
     await sanctions.lift_number(phone, now, staff)
     await request.app[keys.AUDIT].record(staff, "sanction.lift", phone, now)
     sanction = await sanctions.number(phone)
@@ -62,7 +73,7 @@ async def lift_sanction(request: web.Request) -> web.Response:
 async def extend_booking(request: web.Request) -> web.Response:
     """POST /api/direction/bookings/{bid}/extend {minutes, staff, reason}: a longer call."""
     data = await body(request)
-    staff = text(data, "staff", limit=64)
+    staff = actor(request)
     reason = text(data, "reason", limit=500)
     minutes = data.get("minutes")
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 600:
@@ -84,9 +95,77 @@ async def extend_booking(request: web.Request) -> web.Response:
     )  # fmt: skip
 
 
+def detainee_sanction_json(s: DetaineeSanction, now: float) -> dict[str, object]:
+    return {
+        "detainee": s.number, "scope": s.scope, "kind": s.kind, "since": int(s.since * 1000),
+        "until": None if s.until == float("inf") else int(s.until * 1000),
+        "reason": s.reason, "by": s.by, "active": s.active(now),
+    }  # fmt: skip
+
+
+async def list_detainee_sanctions(request: web.Request) -> web.Response:
+    now = request.app[keys.ENGINE].clock()
+    found = await DetaineeSanctions(request.app[keys.REDIS]).all()
+    return web.json_response([detainee_sanction_json(s, now) for s in found])
+
+
+async def sanction_detainee(request: web.Request) -> web.Response:
+    """POST /api/direction/detainees/{number}/sanctions {scope: video|phone, from?, until?,
+    reason}: a suspension between two dates (included), or a withdrawal without ``until``."""
+    data = await body(request)
+    staff = actor(request)
+    reason = text(data, "reason", limit=500)
+    scope = text(data, "scope", limit=10)
+    if scope not in DETAINEE_SCOPES:
+        raise BadRequest("field.scope", "Portée invalide (video ou phone).", "Invalid scope.")
+    number = request.match_info["number"]
+    if await request.app[keys.DIRECTORY].detainee(number) is None:
+        raise DeskError("booking.unknown_detainee", status=404)
+    zone = request.app[keys.DESK].establishment.zone
+    now = request.app[keys.ENGINE].clock()
+    today = datetime.fromtimestamp(now, zone).date()
+    first = parse_day(text(data, "from", required=False, limit=10) or None, today)
+    since = max(now, datetime.combine(first, datetime.min.time(), zone).timestamp())
+    raw_until = text(data, "until", required=False, limit=10)
+    until = float("inf")
+    if raw_until:
+        last = parse_day(raw_until, today)
+        until = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone).timestamp()
+        if until <= since:
+            raise BadRequest(
+                "field.until", "La date de fin est passée ou avant le début.",
+                "The end date is past or before the start.",
+            )  # fmt: skip
+    sanction = await DetaineeSanctions(request.app[keys.REDIS]).sanction(
+        number, scope, since, until, reason, staff
+    )
+    await request.app[keys.AUDIT].record(
+        staff, "sanction.detainee", number, now, scope=scope, kind=sanction.kind,
+        until=raw_until or "", reason=reason,
+    )  # fmt: skip
+    return web.json_response(detainee_sanction_json(sanction, now), status=201)
+
+
+async def lift_detainee_sanction(request: web.Request) -> web.Response:
+    staff = actor(request)
+    number = request.match_info["number"]
+    now = request.app[keys.ENGINE].clock()
+    lifted = await DetaineeSanctions(request.app[keys.REDIS]).lift(number, now, staff)
+    if lifted is None:
+        raise web.HTTPNotFound(
+            text='{"reason": "sanction.not_found", "message": "Aucune sanction."}',
+            content_type="application/json",
+        )
+    await request.app[keys.AUDIT].record(staff, "sanction.detainee_lift", number, now)
+    return web.json_response(detainee_sanction_json(lifted, now))
+
+
 def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/api/direction/sanctions", list_sanctions)
     r.add_post("/api/direction/sanctions", sanction_number)
     r.add_post("/api/direction/sanctions/{phone}/lift", lift_sanction)
     r.add_post("/api/direction/bookings/{bid}/extend", extend_booking)
+    r.add_get("/api/direction/detainee-sanctions", list_detainee_sanctions)
+    r.add_post("/api/direction/detainees/{number}/sanctions", sanction_detainee)
+    r.add_post("/api/direction/detainees/{number}/sanctions/lift", lift_detainee_sanction)

@@ -62,6 +62,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Ce numéro est sanctionné : il ne peut pas être appelé pour le moment.",
         "en": "This number is under a sanction: it cannot be called for now.",
     },
+    "call.detainee_suspended": {
+        "fr": "Votre accès à la visiophonie est suspendu : l'appel n'est pas possible.",
+        "en": "Your access to video calls is suspended: the call is not possible.",
+    },
+    "kiosk.not_enrolled": {
+        "fr": "Cette borne n'est pas enrôlée : appelez un surveillant.",
+        "en": "This kiosk is not enrolled: call a guard.",
+    },
+    "kiosk.bad_enrolment_code": {
+        "fr": "Code d'enrôlement invalide ou expiré.",
+        "en": "Invalid or expired enrolment code.",
+    },
     "call.time_used": {
         "fr": "Le temps d'appel de ce créneau est entièrement utilisé.",
         "en": "The call time of this slot is all used.",

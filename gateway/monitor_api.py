@@ -2,7 +2,7 @@
 
 Every use is written to the audit log (Code pénitentiaire L. 223-3): who watched which call,
 who played or downloaded which recording, every flag, cut and legal hold. Staff network only
-(see :mod:`gateway.app`); the staff member types their name until staff accounts exist.
+(see :mod:`gateway.app`); the audit log names the signed-in member (:mod:`gateway.roles`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from .calls import BadSdp, CallEngine, CallError
 from .desk_api import BadRequest, body, parse_day, text
 from .directory import Directory, DirectoryError, to_e164
 from .sms import mask_phone
+from .staff_auth import actor
 
 SIDES = ("kiosk", "relative")
 
@@ -96,7 +97,7 @@ def _call(request: web.Request) -> Any:
 async def watch(request: web.Request) -> web.Response:
     """POST /api/monitor/calls/{call}/watch {sdp, staff}: a receive-only WebRTC answer."""
     data = await body(request)
-    staff = text(data, "staff", limit=64)
+    staff = actor(request)
     sdp = data.get("sdp")
     if not isinstance(sdp, str) or len(sdp) > 60_000:
         raise BadRequest("field.sdp", "Offre SDP invalide.", "Invalid SDP offer.")
@@ -118,7 +119,7 @@ async def watch(request: web.Request) -> web.Response:
 async def flag(request: web.Request) -> web.Response:
     """POST /api/monitor/calls/{call}/flag {staff, comment, at?}: mark a moment."""
     data = await body(request)
-    staff = text(data, "staff", limit=64)
+    staff = actor(request)
     comment = text(data, "comment", limit=500)
     call_id = request.match_info["call"]
     if await _engine(request).recordings.get(call_id) is None:
@@ -140,7 +141,7 @@ async def flag(request: web.Request) -> web.Response:
 async def cut(request: web.Request) -> web.Response:
     """POST /api/monitor/calls/{call}/cut {staff, reason}: end the call for both sides."""
     data = await body(request)
-    staff = text(data, "staff", limit=64)
+    staff = actor(request)
     reason = text(data, "reason", limit=500)
     call = _call(request)
     if call.correspondent.lawyer:
@@ -236,11 +237,9 @@ async def media(request: web.Request) -> web.StreamResponse:
     engine = _engine(request)
     side = request.match_info["side"]
     rec = await engine.recordings.get(request.match_info["call"])
-    staff = request.query.get("staff", "").strip()[:64]
+    staff = actor(request)
     if side not in SIDES or rec is None:
         raise web.HTTPNotFound()
-    if not staff:
-        raise BadRequest("field.staff", "Indiquez votre nom.", "Give your name.")
     path = engine.config.recordings_path / rec.get("folder", "") / f"{side}.webm"
     if not path.is_file():
         raise web.HTTPNotFound()
@@ -261,7 +260,7 @@ async def media(request: web.Request) -> web.StreamResponse:
 async def hold(request: web.Request) -> web.Response:
     """POST /api/recordings/{call}/hold {staff, held, reason}: legal hold on or off."""
     data = await body(request)
-    staff = text(data, "staff", limit=64)
+    staff = actor(request)
     reason = text(data, "reason", limit=500)
     held = data.get("held", True)
     if not isinstance(held, bool):

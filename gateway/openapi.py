@@ -2,10 +2,12 @@
 
 The document is plain data, built once per version by :func:`document`; :func:`serve` answers it
 as JSON. It describes every route under ``/api/`` (kiosk login, relative's code entry, public
-calendar, booking desk, accounts office, monitoring, recordings, audit log, the direction's
-sanctions) with its parameters, bodies, responses and the stable ``reason`` codes of its
-refusals. ``tests/test_openapi.py`` checks that it validates, that it matches the routes of the
-application, and that real responses match its schemas. The WebSocket ``/ws`` is described in
+calendar, staff sign-in, booking desk, accounts office, monitoring, recordings, audit log, the
+direction's sanctions, the administrator's accounts and kiosks, kiosk enrolment) with its
+parameters, bodies, responses, the access it needs (staff session cookie, CSRF header, kiosk
+device credential) and the stable ``reason`` codes of its refusals. ``tests/test_openapi.py``
+checks that it validates, that it matches the routes of the application, and that real
+responses match its schemas. The WebSocket ``/ws`` is described in
 ``docs/signaling.md`` (OpenAPI does not model WebSockets).
 """
 
@@ -28,6 +30,8 @@ from .csv_import import ERROR_REASONS, MAX_ROWS, WARNING_REASONS
 from .desk_api import MAX_CSV, MAX_DAYS
 from .lifecycle import CallState
 from .pricing import CHARTER_TARIFFS
+from .roles import HOME_PAGES, ROLE_LABELS, Perm, Role
+from .sanctions import DETAINEE_KINDS, DETAINEE_SCOPES
 
 __all__ = ["REASONS", "document", "serve"]
 
@@ -45,6 +49,37 @@ REASONS: dict[str, str] = {
     "http.404": "no such resource",
     "http.413": "the body is larger than the limit of this endpoint",
     "staff.forbidden_network": "the client is not on one of the `staff_networks`",
+    # Staff sessions and roles (gateway.staff_auth, gateway.staff_api).
+    "staff.login_required": (
+        "no staff session: the session cookie is missing, unknown or over (idle or absolute "
+        "limit, signed out, password changed, account disabled or its roles changed)"
+    ),
+    "staff.forbidden": (
+        "the signed-in member's roles do not grant this operation (see the role matrix)"
+    ),
+    "staff.csrf": (
+        "a state-changing request without the session's `X-CSRF-Token` header (or with a "
+        "stale one), or with the `Origin` of another site"
+    ),
+    "staff.bad_credentials": (
+        "wrong login or password, or the account is disabled (the same answer whether the "
+        "login exists or not)"
+    ),
+    "staff.locked": (
+        "too many wrong passwords for this login (`staff_login_failures` in 15 minutes): "
+        "the account is locked for 15 minutes, whoever tries"
+    ),
+    "staff.exists": "an account with this login already exists",
+    "staff.not_found": "no account with this login",
+    "staff.bad_login": "the login is not 2 to 32 letters, digits, dots, dashes or underscores",
+    "staff.bad_name": "the name is empty or longer than 64 characters",
+    "staff.weak_password": "the password is not a string of 12 to 256 characters",
+    "staff.no_role": "no role given: an account has at least one",
+    "staff.bad_role": "`roles` is not a list of known roles",
+    "staff.last_admin": (
+        "the change would leave no active administrator (removing the role or disabling "
+        "the last one)"
+    ),
     "phone.invalid": "the phone number cannot be read or is not a valid number",
     # Kiosk and relative.
     "join.malformed": "a required field is missing or is not a string",
@@ -53,6 +88,14 @@ REASONS: dict[str, str] = {
     "kiosk.bad_credentials": (
         "wrong prisoner number or access code, or the detainee's access is not active"
     ),
+    "kiosk.not_enrolled": (
+        "the request carries no device credential (`X-Parloir-Kiosk` header or `parloir_kiosk` "
+        "cookie) of an enrolled kiosk: never enrolled, revoked, or enrolled again since"
+    ),
+    "kiosk.bad_enrolment_code": (
+        "the enrolment code is wrong, expired (30 minutes) or already used"
+    ),
+    "kiosk.unknown": "no kiosk with this id in the establishment's configuration",
     "code.invalid": (
         "the code is wrong (also given for every failure when `ref` is absent, so that a "
         "stranger never learns whether a code exists)"
@@ -88,7 +131,10 @@ REASONS: dict[str, str] = {
         "no such correspondent, or not a correspondent of this detainee"
     ),
     "booking.unknown_kiosk": "no kiosk with this id",
-    "booking.bad_guard": "the guard's name is missing or longer than 64 characters",
+    "booking.bad_guard": (
+        "the signed-in member's signature (`Name (login)`) is empty or longer than 128 "
+        "characters (cannot happen with a valid account)"
+    ),
     "booking.bad_reason": "the reason is missing or longer than 200 characters",
     "booking.insufficient_credit": (
         "the phone account's available credit is below the price of the longest call allowed; "
@@ -97,6 +143,10 @@ REASONS: dict[str, str] = {
     "booking.number_sanctioned": (
         "the correspondent's phone number is under a sanction of the direction (for every "
         "detainee) until it ends or is lifted"
+    ),
+    "booking.detainee_sanctioned": (
+        "the detainee's access is suspended (over the slot) or withdrawn by the direction "
+        "(`/api/direction/detainees/{number}/sanctions`); the message gives the last day"
     ),
     "booking.contended": "the slot or the booking kept changing under concurrent requests: retry",
     "booking.not_found": "no booking with this id",
@@ -128,6 +178,8 @@ REASONS: dict[str, str] = {
         "with Opus and VP8 (the message says what is wrong)"
     ),
     "recording.not_found": "no recording of this call",
+    # The direction's sanctions on detainees (gateway.direction_api).
+    "sanction.not_found": "the detainee has never been sanctioned",
 }
 
 
@@ -252,9 +304,22 @@ _STATUS_NAMES = {
 
 STAFF_NOTE = (
     "**Staff only**: served only to clients on the configured `staff_networks` (the prison's "
-    "internal network; by default the gateway's own machine) until staff accounts exist; any "
-    "other client gets `403` `staff.forbidden_network`."
+    "internal network; by default the gateway's own machine); any other client gets `403` "
+    "`staff.forbidden_network`."
 )
+SESSION_NOTE = (
+    "**Signed-in staff**: needs the session cookie of `POST /api/staff/login` (`401` "
+    "`staff.login_required` without a live one) and a role granting this operation (`403` "
+    "`staff.forbidden` otherwise; see the role matrix in the README and `gateway/roles.py`)."
+)
+CSRF_NOTE = (
+    "State-changing: the request must also carry the session's CSRF token in the "
+    "`X-CSRF-Token` header, and a browser's `Origin`, when sent, must be this site's (`403` "
+    "`staff.csrf` otherwise)."
+)
+_SESSION_403 = "- `403` (Forbidden): `staff.forbidden_network`, `staff.forbidden`"
+_STAFF_SECURITY = "staffSession"
+_CSRF_SECURITY = "csrfToken"
 
 
 def _op(
@@ -268,15 +333,29 @@ def _op(
     parameters: Iterable[dict[str, Any]] = (),
     body: dict[str, Any] | None = None,
     staff: bool = False,
+    session: bool | None = None,
     lang: bool = True,
 ) -> dict[str, Any]:
-    """One operation; refusal responses and the refusal summary come from ``refusals``."""
+    """One operation; refusal responses and the refusal summary come from ``refusals``.
+
+    ``staff``: served on the `staff_networks` only. ``session`` (default: ``staff``): needs a
+    signed-in member with the right role; :func:`_guard_writes` then adds the CSRF check to
+    the state-changing ones."""
     refusals = dict(refusals or {})
+    session = staff if session is None else session
+    assert 403 not in refusals or not staff, op_id
+    if session:
+        if 401 in refusals:  # the operation's own 401s share the status with the session's
+            refusals[401] = ["staff.login_required", *refusals[401]]
     responses: dict[str, Any] = {str(code): value for code, value in ok.items()}
     for status in sorted(refusals):
         responses[str(status)] = _refusal(status, refusals[status])
+    if session and 401 not in refusals:
+        responses["401"] = {"$ref": "#/components/responses/StaffLoginRequired"}
     if staff:
-        responses["403"] = {"$ref": "#/components/responses/StaffForbidden"}
+        forbidden = "StaffForbidden" if session else "StaffNetworkForbidden"
+        responses["403"] = {"$ref": f"#/components/responses/{forbidden}"}
+    responses = dict(sorted(responses.items()))
     params = list(parameters)
     if lang:
         params.append({"$ref": "#/components/parameters/lang"})
@@ -285,10 +364,16 @@ def _op(
         f"- `{status}` ({_STATUS_NAMES[status]}): " + ", ".join(f"`{r}`" for r in reasons)
         for status, reasons in sorted(refusals.items())
     ]
+    if session and 401 not in refusals:
+        summary_lines.append("- `401` (Unauthorised): `staff.login_required`")
     if staff:
-        summary_lines.append("- `403` (Forbidden): `staff.forbidden_network`")
+        summary_lines.append(
+            _SESSION_403 if session else "- `403` (Forbidden): `staff.forbidden_network`"
+        )
         summary_lines.sort()
         text += "\n\n" + STAFF_NOTE
+    if session:
+        text += " " + SESSION_NOTE
     if summary_lines:
         text += "\n\nRefusals (`{reason, message, details?}`):\n\n" + "\n".join(summary_lines)
     operation: dict[str, Any] = {
@@ -302,9 +387,27 @@ def _op(
     if body is not None:
         operation["requestBody"] = body
     operation["responses"] = responses
+    if session:
+        operation["security"] = [{_STAFF_SECURITY: []}]
     if staff:
         operation["x-parloir-staff-only"] = True
     return operation
+
+
+def _guard_writes(paths: dict[str, Any]) -> dict[str, Any]:
+    """The CSRF check of every state-changing staff operation: its security requirement, its
+    `403` reasons and its description."""
+    for item in paths.values():
+        for method, op in item.items():
+            if method in ("get", "head") or {_STAFF_SECURITY: []} not in op.get("security", []):
+                continue
+            op["security"] = [{_STAFF_SECURITY: [], _CSRF_SECURITY: []}]
+            op["responses"]["403"] = {"$ref": "#/components/responses/StaffWriteForbidden"}
+            text = op["description"]
+            assert _SESSION_403 + "\n" in text + "\n", op["operationId"]
+            text = text.replace(_SESSION_403, _SESSION_403 + ", `staff.csrf`")
+            op["description"] = text.replace(SESSION_NOTE, SESSION_NOTE + " " + CSRF_NOTE)
+    return paths
 
 
 def _path_param(name: str, description: str, **schema: Any) -> dict[str, Any]:
@@ -390,9 +493,9 @@ def _schemas() -> dict[str, Any]:
             "connected time) or `no_answer` (none); or `cancelled`.",
         },
         "receipt": _str("Receipt number printed on the bon, `YYYY-NNNNNN` (empty if none)."),
-        "booked_by": _str("The guard who booked."),
+        "booked_by": _str("The staff member who booked, `Name (login)`."),
         "booked_at": _datetime("When it was booked.", nullable=True),
-        "cancelled_by": _str("The guard who cancelled (empty if not cancelled)."),
+        "cancelled_by": _str("The staff member who cancelled (empty if not cancelled)."),
         "cancelled_at": _datetime("When it was cancelled.", nullable=True),
         "cancel_reason": _str("Why it was cancelled."),
         "tariff": _str("Tariff of the phone account when booked (the hold was priced with it)."),
@@ -530,7 +633,7 @@ def _schemas() -> dict[str, Any]:
                 "cell": _str("Cellule."),
                 "charter_signed": _bool("Whether the charter is signed."),
                 "charter_signed_at": _datetime("When the charter was signed.", nullable=True),
-                "charter_signed_by": _str("The guard who took the signature."),
+                "charter_signed_by": _str("The staff member who took the signature."),
                 "full_name": _str("`LASTNAME Firstname`."),
                 "location": _str("`Bât. B, étage 2, cellule 214` (empty parts left out)."),
             },
@@ -620,19 +723,13 @@ def _schemas() -> dict[str, Any]:
                     format="date-time",
                     maxLength=40,
                 ),
-                "guard": _str("Name or number of the guard who books.", maxLength=64, minLength=1),
             },
+            description="Who books is the signed-in member (a `guard` field is ignored).",
             strict=False,
         ),
         "CancelRequest": _obj(
-            {
-                "guard": _str("Name or number of the guard.", maxLength=64, minLength=1),
-                "reason": _str("Why (« motif »).", maxLength=200, minLength=1),
-            },
-            strict=False,
-        ),
-        "CharterRequest": _obj(
-            {"guard": _str("The guard who took the signature.", maxLength=64, minLength=1)},
+            {"reason": _str("Why (« motif »).", maxLength=200, minLength=1)},
+            description="Who cancels is the signed-in member (a `guard` field is ignored).",
             strict=False,
         ),
         "Account": _obj(
@@ -712,8 +809,8 @@ def _schemas() -> dict[str, Any]:
                     maxLength=64,
                     minLength=1,
                 ),
-                "actor": _str("Who credits.", maxLength=64, minLength=1),
             },
+            description="Who credits is the signed-in member (an `actor` field is ignored).",
             strict=False,
         ),
         "CreditResult": _obj(
@@ -747,9 +844,9 @@ def _schemas() -> dict[str, Any]:
                     "Amount refunded, in cents.", minimum=1, maximum=1_000_000_000
                 ),
                 "reason": _str("Why (shown on the statement).", maxLength=200, minLength=1),
-                "actor": _str("Who decided (direction).", maxLength=64, minLength=1),
                 "reference": _str("Idempotency key.", maxLength=64, minLength=1),
             },
+            description="Who refunds is the signed-in member (an `actor` field is ignored).",
             strict=False,
         ),
         "RefundResult": _obj(
@@ -882,11 +979,7 @@ def _schemas() -> dict[str, Any]:
     }
 
 
-_STAFF_NAME = _str(
-    "Name (or number) of the staff member, written to the audit log (until staff accounts exist).",
-    maxLength=64,
-    minLength=1,
-)
+_SIGNED = "The signed-in member is written to the audit log (a `staff` field is ignored)."
 _RECORDING_STATES = ["recording", "sealed", "failed", "destroyed"]
 _ACTION = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
 
@@ -986,8 +1079,8 @@ def _monitor_schemas() -> dict[str, Any]:
                     "`recvonly`, Opus and VP8.",
                     maxLength=60_000,
                 ),
-                "staff": _STAFF_NAME,
             },
+            description=_SIGNED,
             strict=False,
         ),
         "WatchAnswer": _obj(
@@ -1008,7 +1101,6 @@ def _monitor_schemas() -> dict[str, Any]:
         ),
         "FlagRequest": _obj(
             {
-                "staff": _STAFF_NAME,
                 "comment": _str("What happened.", maxLength=500, minLength=1),
                 "at": {
                     "type": "number",
@@ -1017,7 +1109,8 @@ def _monitor_schemas() -> dict[str, Any]:
                     "anything but a positive number): now.",
                 },
             },
-            required=["staff", "comment"],
+            required=["comment"],
+            description=_SIGNED,
             strict=False,
         ),
         "FlagResult": _obj(
@@ -1027,10 +1120,8 @@ def _monitor_schemas() -> dict[str, Any]:
             }
         ),
         "CutRequest": _obj(
-            {
-                "staff": _STAFF_NAME,
-                "reason": _str("Why the call is cut.", maxLength=500, minLength=1),
-            },
+            {"reason": _str("Why the call is cut.", maxLength=500, minLength=1)},
+            description=_SIGNED,
             strict=False,
         ),
         "CutResult": _obj(
@@ -1050,8 +1141,8 @@ def _monitor_schemas() -> dict[str, Any]:
                         {
                             "side": side,
                             "url": _str(
-                                "`/api/recordings/{call}/{side}.webm` (add `staff`, and "
-                                "`download=1` to download)."
+                                "`/api/recordings/{call}/{side}.webm` (add `download=1` to "
+                                "download)."
                             ),
                         }
                     ),
@@ -1073,7 +1164,6 @@ def _monitor_schemas() -> dict[str, Any]:
         ),
         "HoldRequest": _obj(
             {
-                "staff": _STAFF_NAME,
                 "reason": _str(
                     "Why (e.g. the judicial requisition's number); required to release too.",
                     maxLength=500,
@@ -1085,7 +1175,8 @@ def _monitor_schemas() -> dict[str, Any]:
                     "description": "`true`: put on legal hold; `false`: release it.",
                 },
             },
-            required=["staff", "reason"],
+            required=["reason"],
+            description=_SIGNED,
             strict=False,
         ),
         "HoldResult": _obj({"call": _str("Call id."), "legal_hold": _bool()}),
@@ -1114,11 +1205,10 @@ def _monitor_schemas() -> dict[str, Any]:
                     maxLength=10,
                 ),
                 "reason": _str("Why (e.g. the incident report).", maxLength=500, minLength=1),
-                "staff": _STAFF_NAME,
             },
+            description=_SIGNED,
             strict=False,
         ),
-        "LiftRequest": _obj({"staff": _STAFF_NAME}, strict=False),
         "ExtendRequest": _obj(
             {
                 "minutes": {
@@ -1128,8 +1218,8 @@ def _monitor_schemas() -> dict[str, Any]:
                     "description": "The booking's new longest connected time, in minutes.",
                 },
                 "reason": _str("Why the longer call is allowed.", maxLength=500, minLength=1),
-                "staff": _STAFF_NAME,
             },
+            description=_SIGNED,
             strict=False,
         ),
         "Extension": _obj(
@@ -1147,7 +1237,10 @@ def _monitor_schemas() -> dict[str, Any]:
             {
                 "id": _str("Entry id, `<ms>-<n>`: increasing."),
                 "at": _int("When, epoch ms (UTC); never earlier than the entry before."),
-                "actor": _str("Who: the staff member's name, or `parloir` for the system."),
+                "actor": _str(
+                    "Who: the signed-in member as `Name (login)`, `parloir` for the system (or "
+                    "the login typed, for `staff.locked`)."
+                ),
                 "action": _str(
                     "What (a stable code).", examples=sorted(ACTION_LABELS), pattern=_ACTION
                 ),
@@ -1157,10 +1250,251 @@ def _monitor_schemas() -> dict[str, Any]:
                     "additionalProperties": {"type": "string"},
                     "description": "Strings: `reason` (cut, hold, refund, sanction), `comment` "
                     "(flag), `side` (play, download), `files` and `manifest` (destroy), "
-                    "`amount_cents` (refund), `until` (sanction)…",
+                    "`amount_cents` (refund), `until` (sanction), `scope` and `kind` (a "
+                    "detainee's sanction), `address` (sign-in), `roles`, `active` and "
+                    "`password` (an account's change)…",
                 },
             },
             description="One entry of the audit log (append-only).",
+        ),
+        **_staff_schemas(),
+    }
+
+
+_LOGIN = _str(
+    "Login: 2 to 32 letters, digits, `.`, `_`, `-`; case-insensitive (stored in lower case).",
+    maxLength=64,
+    minLength=1,
+)
+_PASSWORD = _str("At least 12 characters, at most 256.", minLength=12, maxLength=256)
+_ROLE = {
+    "type": "string",
+    "enum": [str(r) for r in Role],
+    "description": "A role of the matrix: "
+    + ", ".join(f"`{r}` ({ROLE_LABELS[r][1].lower()})" for r in Role)
+    + ".",
+}
+_PAGES = [path for _, path in HOME_PAGES]
+
+
+def _staff_schemas() -> dict[str, Any]:
+    member_props: dict[str, Any] = {
+        "login": _str("Login (lower case)."),
+        "name": _str("Name, as written with the login on bookings and in the audit log."),
+        "roles": {"type": "array", "items": _ROLE, "description": "In the matrix's order."},
+        "active": _bool("False once disabled: no sign-in, every session ended."),
+        "created_at": _int("When the account was created, epoch ms (UTC)."),
+        "created_by": _str("Who created it (`Name (login)`, or the command line)."),
+    }
+    home = _str("The page to open after signing in (`/connexion` if the roles grant none).",
+                enum=[*_PAGES, "/connexion"])  # fmt: skip
+    csrf = _str("The session's CSRF token: send it as `X-CSRF-Token` on every `POST`.")
+    page = _str("A staff page, e.g. `/desk/jour`.", pattern="^/[a-z/_-]*$")
+    kiosk_state: dict[str, Any] = {
+        "status": {
+            "type": "string",
+            "enum": ["not_enrolled", "enrolled", "revoked"],
+            "description": "Whether a device holds this kiosk's credential now.",
+        },
+        "enrolled_at": {
+            "type": ["integer", "null"],
+            "description": "When the current (or last) device was enrolled, epoch ms (UTC).",
+        },
+        "enrolled_by": _str("The administrator who asked for that enrolment."),
+        "revoked_at": {
+            "type": ["integer", "null"],
+            "description": "When the enrolment was last revoked, epoch ms (UTC).",
+        },
+        "revoked_by": _str("Who revoked it."),
+        "pending": _bool("An enrolment code was given and not used yet (it may have expired)."),
+    }
+    return {
+        "StaffMember": _obj(member_props, description="A staff account (never its password)."),
+        "StaffLoginRequest": _obj(
+            {"login": _LOGIN, "password": _str("The password.", minLength=1, maxLength=256)},
+            strict=False,
+        ),
+        "StaffLogin": _obj(
+            {**member_props, "csrf": csrf, "home": home},
+            description="The member signed in; the session itself is in the cookie.",
+        ),
+        "StaffMe": _obj(
+            {
+                **member_props,
+                "role_labels": {
+                    "type": "array",
+                    "items": _str(),
+                    "description": "The roles' names in the request's language.",
+                },
+                "csrf": csrf,
+                "expires": _int("The session's absolute end, epoch ms (UTC)."),
+                "idle_seconds": _int(
+                    "The session ends after this long without a request.", minimum=1
+                ),
+                "home": home,
+                "pages": {
+                    "type": "array",
+                    "items": page,
+                    "description": "The staff pages the roles open, by path.",
+                },
+                "denied_pages": {
+                    "type": "array",
+                    "items": page,
+                    "description": "The other staff pages, by path: links to hide.",
+                },
+                "permissions": {
+                    "type": "array",
+                    "items": {"type": "string", "enum": sorted(p for p in Perm if p != "public")},
+                    "description": "What the roles grant (`gateway/roles.py`), sorted.",
+                },
+            },
+            description="The signed-in member and their session.",
+        ),
+        "SignedOut": _obj({"signed_out": {"const": True}}),
+        "PasswordRequest": _obj(
+            {"current": _str("The current password."), "new": _PASSWORD},
+            strict=False,
+        ),
+        "PasswordChanged": _obj(
+            {"changed": {"const": True}, "csrf": _str("The new session's CSRF token.")},
+            description="Every session of the member ended; a new one is in the cookie.",
+        ),
+        "StaffList": _obj(
+            {
+                "staff": {
+                    "type": "array",
+                    "items": _ref("StaffMember"),
+                    "description": "Every account, by login.",
+                },
+                "roles": {
+                    "type": "array",
+                    "description": "The roles an account can have, with their names.",
+                    "items": _obj(
+                        {"id": _ROLE, "fr": _str("French name."), "en": _str("English name.")}
+                    ),
+                },
+            }
+        ),
+        "StaffCreateRequest": _obj(
+            {
+                "login": _LOGIN,
+                "name": _str("Name (spaces collapsed).", minLength=1, maxLength=64),
+                "roles": {
+                    "type": "array",
+                    "items": _ROLE,
+                    "minItems": 1,
+                    "maxItems": len(Role),
+                },
+                "password": _PASSWORD,
+            },
+            strict=False,
+        ),
+        "StaffUpdateRequest": _obj(
+            {
+                "name": _str("New name (empty or omitted: unchanged).", maxLength=64),
+                "roles": {
+                    "type": "array",
+                    "items": _ROLE,
+                    "minItems": 1,
+                    "maxItems": len(Role),
+                    "description": "The new roles (omitted: unchanged); ends the sessions.",
+                },
+                "active": _bool("`false` disables the account and ends its sessions."),
+                "password": {
+                    **_PASSWORD,
+                    "description": "A new password (omitted or empty: unchanged); ends the "
+                    "sessions.",
+                    "minLength": 0,
+                },
+            },
+            required=[],
+            strict=False,
+        ),
+        "Kiosk": _obj(
+            {"id": _str("Kiosk id."), "room": _str("Its room."), **kiosk_state},
+            description="A kiosk of the establishment and the state of its enrolment.",
+        ),
+        "KioskList": _obj({"kiosks": {"type": "array", "items": _ref("Kiosk")}}),
+        "KioskEnrolment": _obj(
+            {
+                "kiosk": _str("Kiosk id."),
+                "code": _str(
+                    "The one-time code to type on the kiosk: 12 letters and digits without "
+                    "0, O, 1, I, L, in groups of 4.",
+                    pattern="^[A-HJ-KM-NP-Z2-9]{4}-[A-HJ-KM-NP-Z2-9]{4}-[A-HJ-KM-NP-Z2-9]{4}$",
+                ),
+                "expires_in": _int("Seconds the code stays valid.", minimum=1),
+                "url": _str("The kiosk's page where the code is typed.", const="/kiosk/enrolement"),
+            }
+        ),
+        "KioskRevoked": _obj(
+            {"kiosk": _str("Kiosk id."), **kiosk_state},
+            description="The kiosk's state: `revoked`.",
+        ),
+        "KioskEnrolRequest": _obj(
+            {
+                "code": _str(
+                    "The code given to the administrator (case, spaces and dashes ignored).",
+                    minLength=1,
+                    maxLength=32,
+                ),
+                "lang": {"type": "string", "enum": ["fr", "en"]},
+            },
+            required=["code"],
+            strict=False,
+        ),
+        "KioskEnrolled": _obj(
+            {"kiosk": _str("Kiosk id."), "room": _str("Its room.")},
+            description="This browser is now the kiosk: the credential is in its cookie.",
+        ),
+        "DetaineeSanction": _obj(
+            {
+                "detainee": _str("Numéro d'écrou."),
+                "scope": {
+                    "type": "string",
+                    "enum": list(DETAINEE_SCOPES),
+                    "description": "`video`: video calls; `phone`: every phone access (video "
+                    "calls too). Both forbid video calls.",
+                },
+                "kind": {
+                    "type": "string",
+                    "enum": list(DETAINEE_KINDS),
+                    "description": "`suspension`: until a day; `withdrawal`: until lifted.",
+                },
+                "since": _int("When it starts (or started), epoch ms (UTC)."),
+                "until": {
+                    "type": ["integer", "null"],
+                    "description": "When it ends (excluded): midnight after its last day, local "
+                    "time, or when it was lifted; epoch ms (UTC). Null: a withdrawal in force.",
+                },
+                "reason": _str("Why."),
+                "by": _str("Who decided, `Name (login)`."),
+                "active": _bool("In force now."),
+            },
+            description="The direction's current (or last) sanction of a detainee.",
+        ),
+        "DetaineeSanctionRequest": _obj(
+            {
+                "scope": {
+                    "type": "string",
+                    "enum": list(DETAINEE_SCOPES),
+                    "description": "`video` (video calls) or `phone` (every phone access).",
+                },
+                "from": _str(
+                    "First day (included), `YYYY-MM-DD`, local. Default: now.",
+                    format="date",
+                    maxLength=10,
+                ),
+                "until": _str(
+                    "Last day (included), `YYYY-MM-DD`, local: a suspension. Omitted or empty: "
+                    "a withdrawal, until lifted.",
+                    maxLength=10,
+                ),
+                "reason": _str("Why (e.g. the disciplinary decision).", maxLength=500, minLength=1),
+            },
+            required=["scope", "reason"],
+            description=_SIGNED,
+            strict=False,
         ),
     }
 
@@ -1192,7 +1526,6 @@ def _paths() -> dict[str, Any]:
         "correspondent": "corr_1a2b3c4d5e",
         "kiosk": "kiosk-1",
         "start": "2026-03-05T08:30:00+01:00",
-        "guard": "Dupont 4521",
     }
     return {
         "/api/kiosk/login": {
@@ -1202,17 +1535,23 @@ def _paths() -> dict[str, Any]:
                 "Detainee logs in at the kiosk",
                 """
 The kiosk page (`/kiosk`, « borne » of the hearing room) sends the numéro d'écrou and the
-access code the detainee typed. The answer carries a session token for the WebSocket `hello`,
-the booking due **now** for this detainee at this kiosk (the gateway's `kiosk_id`) with its
-correspondent, and the phone account. When `booking` is null, `message` says why (« Vous n'avez
-pas de créneau réservé en ce moment. »). Times here are epoch milliseconds (UTC), like the
-WebSocket protocol. Attempts are rate-limited per prisoner number
-(`kiosk_logins_per_minute`). `lang` in the body picks the language of `message`.
+access code the detainee typed. **Enrolled kiosks only**: the request must carry the device
+credential of an enrolled kiosk, in the `X-Parloir-Kiosk` header (programs) or the HttpOnly
+`parloir_kiosk` cookie that `POST /api/kiosk/enrol` gave the kiosk's browser; without one
+(never enrolled, revoked, or enrolled again since) the answer is `401` `kiosk.not_enrolled`,
+before any access code is tried. The answer carries a session token for the WebSocket `hello`
+(bound to that device: revoking the kiosk ends it), the booking due **now** for this detainee
+at this kiosk (the kiosk the credential belongs to) with its correspondent, and the phone
+account. When `booking` is null, `message` says why (« Vous n'avez pas de créneau réservé en ce
+moment. », or the detainee's access is suspended by the direction). Times here are epoch
+milliseconds (UTC), like the WebSocket protocol. Checked in this order: the body, the lengths,
+the device, the rate limit per prisoner number (`kiosk_logins_per_minute`), the access code.
+`lang` in the body picks the language of `message`.
 """,
                 {"200": _ok("Logged in.", _ref("KioskLogin"))},
                 {
                     400: ["request.malformed", "join.malformed"],
-                    401: ["kiosk.bad_credentials"],
+                    401: ["kiosk.not_enrolled", "kiosk.bad_credentials"],
                     413: ["http.413"],
                     429: ["rate_limited"],
                 },
@@ -1223,6 +1562,7 @@ WebSocket protocol. Attempts are rate-limited per prisoner number
                 ),
                 lang=False,
             )
+            | {"security": [{"kioskDevice": []}, {"kioskDeviceCookie": []}]}
         },
         "/api/join": {
             "post": _op(
@@ -1291,6 +1631,7 @@ desk's calendar (« Réservations de visiophonie ») and `python -m gateway slot
                 parameters=[_from("today"), _DAYS],
             )
         },
+        **_staff_paths(),
         "/api/desk/establishment": {
             "get": _op(
                 "getEstablishment",
@@ -1420,19 +1761,15 @@ What the desk page shows once a detainee is chosen: the record, the corresponden
                 "signCharter",
                 "desk",
                 "Record the detainee's signature of the charter",
-                f"""
+                """
 « Enregistrer la signature de la charte »: records that the detainee signed the charte
-d'utilisation (printed from `/desk/charte`), now, taken by `guard`. A booking is refused until
-then (`booking.charter_not_signed`). Signing again records the new date. {_TEXT_LIMITS}
+d'utilisation (printed from `/desk/charte`), now, taken by the signed-in member (written as
+`charter_signed_by`; no body is read, a `guard` field is ignored). A booking is refused until
+then (`booking.charter_not_signed`). Signing again records the new date.
 """,
                 {"200": _ok("Signed.", _ref("Detainee"))},
-                {
-                    400: ["request.malformed", "field.guard"],
-                    404: ["booking.unknown_detainee"],
-                    413: ["http.413"],
-                },
+                {404: ["booking.unknown_detainee"]},
                 parameters=[_NUMBER],
-                body=_json_body(_ref("CharterRequest"), STAFF_BODY, {"guard": "Dupont"}),
                 staff=True,
             )
         },
@@ -1511,20 +1848,28 @@ step: two guards booking the same kiosk and slot at once make exactly one bookin
 rules are checked in this order, and the first that fails is the `409` reason:
 {", ".join(f"`{c}`" for c in rule_codes)}; then `booking.number_sanctioned` (the correspondent's
 number is under a sanction of the direction, see `/api/direction/sanctions`); then
-`booking.insufficient_credit` (with `details` `needed` and `available`, in cents). The receipt
-(« bon ») is then printed from `/api/desk/bookings/{{bid}}/receipt.pdf`. {_TEXT_LIMITS}
+`booking.detainee_sanctioned` (the detainee's access is suspended over the slot or withdrawn,
+see `/api/direction/detainee-sanctions`); then `booking.insufficient_credit` (with `details`
+`needed` and `available`, in cents). The receipt (« bon ») is then printed from
+`/api/desk/bookings/{{bid}}/receipt.pdf`. The booking is made in the name of the signed-in
+member (`booked_by`; a `guard` field is ignored). {_TEXT_LIMITS}
 """,
                 {"201": _ok("Booked.", _ref("Booking"))},
                 {
                     400: ["request.malformed"]
-                    + _fields("start", "detainee", "correspondent", "kiosk", "guard")
+                    + _fields("start", "detainee", "correspondent", "kiosk")
                     + ["booking.bad_guard"],
                     404: [
                         "booking.unknown_kiosk",
                         "booking.unknown_detainee",
                         "booking.unknown_correspondent",
                     ],
-                    409: rule_codes + ["booking.number_sanctioned", "booking.insufficient_credit"],
+                    409: rule_codes
+                    + [
+                        "booking.number_sanctioned",
+                        "booking.detainee_sanctioned",
+                        "booking.insufficient_credit",
+                    ],
                     413: ["http.413"],
                     503: ["booking.contended"],
                 },
@@ -1552,13 +1897,13 @@ number is under a sanction of the direction, see `/api/direction/sanctions`); th
                 f"""
 « Annuler » on the desk page: a booking whose slot has not started turns `cancelled`, the kiosk's
 slot is freed and the hold on the phone account released, in one atomic step. Cancelling a
-cancelled booking answers it again, unchanged. {_TEXT_LIMITS}
+cancelled booking answers it again, unchanged. `cancelled_by` is the signed-in member (a
+`guard` field is ignored). {_TEXT_LIMITS}
 """,
                 {"200": _ok("Cancelled.", _ref("Booking"))},
                 {
                     400: [
                         "request.malformed",
-                        "field.guard",
                         "field.reason",
                         "booking.bad_guard",
                         "booking.bad_reason",
@@ -1572,7 +1917,7 @@ cancelled booking answers it again, unchanged. {_TEXT_LIMITS}
                 body=_json_body(
                     _ref("CancelRequest"),
                     STAFF_BODY,
-                    {"guard": "Dupont", "reason": "Transfert au quartier arrivants"},
+                    {"reason": "Transfert au quartier arrivants"},
                 ),
                 staff=True,
             )
@@ -1677,7 +2022,8 @@ and phone number. See `gateway/csv_import.py` for every rule. {_CSV_BODY_NOTE}
 Accounts office (« régie », `/regie`): adds money bought by the detainee to the phone account.
 `reference` is the idempotency key: a retry with the same reference and amount credits once and
 answers `200` with `replayed: true`; the same reference with another amount is
-`ledger.idempotency_conflict`. Ledger refusals are in French whatever `lang`. {_TEXT_LIMITS}
+`ledger.idempotency_conflict`. The credit is labelled with the signed-in member (an `actor`
+field is ignored). Ledger refusals are in French whatever `lang`. {_TEXT_LIMITS}
 """,
                 {
                     "201": _ok("Credited.", _ref("CreditResult")),
@@ -1688,7 +2034,7 @@ answers `200` with `replayed: true`; the same reference with another amount is
                 },
                 {
                     400: ["request.malformed"]
-                    + _fields("detainee", "amount_cents", "actor", "reference")
+                    + _fields("detainee", "amount_cents", "reference")
                     + ["ledger.bad_amount", "ledger.bad_argument"],
                     404: ["booking.unknown_detainee"],
                     409: ["ledger.idempotency_conflict"],
@@ -1701,7 +2047,6 @@ answers `200` with `replayed: true`; the same reference with another amount is
                         "detainee": "123456",
                         "amount_cents": 1250,
                         "reference": "REGIE-2026-03-0001",
-                        "actor": "Mme Leroy",
                     },
                 ),
                 staff=True,
@@ -1718,19 +2063,12 @@ Accounts office (« régie »): credits many accounts from a file. Columns `ecro
 importing the same file twice credits once), `libelle` (optional). Every detainee must exist
 (`csv.unknown_detainee`). A reference already credited with the same amount is a warning
 (`csv.already_imported`: it will not be credited twice), with another amount an error
-(`csv.reference_conflict`). `imported` counts the new credits only. {_CSV_BODY_NOTE}
+(`csv.reference_conflict`). `imported` counts the new credits only. The credits are labelled
+with the signed-in member (an `actor` query parameter is ignored). {_CSV_BODY_NOTE}
 """,
                 {"200": _ok("The report (also when the file has errors).", _ref("ImportReport"))},
-                {400: ["field.actor"], 413: ["http.413"]},
-                parameters=[
-                    _query(
-                        "actor",
-                        "Who imports (required, at most 64 characters used).",
-                        {"type": "string", "minLength": 1},
-                        required=True,
-                    ),
-                    _DRY_RUN,
-                ],
+                {413: ["http.413"]},
+                parameters=[_DRY_RUN],
                 body=_csv_body(
                     "The CSV file.",
                     "ecrou;montant;reference;libelle\r\n"
@@ -1834,8 +2172,9 @@ decimal comma. Columns: `date`, `heure`, `operation`, `libelle`, `duree_connecte
 Accounts office, on the direction's decision (e.g. a call cut by a fault): gives back money
 charged for the call of a closed booking. The refunds of a call never exceed what it cost.
 `reference` is the idempotency key (`200` with `replayed: true` on a retry). Each refund (not
-its replays) is written to the audit log (`refund`, by `actor`, with `amount_cents` and
-`reason`; see `GET /api/audit`). Ledger refusals are in French whatever `lang`. {_TEXT_LIMITS}
+its replays) is written to the audit log (`refund`, by the signed-in member, with
+`amount_cents` and `reason`; see `GET /api/audit`; an `actor` field is ignored). Ledger
+refusals are in French whatever `lang`. {_TEXT_LIMITS}
 """,
                 {
                     "201": _ok("Refunded.", _ref("RefundResult")),
@@ -1846,7 +2185,7 @@ its replays) is written to the audit log (`refund`, by `actor`, with `amount_cen
                 },
                 {
                     400: ["request.malformed"]
-                    + _fields("booking", "amount_cents", "reason", "actor", "reference")
+                    + _fields("booking", "amount_cents", "reason", "reference")
                     + ["ledger.bad_amount", "ledger.bad_argument"],
                     404: ["booking.not_found", "ledger.unknown_call"],
                     409: ["ledger.refund_exceeds_charge", "ledger.idempotency_conflict"],
@@ -1859,7 +2198,6 @@ its replays) is written to the audit log (`refund`, by `actor`, with `amount_cen
                         "booking": "bk_3f2a9c1d0b4e",
                         "amount_cents": 434,
                         "reason": "Appel coupé (panne)",
-                        "actor": "M. Bernard",
                         "reference": "REMB-2026-0007",
                     },
                 ),
@@ -1910,7 +2248,8 @@ billed minutes and charges; refunds and credits made that day.
 
 _CALL = _path_param("call", "Call id (`call_…`).", maxLength=40)
 _STAFF_AUDITED = (
-    "`staff` is the name of the staff member, written to the audit log with the action."
+    "The signed-in member (`Name (login)`) is written to the audit log with the action (a "
+    "`staff` field, typed before staff accounts existed, is ignored)."
 )
 _FRENCH_ONLY = (
     "`lang` applies to the `400` refusals only: the other refusals' `message` is in French, or "
@@ -1935,7 +2274,7 @@ def _days(default_from: str) -> list[dict[str, Any]]:
 
 
 def _monitor_paths() -> dict[str, Any]:
-    staff = "Brigadier Lefèvre"
+    staff = "Brigadier Lefèvre (lefevre)"
     live_example = {
         "server_time": 1772695800000,
         "calls": [
@@ -2033,7 +2372,7 @@ order: the body, the call, a lawyer, the call's end, the offer. {_FRENCH_ONLY}
                     )
                 },
                 {
-                    400: ["request.malformed", "field.staff", "field.sdp"],
+                    400: ["request.malformed", "field.sdp"],
                     404: ["monitor.no_call"],
                     409: ["monitor.lawyer", "monitor.call_ended"],
                     413: ["http.413"],
@@ -2043,7 +2382,7 @@ order: the body, the call, a lawyer, the call's end, the offer. {_FRENCH_ONLY}
                 body=_json_body(
                     _ref("WatchRequest"),
                     STAFF_BODY,
-                    {"sdp": "v=0\r\no=- 4611 2 IN IP4 127.0.0.1\r\n…", "staff": staff},
+                    {"sdp": "v=0\r\no=- 4611 2 IN IP4 127.0.0.1\r\n…"},
                 ),
                 staff=True,
             )
@@ -2061,7 +2400,7 @@ logged (`call.flag`, with the `comment`). {_FRENCH_ONLY} {_TEXT_LIMITS}
 """,
                 {"201": _ok("Flagged.", _ref("FlagResult"))},
                 {
-                    400: ["request.malformed", "field.staff", "field.comment"],
+                    400: ["request.malformed", "field.comment"],
                     404: ["monitor.no_call"],
                     413: ["http.413"],
                 },
@@ -2069,11 +2408,7 @@ logged (`call.flag`, with the `comment`). {_FRENCH_ONLY} {_TEXT_LIMITS}
                 body=_json_body(
                     _ref("FlagRequest"),
                     STAFF_BODY,
-                    {
-                        "staff": staff,
-                        "comment": "Objet passé devant la caméra",
-                        "at": 1772696100000,
-                    },
+                    {"comment": "Objet passé devant la caméra", "at": 1772696100000},
                 ),
                 staff=True,
             )
@@ -2091,7 +2426,7 @@ by this gateway process can be cut. {_STAFF_AUDITED} The cut is logged (`call.cu
 """,
                 {"200": _ok("Cut.", _ref("CutResult"))},
                 {
-                    400: ["request.malformed", "field.staff", "field.reason"],
+                    400: ["request.malformed", "field.reason"],
                     404: ["monitor.no_call"],
                     413: ["http.413"],
                 },
@@ -2099,7 +2434,7 @@ by this gateway process can be cut. {_STAFF_AUDITED} The cut is logged (`call.cu
                 body=_json_body(
                     _ref("CutRequest"),
                     STAFF_BODY,
-                    {"staff": staff, "reason": "Menaces envers le correspondant"},
+                    {"reason": "Menaces envers le correspondant"},
                 ),
                 staff=True,
             )
@@ -2195,12 +2530,12 @@ One side's recording, a WebM file with that side's VP8 video and Opus audio: wha
 detainee) or the relative sent. For the player of `/enregistrements`, or as a file with
 `download=1` (an attachment `<call>-<side>.webm`). HTTP `Range` requests are answered `206`
 (one range per request; `416` when unsatisfiable), and conditional requests (`ETag`,
-`Last-Modified`) `304` or `412`. **Audited**: `staff` is required, and every playback and every
-download is written to the audit log (`recording.play`, `recording.download`, with the `side`),
-once per playback: a request without `Range` or whose range starts at byte 0 is logged, the
-later range requests of the same playback are not. `404` `http.404`: no recording of this call,
-a side other than `kiosk` or `relative`, or no file for this side (destroyed, or that side never
-sent media); checked before `staff`.
+`Last-Modified`) `304` or `412`. **Audited**: every playback and every download is written to
+the audit log in the name of the signed-in member (`recording.play`, `recording.download`, with
+the `side`; a `staff` query parameter is ignored), once per playback: a request without `Range`
+or whose range starts at byte 0 is logged, the later range requests of the same playback are
+not. `404` `http.404`: no recording of this call, a side other than `kiosk` or `relative`, or no
+file for this side (destroyed, or that side never sent media).
 """,
                 {
                     "200": {
@@ -2243,21 +2578,13 @@ sent media); checked before `staff`.
                         },
                     },
                 },
-                {400: ["field.staff"], 404: ["http.404"]},
+                {404: ["http.404"]},
                 parameters=[
                     _CALL,
                     _path_param(
                         "side",
                         "Whose media: the kiosk's (the detainee) or the relative's.",
                         enum=["kiosk", "relative"],
-                    ),
-                    _query(
-                        "staff",
-                        "Name of the staff member, written to the audit log (at most 64 "
-                        "characters used).",
-                        {"type": "string", "minLength": 1},
-                        required=True,
-                        example=staff,
                     ),
                     _query(
                         "download",
@@ -2281,7 +2608,7 @@ with the `reason`). The body is checked before the recording. {_FRENCH_ONLY} {_T
 """,
                 {"200": _ok("Done.", _ref("HoldResult"))},
                 {
-                    400: ["request.malformed", "field.staff", "field.reason", "field.held"],
+                    400: ["request.malformed", "field.reason", "field.held"],
                     404: ["http.404"],
                     413: ["http.413"],
                 },
@@ -2289,7 +2616,7 @@ with the `reason`). The body is checked before the recording. {_FRENCH_ONLY} {_T
                 body=_json_body(
                     _ref("HoldRequest"),
                     STAFF_BODY,
-                    {"staff": staff, "held": True, "reason": "Réquisition PV 2026/118"},
+                    {"held": True, "reason": "Réquisition PV 2026/118"},
                 ),
                 staff=True,
             )
@@ -2306,9 +2633,14 @@ most 10,000 entries: who watched which call (`monitor.watch`), played or downloa
 recording (`recording.play`, `recording.download`), flagged or cut a call (`call.flag`,
 `call.cut`), put a recording on legal hold or released it (`recording.hold`,
 `recording.release_hold`), the recordings destroyed at the end of their retention
-(`recording.destroy`, by `parloir`); and the decisions recorded with them: refunds (`refund`, by
-the accounts office's `actor`) and sanctions on phone numbers (`sanction.number`,
-`sanction.lift`). The log is append-only. Reading it is not audited.
+(`recording.destroy`, by `parloir`); the decisions recorded with them: refunds (`refund`),
+sanctions on phone numbers (`sanction.number`, `sanction.lift`) and on detainees
+(`sanction.detainee`, `sanction.detainee_lift`), longer calls (`booking.extend`); and the
+staff accounts and kiosks: sign-ins (`staff.login`, `staff.locked`), password changes
+(`staff.password`), accounts created or changed (`staff.create`, `staff.update`), kiosk
+enrolments and revocations (`kiosk.enrol_start`, `kiosk.enrol`, `kiosk.revoke`). Every entry
+names the signed-in member as `Name (login)`. The log is append-only. Reading it is not
+audited.
 """,
                 {
                     "200": _ok(
@@ -2385,7 +2717,17 @@ def _direction_paths() -> dict[str, Any]:
         "since": 1772615100000,
         "until": 1775340000000,
         "reason": "Incident du 28/11 (CRI n° 2026-114)",
-        "by": "Mme Garnier, directrice",
+        "by": "Mme Garnier (garnier)",
+        "active": True,
+    }
+    detainee_sanction_example = {
+        "detainee": "123456",
+        "scope": "video",
+        "kind": "suspension",
+        "since": 1772615100000,
+        "until": 1775340000000,
+        "reason": "Commission de discipline du 02/03",
+        "by": "Mme Garnier (garnier)",
         "active": True,
     }
     return {
@@ -2425,7 +2767,7 @@ sanction. {_STAFF_AUDITED} Logged as
                 {"201": _ok("Sanctioned.", _ref("Sanction"), sanction_example)},
                 {
                     400: ["request.malformed"]
-                    + _fields("staff", "reason", "phone", "until")
+                    + _fields("reason", "phone", "until")
                     + ["phone.invalid", "request.bad_date"],
                     413: ["http.413"],
                 },
@@ -2436,7 +2778,6 @@ sanction. {_STAFF_AUDITED} Logged as
                         "phone": "06 12 34 56 78",
                         "until": "2026-04-04",
                         "reason": "Incident du 28/11 (CRI n° 2026-114)",
-                        "staff": "Mme Garnier, directrice",
                     },
                 ),
                 staff=True,
@@ -2449,19 +2790,12 @@ sanction. {_STAFF_AUDITED} Logged as
                 "Lift a sanction early",
                 f"""
 Ends the number's sanction now: its `until` becomes now (the sanction is kept for the record).
-{_STAFF_AUDITED} Logged as `sanction.lift` (target: the number). `404` `http.404`: the number was
-never sanctioned. {_TEXT_LIMITS}
+No body is read. {_STAFF_AUDITED} Logged as `sanction.lift` (target: the number). `404`
+`http.404`: the number was never sanctioned.
 """,
                 {"200": _ok("Lifted: `active` is false.", _ref("Sanction"))},
-                {
-                    400: ["request.malformed", "field.staff", "phone.invalid"],
-                    404: ["http.404"],
-                    413: ["http.413"],
-                },
+                {400: ["phone.invalid"], 404: ["http.404"]},
                 parameters=[phone],
-                body=_json_body(
-                    _ref("LiftRequest"), STAFF_BODY, {"staff": "Mme Garnier, directrice"}
-                ),
                 staff=True,
             )
         },
@@ -2481,7 +2815,6 @@ progress gets its new end and warnings at once. {_STAFF_AUDITED} Logged as `book
                 {
                     400: [
                         "request.malformed",
-                        "field.staff",
                         "field.reason",
                         "field.minutes",
                         "booking.bad_extension",
@@ -2495,9 +2828,448 @@ progress gets its new end and warnings at once. {_STAFF_AUDITED} Logged as `book
                 body=_json_body(
                     _ref("ExtendRequest"),
                     STAFF_BODY,
-                    {"minutes": 40, "reason": "situation familiale", "staff": "Mme Garnier"},
+                    {"minutes": 40, "reason": "situation familiale"},
                 ),
                 staff=True,
+            )
+        },
+        "/api/direction/detainee-sanctions": {
+            "get": _op(
+                "listDetaineeSanctions",
+                "direction",
+                "Every detainee ever sanctioned, with the current (or last) sanction",
+                """
+The direction's sanctions on detainees, by numéro d'écrou: each detainee's current or last
+sanction (a new one replaces it; the audit log keeps them all), its scope, whether a suspension
+(until a day) or a withdrawal (until lifted), why, by whom, and whether in force now. Times are
+epoch milliseconds (UTC). Reading is not audited.
+""",
+                {
+                    "200": _ok(
+                        "The sanctions, by detainee.",
+                        {"type": "array", "items": _ref("DetaineeSanction")},
+                        [detainee_sanction_example],
+                    )
+                },
+                staff=True,
+                lang=False,
+            )
+        },
+        "/api/direction/detainees/{number}/sanctions": {
+            "post": _op(
+                "sanctionDetainee",
+                "direction",
+                "Suspend or withdraw a detainee's access",
+                f"""
+The head of the prison suspends a detainee's access to video calls (`scope: video`) or to every
+phone access (`scope: phone`, video calls too) from `from` (default: now) to the end of `until`
+(a local day, included), or withdraws it (no `until`) until lifted. While it covers a slot, no
+booking can be made (`booking.detainee_sanctioned`), and at the kiosk the detainee's login
+answers no booking (the bookings made before are not cancelled). A new sanction replaces the
+detainee's current one. {_STAFF_AUDITED} Logged as `sanction.detainee` (target: the number;
+with `scope`, `kind`, `until` and `reason`). Checked in this order: the body's `reason` and
+`scope`, the detainee, the dates. {_TEXT_LIMITS}
+""",
+                {"201": _ok("Sanctioned.", _ref("DetaineeSanction"), detainee_sanction_example)},
+                {
+                    400: ["request.malformed"]
+                    + _fields("reason", "scope", "from", "until")
+                    + ["request.bad_date"],
+                    404: ["booking.unknown_detainee"],
+                    413: ["http.413"],
+                },
+                parameters=[_NUMBER],
+                body=_json_body(
+                    _ref("DetaineeSanctionRequest"),
+                    STAFF_BODY,
+                    {
+                        "scope": "video",
+                        "from": "2026-03-03",
+                        "until": "2026-04-04",
+                        "reason": "Commission de discipline du 02/03",
+                    },
+                ),
+                staff=True,
+            )
+        },
+        "/api/direction/detainees/{number}/sanctions/lift": {
+            "post": _op(
+                "liftDetaineeSanction",
+                "direction",
+                "Lift a detainee's sanction",
+                f"""
+Ends the detainee's current sanction now (or leaves it as it is if it is already over): its
+`until` becomes now, and the sanction is kept for the record. No body is read.
+{_STAFF_AUDITED} Logged as `sanction.detainee_lift` (target: the number). `404`
+`sanction.not_found`: the detainee was never sanctioned.
+""",
+                {"200": _ok("Lifted: `active` is false.", _ref("DetaineeSanction"))},
+                {404: ["sanction.not_found"]},
+                parameters=[_NUMBER],
+                staff=True,
+                lang=False,
+            )
+        },
+    }
+
+
+def _staff_paths() -> dict[str, Any]:
+    member = {
+        "login": "garnier",
+        "name": "Mme Garnier",
+        "roles": ["direction"],
+        "active": True,
+        "created_at": 1772615100000,
+        "created_by": "M. Perrin (admin)",
+    }
+    kiosk_param = _path_param("kiosk", "Kiosk id (from the `kiosks` setting).", maxLength=40)
+    login_param = _path_param("login", "The account's login (case-insensitive).", maxLength=64)
+    session_cookie = {
+        "Set-Cookie": {
+            "description": "The session: `parloir_staff=<token>; HttpOnly; Path=/; "
+            "SameSite=Strict` (over HTTPS `__Host-parloir_staff=<token>; Secure; …`).",
+            "schema": {"type": "string"},
+            "required": True,
+        }
+    }
+    return {
+        "/api/staff/login": {
+            "post": _op(
+                "staffLogin",
+                "staff",
+                "Sign in",
+                f"""
+« Connexion » (`/connexion`): opens a staff session. The session token goes in an HttpOnly,
+`SameSite=Strict` cookie (`parloir_staff`, or `__Host-parloir_staff` with `Secure` over HTTPS)
+that no script can read; the answer gives the member, the session's CSRF token (`csrf`: send
+it as `X-CSRF-Token` on every `POST`) and the page to open first (`home`). A session ends after
+`staff_session_idle_minutes` without a request, after `staff_session_max_hours` in any case, on
+`POST /api/staff/logout`, and when the password or the roles change or the account is disabled.
+Wrong passwords: `staff_login_failures` in 15 minutes lock the account for 15 minutes
+(`staff.locked`, logged as `staff.locked`); attempts are also rate-limited per client address
+(`staff_logins_per_minute`, `rate_limited`). A wrong login and a wrong password answer alike.
+Logged as `staff.login`, with the client's address. No session, role or CSRF token is needed
+here. {_TEXT_LIMITS}
+""",
+                {
+                    "200": {
+                        **_ok(
+                            "Signed in.",
+                            _ref("StaffLogin"),
+                            {**member, "csrf": "Jx3…", "home": "/direction"},
+                        ),
+                        "headers": session_cookie,
+                    }
+                },
+                {
+                    400: ["request.malformed", "field.login", "field.password"],
+                    401: ["staff.bad_credentials"],
+                    413: ["http.413"],
+                    429: ["staff.locked", "rate_limited"],
+                },
+                body=_json_body(
+                    _ref("StaffLoginRequest"),
+                    STAFF_BODY,
+                    {"login": "garnier", "password": "correct horse battery"},
+                ),
+                staff=True,
+                session=False,
+            )
+        },
+        "/api/staff/logout": {
+            "post": _op(
+                "staffLogout",
+                "staff",
+                "Sign out",
+                """
+« Se déconnecter »: ends this session (the member's other sessions go on) and clears the
+cookie. No body is read.
+""",
+                {"200": _ok("Signed out.", _ref("SignedOut"), {"signed_out": True})},
+                staff=True,
+            )
+        },
+        "/api/staff/me": {
+            "get": _op(
+                "staffMe",
+                "staff",
+                "Who is signed in",
+                """
+The signed-in member, their roles (with their names in the request's language), the pages and
+permissions those roles open, the session's CSRF token (for a page that was reloaded) and its
+limits: what every staff page asks first. Any signed-in member may ask, whatever their roles.
+""",
+                {
+                    "200": _ok(
+                        "The member and the session.",
+                        _ref("StaffMe"),
+                        {
+                            **member,
+                            "role_labels": ["Direction (chef d'établissement ou adjoint)"],
+                            "csrf": "Jx3…",
+                            "expires": 1772658300000,
+                            "idle_seconds": 1800,
+                            "home": "/direction",
+                            "pages": ["/audit", "/desk", "/desk/jour", "/direction"],
+                            "denied_pages": ["/admin", "/monitor"],
+                            "permissions": ["desk_view", "sanctions", "staff"],
+                        },
+                    )
+                },
+                staff=True,
+            )
+        },
+        "/api/staff/password": {
+            "post": _op(
+                "changePassword",
+                "staff",
+                "Change one's password",
+                """
+« Changer mon mot de passe »: needs the current password (a wrong one answers `401`
+`staff.bad_credentials` and counts towards the lock, `staff.locked`). Every session of the
+member ends, this one included; the answer opens a new one (new cookie, new `csrf`). Logged as
+`staff.password`.
+""",
+                {
+                    "200": {
+                        **_ok(
+                            "Changed: use the new CSRF token from now on.",
+                            _ref("PasswordChanged"),
+                        ),
+                        "headers": session_cookie,
+                    }
+                },
+                {
+                    400: ["request.malformed", "staff.weak_password"],
+                    401: ["staff.bad_credentials"],
+                    413: ["http.413"],
+                    429: ["staff.locked"],
+                },
+                body=_json_body(
+                    _ref("PasswordRequest"),
+                    STAFF_BODY,
+                    {"current": "correct horse battery", "new": "staple cheval batterie"},
+                ),
+                staff=True,
+            )
+        },
+        "/api/admin/staff": {
+            "get": _op(
+                "listStaff",
+                "admin",
+                "Every staff account, and the roles",
+                """
+« Comptes des agents » (`/admin`): every account (active or disabled, never a password), by
+login, and the roles an account can have with their French and English names. Administrators
+only.
+""",
+                {
+                    "200": _ok(
+                        "The accounts and the roles.",
+                        _ref("StaffList"),
+                        {
+                            "staff": [member],
+                            "roles": [
+                                {"id": str(r), "fr": ROLE_LABELS[r][0], "en": ROLE_LABELS[r][1]}
+                                for r in Role
+                            ],
+                        },
+                    )
+                },
+                staff=True,
+            ),
+            "post": _op(
+                "createStaff",
+                "admin",
+                "Create a staff account",
+                f"""
+« Créer un compte »: a new account with its login, name, roles (at least one; see the role
+matrix) and first password, to be given to the member in person. Administrators only. Logged as
+`staff.create` (with the `roles`). {_TEXT_LIMITS}
+""",
+                {"201": _ok("Created.", _ref("StaffMember"), member)},
+                {
+                    400: [
+                        "request.malformed",
+                        "field.login",
+                        "field.name",
+                        "staff.bad_login",
+                        "staff.bad_name",
+                        "staff.weak_password",
+                        "staff.no_role",
+                        "staff.bad_role",
+                    ],
+                    409: ["staff.exists"],
+                    413: ["http.413"],
+                },
+                body=_json_body(
+                    _ref("StaffCreateRequest"),
+                    STAFF_BODY,
+                    {
+                        "login": "garnier",
+                        "name": "Mme Garnier",
+                        "roles": ["direction"],
+                        "password": "correct horse battery",
+                    },
+                ),
+                staff=True,
+            ),
+        },
+        "/api/admin/staff/{login}": {
+            "post": _op(
+                "updateStaff",
+                "admin",
+                "Change a staff account: roles, name, disable, reset the password",
+                f"""
+« Modifier le compte »: each field sent is changed, the others kept. New `roles`, `active:
+false` or a new `password` end every session of the account (the new rights apply at the next
+sign-in). The service always keeps an active administrator (`staff.last_admin`).
+Administrators only. Logged as `staff.update` (with `roles`, `active`, and `password: reset`
+when it was reset). {_TEXT_LIMITS}
+""",
+                {"200": _ok("Changed.", _ref("StaffMember"))},
+                {
+                    400: [
+                        "request.malformed",
+                        "field.active",
+                        "field.name",
+                        "staff.bad_name",
+                        "staff.weak_password",
+                        "staff.no_role",
+                        "staff.bad_role",
+                    ],
+                    404: ["staff.not_found"],
+                    409: ["staff.last_admin"],
+                    413: ["http.413"],
+                },
+                parameters=[login_param],
+                body=_json_body(
+                    _ref("StaffUpdateRequest"),
+                    STAFF_BODY,
+                    {"roles": ["direction", "surveillance"], "active": True},
+                ),
+                staff=True,
+            )
+        },
+        "/api/admin/kiosks": {
+            "get": _op(
+                "listKiosks",
+                "admin",
+                "The kiosks and their enrolment",
+                """
+« Bornes » (`/admin`): every kiosk of the establishment's configuration, its room, and whether a
+device is enrolled as that kiosk (when, by whom), was revoked, or has an enrolment code waiting.
+Administrators only.
+""",
+                {
+                    "200": _ok(
+                        "The kiosks.",
+                        _ref("KioskList"),
+                        {
+                            "kiosks": [
+                                {
+                                    "id": "kiosk-1",
+                                    "room": "Salle 1",
+                                    "status": "enrolled",
+                                    "enrolled_at": 1772615100000,
+                                    "enrolled_by": "M. Perrin (admin)",
+                                    "revoked_at": None,
+                                    "revoked_by": "",
+                                    "pending": False,
+                                }
+                            ]
+                        },
+                    )
+                },
+                staff=True,
+            )
+        },
+        "/api/admin/kiosks/{kiosk}/enrol": {
+            "post": _op(
+                "startKioskEnrolment",
+                "admin",
+                "Enrol a kiosk: get a one-time code",
+                """
+« Enrôler la borne »: a one-time code, valid 30 minutes, that someone types on the kiosk's
+enrolment page (`/kiosk/enrolement`, `POST /api/kiosk/enrol`) to make that browser the kiosk.
+Each call gives a new code (an earlier one stays valid until it expires or is used); the device
+enrolled so far keeps working until a code is used. No body is read. Administrators only.
+Logged as `kiosk.enrol_start`.
+""",
+                {
+                    "201": _ok(
+                        "The code: show it to whoever stands at the kiosk.",
+                        _ref("KioskEnrolment"),
+                        {
+                            "kiosk": "kiosk-1",
+                            "code": "K7QW-3MZP-X9RT",
+                            "expires_in": 1800,
+                            "url": "/kiosk/enrolement",
+                        },
+                    )
+                },
+                {404: ["kiosk.unknown"]},
+                parameters=[kiosk_param],
+                staff=True,
+                lang=False,
+            )
+        },
+        "/api/admin/kiosks/{kiosk}/revoke": {
+            "post": _op(
+                "revokeKiosk",
+                "admin",
+                "Revoke a kiosk's enrolment",
+                """
+« Révoquer »: the device enrolled as this kiosk stops working at once: its credential is
+forgotten, its login answers `kiosk.not_enrolled` and its sessions end at their next step. A
+code waiting stays usable. No body is read. Administrators only. Logged as `kiosk.revoke`.
+""",
+                {"200": _ok("Revoked.", _ref("KioskRevoked"))},
+                {404: ["kiosk.unknown"]},
+                parameters=[kiosk_param],
+                staff=True,
+                lang=False,
+            )
+        },
+        "/api/kiosk/enrol": {
+            "post": _op(
+                "enrolKiosk",
+                "kiosk",
+                "The kiosk's browser redeems an enrolment code",
+                f"""
+The kiosk's enrolment page (`/kiosk/enrolement`) sends the code an administrator got from
+`POST /api/admin/kiosks/{{kiosk}}/enrol`. The code works once; the answer sets the device
+credential in a long-lived (5 years) HttpOnly, `SameSite=Strict` cookie, `parloir_kiosk`, that
+`/kiosk` and `POST /api/kiosk/login` then require (programs send it as the `X-Parloir-Kiosk`
+header instead); any device enrolled before as this kiosk stops working. Public (the kiosk has
+no staff session), rate-limited per client address (10 a minute, `rate_limited`). Logged as
+`kiosk.enrol`. `lang` in the body picks the language of `kiosk.bad_enrolment_code`'s message.
+{_TEXT_LIMITS}
+""",
+                {
+                    "200": {
+                        **_ok(
+                            "Enrolled: this browser is the kiosk.",
+                            _ref("KioskEnrolled"),
+                            {"kiosk": "kiosk-1", "room": "Salle 1"},
+                        ),
+                        "headers": {
+                            "Set-Cookie": {
+                                "description": "`parloir_kiosk=<credential>; HttpOnly; Path=/; "
+                                "Max-Age=157680000; SameSite=Strict` (and `Secure` over HTTPS).",
+                                "schema": {"type": "string"},
+                                "required": True,
+                            }
+                        },
+                    }
+                },
+                {
+                    400: ["request.malformed", "field.code"],
+                    403: ["kiosk.bad_enrolment_code"],
+                    413: ["http.413"],
+                    429: ["rate_limited"],
+                },
+                body=_json_body(_ref("KioskEnrolRequest"), STAFF_BODY, {"code": "K7QW-3MZP-X9RT"}),
             )
         },
     }
@@ -2524,11 +3296,13 @@ The JSON API of **Parloir**, the video-call gateway (visiophonie) for French pri
 in the hearing room and the relative's page start calls; the booking desk (« bureau de la zone
 activités ») manages people and bookings; the accounts office (« régie ») manages the phone
 accounts; the monitoring staff watch calls live, review their recordings and read the audit
-log of every such use; the direction (head of the prison) sanctions phone numbers. The pages
-are in French (`?lang=en` switches to English): `/kiosk` (the kiosk), `/join` (the relative),
-`/desk`, `/desk/jour`, `/desk/mouvements`, `/desk/charte`, `/desk/import` (the desk), `/regie`
-(the accounts office), `/monitor`, `/enregistrements`, `/audit` (monitoring, recordings, audit
-log).
+log of every such use; the direction (head of the prison) sanctions phone numbers and
+detainees and allows longer calls; the administrator manages the staff accounts and enrols the
+kiosks. The pages are in French (`?lang=en` switches to English): `/kiosk` and
+`/kiosk/enrolement` (the kiosk), `/join` (the relative), `/connexion` (staff sign-in), `/desk`,
+`/desk/jour`, `/desk/mouvements`, `/desk/charte`, `/desk/import` (the desk), `/regie` (the
+accounts office), `/monitor`, `/enregistrements`, `/audit` (monitoring, recordings, audit log),
+`/direction`, `/admin`.
 
 **Conventions.** JSON in, JSON out (CSV files for imports, statements and the audit log, a PDF
 for receipts, WebM for recordings). Every refusal is `{"reason", "message", "details"?}` with a
@@ -2543,14 +3317,50 @@ accounts office API are ISO 8601 with the establishment's offset (`2026-03-05T08
 times of the kiosk and relative API, and of the monitoring, recordings and audit API, are epoch
 milliseconds (UTC), like the WebSocket protocol.
 
-**Who may call.** `/api/kiosk/login`, `/api/join` and `/api/slots` are public (the first two
-are rate-limited). The staff endpoints (`/api/desk/*`, `/api/regie/*`, `/api/monitor/*`,
-`/api/recordings*`, `/api/audit*`, `/api/direction/*` and this document, `/api/openapi.json`)
-are served only to clients on the configured `staff_networks` (the prison's internal network;
-by default the gateway's own machine) until staff accounts exist; any other client gets `403`
-`{"reason": "staff.forbidden_network"}`. They are marked `x-parloir-staff-only`. Until then
-the monitoring staff and the direction type their name (`staff`), which the audit log records
-with every watch, flag, cut, playback, download, legal hold and sanction.
+**Who may call.** `/api/join`, `/api/slots` and `/api/kiosk/enrol` are public (the first and
+the last are rate-limited); `/api/kiosk/login` needs an enrolled kiosk (below). The staff endpoints
+(`/api/staff/*`, `/api/desk/*`, `/api/regie/*`, `/api/monitor/*`, `/api/recordings*`,
+`/api/audit*`, `/api/direction/*`, `/api/admin/*` and this document, `/api/openapi.json`) are
+marked `x-parloir-staff-only`: they are served only to clients on the configured
+`staff_networks` (the prison's internal network; by default the gateway's own machine), any
+other client getting `403` `{"reason": "staff.forbidden_network"}`; and all of them but
+`POST /api/staff/login` need a signed-in staff member whose role allows the operation.
+
+**Signing in.** `POST /api/staff/login` with `{login, password}` opens a session: its token is
+in an HttpOnly, `SameSite=Strict` cookie (`parloir_staff`; `__Host-parloir_staff`, `Secure`,
+over HTTPS: the `staffSession` security scheme), never readable by a script; the answer gives
+the session's CSRF token. Sessions end after `staff_session_idle_minutes` without a request,
+after `staff_session_max_hours` in any case, on `POST /api/staff/logout`, and when the member's
+password or roles change or the account is disabled. Without a live session a staff endpoint
+answers `401` `staff.login_required` (a staff page redirects to `/connexion`). There is no
+default account: `python -m gateway staff create-admin` makes the first administrator, who
+creates the others (`/api/admin/staff`).
+
+**Roles.** Each account has one or more roles: `activites` (activities-zone guard: calendar,
+bookings, the charter's signature), `etage` (floor guard: the day's movements), `surveillance`
+(monitoring: live calls, recordings), `regie` (accounts office: credits, tariffs, statements),
+`direction` (head of the prison or deputy: people and authorisations, recordings and legal
+holds, the audit log, statements, refunds, sanctions, longer calls) and `admin` (staff accounts
+and kiosks, nothing else). The full matrix of which role may do what is in the README (section
+« Staff accounts, roles, kiosks ») and, route by route, in `gateway/roles.py`, which the
+gateway enforces (a route missing from it is refused to everyone); a member without the right
+role gets `403` `staff.forbidden`. Every action is written to the audit log and on bookings as
+the signed-in member, `Name (login)`: the names that requests used to carry (`guard`, `staff`,
+`actor`) are ignored.
+
+**CSRF.** Every state-changing staff request (`POST`) must send the session's CSRF token in the
+`X-CSRF-Token` header (the `csrfToken` security scheme; `csrf` of the sign-in answer and of
+`GET /api/staff/me`), and a browser's `Origin`, when sent, must be this very site; otherwise
+`403` `staff.csrf`. Together with the `SameSite=Strict` cookie, another site cannot act in a
+member's name.
+
+**Kiosk enrolment.** A kiosk works only once its device is enrolled: an administrator asks for
+a one-time code (`POST /api/admin/kiosks/{kiosk}/enrol`, valid 30 minutes), which is typed on
+the kiosk's page `/kiosk/enrolement` (`POST /api/kiosk/enrol`); the kiosk's browser then holds
+the device credential in a long-lived HttpOnly cookie, `parloir_kiosk` (programs send it as the
+`X-Parloir-Kiosk` header). `POST /api/kiosk/login` and the kiosk's WebSocket session require it
+(`401` `kiosk.not_enrolled` otherwise); `POST /api/admin/kiosks/{kiosk}/revoke` disables the
+device at once.
 
 **WebSocket.** The calls themselves run over the WebSocket `GET /ws`: the kiosk and the
 relative open it with `{"type": "hello", "token": …}` (the token of `/api/kiosk/login` or
@@ -2570,7 +3380,7 @@ def _build(version: str) -> dict[str, Any]:
         " `fr` or `en`. Default: the gateway's `lang` setting (French).",
         "schema": {"type": "string", "enum": ["fr", "en"]},
     }
-    staff_forbidden = {
+    staff_network = {
         "description": "The client is not on the `staff_networks`. `reason` is "
         "`staff.forbidden_network`.",
         "content": {
@@ -2588,20 +3398,81 @@ def _build(version: str) -> dict[str, Any]:
             }
         },
     }
+    login_required = {
+        **_refusal(401, ["staff.login_required"]),
+        "description": "No live staff session (the cookie is missing, unknown or over): sign in "
+        "again with `POST /api/staff/login`. `reason` is `staff.login_required`.",
+    }
+    login_required["content"][JSON]["example"] = {
+        "reason": "staff.login_required",
+        "message": "Session expirée ou absente : reconnectez-vous.",
+    }
+    staff_forbidden = _refusal(403, ["staff.forbidden_network", "staff.forbidden"])
+    staff_forbidden["content"][JSON]["example"] = {
+        "reason": "staff.forbidden",
+        "message": "Votre fonction ne donne pas accès à cette action.",
+    }
+    write_forbidden = _refusal(403, ["staff.forbidden_network", "staff.forbidden", "staff.csrf"])
+    write_forbidden["content"][JSON]["example"] = {
+        "reason": "staff.csrf",
+        "message": "Requête refusée (jeton de sécurité absent ou périmé) : rechargez la page.",
+    }
+    security_schemes = {
+        _STAFF_SECURITY: {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "parloir_staff",
+            "description": "The staff session of `POST /api/staff/login`: an HttpOnly, "
+            "`SameSite=Strict` cookie, named `__Host-parloir_staff` (and `Secure`) when the "
+            "gateway is reached over HTTPS. Browsers send it by themselves; other clients keep "
+            "it from the `Set-Cookie` of the sign-in.",
+        },
+        _CSRF_SECURITY: {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-CSRF-Token",
+            "description": "The session's CSRF token (`csrf` of `POST /api/staff/login` and "
+            "`GET /api/staff/me`), required with the cookie on every state-changing request "
+            "(`403` `staff.csrf` without it).",
+        },
+        "kioskDevice": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-Parloir-Kiosk",
+            "description": "An enrolled kiosk's device credential, for programs (the kiosk's "
+            "browser sends the `parloir_kiosk` cookie instead).",
+        },
+        "kioskDeviceCookie": {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "parloir_kiosk",
+            "description": "An enrolled kiosk's device credential, set by "
+            "`POST /api/kiosk/enrol` in the kiosk's browser (HttpOnly, `SameSite=Strict`).",
+        },
+    }
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "Parloir API",
             "version": version,
-            "summary": "Video calls for prisons: kiosk, relatives, booking desk, accounts office.",
+            "summary": "Video calls for prisons: kiosk, relatives, booking desk, accounts "
+            "office, monitoring, direction, administration.",
             "description": _INFO.strip(),
             "license": {"name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later"},
         },
         "servers": [{"url": "/", "description": "The gateway itself."}],
         "tags": [
-            {"name": "kiosk", "description": "The kiosk (« borne ») in the hearing room."},
+            {
+                "name": "kiosk",
+                "description": "The kiosk (« borne ») in the hearing room: its enrolment and "
+                "the detainee's login.",
+            },
             {"name": "relative", "description": "The relative's page (« proche »)."},
             {"name": "calendar", "description": "The establishment's public calendar."},
+            {
+                "name": "staff",
+                "description": "Staff sign-in and sessions (« connexion »). Staff network only.",
+            },
             {
                 "name": "desk",
                 "description": "The booking desk (« bureau de la zone activités ») and the "
@@ -2629,15 +3500,26 @@ def _build(version: str) -> dict[str, Any]:
             {
                 "name": "direction",
                 "description": "The head of the prison (« direction »): sanctions on phone "
-                "numbers. Staff only; every decision is audited.",
+                "numbers and detainees, longer calls. Staff only; every decision is audited.",
+            },
+            {
+                "name": "admin",
+                "description": "The administrator: staff accounts and kiosk enrolment. Staff "
+                "only; every change is audited.",
             },
             {"name": "meta", "description": "About the API. Staff only."},
         ],
-        "paths": _paths(),
+        "paths": _guard_writes(_paths()),
         "components": {
             "schemas": _schemas(),
             "parameters": {"lang": lang},
-            "responses": {"StaffForbidden": staff_forbidden},
+            "responses": {
+                "StaffNetworkForbidden": staff_network,
+                "StaffLoginRequired": login_required,
+                "StaffForbidden": staff_forbidden,
+                "StaffWriteForbidden": write_forbidden,
+            },
+            "securitySchemes": security_schemes,
         },
     }
 

@@ -91,6 +91,16 @@ class EmbeddedRedis:
                     raise EmbeddedRedisError("redis-server did not answer in time") from None
                 time.sleep(0.02)
 
+    def answering(self) -> bool:
+        """True when a server (a running gateway's) already answers on this socket."""
+        if not self.socket.exists():
+            return False
+        try:
+            with redis.Redis(unix_socket_path=str(self.socket)) as probe:
+                return bool(probe.ping())
+        except redis.RedisError:
+            return False
+
     def kill(self) -> None:
         """SIGKILL, as a crash would: no shutdown, no final write."""
         if self.process is not None:

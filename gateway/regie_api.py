@@ -20,6 +20,7 @@ from .booking_desk import DeskError
 from .desk_api import BadRequest, _lang, body, parse_day, read_csv, report_json, text
 from .directory import Directory
 from .ledger import Ledger, LedgerError
+from .staff_auth import actor
 from .statements import daily_report, euros, statement, statement_csv
 
 
@@ -64,7 +65,7 @@ def account_json(account: Any) -> dict[str, Any]:
 
 
 async def credit(request: web.Request) -> web.Response:
-    """POST /api/regie/credits {detainee, amount_cents, reference, actor}."""
+    """POST /api/regie/credits {detainee, amount_cents, reference}."""
     data = await body(request)
     number = text(data, "detainee", limit=20)
     await _known(request, number)
@@ -73,7 +74,7 @@ async def credit(request: web.Request) -> web.Response:
         receipt = await ledger.credit(
             number,
             cents(data, "amount_cents"),
-            f"regie:{text(data, 'actor', limit=64)}",
+            f"regie:{actor(request)}",
             text(data, "reference", limit=64),
             _now_ms(request),
         )
@@ -86,12 +87,10 @@ async def credit(request: web.Request) -> web.Response:
 
 
 async def import_credits(request: web.Request) -> web.Response:
-    """POST /api/regie/import/credits[?dry_run=1]&actor=..., body: the CSV file."""
+    """POST /api/regie/import/credits[?dry_run=1], body: the CSV file."""
     data = await read_csv(request)
     dry_run = request.query.get("dry_run", "") in ("1", "true", "oui")
-    actor = request.query.get("actor", "").strip()[:64]
-    if not actor:
-        raise BadRequest("field.actor", "Indiquez votre nom.", "Give your name.")
+    who = actor(request)
     report: Any = await asyncio.to_thread(csv_import.parse_credits, data)
     directory: Directory = request.app[keys.DIRECTORY]
     numbers = sorted({r.detainee for r in report.rows})
@@ -130,7 +129,7 @@ async def import_credits(request: web.Request) -> web.Response:
         for row in report.rows:
             try:
                 receipt = await ledger.credit(
-                    row.detainee, row.amount_cents, f"regie:{actor}", row.reference,
+                    row.detainee, row.amount_cents, f"regie:{who}", row.reference,
                     _now_ms(request),
                 )  # fmt: skip
             except LedgerError:  # a concurrent credit took the reference meanwhile: skip it
@@ -168,7 +167,7 @@ async def tariffs(request: web.Request) -> web.Response:
 
 
 async def refund(request: web.Request) -> web.Response:
-    """POST /api/regie/refunds {booking, amount_cents, reason, actor, reference}."""
+    """POST /api/regie/refunds {booking, amount_cents, reason, reference}."""
     data = await body(request)
     booking = await request.app[keys.DIRECTORY].booking(text(data, "booking", limit=40))
     if booking is None:
@@ -179,7 +178,7 @@ async def refund(request: web.Request) -> web.Response:
             booking.detainee,
             booking.id,
             cents(data, "amount_cents"),
-            f"direction:{text(data, 'actor', limit=64)}",
+            f"direction:{actor(request)}",
             text(data, "reason", limit=200),
             text(data, "reference", limit=64),
             _now_ms(request),
@@ -188,7 +187,7 @@ async def refund(request: web.Request) -> web.Response:
         return ledger_refusal(request, exc)
     if not receipt.replayed:
         await request.app[keys.AUDIT].record(
-            text(data, "actor", limit=64), "refund", booking.id, _now_ms(request) / 1000,
+            actor(request), "refund", booking.id, _now_ms(request) / 1000,
             amount_cents=str(receipt.amount), reason=text(data, "reason", limit=200),
         )  # fmt: skip
     return web.json_response(

@@ -70,3 +70,97 @@ class Sanctions:
             if sanction:
                 found.append(sanction)
         return found
+
+
+# --------------------------------------------------------------------------- detainees
+
+DETAINEE_SCOPES = ("video", "phone")  # video calls only, or every phone access (video too)
+DETAINEE_KINDS = ("suspension", "withdrawal")  # for a time, or until lifted
+
+
+@dataclass(frozen=True)
+class DetaineeSanction:
+    """A detainee's video-call access (``video``) or all phone access (``phone``) suspended
+    between ``since`` and ``until``, or withdrawn (``until`` is infinity until lifted)."""
+
+    number: str
+    scope: str
+    kind: str
+    since: float
+    until: float
+    reason: str
+    by: str
+
+    def active(self, now: float) -> bool:
+        return self.since <= now < self.until
+
+    def covers(self, start: float, end: float) -> bool:
+        """True when the sanction overlaps [start, end): a slot it would forbid."""
+        return self.since < end and start < self.until
+
+
+class DetaineeSanctions:
+    """``sanction:detainee:{number}`` hash: the detainee's current sanction (a new one replaces
+    it; the audit log keeps every one). ``sanctions:detainee`` lists the detainees ever
+    sanctioned."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self.redis = redis
+
+    @staticmethod
+    def key(number: str) -> str:
+        return f"{PREFIX}sanction:detainee:{number}"
+
+    async def sanction(
+        self,
+        number: str,
+        scope: str,
+        since: float,
+        until: float,
+        reason: str,
+        by: str,
+    ) -> DetaineeSanction:
+        if scope not in DETAINEE_SCOPES:
+            raise ValueError(scope)
+        kind = "withdrawal" if until == float("inf") else "suspension"
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.delete(self.key(number))
+        pipe.hset(
+            self.key(number),
+            mapping={"scope": scope, "kind": kind, "since": repr(since), "until": repr(until),
+                     "reason": reason, "by": by},
+        )  # fmt: skip
+        pipe.sadd(f"{PREFIX}sanctions:detainee", number)
+        await pipe.execute()
+        return DetaineeSanction(number, scope, kind, since, until, reason, by)
+
+    async def lift(self, number: str, now: float, by: str) -> DetaineeSanction | None:
+        current = await self.get(number)
+        if current is None:
+            return None
+        await self.redis.hset(
+            self.key(number), mapping={"until": repr(min(now, current.until)), "lifted_by": by}
+        )
+        return await self.get(number)
+
+    async def get(self, number: str) -> DetaineeSanction | None:
+        data = await self.redis.hgetall(self.key(number))
+        if not data:
+            return None
+        return DetaineeSanction(
+            number, data["scope"], data["kind"], float(data["since"]), float(data["until"]),
+            data["reason"], data["by"],
+        )  # fmt: skip
+
+    async def blocking(self, number: str, start: float, end: float) -> DetaineeSanction | None:
+        """The sanction forbidding a video call in [start, end), if any (both scopes do)."""
+        current = await self.get(number)
+        return current if current and current.covers(start, end) else None
+
+    async def all(self) -> list[DetaineeSanction]:
+        found = []
+        for number in sorted(await self.redis.smembers(f"{PREFIX}sanctions:detainee")):
+            sanction = await self.get(number)
+            if sanction:
+                found.append(sanction)
+        return found

@@ -50,6 +50,16 @@ ACTION_LABELS: dict[str, str] = {
     "sanction.lift": "Levée d'une sanction",
     "refund": "Remboursement d'un appel",
     "booking.extend": "Prolongation d'un appel",
+    "sanction.detainee": "Suspension ou retrait de l'accès d'une personne détenue",
+    "sanction.detainee_lift": "Levée de la suspension d'une personne détenue",
+    "staff.login": "Connexion d'un agent",
+    "staff.locked": "Compte d'agent bloqué (mots de passe erronés)",
+    "staff.create": "Création d'un compte d'agent",
+    "staff.update": "Modification d'un compte d'agent",
+    "staff.password": "Changement de mot de passe",
+    "kiosk.enrol_start": "Enrôlement d'une borne demandé",
+    "kiosk.enrol": "Borne enrôlée",
+    "kiosk.revoke": "Enrôlement d'une borne révoqué",
 }
 """French labels for the CSV export; an action not listed here is exported as its code."""
 

@@ -160,7 +160,11 @@ class CallRecorder:
         self._files = {side: _SideFile(folder / f"{side}.webm") for side, _ in sources}
         self._tracks: list[RelayTrack] = []
         self._readers: list[asyncio.Task[None]] = []
-        self._thread = threading.Thread(target=self._write_loop, name=f"rec-{folder.name}")
+        # A daemon: a process that exits mid-call must not hang on it (every packet is already
+        # flushed to disk as it is written).
+        self._thread = threading.Thread(
+            target=self._write_loop, name=f"rec-{folder.name}", daemon=True
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self.failed: str | None = None
 

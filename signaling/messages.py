@@ -87,9 +87,18 @@ def parse(text: str) -> ClientMessage:
 
 def _text(data: dict[str, object], name: str, limit: int) -> str:
     value = data.get(name)
-    if not isinstance(value, str) or not value or len(value) > limit:
+    if not isinstance(value, str) or not value or len(value) > limit or not _unicode(value):
         raise ProtocolError(MALFORMED, "signaling.malformed", f"bad field {name}")
     return value
+
+
+def _unicode(value: str) -> bool:
+    """False for a lone surrogate (JSON's "\\ud800"): it can be neither hashed nor sent back."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_role(message: ClientMessage, role: str) -> None:

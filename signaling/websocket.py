@@ -16,6 +16,7 @@ from gateway import appkeys as keys
 from gateway.calls import Call, CallEngine, CallError, dumps
 from gateway.directory import Directory
 from gateway.i18n import message
+from gateway.kiosks import KioskRegistry
 from gateway.lifecycle import CallState, Leg
 from gateway.sessions import Tokens
 
@@ -79,6 +80,8 @@ async def _serve(session: Session, tokens: Tokens, directory: Directory) -> None
     if claims is None:
         raise m.ProtocolError(m.UNAUTHORIZED, "signaling.unauthorized", "bad token")
     session.claims = claims
+    if claims.get("role") == str(Leg.KIOSK) and not await _enrolled(session):
+        raise m.ProtocolError(m.UNAUTHORIZED, "kiosk.not_enrolled", "kiosk revoked")
     session.lang = claims.get("lang", session.lang)
     session.role = Leg(claims["role"])
     engine = session.engine
@@ -132,10 +135,20 @@ async def _dispatch(session: Session, msg: m.ClientMessage, directory: Directory
         await call.hangup(session.role)
 
 
+async def _enrolled(session: Session) -> bool:
+    claims = session.claims
+    registry = KioskRegistry(session.engine.redis)
+    kiosk, device = str(claims.get("kiosk", "")), str(claims.get("device", ""))
+    return await registry.still_enrolled(kiosk, device)
+
+
 async def _start_call(session: Session, directory: Directory) -> None:
     engine = session.engine
     claims = session.claims
     call = session.call
+    if not await _enrolled(session):  # revoked since the login: no new call or code from it
+        await session.refuse("kiosk.not_enrolled")
+        return
     if call is not None and call.state is CallState.WAITING_RELATIVE:
         await call.new_code()  # a new code after a burned or lost one
         return

@@ -68,3 +68,39 @@ async def screenshot(page: Any, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     await page.screenshot(path=str(path), full_page=True)
     return path
+
+
+async def signed_in_context(browser: Any, gateway: Any, roles: Any = None, **options: Any) -> Any:
+    """A browser context signed in as a new staff member with ``roles`` (all the
+    establishment's work by default) through the real sign-in route; the session cookie is
+    the browser's own."""
+    from tests.staffkit import ALL_WORK, create_member
+
+    login, password = await create_member(
+        gateway, roles or ALL_WORK, login=options.pop("login", ""), name=options.pop("name", "")
+    )
+    context = await browser.new_context(**options)
+    response = await context.request.post(
+        gateway.base_url + "/api/staff/login", data={"login": login, "password": password}
+    )
+    assert response.status == 200, await response.text()
+    return context
+
+
+async def enrolled_kiosk_context(browser: Any, gateway: Any, **options: Any) -> Any:
+    """A browser context holding the demo kiosk's device credential cookie, as after
+    enrolment on /kiosk/enrolement."""
+    import time
+    from urllib.parse import urlsplit
+
+    from gateway import appkeys as keys
+    from gateway.kiosks import CREDENTIAL_COOKIE
+
+    credential = await gateway.app[keys.KIOSKS].enrol(gateway.config.kiosk_id, "test", time.time())
+    context = await browser.new_context(**options)
+    host = urlsplit(gateway.base_url).hostname
+    await context.add_cookies(
+        [{"name": CREDENTIAL_COOKIE, "value": credential, "domain": host, "path": "/",
+          "httpOnly": True, "sameSite": "Strict"}]
+    )  # fmt: skip
+    return context

@@ -16,7 +16,10 @@ from aiortc import (
 )
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
 
+from gateway import appkeys as keys
 from gateway.cli import Running, seed_demo
+from gateway.kiosks import CREDENTIAL_COOKIE
+from gateway.kiosks import CREDENTIAL_HEADER as KIOSK_HEADER
 
 
 def read_codes(outbox: Path) -> list[dict[str, Any]]:
@@ -129,14 +132,35 @@ def _get(msg: dict[str, Any], dotted: str) -> Any:
     return value
 
 
-async def kiosk_login(client: Client, number: str, access_code: str) -> dict[str, Any]:
+# The device credential of each test gateway's enrolled kiosk, by base URL (see seeded()):
+# kiosk_login() sends it like the kiosk's browser sends its cookie.
+KIOSK_CREDENTIALS: dict[str, str] = {}
+
+
+async def kiosk_login(
+    client: Client, number: str, access_code: str, credential: str | None = None
+) -> dict[str, Any]:
+    credential = credential or KIOSK_CREDENTIALS.get(client.base, "")
     async with client.http.post(
-        client.base + "/api/kiosk/login", json={"detainee": number, "access_code": access_code}
+        client.base + "/api/kiosk/login",
+        json={"detainee": number, "access_code": access_code},
+        headers={KIOSK_HEADER: credential},
     ) as resp:
         body = await resp.json()
         assert resp.status == 200, body
         client.token = body["token"]
         return body
+
+
+async def enrol_kiosk(http: aiohttp.ClientSession, base: str, code: str) -> str:
+    """Redeem an enrolment code as the kiosk's page does; the device credential it gets (from
+    its cookie) is then used by kiosk_login() for this gateway."""
+    async with http.post(base + "/api/kiosk/enrol", json={"code": code}) as resp:
+        body = await resp.json()
+        assert resp.status == 200, body
+        credential = resp.cookies[CREDENTIAL_COOKIE].value
+    KIOSK_CREDENTIALS[base] = credential
+    return credential
 
 
 async def join(client: Client, code: str, ref: str | None = None) -> tuple[int, dict[str, Any]]:
@@ -153,7 +177,11 @@ async def join(client: Client, code: str, ref: str | None = None) -> tuple[int, 
 async def seeded(gateway: Running) -> dict[str, Any]:
     import time
 
-    return await seed_demo(gateway.app, time.time())
+    demo = await seed_demo(gateway.app, time.time())
+    registry = gateway.app[keys.KIOSKS]
+    demo["kiosk_credential"] = await registry.enrol(gateway.config.kiosk_id, "test", time.time())
+    KIOSK_CREDENTIALS[gateway.base_url] = demo["kiosk_credential"]
+    return demo
 
 
 async def wait_until(predicate: Any, timeout: float = 10.0, step: float = 0.05) -> None:

@@ -82,6 +82,8 @@ async def test_call_relays_media_both_ways_and_ends_at_the_limit(gateway_factory
                 "parloir:recording",
                 "parloir:audit",
                 "parloir:gw:",  # the live process's heartbeat (expires once it stops)
+                "parloir:kiosk:",  # the enrolled kiosk device and its credential
+                "parloir:kioskcred:",
             )
             assert durable and all(k.startswith(allowed) for k in durable), durable
             # Billed once, for the connected time only: one started minute plus the fee.

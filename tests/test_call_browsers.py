@@ -11,7 +11,7 @@ import pytest
 
 from gateway import appkeys as keys
 
-from .browser import chromium, frames_decoded, screenshot
+from .browser import chromium, enrolled_kiosk_context, frames_decoded, screenshot
 from .callkit import seeded, wait_for_code
 
 
@@ -46,7 +46,9 @@ async def test_kiosk_calls_relative_in_browsers(gateway_factory, codec_spy) -> N
     demo = await seeded(gateway)
     base = gateway.base_url
     async with chromium() as browser:
-        kiosk_ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
+        kiosk_ctx = await enrolled_kiosk_context(
+            browser, gateway, viewport={"width": 1280, "height": 800}
+        )
         phone_ctx = await browser.new_context(
             viewport={"width": 360, "height": 640}, is_mobile=True, has_touch=True
         )
@@ -122,7 +124,9 @@ async def test_unanswered_and_failed_calls_cost_nothing_in_browsers(gateway_fact
     base = gateway.base_url
     ledger, directory = gateway.app[keys.LEDGER], gateway.app[keys.DIRECTORY]
     async with chromium() as browser:
-        kiosk_ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
+        kiosk_ctx = await enrolled_kiosk_context(
+            browser, gateway, viewport={"width": 1280, "height": 800}
+        )
         phone_ctx = await browser.new_context(viewport={"width": 360, "height": 640})
         kiosk, phone = await kiosk_ctx.new_page(), await phone_ctx.new_page()
 

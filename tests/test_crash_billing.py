@@ -26,7 +26,7 @@ import redis.asyncio as aioredis
 from gateway.directory import Directory
 from gateway.ledger import Ledger
 from gateway.redis_server import EmbeddedRedis
-from tests.callkit import Client, join, start_calling
+from tests.callkit import Client, enrol_kiosk, join, start_calling
 
 SLOT_LEFT = 30.0  # seconds between the call's start and the end of its slot
 
@@ -64,6 +64,7 @@ async def test_sigkill_mid_call_charges_the_checkpointed_time_once(tmp_path: Pat
         await directory.put_booking(replace(booking, end=time.time() + SLOT_LEFT))
         outbox = Path(demo["sms_outbox"])
         async with aiohttp.ClientSession() as http:
+            await enrol_kiosk(http, demo["url"], demo["kiosk_enrolment_code"])
             kiosk, relative = Client(demo["url"], http), Client(demo["url"], http)
             try:
                 code, _ref = await start_calling(kiosk, outbox, demo)

@@ -38,17 +38,37 @@ async def test_demo_json_runs_with_embedded_redis_and_stops_cleanly(tmp_path: Pa
         assert info["redis"] == "embedded"
         assert info["kiosk_url"].endswith("/kiosk") and info["join_url"].endswith("/join")
         assert info["correspondent_phone"].startswith("+33")
-        async with aiohttp.ClientSession() as http:
-            async with http.post(
-                info["url"] + "/api/kiosk/login",
-                json={"detainee": info["detainee"], "access_code": info["access_code"]},
-            ) as resp:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            # Not enrolled yet: the kiosk page sends to the enrolment page, the login refuses.
+            async with http.get(info["kiosk_url"], allow_redirects=False) as resp:
+                assert resp.status == 303 and resp.headers["Location"] == "/kiosk/enrolement"
+            login = {"detainee": info["detainee"], "access_code": info["access_code"]}
+            async with http.post(info["url"] + "/api/kiosk/login", json=login) as resp:
+                assert (resp.status, (await resp.json())["reason"]) == (401, "kiosk.not_enrolled")
+            # The printed one-time code enrols this "kiosk" (its cookie), once.
+            enrol = {"code": info["kiosk_enrolment_code"]}
+            async with http.post(info["url"] + "/api/kiosk/enrol", json=enrol) as resp:
+                assert resp.status == 200 and (await resp.json())["kiosk"] == "kiosk-1"
+            async with http.post(info["url"] + "/api/kiosk/enrol", json=enrol) as resp:
+                assert resp.status == 403
+            async with http.post(info["url"] + "/api/kiosk/login", json=login) as resp:
                 body = await resp.json()
                 assert resp.status == 200
                 assert body["booking"]["correspondent"]["name"] == "Marie Martin"
             async with http.get(info["kiosk_url"]) as resp:
                 assert resp.status == 200
                 assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
+        # One account per role, each with the printed password; no password is fixed.
+        assert set(info["staff"]) == {"activites", "etage", "surveillance", "regie",
+                                      "direction", "admin"}  # fmt: skip
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            creds = {"login": "direction", "password": info["staff"]["direction"]}
+            async with http.post(info["url"] + "/api/staff/login", json=creds) as resp:
+                assert resp.status == 200 and (await resp.json())["home"] == "/direction"
+            async with http.get(info["url"] + "/api/direction/sanctions") as resp:
+                assert resp.status == 200
+            async with http.get(info["url"] + "/api/admin/staff") as resp:
+                assert resp.status == 403
         # the embedded Redis keeps an append-only file in the data folder
         assert list((tmp_path / "var" / "redis").glob("appendonly*"))
     finally:

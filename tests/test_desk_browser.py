@@ -20,7 +20,7 @@ from gateway import appkeys as keys
 from gateway.cli import Running
 from gateway.directory import Correspondent, Detainee, hash_access_code
 
-from .browser import chromium, screenshot
+from .browser import chromium, screenshot, signed_in_context
 
 NUMBER = "314159"
 NAME = "ROUSSEAU Amélie"
@@ -91,14 +91,17 @@ async def test_guard_books_prints_lists_and_cancels(gateway_factory) -> None:
     base = gateway.base_url
     problems: list[str] = []
     async with chromium() as browser:
-        ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
+        ctx = await signed_in_context(
+            browser, gateway, name=GUARD, viewport={"width": 1280, "height": 800}
+        )
         page = await ctx.new_page()
         _watch(page, problems)
 
-        # The guard signs in by name, finds the detainee by part of the name and opens the file.
+        # The signed-in guard is named in the top bar, finds the detainee by part of the name
+        # and opens the file.
         await page.goto(f"{base}/desk")
         await page.wait_for_selector("body[data-ready='1']")
-        await page.fill("#guard", GUARD)
+        await page.wait_for_selector(f"#session-box:has-text('{GUARD}')")
         await page.fill("#search-q", "rouss")
         await page.press("#search-q", "Enter")
         await page.click(f"#search-results button[data-number='{NUMBER}']")
@@ -106,7 +109,7 @@ async def test_guard_books_prints_lists_and_cancels(gateway_factory) -> None:
         await expect(page.locator("#identity")).to_contain_text("cellule 214")
         await expect(page.locator("#account-balance")).to_have_text("50,00\u00a0€")
         await expect(page.locator("#corr-list")).to_contain_text("+33 6 •• •• •• 78")
-        assert await page.evaluate("localStorage.getItem('parloir.desk.guard')") == GUARD
+        assert (await page.input_value("#guard")).startswith(GUARD + " (")
 
         # Two clicks: a free slot, then confirm (the only authorised correspondent is chosen).
         slot = await _first_free_slot(page)
@@ -212,7 +215,7 @@ async def test_guard_books_prints_lists_and_cancels(gateway_factory) -> None:
 
         # Readable on a narrow screen: nothing wider than the viewport but the calendar's own
         # scrolling region.
-        narrow = await browser.new_context(viewport={"width": 360, "height": 740})
+        narrow = await signed_in_context(browser, gateway, viewport={"width": 360, "height": 740})
         small = await narrow.new_page()
         _watch(small, problems)
         await small.goto(f"{base}/desk?numero={NUMBER}")
@@ -242,7 +245,7 @@ async def test_import_enabled_only_after_clean_dry_run(gateway_factory) -> None:
     sent: list[tuple[str, bytes]] = []
     problems: list[str] = []
     async with chromium() as browser:
-        ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
+        ctx = await signed_in_context(browser, gateway, viewport={"width": 1280, "height": 800})
         page = await ctx.new_page()
         _watch(page, problems)
         page.on(

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import aiohttp
-
 from gateway import appkeys as keys
 from gateway.lifecycle import CallExtended, CallLifecycle, CallLimits, Leg
 from tests.callkit import Client, join, seeded, start_calling
+from tests.staffkit import staff_http
 from tests.test_desk_api import get, post
 
 
@@ -28,7 +27,7 @@ async def test_extension_of_a_live_call(gateway_factory) -> None:
     demo = await seeded(gateway)
     ledger = gateway.app[keys.LEDGER]
     base = gateway.base_url
-    async with aiohttp.ClientSession() as http:
+    async with staff_http(gateway, name="Directeur", login="dir") as http:
         kiosk, relative = Client(base, http), Client(base, http)
         try:
             code, _ref = await start_calling(kiosk, gateway, demo)
@@ -59,6 +58,6 @@ async def test_extension_of_a_live_call(gateway_factory) -> None:
     account = await ledger.account(demo["detainee"])
     assert (account.balance, account.held) == (5000 - 44, 0)
     assert (await ledger.verify(demo["detainee"])).ok
-    async with aiohttp.ClientSession() as http:
+    async with staff_http(gateway) as http:
         _status, audit = await get(http, f"{base}/api/audit?action=booking.extend")
-    assert [(e["actor"], e["details"]["minutes"]) for e in audit] == [("Directeur", "3")]
+    assert [(e["actor"], e["details"]["minutes"]) for e in audit] == [("Directeur (dir)", "3")]

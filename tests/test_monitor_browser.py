@@ -21,7 +21,14 @@ import pytest
 
 from gateway import appkeys as keys
 
-from .browser import ARTIFACTS, chromium, frames_decoded, screenshot
+from .browser import (
+    ARTIFACTS,
+    chromium,
+    enrolled_kiosk_context,
+    frames_decoded,
+    screenshot,
+    signed_in_context,
+)
 from .callkit import seeded, wait_for_code
 
 STAFF = "Lieutenant Moreau"
@@ -111,11 +118,14 @@ async def test_staff_watch_flag_and_replay_a_call(gateway_factory, codec_spy, re
     base = gateway.base_url
     errors: list[str] = []
     async with chromium() as browser:
-        kiosk_ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
+        kiosk_ctx = await enrolled_kiosk_context(
+            browser, gateway, viewport={"width": 1280, "height": 800}
+        )
         phone_ctx = await browser.new_context(
             viewport={"width": 360, "height": 640}, is_mobile=True, has_touch=True
         )
-        staff_ctx = await browser.new_context(
+        staff_ctx = await signed_in_context(
+            browser, gateway, name=STAFF,
             viewport={"width": 1280, "height": 800}, locale="fr-FR", timezone_id="Europe/Paris"
         )
         kiosk, phone, monitor = (
@@ -132,7 +142,7 @@ async def test_staff_watch_flag_and_replay_a_call(gateway_factory, codec_spy, re
 
         # The staff member opens the monitoring page first: nothing in progress.
         await monitor.goto(f"{base}/monitor")
-        await monitor.fill("#staff", STAFF)
+        await monitor.wait_for_selector(f"#session-box:has-text('{STAFF}')")
         await monitor.wait_for_selector("#calls-status:has-text('Aucun appel en cours')")
 
         # The detainee calls; the relative joins and accepts (as in test_call_browsers).

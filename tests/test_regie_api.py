@@ -14,6 +14,7 @@ from gateway import appkeys as keys
 from gateway.cli import Running
 from gateway.directory import Booking, Correspondent, Detainee
 from gateway.pricing import call_cost
+from tests.staffkit import staff_http
 
 from .callkit import Client, join, seeded, start_calling
 
@@ -60,7 +61,7 @@ async def test_credit_is_idempotent_per_reference(gateway_factory) -> None:
     await people(gateway)
     ledger = gateway.app[keys.LEDGER]
     url = gateway.base_url + "/api/regie/credits"
-    async with aiohttp.ClientSession() as http:
+    async with staff_http(gateway, name="Dupont", login="dupont") as http:
         status, first = await post(http, url, credit_body("100001", 1250, "REGIE-0001"))
         assert status == 201, first
         assert first["replayed"] is False
@@ -78,7 +79,7 @@ async def test_credit_is_idempotent_per_reference(gateway_factory) -> None:
     assert account.balance == 1250
     entries = await ledger.entries("100001")
     assert [(e.kind, e.amount, e.actor, e.idem) for e in entries] == [
-        ("credit", 1250, "regie:Dupont", "REGIE-0001")
+        ("credit", 1250, "regie:Dupont (dupont)", "REGIE-0001")
     ]
 
 
@@ -86,14 +87,13 @@ async def test_bad_credits_change_nothing(gateway_factory) -> None:
     gateway = await gateway_factory()
     await people(gateway)
     url = gateway.base_url + "/api/regie/credits"
-    async with aiohttp.ClientSession() as http:
+    async with staff_http(gateway) as http:
         for i, amount in enumerate([0, -5, 1.5, "12", "12,50", None, True, 10**9 + 1]):
             status, body = await post(http, url, credit_body("100001", amount, f"BAD-{i}"))
             assert status == 400, (amount, body)
             assert body["reason"] in ("field.amount_cents", "ledger.bad_amount"), body
             assert body["message"]
         for payload in (
-            {"detainee": "100001", "amount_cents": 100, "reference": "R-x"},  # no actor
             {"detainee": "100001", "amount_cents": 100, "actor": "Dupont"},  # no reference
             {"amount_cents": 100, "reference": "R-y", "actor": "Dupont"},  # no detainee
         ):
@@ -132,7 +132,7 @@ async def test_csv_import_dry_run_then_import_once(gateway_factory) -> None:
         b"100002;1,234;R-4;\n"  # ambiguous amount
         b"100002;3;R-1;\n"  # reference twice in the file
     )
-    async with aiohttp.ClientSession() as http:
+    async with staff_http(gateway) as http:
         # A file with errors: every one reported with its line, nothing written (even not dry).
         for query in ("?dry_run=1&actor=Dupont", "?actor=Dupont"):
             status, report = await post(http, base + query, data=bad)
@@ -148,9 +148,11 @@ async def test_csv_import_dry_run_then_import_once(gateway_factory) -> None:
             assert all(e["message"] for e in report["errors"])
         assert await ledger.entries("100001") == []
 
-        # The actor is required.
-        status, body = await post(http, base + "?dry_run=1", data=CLEAN_CSV)
-        assert status == 400 and body["reason"] == "field.actor"
+        # Without the session's CSRF token, refused before anything is read.
+        async with http.post(
+            base, data=CLEAN_CSV, headers={"X-CSRF-Token": "stale"}
+        ) as resp:
+            assert resp.status == 403 and (await resp.json())["reason"] == "staff.csrf"
 
         # A clean file: the dry run says so and writes nothing; then the import credits.
         status, report = await post(http, base + "?dry_run=1&actor=Dupont", data=CLEAN_CSV)
@@ -180,7 +182,7 @@ async def test_concurrent_credits_add_up_exactly(gateway_factory) -> None:
     await people(gateway)
     url = gateway.base_url + "/api/regie/credits"
     amounts = [100 + 7 * i for i in range(40)]
-    async with aiohttp.ClientSession() as http:
+    async with staff_http(gateway) as http:
         results = await asyncio.gather(
             *(
                 post(http, url, credit_body("100001", a, f"C-{i:03d}"))
@@ -223,7 +225,7 @@ async def test_refund_statement_and_daily_report(gateway_factory) -> None:
         "booking": booking.id, "amount_cents": 30, "reason": "Coupure réseau",
         "actor": "Chef", "reference": "RF-1",
     }  # fmt: skip
-    async with aiohttp.ClientSession() as http:
+    async with staff_http(gateway) as http:
         status, body = await post(http, base + "/refunds", refund)
         assert status == 201, body
         assert body["refunded"] == 30 and body["account"]["balance"] == 5000 - 104 + 30
@@ -302,7 +304,7 @@ async def test_tariff_change(gateway_factory) -> None:
     gateway = await gateway_factory()
     await people(gateway)
     url = gateway.base_url + "/api/regie/accounts/100001/tariff"
-    async with aiohttp.ClientSession() as http:
+    async with staff_http(gateway) as http:
         status, account = await post(http, url, {"tariff": "forfait_40"})
         assert status == 200 and account["tariff"] == "forfait_40"
         status, body = await post(http, url, {"tariff": "forfait_1000"})
@@ -354,7 +356,7 @@ def _money_keys(value: Any, path: str = "") -> list[str]:
 async def test_only_the_kiosk_receives_money(gateway_factory) -> None:
     gateway = await gateway_factory()
     demo = await seeded(gateway)
-    async with aiohttp.ClientSession() as http:
+    async with staff_http(gateway) as http:
         kiosk = Client(gateway.base_url, http)
         relative = Client(gateway.base_url, http)
         try:
@@ -388,7 +390,7 @@ async def test_only_the_kiosk_receives_money(gateway_factory) -> None:
 
 async def test_regie_page_has_no_inline_code(gateway_factory) -> None:
     gateway = await gateway_factory()
-    async with aiohttp.ClientSession() as http, http.get(gateway.base_url + "/regie") as resp:
+    async with staff_http(gateway) as http, http.get(gateway.base_url + "/regie") as resp:
         assert resp.status == 200
         assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
         page = await resp.text()
@@ -396,7 +398,7 @@ async def test_regie_page_has_no_inline_code(gateway_factory) -> None:
     assert re.findall(r"<script(?![^>]*\ssrc=)", page) == []
     assert " style=" not in page and "<style" not in page and " on" + "click=" not in page
     for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', page):
-        async with aiohttp.ClientSession() as http, http.get(gateway.base_url + asset) as resp:
+        async with staff_http(gateway) as http, http.get(gateway.base_url + asset) as resp:
             assert resp.status == 200, asset
 
 
@@ -406,7 +408,7 @@ async def test_reused_reference_is_caught_by_the_dry_run(gateway_factory) -> Non
     base = gateway.base_url + "/api/regie/import/credits"
     first = b"ecrou;montant;reference\n100001;10,00;VIR-1\n"
     other = b"ecrou;montant;reference\n100001;20,00;VIR-1\n100001;5,00;VIR-2\n"
-    async with aiohttp.ClientSession() as http:
+    async with staff_http(gateway) as http:
         status, report = await post(http, f"{base}?actor=Dupont", data=first)
         assert report["imported"] == 1
         # The same reference for another amount: an error in the dry run, nothing credited.

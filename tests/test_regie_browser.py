@@ -10,7 +10,7 @@ import aiohttp
 from gateway import appkeys as keys
 from gateway.pricing import CHARTER_TARIFFS, Rounding, call_cost
 
-from .browser import chromium, screenshot
+from .browser import chromium, enrolled_kiosk_context, screenshot, signed_in_context
 from .callkit import Client, join, seeded, wait_for_code
 from .test_regie_api import _closed_call, people
 
@@ -51,23 +51,21 @@ async def test_regie_page_credits_imports_and_shows_statements(gateway_factory, 
     ledger = gateway.app[keys.LEDGER]
     base = gateway.base_url
     async with chromium() as browser:
-        ctx = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="fr-FR")
+        ctx = await signed_in_context(
+            browser, gateway, name="Agent Dupont", login="dupont",
+            viewport={"width": 1280, "height": 800}, locale="fr-FR",
+        )  # fmt: skip
         page = await ctx.new_page()
         errors = watch_errors(page)
         await page.goto(f"{base}/regie")
         assert await page.title() == "Parloir — Régie des comptes téléphone"
         await screenshot(page, "regie-empty")
 
-        # Without the officer's name, nothing is sent.
+        # The signed-in officer is named in the top bar and on every entry.
+        await page.wait_for_selector("#session-box:has-text('Agent Dupont')")
         await page.fill("#credit-detainee", "100001")
-        await page.fill("#credit-amount", "12,50")
-        await page.click("#credit-submit")
-        assert "Indiquez votre nom" in await text_of(page, "#credit-error")
-        assert await page.get_attribute("#actor", "aria-invalid") == "true"
-        assert await ledger.entries("100001") == []
 
         # A French amount is credited in cents; the balance is shown; a new reference offered.
-        await page.fill("#actor", "Agent Dupont")
         await page.fill("#credit-amount", "12,5x")
         await page.click("#credit-submit")
         assert "Montant invalide" in await text_of(page, "#credit-error")
@@ -79,7 +77,8 @@ async def test_regie_page_credits_imports_and_shows_statements(gateway_factory, 
         assert "crédité de 12,50 €" in result and "Nouveau solde : 12,50 €" in result
         assert (await ledger.account("100001")).balance == 1250
         (entry,) = await ledger.entries("100001")
-        assert (entry.amount, entry.idem, entry.actor) == (1250, reference, "regie:Agent Dupont")
+        actor = "regie:Agent Dupont (dupont)"
+        assert (entry.amount, entry.idem, entry.actor) == (1250, reference, actor)
         assert await page.input_value("#credit-reference") != reference
         assert await page.input_value("#credit-amount") == ""
         await screenshot(page, "regie-credited")
@@ -170,8 +169,8 @@ async def test_regie_page_credits_imports_and_shows_statements(gateway_factory, 
         assert call_row[6:8] == ["-1,04 €", booking.receipt]
         href = await page.get_attribute("#statement-csv", "href")
         assert href == "/api/regie/accounts/100002/statement.csv"
-        async with aiohttp.ClientSession() as http, http.get(base + href) as resp:
-            assert resp.status == 200 and (await resp.read()).startswith(b"\xef\xbb\xbf")
+        resp = await ctx.request.get(base + href)  # the page's own session
+        assert resp.status == 200 and (await resp.body()).startswith(b"\xef\xbb\xbf")
         await screenshot(page, "regie-statement")
 
         # Refund part of the call from its line; more than what is left is refused.
@@ -233,7 +232,9 @@ async def test_kiosk_shows_the_balance_and_the_running_cost(gateway_factory) -> 
     demo = await seeded(gateway)
     base = gateway.base_url
     async with chromium() as browser, aiohttp.ClientSession() as http:
-        ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
+        ctx = await enrolled_kiosk_context(
+            browser, gateway, viewport={"width": 1280, "height": 800}
+        )
         kiosk = await ctx.new_page()
         errors = watch_errors(kiosk)
         await kiosk.goto(f"{base}/kiosk")

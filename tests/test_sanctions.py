@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import aiohttp
-
 from gateway import appkeys as keys
 from tests.callkit import Client, kiosk_login, read_codes, seeded
+from tests.staffkit import staff_http
 from tests.test_desk_api import first_bookable, get, post, seed
 
 
@@ -16,7 +15,7 @@ async def test_a_sanctioned_number_gets_no_code_and_no_booking(gateway_factory) 
     base = gateway.base_url
     demo = await seeded(gateway)  # correspondent +33612345678, a booking now
     await seed(gateway.app, "100001")  # another detainee, calling +33611223344
-    async with aiohttp.ClientSession() as http:
+    async with staff_http(gateway) as http:
         status, sanction = await post(
             http, f"{base}/api/direction/sanctions",
             {"phone": "06 12 34 56 78", "until": "2099-12-31", "reason": "incident du 28/11",
@@ -53,7 +52,9 @@ async def test_a_sanctioned_number_gets_no_code_and_no_booking(gateway_factory) 
         status, booking = await post(http, f"{base}/api/desk/bookings", order)
         assert status == 201, booking
         status, audit = await get(http, f"{base}/api/audit")
-        assert [e["action"] for e in audit] == ["sanction.number", "sanction.lift"]
+        assert [e["action"] for e in audit if e["action"].startswith("sanction")] == [
+            "sanction.number", "sanction.lift"
+        ]
         status, bad = await post(
             http, f"{base}/api/direction/sanctions",
             {"phone": "12", "until": "2099-12-31", "reason": "x", "staff": "D"},

@@ -199,7 +199,8 @@ async def test_join_refusals_and_rate_limit(gateway_factory) -> None:
 async def test_kiosk_login_refusals(gateway_factory) -> None:
     gateway = await gateway_factory()
     demo = await seeded(gateway)
-    async with aiohttp.ClientSession() as http:
+    device = {"X-Parloir-Kiosk": demo["kiosk_credential"]}
+    async with aiohttp.ClientSession(headers=device) as http:
         url = gateway.base_url + "/api/kiosk/login"
         async with http.post(url, json={"detainee": demo["detainee"], "access_code": "x"}) as r:
             assert r.status == 401 and (await r.json())["reason"] == "kiosk.bad_credentials"

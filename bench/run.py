@@ -1,0 +1,452 @@
+"""``python -m bench run``: N recorded two-way calls through Parloir and through the stock
+aiortc relay, measured on the server process only.
+
+For each N: start the server (a fresh process), seed, start the load generator's worker
+processes, set up every call, wait ``--warmup`` seconds (recordings started, keyframes through),
+then measure for ``--seconds``: the server's CPU time and resident memory from ``/proc``, what
+each receiver got, the delay of each video frame. Then hang up and stop everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from . import profile
+from .clip import load_clip
+from .loadgen import worker_main
+from .targets import Target, seed_parloir, start_parloir, start_stock, stock_specs
+
+RESULTS = Path(__file__).resolve().parent / "results"
+MIN_FPS = 28.0
+MAX_LOSS = 0.005
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+# -- /proc ---------------------------------------------------------------------------------
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and all its threads."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def thread_cpu_seconds(pid: int, tid: int) -> float:
+    """CPU time of one thread (the main thread's id is the process id: the event loop)."""
+    try:
+        with open(f"/proc/{pid}/task/{tid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine."""
+    with open("/proc/stat") as fh:
+        values = [int(v) for v in fh.readline().split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
+# -- one measured point ------------------------------------------------------------------
+class Workers:
+    """The load generator's processes, driven over pipes."""
+
+    def __init__(self, target: Target, specs: list[dict[str, Any]], count: int, clip: dict) -> None:
+        ctx = mp.get_context("spawn")
+        self.pipes, self.procs = [], []
+        for i in range(count):
+            share = specs[i::count]
+            if not share:
+                continue
+            parent, child = ctx.Pipe()
+            params = {"target": target.name, "base": target.url, "outbox": target.outbox,
+                      "calls": share, **clip}  # fmt: skip
+            proc = ctx.Process(target=worker_main, args=(child, params), daemon=True)
+            proc.start()
+            self.pipes.append(parent)
+            self.procs.append(proc)
+        self.ask_all(None, "loaded", timeout=60)
+
+    def ask_all(self, command: str | None, answer: str, timeout: float) -> list[Any]:
+        if command is not None:
+            for pipe in self.pipes:
+                pipe.send(command)
+        out = []
+        deadline = time.monotonic() + timeout
+        for pipe in self.pipes:
+            if not pipe.poll(max(0.0, deadline - time.monotonic())):
+                raise TimeoutError(f"load generator: no {answer!r} within {timeout:.0f} s")
+            kind, value = pipe.recv()
+            assert kind == answer, (kind, answer)
+            out.append(value)
+        return out
+
+    def cpu(self) -> float:
+        return sum(cpu_seconds(p.pid) for p in self.procs if p.pid is not None)
+
+    def close(self) -> None:
+        for proc in self.procs:
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.kill()
+
+
+def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str, Any]:
+    viewers = math.ceil(calls * args.viewers)
+    clip = {"clip_seconds": 10, "video_kbps": args.video_kbps}
+    with tempfile.TemporaryDirectory(prefix=f"parloir-bench-{target_name}-") as tmp:
+        work = Path(tmp)
+        if target_name == "parloir":
+            target = start_parloir(work, calls, record=args.record)
+        else:
+            target = start_stock(work, record=args.record)
+        workers: Workers | None = None
+        try:
+            time.sleep(1.0)  # imports and start-up done: the idle footprint
+            rss_idle = rss_bytes(target.pid)
+            if target_name == "parloir":
+                specs = asyncio.run(seed_parloir(target, calls, viewers))
+            else:
+                specs = stock_specs(calls, viewers)
+            workers = Workers(target, specs, min(args.workers, calls), clip)
+            setup_started = time.monotonic()
+            ready = workers.ask_all("setup", "ready", timeout=60 + 5 * calls)
+            setup_seconds = time.monotonic() - setup_started
+            time.sleep(args.warmup)
+            workers.ask_all("mark", "marked", timeout=30)
+            spy_out = Path(args.out) / f"profile-{target_name}-{calls}.txt"
+            spy = profile.start(target.pid, args.seconds, spy_out) if args.profile else None
+            loop0 = thread_cpu_seconds(target.pid, target.pid)
+            cpu0, busy0, load0, t0 = (
+                cpu_seconds(target.pid),
+                machine_busy(),
+                workers.cpu(),
+                time.monotonic(),
+            )
+            time.sleep(args.seconds)
+            cpu1, busy1, load1, t1 = (
+                cpu_seconds(target.pid),
+                machine_busy(),
+                workers.cpu(),
+                time.monotonic(),
+            )
+            loop1 = thread_cpu_seconds(target.pid, target.pid)
+            rss = rss_bytes(target.pid)
+            reports = workers.ask_all("report", "report", timeout=60)
+            workers.ask_all("stop", "stopped", timeout=60)
+            if spy is not None:
+                spy.wait(timeout=60)
+        finally:
+            if workers is not None:
+                workers.close()
+            target.stop()
+    elapsed = t1 - t0
+    joins = [j for r in ready for j in r["joins"] if j is not None]
+    errors = [e for r in ready for e in r["errors"]]
+    connected = len(joins)
+    rows = [row for rep in reports for row in rep["receivers"]]
+    video = [r for r in rows if r["kind"] == "video"]
+    audio = [r for r in rows if r["kind"] == "audio"]
+    delays = sorted(d for rep in reports for d in rep["delays"])
+    sender_fps = [f for rep in reports for f in rep["sender_fps"]]
+    cpu = cpu1 - cpu0
+
+    def loss(group: list[dict[str, Any]]) -> float:
+        expected = sum(r["expected"] for r in group)
+        return (expected - sum(r["frames"] for r in group)) / expected if expected else 1.0
+
+    packets = sum(r["packets"] + r["packets_lost"] for r in rows)
+    result = {
+        "target": target_name, "calls": calls, "connected": connected, "viewers": viewers,
+        "errors": errors[:10], "seconds": round(elapsed, 2),
+        "setup_seconds": round(setup_seconds, 2), "cpu_seconds": round(cpu, 3),
+        "cpu_percent": round(100 * cpu / elapsed, 1),
+        "event_loop_cpu_percent": round(100 * (loop1 - loop0) / elapsed, 1),
+        "record": args.record,
+        "cpu_s_per_call_minute": round(cpu / (connected * elapsed / 60), 3) if connected else None,
+        "rss_mb": round(rss / 2**20, 1), "rss_idle_mb": round(rss_idle / 2**20, 1),
+        "rss_mb_per_call": round((rss - rss_idle) / 2**20 / connected, 2) if connected else None,
+        "video_receivers": len(video),
+        "fps_min": round(min((r["per_second"] for r in video), default=0.0), 2),
+        "fps_mean": round(statistics.fmean(r["per_second"] for r in video), 2) if video else 0.0,
+        "audio_pps_min": round(min((r["per_second"] for r in audio), default=0.0), 2),
+        "video_frames": sum(r["frames"] for r in video),
+        "video_frames_lost": sum(r["expected"] - r["frames"] for r in video),
+        "video_frame_loss": round(loss(video), 5),
+        "audio_frame_loss": round(loss(audio), 5),
+        "packets": packets,
+        "packets_lost": sum(r["packets_lost"] for r in rows),
+        "packet_loss": round(sum(r["packets_lost"] for r in rows) / packets, 5) if packets else 1.0,
+        "join_s_median": round(statistics.median(joins), 3) if joins else None,
+        "join_s_max": round(max(joins), 3) if joins else None,
+        "delay_ms_p50": _pct(delays, 0.50), "delay_ms_p95": _pct(delays, 0.95),
+        "delay_ms_max": _pct(delays, 1.0), "delay_samples": len(delays),
+        "sender_fps_min": round(min(sender_fps, default=0.0), 2),
+        "keyframe_restarts": sum(rep["restarts"] for rep in reports),
+        "loadgen_cpu_percent": round(100 * (load1 - load0) / elapsed, 1),
+        "machine_busy_percent": round(100 * (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]), 1),
+        "receivers": rows if args.keep_receivers else None,
+    }  # fmt: skip
+    if args.profile and spy_out.exists():
+        result["profile"] = profile.summarise(spy_out)
+    result["ok"] = (
+        connected == calls
+        and bool(video)
+        and result["fps_min"] >= MIN_FPS
+        and result["video_frame_loss"] < MAX_LOSS
+        and result["packet_loss"] < MAX_LOSS
+    )
+    return result
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    return round(1000 * values[min(len(values) - 1, int(q * len(values)))], 1)
+
+
+# -- output -------------------------------------------------------------------------------
+COLUMNS = [
+    ("N", "calls", "{}"), ("server", "target", "{}"), ("ok", "ok", "{}"),
+    ("CPU %", "cpu_percent", "{:.0f}"), ("CPU s/call-min", "cpu_s_per_call_minute", "{:.2f}"),
+    ("RSS MB", "rss_mb", "{:.0f}"), ("MB/call", "rss_mb_per_call", "{:.1f}"),
+    ("fps min", "fps_min", "{:.1f}"), ("fps mean", "fps_mean", "{:.1f}"),
+    ("frame loss %", "video_frame_loss", "{:.2%}"), ("pkt loss %", "packet_loss", "{:.2%}"),
+    ("join s (max)", "join_s_max", "{:.2f}"), ("delay ms p50/p95", "delay", "{}"),
+    ("loadgen CPU %", "loadgen_cpu_percent", "{:.0f}"),
+]  # fmt: skip
+
+
+def _cell(row: dict[str, Any], key: str, fmt: str) -> str:
+    if key == "delay":
+        p50, p95 = row.get("delay_ms_p50"), row.get("delay_ms_p95")
+        return "—" if p50 is None else f"{p50:.0f}/{p95:.0f}"
+    value = row.get(key)
+    if value is None:
+        return "—"
+    if key == "video_frame_loss" or key == "packet_loss":
+        return f"{100 * value:.2f}"
+    if key == "ok":
+        return "yes" if value else "NO"
+    return fmt.format(value)
+
+
+def table(points: list[dict[str, Any]]) -> str:
+    """A Markdown table: every point, then the stock/Parloir CPU ratio per N."""
+    head = [c[0] for c in COLUMNS]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in points:
+        lines.append("| " + " | ".join(_cell(row, k, f) for _h, k, f in COLUMNS) + " |")
+    ratios = ratio_rows(points)
+    if ratios:
+        lines += ["", "| N | stock CPU s/call-min | Parloir CPU s/call-min | stock / Parloir |",
+                  "|---|---|---|---|"]  # fmt: skip
+        by = {(p["target"], p["calls"]): p for p in points}
+        for n, stock, ours, ratio in ratios:
+            # A saturated server's CPU per call understates what the load would need.
+            fps = by[("stock", n)]["fps_min"]
+            note = "" if by[("stock", n)]["ok"] else f" (stock saturated: {fps:.0f} fps min)"
+            lines.append(f"| {n} | {stock:.2f} | {ours:.2f} | {ratio:.1f}×{note} |")
+    return "\n".join(lines)
+
+
+def ratio_rows(points: list[dict[str, Any]]) -> list[tuple[int, float, float, float]]:
+    by = {(p["target"], p["calls"]): p for p in points}
+    out = []
+    for (name, n), stock in sorted(by.items(), key=lambda kv: kv[0][1]):
+        ours = by.get(("parloir", n))
+        if name != "stock" or ours is None:
+            continue
+        s, o = stock["cpu_s_per_call_minute"], ours["cpu_s_per_call_minute"]
+        if s and o:
+            out.append((n, s, o, s / o))
+    return out
+
+
+def plot(points: list[dict[str, Any]], path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib missing (pip install -e '.[bench]'): no plot", file=sys.stderr)
+        return False
+    fig, (ax_cpu, ax_fps) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for name, label, style, color in (
+        ("parloir", "Parloir (forwarding)", "o-", "tab:blue"),
+        ("stock", "stock aiortc relay + recorder", "s--", "tab:orange"),
+    ):
+        rows = sorted((p for p in points if p["target"] == name), key=lambda p: p["calls"])
+        if not rows:
+            continue
+        n = [p["calls"] for p in rows]
+        ax_cpu.plot(n, [p["cpu_percent"] for p in rows], style, color=color, label=label)
+        ax_fps.plot(n, [p["fps_min"] for p in rows], style, color=color, label=f"{label}, min")
+        ax_fps.plot(n, [p["fps_mean"] for p in rows], style, color=color, alpha=0.35,
+                    label=f"{label}, mean")  # fmt: skip
+    ax_cpu.set(xlabel="concurrent recorded two-way calls (N)", ylabel="server CPU (% of one core)",
+               title="Server CPU")  # fmt: skip
+    ax_fps.axhline(MIN_FPS, color="grey", linewidth=0.8, linestyle=":")
+    ax_fps.set(xlabel="concurrent recorded two-way calls (N)", ylabel="video frames/s per receiver",
+               title="Delivered frame rate", ylim=(0, 32))  # fmt: skip
+    for ax in (ax_cpu, ax_fps):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle("Parloir benchmark: 640x480 30 fps VP8 + Opus both ways, every call recorded",
+                 fontsize=10)  # fmt: skip
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def save(points: list[dict[str, Any]], args: argparse.Namespace, extra: dict[str, Any]) -> None:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    clip = load_clip(10, args.video_kbps)
+    doc = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": {"cpus": os.cpu_count(), "load_generator": "same machine"},
+        "settings": {k: v for k, v in vars(args).items() if k not in ("func",)},
+        "clip": {
+            "video": "VP8 640x480 30 fps",
+            "video_kbps": round(clip.measured_video_kbps),
+            "audio": "Opus 48 kHz 20 ms",
+        },  # fmt: skip
+        "criteria": {"fps_min": MIN_FPS, "max_loss": MAX_LOSS},
+        "points": points,
+        "ratios": [
+            {"calls": n, "stock": s, "parloir": o, "ratio": round(r, 2)}
+            for n, s, o, r in ratio_rows(points)
+        ],  # fmt: skip
+        **extra,
+    }
+    (out / "last.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+    plot(points, out / "last.png")
+
+
+def run_point(name: str, n: int, args: argparse.Namespace, points: list[dict[str, Any]]) -> dict:
+    print(f"… {name}: {n} call(s), {args.seconds:g} s", file=sys.stderr, flush=True)
+    try:
+        point = measure(name, n, args)
+    except Exception as exc:  # a point that cannot even be set up is a failed point
+        point = {"target": name, "calls": n, "connected": 0, "ok": False,
+                 "errors": [f"{type(exc).__name__}: {exc}"]}  # fmt: skip
+    points.append(point)
+    print("  " + _summary(point), file=sys.stderr, flush=True)
+    for group, share in (point.get("profile") or {}).get("groups", []):
+        print(f"    {share:5.1f}%  {group}", file=sys.stderr)
+    return point
+
+
+def _summary(p: dict[str, Any]) -> str:
+    if p.get("cpu_percent") is None:
+        return f"failed: {p['errors']}"
+    text = (f"ok={p['ok']} connected={p['connected']} cpu={p['cpu_percent']}% "
+            f"fps_min={p['fps_min']} loss={p['video_frame_loss']:.2%} "
+            f"pkt_loss={p['packet_loss']:.2%} join_max={p['join_s_max']} "
+            f"sender_fps_min={p['sender_fps_min']} loop={p['event_loop_cpu_percent']}% "
+            f"machine={p['machine_busy_percent']}%")  # fmt: skip
+    return text + (f" errors={p['errors']}" if p["errors"] else "")
+
+
+def find_max(args: argparse.Namespace, points: list[dict[str, Any]]) -> int:
+    """Largest N with every receiver >= 28 fps and loss < 0.5%: step up, then bisect."""
+    good, bad, n = 0, None, args.start
+    while n <= args.max_calls:
+        if run_point("parloir", n, args, points)["ok"]:
+            good, n = n, n + args.step
+        else:
+            bad = n
+            break
+    while bad is not None and bad - good > 1:
+        mid = (good + bad) // 2
+        if run_point("parloir", mid, args, points)["ok"]:
+            good = mid
+        else:
+            bad = mid
+    return good
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    cmd = sub.add_parser("run", help="measure Parloir and the stock baseline")
+    cmd.add_argument("--calls", default="1,5,10,20", help="comma-separated N (default 1,5,10,20)")
+    cmd.add_argument("--seconds", type=float, default=30, help="measuring window per point")
+    cmd.add_argument("--warmup", type=float, default=3, help="seconds between setup and window")
+    cmd.add_argument(
+        "--viewers",
+        type=float,
+        default=0.25,
+        help="share of calls with a monitoring viewer (default 0.25)",
+    )
+    cmd.add_argument("--workers", type=int, default=2, help="load generator processes")
+    cmd.add_argument(
+        "--baseline-max",
+        type=int,
+        default=2,
+        help="run the stock baseline only up to this N (it saturates 2 cores fast)",
+    )
+    cmd.add_argument("--no-baseline", action="store_true")
+    cmd.add_argument(
+        "--no-record",
+        dest="record",
+        action="store_false",
+        help="diagnosis only: no recording on either server",
+    )
+    cmd.add_argument("--video-kbps", type=int, default=800, help="the clip's VP8 bitrate")
+    cmd.add_argument(
+        "--find-max",
+        action="store_true",
+        help="also find the largest N at >= 28 fps and < 0.5%% loss",
+    )
+    cmd.add_argument("--start", type=int, default=10, help="--find-max: first N")
+    cmd.add_argument("--step", type=int, default=5, help="--find-max: N step before bisecting")
+    cmd.add_argument("--max-calls", type=int, default=80, help="--find-max: give up above this")
+    cmd.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy the server during each window (results/profile-*.txt)",
+    )
+    cmd.add_argument("--keep-receivers", action="store_true", help="every receiver in the JSON")
+    cmd.add_argument("--out", default=str(RESULTS), help="folder for last.json and last.png")
+    args = parser.parse_args(argv)
+    calls = [int(n) for n in args.calls.split(",") if n.strip()] if args.calls else []
+    load_clip(10, args.video_kbps)  # encode once, before any worker needs it
+    points: list[dict[str, Any]] = []
+    for n in calls:
+        run_point("parloir", n, args, points)
+        if not args.no_baseline and n <= args.baseline_max:
+            run_point("stock", n, args, points)
+    extra: dict[str, Any] = {}
+    if args.find_max:
+        extra["max_calls"] = find_max(args, points)
+    points.sort(key=lambda p: (p["calls"], p["target"] != "parloir"))
+    save(points, args, extra)
+    print(table([p for p in points if p.get("cpu_percent") is not None]))
+    if args.find_max:
+        print(f"\nLargest N at >= {MIN_FPS:g} fps and < {MAX_LOSS:.1%} loss: {extra['max_calls']}")
+    print(f"\nSaved {Path(args.out) / 'last.json'} and last.png", file=sys.stderr)
+    return 0

@@ -1,0 +1,187 @@
+"""The two systems under test, each started as its own process: Parloir's gateway and the stock
+reference relay. Seeding writes Parloir's records straight into its Redis with the gateway's own
+classes (like ``gateway.cli.seed_demo``): a detainee, an authorised correspondent, credit, and a
+booking whose slot covers now, per call.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from gateway.directory import Booking, Correspondent, Detainee, Directory, hash_access_code
+from gateway.ledger import Ledger
+from gateway.pricing import max_hold
+from gateway.redis_server import EmbeddedRedis
+
+ROOT = Path(__file__).resolve().parent.parent
+SLOT_SECONDS = 45 * 60
+GATEWAY_KIOSK = "kiosk-1"
+"The gateway's configured kiosk (``kiosk_id``) while kiosks are not enrolled devices."
+
+
+@dataclass
+class Target:
+    name: str
+    process: subprocess.Popen[str]
+    url: str
+    workdir: Path
+    outbox: str = ""
+    redis: EmbeddedRedis | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.redis is not None:
+            self.redis.stop()
+
+
+def _spawn(argv: list[str], env: dict[str, str], log: Path) -> tuple[subprocess.Popen[str], dict]:
+    with log.open("w") as err:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, env=env, text=True,
+                                cwd=ROOT)  # fmt: skip
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line:
+        proc.wait()
+        raise RuntimeError(f"{argv[2]} did not start: see {log}\n{log.read_text()[-2000:]}")
+    return proc, json.loads(line)
+
+
+def kiosk_ids(count: int) -> list[str]:
+    return [f"bench-{i}" for i in range(count)]
+
+
+def kiosks_enrolled() -> bool:
+    """Kiosks are enrolled devices once ``gateway.kiosks`` exists (issue 6)."""
+    return importlib.util.find_spec("gateway.kiosks") is not None
+
+
+def start_parloir(workdir: Path, calls: int, record: bool = True) -> Target:
+    workdir.mkdir(parents=True, exist_ok=True)
+    redis = EmbeddedRedis(workdir / "redis")
+    redis.start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARLOIR_")}
+    env.update(
+        REDIS_URL=redis.url,
+        PARLOIR_ICE_HOST_ADDRESSES="127.0.0.1",
+        # Every relative comes from 127.0.0.1 here: the per-address limit would refuse them.
+        PARLOIR_JOIN_ATTEMPTS_PER_MINUTE="100000",
+        PARLOIR_LOG_LEVEL="WARNING",
+        PARLOIR_RECORD_CALLS="true" if record else "false",
+        PARLOIR_RECORDINGS_DIR=str(workdir / "recordings"),
+    )
+    if kiosks_enrolled():
+        env["PARLOIR_KIOSKS"] = ",".join(f"{k}=Salle {k}" for k in kiosk_ids(calls))
+    argv = [sys.executable, "-m", "gateway", "serve", "--json", "--port", "0",
+            "--data-dir", str(workdir / "var")]  # fmt: skip
+    try:
+        proc, info = _spawn(argv, env, workdir / "gateway.log")
+    except BaseException:
+        redis.stop()
+        raise
+    return Target("parloir", proc, info["url"], workdir, info["sms_outbox"], redis)
+
+
+def start_stock(workdir: Path, record: bool = True) -> Target:
+    workdir.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "bench.reference_relay", "--port", "0",
+            "--recordings", str(workdir / "recordings")]  # fmt: skip
+    if not record:
+        argv.append("--no-record")
+    proc, info = _spawn(argv, dict(os.environ), workdir / "reference.log")
+    return Target("stock", proc, info["url"], workdir)
+
+
+async def enrol_kiosk(redis: aioredis.Redis, kiosk_id: str) -> str | None:
+    """The device credential of an enrolled kiosk, or None before kiosk enrolment exists.
+
+    The one place that knows ``gateway.kiosks``; the credential goes in the kiosk login's
+    ``X-Parloir-Kiosk`` header (:func:`bench.loadgen.kiosk_login`)."""
+    if not kiosks_enrolled():
+        return None
+    from gateway import kiosks  # type: ignore[attr-defined]
+
+    return str(await kiosks.KioskRegistry(redis).enrol(kiosk_id, "bench", time.time()))
+
+
+async def monitoring_account(redis: aioredis.Redis) -> dict[str, str] | None:
+    """A monitoring staff account for the viewers, or None before staff accounts exist."""
+    if importlib.util.find_spec("gateway.staff") is None:
+        return None
+    from gateway.roles import Role  # type: ignore[import-not-found]
+    from gateway.staff import StaffAccounts  # type: ignore[import-not-found]
+
+    login, password = "bench-surveillance", secrets.token_urlsafe(18)
+    await StaffAccounts(redis).create(
+        login, "Banc d'essai", [Role.MONITORING], password, "bench", time.time()
+    )
+    return {"login": login, "password": password}
+
+
+async def seed_parloir(target: Target, calls: int, viewers: int) -> list[dict[str, Any]]:
+    """One detainee, correspondent, credit and booking (slot covering now) per call."""
+    assert target.redis is not None
+    redis = aioredis.from_url(target.redis.url, decode_responses=True)
+    directory, ledger = Directory(redis), Ledger(redis)
+    now = time.time()
+    start = float(int(now // 60 * 60))
+    tariff = ledger.tariffs.get((await ledger.account("000000")).tariff)
+    hold = max_hold(tariff, 30)
+    specs = []
+    try:
+        staff = await monitoring_account(redis) if viewers else None
+        for i in range(calls):
+            number, code = f"9{i:05d}", f"{secrets.randbelow(10**4):04d}"
+            phone = f"+3360{i:07d}"
+            enrolled = kiosks_enrolled()
+            kiosk = kiosk_ids(calls)[i] if enrolled else GATEWAY_KIOSK
+            credential = await enrol_kiosk(redis, kiosk)
+            await directory.put_detainee(Detainee(
+                number=number, first_name="Banc", last_name=f"Essai{i}",
+                code_hash=hash_access_code(code), building="B", floor="1", cell=str(100 + i),
+                charter_signed_at=now - 86400, charter_signed_by="bench",
+            ))  # fmt: skip
+            await directory.put_correspondent(Correspondent(
+                id=f"corr_bench_{i}", detainee=number, name=f"Proche {i}", phone=phone,
+                relationship="mère",
+            ))  # fmt: skip
+            await ledger.credit(number, 5000, "bench", f"bench-credit-{i}", int(now * 1000))
+            booking = Booking(
+                id=f"bk_bench_{i}", detainee=number, correspondent=f"corr_bench_{i}",
+                kiosk=kiosk, start=start, end=start + SLOT_SECONDS, receipt=f"BENCH-{i}",
+                booked_by="bench", booked_at=now, tariff=tariff.name, hold=hold,
+            )  # fmt: skip
+            await directory.put_booking(booking)
+            await ledger.hold(number, booking.id, hold, "bench", int(now * 1000))
+            specs.append({"name": f"call{i}", "number": number, "access_code": code,
+                          "phone": phone, "credential": credential,
+                          "viewer": i < viewers, "staff": staff})  # fmt: skip
+    finally:
+        await redis.aclose()
+    return specs
+
+
+def stock_specs(calls: int, viewers: int) -> list[dict[str, Any]]:
+    return [{"name": f"call{i}", "viewer": i < viewers} for i in range(calls)]

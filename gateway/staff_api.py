@@ -1,0 +1,342 @@
+"""HTTP handlers: staff sign-in and sessions, the administrator's accounts and kiosks, and the
+kiosk's enrolment. Every route's permission is in :mod:`gateway.roles`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from . import appkeys as keys
+from .desk_api import BadRequest, body, text
+from .i18n import message
+from .kiosks import CREDENTIAL_COOKIE, KioskRegistry
+from .roles import ROLE_LABELS, ROUTES, Perm, Role, home_page, parse_roles, permissions
+from .staff import StaffAccounts, StaffError, check_password
+from .staff_auth import (
+    actor,
+    clear_session_cookie,
+    is_secure,
+    member,
+    refusal,
+    session_of,
+    session_token,
+    set_session_cookie,
+)
+
+STAFF_MESSAGES: dict[str, tuple[int, str, str]] = {
+    "staff.bad_credentials": (
+        401,
+        "Identifiant ou mot de passe incorrect.",
+        "Wrong login or password.",
+    ),
+    "staff.locked": (
+        429,
+        "Trop d'essais : ce compte est bloqué 15 minutes.",
+        "Too many tries: this account is locked for 15 minutes.",
+    ),
+    "staff.exists": (409, "Cet identifiant existe déjà.", "This login already exists."),
+    "staff.not_found": (404, "Compte inconnu.", "Unknown account."),
+    "staff.bad_login": (
+        400,
+        "Identifiant invalide : 2 à 32 lettres, chiffres, points, tirets.",
+        "Invalid login: 2 to 32 letters, digits, dots, dashes.",
+    ),
+    "staff.bad_name": (400, "Nom invalide (1 à 64 caractères).", "Invalid name (1-64 chars)."),
+    "staff.weak_password": (
+        400,
+        "Mot de passe trop court : au moins 12 caractères.",
+        "Password too short: at least 12 characters.",
+    ),
+    "staff.no_role": (400, "Choisissez au moins une fonction.", "Choose at least one role."),
+    "staff.bad_role": (400, "Fonction inconnue.", "Unknown role."),
+    "staff.last_admin": (
+        409,
+        "Impossible : ce serait le dernier administrateur actif.",
+        "Impossible: this is the last active administrator.",
+    ),
+}
+
+
+def _refuse(request: web.Request, reason: str) -> web.Response:
+    status, fr, en = STAFF_MESSAGES[reason]
+    lang = "en" if request.query.get("lang") == "en" else "fr"
+    return web.json_response(
+        {"reason": reason, "message": en if lang == "en" else fr}, status=status
+    )
+
+
+def _now(request: web.Request) -> float:
+    return request.app[keys.ENGINE].clock()
+
+
+def _address(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+def _pages(roles: Any) -> tuple[list[str], list[str]]:
+    """The staff pages this member may open, and those they may not (links to hide)."""
+    granted = permissions(roles)
+    pages = sorted(
+        (path, perm)
+        for (method, path), perm in ROUTES.items()
+        if method == "GET" and not path.startswith(("/api/", "/static"))
+        and perm not in (Perm.PUBLIC, Perm.STAFF)
+    )  # fmt: skip
+    return (
+        [path for path, perm in pages if perm in granted],
+        [path for path, perm in pages if perm not in granted],
+    )
+
+
+# ------------------------------------------------------------------------ sessions
+
+
+async def login(request: web.Request) -> web.Response:
+    """POST /api/staff/login {login, password}: opens a session in an HttpOnly cookie."""
+    data = await body(request)
+    name = text(data, "login", limit=64)
+    password = data.get("password")
+    if not isinstance(password, str) or not password or len(password) > 256:
+        raise BadRequest("field.password", "Mot de passe obligatoire.", "Password required.")
+    now = _now(request)
+    if not await request.app[keys.STAFF_LOGIN_LIMITER].hit(_address(request), now):
+        raise refusal(
+            429, "rate_limited", "Trop d'essais : patientez une minute.",
+            "Too many tries: wait a minute.", request,
+        )  # fmt: skip
+    accounts: StaffAccounts = request.app[keys.STAFF]
+    try:
+        who = await accounts.authenticate(name, password)
+    except StaffError as exc:
+        if exc.reason == "staff.bad_credentials":
+            failures = int(await accounts.redis.get(f"parloir:stafffail:{name.lower()}") or 0)
+            if failures == accounts.failures_allowed:
+                await request.app[keys.AUDIT].record(
+                    name[:64], "staff.locked", name[:64], now, address=_address(request)
+                )
+        return _refuse(request, exc.reason)
+    token, session = await accounts.open_session(who, now)
+    await request.app[keys.AUDIT].record(
+        who.signature, "staff.login", who.login, now, address=_address(request)
+    )
+    response = web.json_response(
+        {**who.public(), "csrf": session.csrf, "home": home_page(who.roles)}
+    )
+    set_session_cookie(response, request, token)
+    return response
+
+
+async def logout(request: web.Request) -> web.Response:
+    await request.app[keys.STAFF].close_session(session_token(request))
+    response = web.json_response({"signed_out": True})
+    clear_session_cookie(response)
+    return response
+
+
+async def me(request: web.Request) -> web.Response:
+    """GET /api/staff/me: who is signed in, their roles, pages, and the CSRF token."""
+    who, session = member(request), session_of(request)
+    lang = 1 if request.query.get("lang") == "en" else 0
+    return web.json_response(
+        {
+            **who.public(),
+            "role_labels": [ROLE_LABELS[r][lang] for r in who.roles],
+            "csrf": session.csrf,
+            "expires": int(session.expires * 1000),
+            "idle_seconds": request.app[keys.STAFF].idle_seconds,
+            "home": home_page(who.roles),
+            "pages": _pages(who.roles)[0],
+            "denied_pages": _pages(who.roles)[1],
+            "permissions": sorted(p for p in permissions(who.roles) if p != Perm.PUBLIC),
+        }
+    )
+
+
+async def change_password(request: web.Request) -> web.Response:
+    """POST /api/staff/password {current, new}: every other session of the member ends."""
+    data = await body(request)
+    current, new = data.get("current"), data.get("new")
+    if not isinstance(current, str) or not isinstance(new, str):
+        raise BadRequest("request.malformed", "Requête illisible.", "Malformed request.")
+    accounts: StaffAccounts = request.app[keys.STAFF]
+    who = member(request)
+    try:
+        await accounts.authenticate(who.login, current)
+        await accounts.set_password(who.login, new)
+    except StaffError as exc:
+        return _refuse(request, exc.reason)
+    now = _now(request)
+    token, session = await accounts.open_session(who, now)
+    await request.app[keys.AUDIT].record(who.signature, "staff.password", who.login, now)
+    response = web.json_response({"changed": True, "csrf": session.csrf})
+    set_session_cookie(response, request, token)
+    return response
+
+
+# ------------------------------------------------------------------------ administrator
+
+
+def _roles(data: dict[str, Any]) -> list[Role] | None:
+    raw = data.get("roles")
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or len(raw) > len(Role):
+        raise BadRequest("staff.bad_role", "Fonction inconnue.", "Unknown role.")
+    try:
+        return parse_roles(raw)
+    except ValueError as exc:
+        raise BadRequest("staff.bad_role", "Fonction inconnue.", "Unknown role.") from exc
+
+
+async def list_staff(request: web.Request) -> web.Response:
+    members = await request.app[keys.STAFF].all()
+    return web.json_response(
+        {
+            "staff": [m.public() for m in members],
+            "roles": [
+                {"id": str(r), "fr": ROLE_LABELS[r][0], "en": ROLE_LABELS[r][1]} for r in Role
+            ],
+        }
+    )
+
+
+async def create_staff(request: web.Request) -> web.Response:
+    """POST /api/admin/staff {login, name, roles, password}."""
+    data = await body(request)
+    login = text(data, "login", limit=64)
+    name = text(data, "name", limit=64)
+    password = data.get("password")
+    roles = _roles(data) or []
+    if not isinstance(password, str):
+        return _refuse(request, "staff.weak_password")
+    try:
+        created = await request.app[keys.STAFF].create(
+            login, name, roles, password, actor(request), _now(request)
+        )
+    except StaffError as exc:
+        return _refuse(request, exc.reason)
+    await request.app[keys.AUDIT].record(
+        actor(request), "staff.create", created.login, _now(request),
+        roles=",".join(created.roles),
+    )  # fmt: skip
+    return web.json_response(created.public(), status=201)
+
+
+async def update_staff(request: web.Request) -> web.Response:
+    """POST /api/admin/staff/{login} {roles?, active?, name?, password?}."""
+    data = await body(request)
+    roles = _roles(data)
+    active = data.get("active")
+    if active is not None and not isinstance(active, bool):
+        raise BadRequest("field.active", "Champ « active » invalide.", "Invalid field active.")
+    name = text(data, "name", required=False, limit=64) or None
+    password = data.get("password")
+    if password is not None and not isinstance(password, str):
+        return _refuse(request, "staff.weak_password")
+    accounts: StaffAccounts = request.app[keys.STAFF]
+    login = request.match_info["login"]
+    try:
+        if password:
+            check_password(password)  # before any change: a refusal changes nothing
+        updated = await accounts.update(login, roles=roles, active=active, name=name)
+        if password:
+            await accounts.set_password(updated.login, password)
+    except StaffError as exc:
+        return _refuse(request, exc.reason)
+    details = {"roles": ",".join(updated.roles), "active": str(updated.active).lower()}
+    if password:
+        details["password"] = "reset"
+    await request.app[keys.AUDIT].record(
+        actor(request), "staff.update", updated.login, _now(request), **details
+    )
+    return web.json_response(updated.public())
+
+
+def _kiosk_id(request: web.Request) -> str:
+    kiosk = request.match_info["kiosk"]
+    if kiosk not in request.app[keys.DESK].establishment.rooms:
+        raise web.HTTPNotFound(
+            text='{"reason": "kiosk.unknown", "message": "Borne inconnue."}',
+            content_type="application/json",
+        )
+    return kiosk
+
+
+async def list_kiosks(request: web.Request) -> web.Response:
+    registry: KioskRegistry = request.app[keys.KIOSKS]
+    rooms = request.app[keys.DESK].establishment.rooms
+    kiosks = [{"id": k, "room": room, **await registry.state(k)} for k, room in rooms.items()]
+    return web.json_response({"kiosks": kiosks})
+
+
+async def enrol_kiosk(request: web.Request) -> web.Response:
+    """POST /api/admin/kiosks/{kiosk}/enrol: a one-time code to type on the kiosk."""
+    kiosk = _kiosk_id(request)
+    now = _now(request)
+    code = await request.app[keys.KIOSKS].start_enrolment(kiosk, actor(request), now)
+    await request.app[keys.AUDIT].record(actor(request), "kiosk.enrol_start", kiosk, now)
+    return web.json_response(
+        {"kiosk": kiosk, "code": code, "expires_in": 30 * 60, "url": "/kiosk/enrolement"},
+        status=201,
+    )
+
+
+async def revoke_kiosk(request: web.Request) -> web.Response:
+    kiosk = _kiosk_id(request)
+    now = _now(request)
+    await request.app[keys.KIOSKS].revoke(kiosk, actor(request), now)
+    await request.app[keys.AUDIT].record(actor(request), "kiosk.revoke", kiosk, now)
+    return web.json_response({"kiosk": kiosk, **await request.app[keys.KIOSKS].state(kiosk)})
+
+
+# ------------------------------------------------------------------------ the kiosk itself
+
+
+async def kiosk_enrol(request: web.Request) -> web.Response:
+    """POST /api/kiosk/enrol {code}: the kiosk's browser gets its device credential cookie."""
+    data = await body(request)
+    lang = "en" if data.get("lang") == "en" else "fr"
+    code = text(data, "code", limit=32)
+    now = _now(request)
+    if not await request.app[keys.ENROL_LIMITER].hit(_address(request), now):
+        raise refusal(
+            429, "rate_limited", "Trop d'essais : patientez une minute.",
+            "Too many tries: wait a minute.", request,
+        )  # fmt: skip
+    redeemed = await request.app[keys.KIOSKS].redeem(code, now)
+    if redeemed is None:
+        return web.json_response(
+            {"reason": "kiosk.bad_enrolment_code",
+             "message": message("kiosk.bad_enrolment_code", lang)},
+            status=403,
+        )  # fmt: skip
+    kiosk, credential = redeemed
+    await request.app[keys.AUDIT].record("parloir", "kiosk.enrol", kiosk, now)
+    room = request.app[keys.DESK].establishment.rooms.get(kiosk, "")
+    response = web.json_response({"kiosk": kiosk, "room": room})
+    response.set_cookie(
+        CREDENTIAL_COOKIE,
+        credential,
+        path="/",
+        max_age=5 * 365 * 86400,
+        httponly=True,
+        secure=is_secure(request),
+        samesite="Strict",
+    )
+    return response
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_post("/api/staff/login", login)
+    r.add_post("/api/staff/logout", logout)
+    r.add_get("/api/staff/me", me)
+    r.add_post("/api/staff/password", change_password)
+    r.add_get("/api/admin/staff", list_staff)
+    r.add_post("/api/admin/staff", create_staff)
+    r.add_post("/api/admin/staff/{login}", update_staff)
+    r.add_get("/api/admin/kiosks", list_kiosks)
+    r.add_post("/api/admin/kiosks/{kiosk}/enrol", enrol_kiosk)
+    r.add_post("/api/admin/kiosks/{kiosk}/revoke", revoke_kiosk)
+    r.add_post("/api/kiosk/enrol", kiosk_enrol)

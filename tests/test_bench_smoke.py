@@ -1,0 +1,29 @@
+"""The benchmark (``python -m bench``) still runs end to end: one recorded, watched call for 3 s.
+
+Only that it works and reports sane fields; no timing is asserted (the numbers belong to the
+benchmark's own runs, not to the test suite)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_bench_runs_one_call_and_reports_both_directions(tmp_path: Path) -> None:
+    argv = [sys.executable, "-m", "bench", "run", "--calls", "1", "--seconds", "3",
+            "--warmup", "1", "--viewers", "1", "--no-baseline", "--keep-receivers",
+            "--out", str(tmp_path)]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((tmp_path / "last.json").read_text())
+    (point,) = report["points"]
+    assert point["target"] == "parloir" and point["connected"] == 1, point.get("errors")
+    frames = {row["label"]: row["frames"] for row in point["receivers"]}
+    assert frames["call0/kiosk/video"] > 0 and frames["call0/relative/video"] > 0, frames
+    assert frames["call0/kiosk/audio"] > 0 and frames["call0/relative/audio"] > 0, frames
+    assert any(label.startswith("call0/viewer/") and n > 0 for label, n in frames.items())
+    assert point["cpu_seconds"] > 0 and point["rss_mb"] > 0
+    assert point["join_s_max"] is not None and point["delay_samples"] > 0
+    assert "| 1 | parloir |" in done.stdout
