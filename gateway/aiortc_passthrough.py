@@ -11,6 +11,10 @@ every sent frame (``RTCRtpSender._next_encoded_frame`` calls the encoder unless 
   every reassembled frame to the sink on the event loop, which wraps it as an ``av.Packet``
   (no decoding) and gives it to a callback. The decoder thread that ``receive()`` starts sees a
   ``PacketSink`` and returns at once, so no decoder is ever created.
+* **Video frames on the marker bit**: at the same time, a video receiver's jitter buffer is
+  swapped for a :class:`MarkerJitterBuffer`, which releases a frame as soon as its last packet
+  (RTP marker bit) is in, where aiortc's waits for the next frame's first packet (one frame
+  interval, 33 ms at 30 fps, on every hop through an aiortc receiver).
 * **Sending**: each sender's private encoder is preset to a :class:`Packer`, which only
   packetizes the packets a relay track yields (``pack``) and refuses to ``encode``.
 * **Keyframes**: a receiving browser's PLI/FIR reaches ``sender._send_keyframe``, which is
@@ -37,8 +41,9 @@ import av
 from aiortc import RTCRtpReceiver, RTCRtpSender
 from aiortc import rtcrtpreceiver as _receiver_mod
 from aiortc.codecs.vpx import Vp8Encoder
-from aiortc.jitterbuffer import JitterFrame
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtp import RtpPacket
 
 VIDEO_CLOCK = 90000
 AUDIO_CLOCK = 48000
@@ -85,6 +90,42 @@ def is_vp8_keyframe(data: bytes | memoryview) -> bool:
     return len(data) > 0 and (data[0] & 0x01) == 0
 
 
+class MarkerJitterBuffer(JitterBuffer):
+    """aiortc's video jitter buffer, releasing each frame as soon as it is complete.
+
+    aiortc releases a frame when a packet with another timestamp follows it without a gap, that
+    is when the next frame's first packet arrives. A frame is also complete when its packets,
+    contiguous from the buffer's origin and sharing one timestamp, end with the RTP marker bit,
+    which a video sender sets on a frame's last packet (RFC 3550 5.1, RFC 7741 4.1; aiortc's
+    and browsers' senders do). Only the release test (``_remove_frame``) is replaced; the
+    sequence bookkeeping, reordering, loss handling (capacity, ``smart_remove``, PLI) are
+    aiortc's, and a frame whose marker never comes is still released on the timestamp change.
+    Like aiortc's (with ``prefetch=0``, its video setting), one ``add`` releases one frame.
+    """
+
+    def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
+        origin = self._origin
+        if origin is None:
+            return None
+        packets: list[RtpPacket] = []
+        timestamp = 0
+        for count in range(self._capacity):
+            packet = self._packets[(origin + count) % self._capacity]
+            if packet is None:
+                return None  # a gap: wait for it (NACK) or for the loss handling
+            if not packets:
+                timestamp = packet.timestamp
+            elif packet.timestamp != timestamp:
+                break  # the next frame began: this one is complete, marker or not
+            packets.append(packet)
+            if packet.marker:
+                break
+        else:
+            return None
+        self.remove(len(packets))
+        return JitterFrame(data=b"".join(p._data for p in packets), timestamp=timestamp)  # type: ignore[attr-defined]
+
+
 _original_decoder_worker = _receiver_mod.decoder_worker
 
 
@@ -107,6 +148,11 @@ def attach_receiver(receiver: RTCRtpReceiver, on_packet: PacketCallback) -> None
         track._queue.put_nowait(None)
 
     receiver._RTCRtpReceiver__decoder_queue = PacketSink(on_packet, end_track)  # type: ignore[attr-defined]
+    buffer = receiver._RTCRtpReceiver__jitter_buffer  # type: ignore[attr-defined]
+    if buffer._is_video and buffer._origin is None and type(buffer) is JitterBuffer:
+        receiver._RTCRtpReceiver__jitter_buffer = MarkerJitterBuffer(  # type: ignore[attr-defined]
+            capacity=buffer.capacity, is_video=True
+        )
 
 
 def request_keyframe(receiver: RTCRtpReceiver) -> bool:
@@ -183,6 +229,27 @@ def check_compatibility() -> None:
     ):
         if needle not in sender_src:
             problems.append(f"RTCRtpSender no longer contains {needle!r}")
+    for needle in (
+        "self.__jitter_buffer = JitterBuffer(capacity=512, is_video=True)",
+        "packet._data = depayload(codec, packet.payload)",
+        "pli_flag, encoded_frame = self.__jitter_buffer.add(packet)",
+    ):
+        if needle not in src:
+            problems.append(f"RTCRtpReceiver no longer contains {needle!r}")
+    if "return pli_flag, self._remove_frame(packet.sequence_number)" not in inspect.getsource(
+        JitterBuffer.add
+    ):
+        problems.append("JitterBuffer.add no longer releases frames through _remove_frame")
+    fresh = JitterBuffer(capacity=512, is_video=True)
+    for name in ("_origin", "_packets", "_capacity", "_prefetch", "_is_video", "remove"):
+        if not hasattr(fresh, name):
+            problems.append(f"JitterBuffer has no {name}")
+    if getattr(fresh, "_prefetch", None) != 0 or getattr(fresh, "_origin", 0) is not None:
+        problems.append("JitterBuffer's video defaults changed (prefetch 0, no origin)")
+    if "marker" not in inspect.signature(RtpPacket).parameters:
+        problems.append("RtpPacket has no marker")
+    if list(inspect.signature(JitterFrame).parameters) != ["data", "timestamp"]:
+        problems.append("JitterFrame(data, timestamp) changed")
     if not hasattr(Vp8Encoder, "pack") or not hasattr(Vp8Encoder, "_packetize"):
         problems.append("Vp8Encoder.pack/_packetize missing")
     if list(inspect.signature(_original_get_host_addresses).parameters) != [

@@ -167,14 +167,15 @@ async def join(request: web.Request) -> web.Response:
         # Without the SMS link's reference, say nothing about whether a code exists.
         reason = str(outcome) if ref else str(Outcome.INVALID)
         return refusal(403, reason, lang)
+    # The call may be owned by another process: ``call`` is what its owner answered.
     tokens: Tokens = app[keys.TOKENS]
-    ttl = int(max(60.0, call.booking.end - engine.clock()) + 600)
+    ttl = int(max(60.0, call.booking_end - engine.clock()) + 600)
     token = await tokens.issue({"role": str(Leg.RELATIVE), "call": call.id, "lang": lang}, ttl)
     ice = app[keys.CONFIG].ice_servers(user=f"call-{call.id}", now=engine.clock(), ttl=ttl)
     return web.json_response(
         {
             "token": token,
-            "call": {"id": call.id, "detainee_name": call.detainee.short_name},
+            "call": {"id": call.id, "detainee_name": call.detainee_name},
             "ice_servers": ice,
         }
     )

@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from recorder.audit import Audit
-from signaling.websocket import handle_ws
+from signaling import websocket
 
 from . import (
     aiortc_passthrough,
@@ -197,8 +197,8 @@ def create_app(
     app[keys.KIOSK_LIMITER] = RateLimiter(redis, "kiosk", config.kiosk_logins_per_minute)
     app[keys.STAFF] = StaffAccounts(
         redis,
-        idle_seconds=config.staff_session_idle_minutes * 60,
-        max_seconds=config.staff_session_max_hours * 3600,
+        idle_seconds=config.staff_session_idle_seconds,
+        max_seconds=config.staff_session_max_seconds,
         failures_allowed=config.staff_login_failures,
     )
     app[keys.KIOSKS] = KioskRegistry(redis)
@@ -224,7 +224,7 @@ def create_app(
     app.router.add_get("/favicon.ico", no_content)
     app.router.add_post("/api/kiosk/login", api.kiosk_login)
     app.router.add_post("/api/join", api.join)
-    app.router.add_get("/ws", handle_ws)
+    websocket.setup(app)
     add_desk_routes(app)
     staff_api.add_routes(app)
     app.router.add_static("/static/", WEB_DIR / "static")

@@ -2,7 +2,9 @@
 
 Each call is owned by exactly one gateway process (``owner`` in its Redis record). Its state and
 every lifecycle event are written to Redis (``call:{id}`` hash and ``call:{id}:events`` stream;
-``calls:live`` lists the calls in progress), so that another process can find and route to it.
+``calls:live`` lists the calls in progress; ``bookingcall:{booking}`` names a booking's live
+call), so that another process can find it and route to it (:mod:`gateway.cluster`): what other
+processes may ask of a call's owner is the engine's ``_here_*`` methods.
 
 The engine does no rule-making: :class:`~gateway.lifecycle.CallLifecycle` decides, the engine
 feeds it inputs with the clock's ``now``, re-arms one timer at ``next_deadline()``, and carries
@@ -12,6 +14,7 @@ the resulting events out (Redis, sockets, peer connections).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -39,6 +42,7 @@ from recorder.writer import CallRecorder
 
 from . import aiortc_passthrough as passthrough
 from .booking_desk import BookingDesk
+from .cluster import Cluster, ClusterError, alive_key
 from .code_store import CodeStore
 from .codes import Judgement, Outcome
 from .config import GatewayConfig
@@ -85,6 +89,15 @@ class BadSdp(CallError):
     def __init__(self, detail: str) -> None:
         super().__init__("signaling.bad_sdp")
         self.detail = detail
+
+
+@dataclass(frozen=True)
+class Joined:
+    """A relative's accepted code, whichever process owns the call."""
+
+    id: str
+    detainee_name: str
+    booking_end: float
 
 
 @dataclass
@@ -583,6 +596,14 @@ class CallEngine:
         self.by_booking: dict[str, Call] = {}
         self.public_base_url = config.base_url()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.cluster = Cluster(redis, owner)
+        self.cluster.methods.update(
+            joined=self._here_joined,
+            code_burned=self._here_code_burned,
+            watch=self._here_watch,
+            cut=self._here_cut,
+            extend=self._here_extend,
+        )
         servers = []
         for url in config.stun_urls:
             servers.append(RTCIceServer(urls=url))
@@ -647,6 +668,7 @@ class CallEngine:
         if await DetaineeSanctions(self.redis).blocking(detainee.number, now, now + 1):
             raise CallError("call.detainee_suspended")
         call_id = f"call_{secrets.token_hex(8)}"
+        await self._claim_booking(booking, call_id, now)
         limits = CallLimits(
             max_duration=remaining,
             slot_end=booking.end,
@@ -687,11 +709,32 @@ class CallEngine:
             f"{PREFIX}callref:{call.ref}", call_id, ex=int(booking.end - now) + 3600
         )
         await self.redis.sadd(f"{PREFIX}calls:live", call_id)
+        await self._note_load()
         await call.new_code()
         return call
 
-    async def join(self, code: str, ref: str | None) -> tuple[Outcome, Call | None]:
-        """The relative typed a code. Returns the outcome and, if accepted, the call."""
+    async def _claim_booking(self, booking: Booking, call_id: str, now: float) -> None:
+        """One live call per booking across the service: ``bookingcall:{booking}``, set NX."""
+        key = f"{PREFIX}bookingcall:{booking.id}"
+        ttl = int(booking.end - now) + 3600
+        if await self.redis.set(key, call_id, nx=True, ex=ttl):
+            return
+        other = await self.redis.get(key)
+        if other and await self.redis.sismember(f"{PREFIX}calls:live", other):
+            raise CallError("signaling.out_of_order")  # a call of this booking is live elsewhere
+        await self.redis.set(key, call_id, ex=ttl)  # left by an ended call
+
+    async def _note_load(self) -> None:
+        """Refresh this process's live-call count at once, for the next placement's sake."""
+        key = alive_key(self.owner)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(key, "calls", str(len(self.calls)))
+        pipe.expire(key, 3 * self.config.heartbeat_seconds)
+        await pipe.execute()
+
+    async def join(self, code: str, ref: str | None) -> tuple[Outcome, Joined | None]:
+        """The relative typed a code (on any process). Returns the outcome and, if accepted,
+        the call as its owner saw it."""
         now = self.clock()
         call_id: str | None = None
         if ref:
@@ -701,21 +744,107 @@ class CallEngine:
         judgement, call_id = await self.codes.try_code(code, call_id, now)
         if judgement is None or call_id is None:
             return Outcome.INVALID, None
-        call = self.calls.get(call_id)
-        await self._after_judgement(call, judgement)
+        owner = await self.owner_of(call_id)
+        await self._after_judgement(owner, call_id, judgement)
         if judgement.outcome is not Outcome.ACCEPTED:
             return judgement.outcome, None
-        if call is None or call.state is not CallState.WAITING_RELATIVE:
+        if owner is None:
             return Outcome.EXPIRED, None
+        try:
+            joined = await self.cluster.request(owner, "joined", {"call": call_id})
+        except ClusterError:
+            return Outcome.EXPIRED, None
+        if not joined:
+            return Outcome.EXPIRED, None
+        return Outcome.ACCEPTED, Joined(**joined)
+
+    async def _after_judgement(self, owner: str | None, call_id: str, judgement: Judgement) -> None:
+        if owner is not None and judgement.just_burned:
+            try:
+                await self.cluster.request(owner, "code_burned", {"call": call_id})
+            except ClusterError as exc:
+                log.warning("call %s: code burned, kiosk not told: %s", call_id, exc)
+
+    # -- what other processes may ask of a call's owner ---------------------------------
+    async def owner_of(self, call_id: str) -> str | None:
+        """The process owning a live call (this one or another), None if it is not live."""
+        if call_id in self.calls:
+            return self.owner
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.sismember(f"{PREFIX}calls:live", call_id)
+        pipe.hget(f"{PREFIX}call:{call_id}", "owner")
+        live, owner = await pipe.execute()
+        return str(owner) if live and owner else None
+
+    async def live_call_id(self, booking_id: str) -> str | None:
+        """The live call of a booking, on whichever process."""
+        here = self.live_call_for_booking(booking_id)
+        if here is not None:
+            return here.id
+        call_id = await self.redis.get(f"{PREFIX}bookingcall:{booking_id}")
+        if call_id and await self.redis.sismember(f"{PREFIX}calls:live", call_id):
+            return str(call_id)
+        return None
+
+    async def at_owner(self, call_id: str, method: str, **args: Any) -> dict[str, Any]:
+        """Run ``method`` on the process owning ``call_id``; its refusals as :class:`CallError`
+        (``monitor.no_call`` when the call is not live, ``cluster.unreachable``)."""
+        owner = await self.owner_of(call_id)
+        if owner is None:
+            raise CallError("monitor.no_call")
+        try:
+            return await self.cluster.request(owner, method, {"call": call_id, **args})
+        except ClusterError as exc:
+            if exc.reason == "signaling.bad_sdp":
+                raise BadSdp(exc.detail) from exc
+            raise CallError(exc.reason) from exc
+
+    async def extend_live(self, booking_id: str, max_seconds: int) -> str | None:
+        """A longer call was allowed: tell the booking's live call, wherever it runs."""
+        call_id = await self.live_call_id(booking_id)
+        if call_id is None:
+            return None
+        with contextlib.suppress(CallError):  # it ended meanwhile
+            await self.at_owner(call_id, "extend", max_seconds=max_seconds)
+        return call_id
+
+    def _here(self, args: dict[str, Any]) -> Call:
+        call = self.calls.get(str(args.get("call")))
+        if call is None or call.state is CallState.ENDED:
+            raise CallError("monitor.no_call")
+        return call
+
+    async def _here_joined(self, args: dict[str, Any]) -> dict[str, Any]:
+        call = self.calls.get(str(args.get("call")))
+        if call is None or call.state is not CallState.WAITING_RELATIVE:
+            return {}
         try:
             await call.joined()
         except LifecycleError:
-            return Outcome.EXPIRED, None
-        return Outcome.ACCEPTED, call
+            return {}
+        return {"id": call.id, "detainee_name": call.detainee.short_name,
+                "booking_end": call.booking.end}  # fmt: skip
 
-    async def _after_judgement(self, call: Call | None, judgement: Judgement) -> None:
-        if call is not None and judgement.just_burned:
+    async def _here_code_burned(self, args: dict[str, Any]) -> dict[str, Any]:
+        call = self.calls.get(str(args.get("call")))
+        if call is not None:
             await call.input(lambda now: call.lifecycle.code_burned(now))
+        return {}
+
+    async def _here_watch(self, args: dict[str, Any]) -> dict[str, Any]:
+        sdp, layout = await self._here(args).watch(str(args.get("sdp", "")))
+        return {"sdp": sdp, "tracks": layout}
+
+    async def _here_cut(self, args: dict[str, Any]) -> dict[str, Any]:
+        call = self._here(args)
+        if call.correspondent.lawyer:
+            raise CallError("monitor.lawyer")
+        await call.cut()
+        return {"id": call.id, "state": str(call.state)}
+
+    async def _here_extend(self, args: dict[str, Any]) -> dict[str, Any]:
+        await self._here(args).extend(int(args["max_seconds"]))
+        return {}
 
     async def _record(self, call: Call, events: list[Event]) -> None:
         lc = call.lifecycle
@@ -752,11 +881,13 @@ class CallEngine:
         await self.codes.discard(call.id)
         pipe = self.redis.pipeline(transaction=True)
         pipe.srem(f"{PREFIX}calls:live", call.id)
-        pipe.delete(f"{PREFIX}callref:{call.ref}")
+        pipe.delete(f"{PREFIX}callref:{call.ref}", f"{PREFIX}call:{call.id}:socks")
+        pipe.eval(DELETE_IF_EQUAL, 1, f"{PREFIX}bookingcall:{call.booking.id}", call.id)
         await pipe.execute()
         self.calls.pop(call.id, None)
         if self.by_booking.get(call.booking.id) is call:
             del self.by_booking[call.booking.id]
+        await self._note_load()
 
     async def events(self, call_id: str) -> list[dict[str, str]]:
         entries = await self.redis.xrange(f"{PREFIX}call:{call_id}:events")
@@ -770,7 +901,13 @@ class CallEngine:
             task.cancel()
 
     def stats(self) -> dict[str, Any]:
-        return {"calls": len(self.calls)}
+        return {"calls": len(self.calls), "owner": self.owner}
+
+
+DELETE_IF_EQUAL = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
 
 
 def dumps(msg: dict[str, Any]) -> str:

@@ -112,10 +112,10 @@ class GatewayConfig:
     "Each gateway process proves it is alive this often; 3 missed beats make it dead."
     staff_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
     "Client networks allowed on the staff pages and API (the prison's internal network)."
-    staff_session_idle_minutes: int = 30
+    staff_session_idle_seconds: int = 1800
     "A staff session ends after this long without a request (sign in again)."
-    staff_session_max_hours: int = 12
-    "A staff session ends this long after signing in, used or not (one shift)."
+    staff_session_max_seconds: int = 43200
+    "A staff session ends this long after signing in, used or not (one 12-hour shift)."
     staff_login_failures: int = 5
     "Wrong passwords on one account within 15 minutes before it is locked for 15 minutes."
     staff_logins_per_minute: int = 20

@@ -59,10 +59,7 @@ async def lift_sanction(request: web.Request) -> web.Response:
     now = request.app[keys.ENGINE].clock()
     sanctions = Sanctions(request.app[keys.REDIS])
     if await sanctions.number(phone) is None:
-        raise web.HTTPNotFound(
-            text='{"reason": "sanction.not_found", "message": "Aucune sanction."}',
-            content_type="application/json",
-        )
+        raise web.HTTPNotFound()
     await sanctions.lift_number(phone, now, staff)
     await request.app[keys.AUDIT].record(staff, "sanction.lift", phone, now)
     sanction = await sanctions.number(phone)

@@ -2943,7 +2943,7 @@ def _staff_paths() -> dict[str, Any]:
 `SameSite=Strict` cookie (`parloir_staff`, or `__Host-parloir_staff` with `Secure` over HTTPS)
 that no script can read; the answer gives the member, the session's CSRF token (`csrf`: send
 it as `X-CSRF-Token` on every `POST`) and the page to open first (`home`). A session ends after
-`staff_session_idle_minutes` without a request, after `staff_session_max_hours` in any case, on
+`staff_session_idle_seconds` without a request, after `staff_session_max_seconds` in any case, on
 `POST /api/staff/logout`, and when the password or the roles change or the account is disabled.
 Wrong passwords: `staff_login_failures` in 15 minutes lock the account for 15 minutes
 (`staff.locked`, logged as `staff.locked`); attempts are also rate-limited per client address
@@ -3329,8 +3329,8 @@ other client getting `403` `{"reason": "staff.forbidden_network"}`; and all of t
 **Signing in.** `POST /api/staff/login` with `{login, password}` opens a session: its token is
 in an HttpOnly, `SameSite=Strict` cookie (`parloir_staff`; `__Host-parloir_staff`, `Secure`,
 over HTTPS: the `staffSession` security scheme), never readable by a script; the answer gives
-the session's CSRF token. Sessions end after `staff_session_idle_minutes` without a request,
-after `staff_session_max_hours` in any case, on `POST /api/staff/logout`, and when the member's
+the session's CSRF token. Sessions end after `staff_session_idle_seconds` without a request,
+after `staff_session_max_seconds` in any case, on `POST /api/staff/logout`, and when the member's
 password or roles change or the account is disabled. Without a live session a staff endpoint
 answers `401` `staff.login_required` (a staff page redirects to `/connexion`). There is no
 default account: `python -m gateway staff create-admin` makes the first administrator, who

@@ -1,12 +1,16 @@
 """Background duties of a gateway process: heartbeat, orphaned calls, overdue bookings.
 
-* **Heartbeat**: ``gw:{owner}`` is refreshed every ``heartbeat_seconds`` with a time-to-live of
-  three beats. A process that dies (SIGKILL, power cut) stops refreshing it and is known dead
-  within three beats.
+* **Heartbeat**: ``gw:{owner}``, a hash (live calls, address, host, pid), is refreshed every
+  ``heartbeat_seconds`` with a time-to-live of three beats, and the process is listed in
+  ``gateways`` (:mod:`gateway.cluster` reads both to place calls). A process that dies
+  (SIGKILL, power cut) stops refreshing it and is known dead within three beats.
 * **Orphaned calls**: a call in ``calls:live`` whose owner is dead is ended ``interrupted`` by
   whichever process gets its recovery lock first: its last checkpointed connected time is added
   to its booking (once per call, so a recovery racing a late normal end counts it once), and it
-  leaves ``calls:live``. The kiosk may start a new call in the same slot.
+  leaves ``calls:live``. Then the sockets that other processes hold for it are told (``ended``,
+  ``interrupted``): the kiosk may start a new call in the same slot, on a live process.
+* **Once across the service**: recovery, closing overdue bookings and the purge each take a
+  Redis lock (``SET NX EX``) first, so however many processes run, each is done by one.
 * **Recordings**: an orphaned call's recording is sealed as it is (its files end at the last
   cluster the dead process flushed); once an hour one process destroys the recordings past
   their retention that are not on legal hold, and logs each destruction.
@@ -19,13 +23,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
+import socket
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from recorder.audit import Audit
 from recorder.integrity import seal
 from recorder.retention import purge
+
+from .calls import DELETE_IF_EQUAL
+from .cluster import GATEWAYS, channel
+from .i18n import message
 
 if TYPE_CHECKING:
     from .calls import CallEngine
@@ -46,6 +57,7 @@ class Supervisor:
         return f"{PREFIX}gw:{self.engine.owner}"
 
     async def start(self) -> None:
+        await self.engine.cluster.start()  # listening before anyone can learn of this process
         await self.heartbeat()
         await self.run_once()
         self._task = asyncio.create_task(self._loop())
@@ -57,9 +69,21 @@ class Supervisor:
                 await self._task
         with contextlib.suppress(Exception):
             await self.engine.redis.delete(self.alive_key)
+        await self.engine.cluster.stop()
 
     async def heartbeat(self) -> None:
-        await self.engine.redis.set(self.alive_key, "1", ex=3 * self.beat)
+        engine = self.engine
+        pipe = engine.redis.pipeline(transaction=True)
+        pipe.hset(
+            self.alive_key,
+            mapping={"calls": str(len(engine.calls)), "url": engine.public_base_url,
+                     "host": socket.gethostname(), "pid": str(os.getpid()),
+                     "at": repr(engine.clock())},
+        )  # fmt: skip
+        pipe.expire(self.alive_key, 3 * self.beat)
+        pipe.zadd(GATEWAYS, {engine.owner: engine.clock()})
+        pipe.expire(GATEWAYS, 86400)
+        await pipe.execute()
 
     async def _loop(self) -> None:
         while True:
@@ -113,12 +137,27 @@ class Supervisor:
         pipe.srem(f"{PREFIX}calls:live", call_id)
         if record.get("ref"):
             pipe.delete(f"{PREFIX}callref:{record['ref']}")
+        if booking_id:
+            pipe.eval(DELETE_IF_EQUAL, 1, f"{PREFIX}bookingcall:{booking_id}", call_id)
         await pipe.execute()
         await engine.codes.discard(call_id)
+        await self._tell_sockets(call_id)
         await self._seal_orphan_recording(call_id, now)
         booking = await engine.desk.directory.booking(booking_id)
         if booking is not None and booking.end <= now:
             await engine.desk.close(booking_id, now, f"recovery:{engine.owner}")
+
+    async def _tell_sockets(self, call_id: str) -> None:
+        """The dead owner's participants whose sockets live on other processes: 'interrupted'."""
+        redis = self.engine.redis
+        key = f"{PREFIX}call:{call_id}:socks"
+        for entry in await redis.smembers(key):
+            holder, sid, lang = (entry.split(" ") + ["", ""])[:3]
+            msg = {"type": "ended", "reason": "interrupted",
+                   "message": message("ended.interrupted", lang or self.engine.config.lang)}
+            envelope = {"op": "down", "sid": sid, "msg": msg}  # fmt: skip
+            await redis.publish(channel(holder), json.dumps(envelope))
+        await redis.delete(key)
 
     async def _seal_orphan_recording(self, call_id: str, now: float) -> None:
         """The dead process's files end at its last flushed cluster: seal them as they are."""

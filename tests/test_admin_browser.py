@@ -135,21 +135,23 @@ async def test_admin_creates_an_account_enrols_and_revokes_a_kiosk(gateway_facto
         )
         await _both_sizes(page, "admin")
 
-        # A fresh browser on the kiosk: sent to enrolment, types the code (lower case, no
-        # dashes: the page groups it), becomes the kiosk.
+        # A fresh browser on the kiosk: sent to enrolment; a wrong code typed (lower case, no
+        # dashes: the page groups it) gets the server's sentence; the right one, given in the
+        # address, makes it the kiosk.
         kiosk_ctx = await browser.new_context(viewport=DESKTOP, **PARIS)
         kiosk = await kiosk_ctx.new_page()
         _watch(kiosk, problems)
         await kiosk.goto(f"{base}/kiosk")
         await kiosk.wait_for_url(f"{base}/kiosk/enrolement")
         await kiosk.wait_for_selector("body[data-ready='1']")
-        await kiosk.fill("#code", "ABCD-EFGH-JKLM")
+        await kiosk.type("#code", "abcdefghjkmn")
+        assert await kiosk.input_value("#code") == "ABCD-EFGH-JKMN"
         await kiosk.click("#enrol-submit")
         await expect(kiosk.locator("#enrol-error")).to_have_text(
             "Code d'enrôlement invalide ou expiré."
         )
-        await kiosk.fill("#code", "")
-        await kiosk.type("#code", code.replace("-", "").lower())
+        await kiosk.goto(f"{base}/kiosk/enrolement?code={code.replace('-', '').lower()}")
+        await kiosk.wait_for_selector("body[data-ready='1']")
         assert await kiosk.input_value("#code") == code
         await _both_sizes(kiosk, "kiosk-enrol")
         await kiosk.click("#enrol-submit")

@@ -68,3 +68,42 @@ async def test_a_slow_consumer_drops_rather_than_grows_and_others_are_unaffected
     source.end()
     with pytest.raises(MediaStreamError):
         await slow.recv()
+
+
+def _rtp(seq: int, ts: int, marker: bool, data: bytes) -> passthrough.RtpPacket:
+    packet = passthrough.RtpPacket(sequence_number=seq, timestamp=ts, marker=int(marker))
+    packet._data = data  # type: ignore[attr-defined]  # what aiortc's depayload leaves
+    return packet
+
+
+def test_video_frames_are_released_on_their_marker_bit() -> None:
+    buffer = passthrough.MarkerJitterBuffer(capacity=512, is_video=True)
+    assert buffer.add(_rtp(100, 3000, False, b"a"))[1] is None
+    frame = buffer.add(_rtp(101, 3000, True, b"b"))[1]  # the last packet: out at once
+    assert frame is not None and (frame.data, frame.timestamp) == (b"ab", 3000)
+    # Reordered: the marker packet first, the frame waits for the gap to fill.
+    assert buffer.add(_rtp(103, 6000, True, b"d"))[1] is None
+    frame = buffer.add(_rtp(102, 6000, False, b"c"))[1]
+    assert frame is not None and (frame.data, frame.timestamp) == (b"cd", 6000)
+    # A sender that never sets the marker: released on the next frame, as aiortc does.
+    assert buffer.add(_rtp(104, 9000, False, b"e"))[1] is None
+    frame = buffer.add(_rtp(105, 12000, False, b"f"))[1]
+    assert frame is not None and (frame.data, frame.timestamp) == (b"e", 9000)
+    # A late duplicate of a released packet is ignored.
+    assert buffer.add(_rtp(101, 3000, True, b"b"))[1] is None
+
+
+async def test_video_receivers_get_the_marker_jitter_buffer() -> None:
+    from aiortc import RTCPeerConnection
+
+    pc = RTCPeerConnection()
+    try:
+        for kind in ("audio", "video"):
+            pc.addTransceiver(kind, direction="recvonly")
+        for transceiver in pc.getTransceivers():
+            passthrough.attach_receiver(transceiver.receiver, lambda packet: None)
+            buffer = transceiver.receiver._RTCRtpReceiver__jitter_buffer
+            marker = isinstance(buffer, passthrough.MarkerJitterBuffer)
+            assert marker == (transceiver.kind == "video"), transceiver.kind
+    finally:
+        await pc.close()

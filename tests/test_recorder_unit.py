@@ -95,3 +95,23 @@ async def test_packets_become_a_webm_per_side(tmp_path: Path) -> None:
             video = container.streams.video[0]
             assert (video.codec_context.width, video.codec_context.height) == (320, 240)
         assert kinds.count("audio") == 50 and kinds.count("video") == 25
+
+
+async def test_the_writer_thread_is_woken_per_batch_not_per_packet(tmp_path: Path) -> None:
+    srcs = sources()
+    recorder = CallRecorder(tmp_path / "call", srcs, lambda reason: None)
+    batches: list[int] = []
+    put = recorder._queue.put_nowait
+    recorder._queue.put_nowait = lambda batch: (batches.append(len(batch)), put(batch))[1]  # type: ignore[method-assign]
+    recorder.start()
+    await asyncio.sleep(0)
+    for i in range(40):
+        srcs[("kiosk", "audio")].publish(packet(b"\xfc" + bytes(60), i * 960, 48_000))
+        await asyncio.sleep(0)
+    assert batches == []  # collected, not yet handed over
+    await asyncio.sleep(writer.HAND_OVER_INTERVAL * 3)
+    assert batches == [40]  # one wake-up of the writer for all of them
+    for source in srcs.values():
+        source.end()
+    await recorder.close()
+    assert recorder._written == 40 and recorder.failed is None
