@@ -215,6 +215,7 @@ async def run(args: argparse.Namespace) -> int:
                 "sms_outbox": str(config.outbox_path.resolve()),
                 "redis": "embedded" if running.embedded else "external",
                 "pid": os.getpid(),
+                "owner": running.app[keys.ENGINE].owner,
             }
         )
         if args.json:

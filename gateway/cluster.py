@@ -144,9 +144,7 @@ class Cluster:
             return False
         return bool(listeners)
 
-    async def request(
-        self, owner: str, method: str, args: dict[str, Any], timeout: float = REQUEST_TIMEOUT
-    ) -> dict[str, Any]:
+    async def request(self, owner: str, method: str, args: dict[str, Any]) -> dict[str, Any]:
         """Ask ``owner`` (possibly this very process) to run ``method``; its answer, or
         :class:`ClusterError` with the reason it refused or ``cluster.unreachable``."""
         if owner == self.owner:
@@ -160,7 +158,8 @@ class Cluster:
             if not await self.publish(owner, envelope):
                 raise ClusterError("cluster.unreachable", f"{owner} is not listening")
             try:
-                reply = await asyncio.wait_for(future, timeout)
+                async with asyncio.timeout(REQUEST_TIMEOUT):
+                    reply = await future
             except TimeoutError as exc:
                 raise ClusterError("cluster.unreachable", f"{owner} did not answer") from exc
         finally:

@@ -80,15 +80,14 @@ async def extend_booking(request: web.Request) -> web.Response:
     booking = await app[keys.DESK].extend(
         request.match_info["bid"], minutes * 60, staff, reason, now
     )
-    call = app[keys.ENGINE].live_call_for_booking(booking.id)
-    if call is not None:
-        await call.extend(booking.max_seconds)
+    # The booking's live call, on whichever process owns it.
+    call_id = await app[keys.ENGINE].extend_live(booking.id, booking.max_seconds)
     await app[keys.AUDIT].record(
         staff, "booking.extend", booking.id, now, minutes=str(minutes), reason=reason
     )
     return web.json_response(
         {"booking": booking.id, "max_seconds": booking.max_seconds, "hold": booking.hold,
-         "live_call": call.id if call else None}
+         "live_call": call_id}
     )  # fmt: skip
 
 

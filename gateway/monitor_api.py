@@ -3,6 +3,10 @@
 Every use is written to the audit log (Code pénitentiaire L. 223-3): who watched which call,
 who played or downloaded which recording, every flag, cut and legal hold. Staff network only
 (see :mod:`gateway.app`); the audit log names the signed-in member (:mod:`gateway.roles`).
+
+Any process serves every call of the service: the list comes from Redis, and watching or
+cutting a call is asked of the process that owns it (:mod:`gateway.cluster`), whose answer
+sends the viewer's WebRTC straight to that process.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ async def live_calls(request: web.Request) -> web.Response:
     engine = _engine(request)
     redis = engine.redis
     directory: Directory = request.app[keys.DIRECTORY]
+    live = set(await engine.cluster.live()) | {engine.owner}
     out = []
     for call_id in sorted(await redis.smembers("parloir:calls:live")):
         record = await redis.hgetall(f"parloir:call:{call_id}")
@@ -60,7 +65,7 @@ async def live_calls(request: web.Request) -> web.Response:
                 "state": record.get("state"),
                 "kiosk": record.get("kiosk"),
                 "owner": record.get("owner"),
-                "watchable": call_id in engine.calls and not (corr and corr.lawyer),
+                "watchable": record.get("owner") in live and not (corr and corr.lawyer),
                 "created_at": _ms(record.get("created_at")),
                 "connected_at": _ms(record.get("connected_at")),
                 "ends_at": _ms(record.get("ends_at")),
@@ -84,14 +89,22 @@ def _ms(raw: str | None) -> int | None:
     return int(float(raw) * 1000) if raw else None
 
 
-def _call(request: web.Request) -> Any:
-    call = _engine(request).calls.get(request.match_info["call"])
-    if call is None:
-        raise web.HTTPNotFound(
-            text='{"reason":"monitor.no_call","message":"Appel introuvable ou terminé."}',
-            content_type="application/json",
-        )
-    return call
+NO_CALL = '{"reason":"monitor.no_call","message":"Appel introuvable ou terminé."}'
+REFUSALS = {
+    "monitor.lawyer": "Les appels avec un avocat ne sont ni enregistrés ni écoutés.",
+    "monitor.call_ended": "L'appel est terminé.",
+    "cluster.unreachable": "Le serveur qui porte cet appel ne répond pas.",
+}
+
+
+async def _at_owner(request: web.Request, method: str, **args: Any) -> dict[str, Any]:
+    """Run ``method`` on the process owning the call (this one or another)."""
+    try:
+        return await _engine(request).at_owner(request.match_info["call"], method, **args)
+    except CallError as exc:
+        if exc.reason == "monitor.no_call":
+            raise web.HTTPNotFound(text=NO_CALL, content_type="application/json") from exc
+        raise
 
 
 async def watch(request: web.Request) -> web.Response:
@@ -101,19 +114,16 @@ async def watch(request: web.Request) -> web.Response:
     sdp = data.get("sdp")
     if not isinstance(sdp, str) or len(sdp) > 60_000:
         raise BadRequest("field.sdp", "Offre SDP invalide.", "Invalid SDP offer.")
-    call = _call(request)
+    call_id = request.match_info["call"]
     try:
-        answer, layout = await call.watch(sdp)
+        answer = await _at_owner(request, "watch", sdp=sdp)
     except BadSdp as exc:
         return refuse(422, exc.reason, f"Offre SDP refusée : {exc.detail}")
     except CallError as exc:
-        messages = {
-            "monitor.lawyer": "Les appels avec un avocat ne sont ni enregistrés ni écoutés.",
-            "monitor.call_ended": "L'appel est terminé.",
-        }
-        return refuse(409, exc.reason, messages.get(exc.reason, "Action impossible."))
-    await _audit(request).record(staff, "monitor.watch", call.id, _now(request))
-    return web.json_response({"sdp": answer, "tracks": layout})
+        status = 503 if exc.reason == "cluster.unreachable" else 409
+        return refuse(status, exc.reason, REFUSALS.get(exc.reason, "Action impossible."))
+    await _audit(request).record(staff, "monitor.watch", call_id, _now(request))
+    return web.json_response({"sdp": answer["sdp"], "tracks": answer["tracks"]})
 
 
 async def flag(request: web.Request) -> web.Response:
@@ -124,7 +134,7 @@ async def flag(request: web.Request) -> web.Response:
     call_id = request.match_info["call"]
     if await _engine(request).recordings.get(call_id) is None:
         # Only a recorded call can be flagged (never a lawyer's: it is not recorded).
-        if call_id in _engine(request).calls:
+        if await _engine(request).owner_of(call_id) is not None:
             return refuse(409, "monitor.not_recorded", "Cet appel n'est pas enregistré.")
         raise web.HTTPNotFound(
             text='{"reason":"monitor.no_call","message":"Appel introuvable."}',
@@ -143,12 +153,17 @@ async def cut(request: web.Request) -> web.Response:
     data = await body(request)
     staff = actor(request)
     reason = text(data, "reason", limit=500)
-    call = _call(request)
-    if call.correspondent.lawyer:
-        return refuse(409, "monitor.lawyer", "Les appels avec un avocat ne sont pas surveillés.")
-    await _audit(request).record(staff, "call.cut", call.id, _now(request), reason=reason)
-    await call.cut()
-    return web.json_response({"id": call.id, "state": str(call.state)})
+    call_id = request.match_info["call"]
+    try:
+        done = await _at_owner(request, "cut")
+    except CallError as exc:
+        if exc.reason == "monitor.lawyer":
+            sentence = "Les appels avec un avocat ne sont pas surveillés."
+            return refuse(409, exc.reason, sentence)
+        status = 503 if exc.reason == "cluster.unreachable" else 409
+        return refuse(status, exc.reason, REFUSALS.get(exc.reason, "Action impossible."))
+    await _audit(request).record(staff, "call.cut", call_id, _now(request), reason=reason)
+    return web.json_response(done)
 
 
 # -- recordings ------------------------------------------------------------------------------

@@ -153,8 +153,11 @@ class Supervisor:
         key = f"{PREFIX}call:{call_id}:socks"
         for entry in await redis.smembers(key):
             holder, sid, lang = (entry.split(" ") + ["", ""])[:3]
-            msg = {"type": "ended", "reason": "interrupted",
-                   "message": message("ended.interrupted", lang or self.engine.config.lang)}
+            msg = {
+                "type": "ended",
+                "reason": "interrupted",
+                "message": message("ended.interrupted", lang or self.engine.config.lang),
+            }
             envelope = {"op": "down", "sid": sid, "msg": msg}  # fmt: skip
             await redis.publish(channel(holder), json.dumps(envelope))
         await redis.delete(key)

@@ -114,7 +114,9 @@ async def _serve(session: SocketSession, router: Router, tokens: Any, directory:
             break
 
 
-async def _received(session: SocketSession, router: Router, text: str, directory: Directory) -> None:
+async def _received(
+    session: SocketSession, router: Router, text: str, directory: Directory
+) -> None:
     msg = m.parse(text)
     assert session.role is not None
     m.check_role(msg, str(session.role))

@@ -187,6 +187,9 @@ async def test_admin_creates_an_account_enrols_and_revokes_a_kiosk(gateway_facto
         await expect(guard.locator(".session-who")).to_contain_text("Brigadier Martin")
         # Pages the role does not open are not offered.
         await expect(guard.locator("nav li:has(a[href='/desk/import'])")).to_be_hidden()
+        # The head of the prison's parts of the desk (records, correspondents) are not shown.
+        await expect(guard.locator("section[data-needs='people']")).to_be_hidden()
+        await expect(guard.locator("#search-q")).to_be_visible()
         await expect(guard.locator("nav a[href='/desk/mouvements']")).to_be_visible()
         me_json = await guard.evaluate("fetch('/api/staff/me').then((r) => r.json())")
         assert {"/monitor", "/admin", "/direction", "/regie"} <= set(me_json["denied_pages"])

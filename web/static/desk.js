@@ -863,6 +863,7 @@
             h('button', {
               type: 'button',
               class: 'btn btn-secondary btn-small',
+              dataset: { needs: 'people' },
               'aria-label': t('desk.corr.edit.aria', { name: c.name }),
               onclick: () => editCorrespondent(c),
             }, t('desk.corr.edit.button'))),

@@ -189,6 +189,10 @@
     const res = await P.api('/api/kiosk/login', { detainee, access_code: accessCode });
     els.login.disabled = false;
     P.setText(els.login, 'kiosk.login.submit');
+    if (res.data && res.data.reason === 'kiosk.not_enrolled') {
+      window.location.assign('/kiosk/enrolement'); // revoked: only an enrolment helps
+      return;
+    }
     if (!res.ok || !res.data.token) {
       P.setReason(els.loginError, res.data.reason, res.data.message);
       els.accessCode.value = '';

@@ -909,6 +909,7 @@
           const button = document.createElement('button');
           button.type = 'button';
           button.className = 'btn btn-secondary btn-small';
+          button.dataset.needs = 'refunds';
           button.textContent = t('st.refund');
           button.setAttribute('aria-label', t('st.refund.label', { date: formatDateTime(line.at) }));
           button.addEventListener('click', () => chooseRefund(line, booking, charged, refundable));

@@ -98,11 +98,10 @@
         item.hidden = true;
       }
     });
-    const granted = new Set(me.permissions || []);
-    document.querySelectorAll('[data-needs]').forEach((el) => {
-      const needs = el.dataset.needs.split(/\s+/).filter(Boolean);
-      if (!needs.some((p) => granted.has(p))) el.hidden = true;
-    });
+    // Parts of pages the member's roles do not open: hidden by CSS (desk.css), so parts the
+    // page's script adds later are hidden as well. The server refuses them anyway.
+    (me.permissions || []).forEach((p) => document.documentElement.classList.add('can-' + p));
+    document.documentElement.classList.add('staff-known');
     ['guard', 'staff', 'actor'].forEach((id) => {
       const input = document.getElementById(id);
       if (!input || input.tagName !== 'INPUT') return;
