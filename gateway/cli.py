@@ -244,8 +244,8 @@ def _describe(info: dict[str, Any]) -> str:
     if "kiosk_enrolment_code" in info:
         lines += [
             "",
-            f"  Enrôler la borne (une fois) : {info['url']}/kiosk/enrolement",
-            f"    code d'enrôlement:      {info['kiosk_enrolment_code']}",
+            "  Enrôler la borne d'abord (une fois, dans le navigateur de la borne) :",
+            f"    {info['url']}/kiosk/enrolement?code={info['kiosk_enrolment_code']}",
             "",
             f"  Agents (staff):           {info['url']}/connexion",
         ]

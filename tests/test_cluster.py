@@ -37,7 +37,7 @@ from recorder.integrity import seal
 from recorder.retention import destructions
 
 from .browser import chromium, frames_decoded
-from .callkit import Client, enrol_kiosk, join, kiosk_login, wait_for_code
+from .callkit import Client, enrol_kiosk, join, kiosk_login, read_codes, wait_for_code
 from .staffkit import ALL_WORK
 from .test_monitor_browser import TILE_MEDIA_JS
 
@@ -296,8 +296,12 @@ async def test_purge_and_no_answer_timeout_run_once_with_three_processes(
         folder.mkdir(parents=True)
         for side in ("kiosk", "relative"):
             (folder / f"{side}.webm").write_bytes(os.urandom(2000))
-        meta = {"call_id": f"call_old{i}", "started_at": long_ago,
-                "ended_at": long_ago + timedelta(minutes=20), "end_reason": "kiosk_hangup"}
+        meta = {
+            "call_id": f"call_old{i}",
+            "started_at": long_ago,
+            "ended_at": long_ago + timedelta(minutes=20),
+            "end_reason": "kiosk_hangup",
+        }
         seal(gateways.recordings, folder, meta, now=long_ago + timedelta(minutes=21))  # fmt: skip
     try:
         infos = gateways.start("demo", "serve", "serve")
@@ -340,10 +344,6 @@ async def test_purge_and_no_answer_timeout_run_once_with_three_processes(
         assert closed.status == "no_answer"
         kinds = [e.kind for e in await Ledger(redis).entries(demo["detainee"])]
         assert kinds == ["credit", "hold", "release"], kinds
-        assert len(await _sms(gateways.outbox)) == 1
+        assert len(read_codes(gateways.outbox)) == 1
     finally:
         gateways.stop()
-
-
-async def _sms(outbox: Path) -> list[str]:
-    return outbox.read_text(encoding="utf-8").splitlines() if outbox.exists() else []
