@@ -15,7 +15,7 @@ from .i18n import message, pick_lang
 from .kiosks import credential_digest, credential_of
 from .lifecycle import Leg
 from .sanctions import DetaineeSanctions
-from .sessions import RateLimiter, Tokens
+from .sessions import RateLimiter, SlidingBudget, Tokens
 from .sms import mask_phone
 
 MAX_BODY = 4096
@@ -153,16 +153,18 @@ async def join(request: web.Request) -> web.Response:
         return refusal(429, "rate_limited", lang)
     code = code.strip().replace(" ", "")[:16]
     ref = (ref or "").strip()[:32] or None
-    failures: RateLimiter = app[keys.JOIN_FAILURES]
+    failures: SlidingBudget = app[keys.JOIN_FAILURES]
     # A code typed on the bare address may match any live code: wrong ones there share one
     # budget for the whole service. The SMS link (ref) has its own 5 tries per code.
     # Each try reserves a unit of the budget first (atomic under concurrency); a right code
     # gives it back.
-    if ref is None and not await failures.hit("all", engine.clock()):
+    receipt = await failures.take("all", engine.clock()) if ref is None else None
+    if ref is None and receipt is None:
         return refusal(429, "rate_limited", lang)
     outcome, call = await engine.join(code, ref)
     if ref is None and outcome is Outcome.ACCEPTED:
-        await failures.undo("all", engine.clock())
+        assert receipt is not None
+        await failures.give_back("all", receipt)
     if outcome is not Outcome.ACCEPTED or call is None:
         # Without the SMS link's reference, say nothing about whether a code exists.
         reason = str(outcome) if ref else str(Outcome.INVALID)

@@ -35,7 +35,7 @@ from .establishment import Establishment
 from .forwarded import forwarded_headers
 from .kiosks import KioskRegistry, credential_of
 from .ledger import Ledger
-from .sessions import RateLimiter, Tokens
+from .sessions import RateLimiter, SlidingBudget, Tokens
 from .sms import make_sender
 from .staff import StaffAccounts
 from .staff_auth import staff_auth
@@ -191,7 +191,7 @@ def create_app(
     app[keys.AUDIT] = Audit(redis)
     app[keys.DESK] = BookingDesk(redis, app[keys.DIRECTORY], ledger, establishment)
     app[keys.JOIN_LIMITER] = RateLimiter(redis, "join", config.join_attempts_per_minute)
-    app[keys.JOIN_FAILURES] = RateLimiter(
+    app[keys.JOIN_FAILURES] = SlidingBudget(
         redis, "joinfail", config.join_failures_per_hour, window=3600
     )
     app[keys.KIOSK_LIMITER] = RateLimiter(redis, "kiosk", config.kiosk_logins_per_minute)

@@ -13,7 +13,7 @@ from .config import GatewayConfig
 from .directory import Directory
 from .kiosks import KioskRegistry
 from .ledger import Ledger
-from .sessions import RateLimiter, Tokens
+from .sessions import RateLimiter, SlidingBudget, Tokens
 from .staff import StaffAccounts
 
 CONFIG = web.AppKey("config", GatewayConfig)
@@ -26,7 +26,7 @@ KIOSK_LIMITER = web.AppKey("kiosk_limiter", RateLimiter)
 DESK = web.AppKey("desk", BookingDesk)
 LEDGER = web.AppKey("ledger", Ledger)
 AUDIT = web.AppKey("audit", Audit)
-JOIN_FAILURES = web.AppKey("join_failures", RateLimiter)
+JOIN_FAILURES = web.AppKey("join_failures", SlidingBudget)
 STAFF = web.AppKey("staff", StaffAccounts)
 KIOSKS = web.AppKey("kiosks", KioskRegistry)
 STAFF_LOGIN_LIMITER = web.AppKey("staff_login_limiter", RateLimiter)

@@ -74,7 +74,13 @@ async def start(config: GatewayConfig) -> Running:
         embedded = EmbeddedRedis(config.data_path / "redis")
         await asyncio.to_thread(embedded.start)
         url = embedded.url
-    redis = aioredis.from_url(url, decode_responses=True)
+    # A bounded pool that makes requests wait for a connection rather than fail: redis-py's
+    # default pool raises "Too many connections" past 100 concurrent commands (a burst of
+    # guesses on /api/join did it).
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, decode_responses=True, max_connections=config.redis_connections, timeout=20
+    )
+    redis = aioredis.Redis.from_pool(pool)
     await redis.ping()
     app = create_app(config, redis)
     runner = web.AppRunner(app, access_log=None)

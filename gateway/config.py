@@ -32,6 +32,8 @@ class GatewayConfig:
     "Address the relatives open, written in the SMS (default ``http(s)://HOST:PORT``)."
     redis_url: str = ""
     "Redis to use; empty: start a private embedded ``redis-server`` under ``data_dir``."
+    redis_connections: int = 256
+    "Redis connections per process at most; requests beyond wait for a free one."
     data_dir: str = "var"
     "Folder for the embedded Redis's append-only file, the SMS outbox and (later) recordings."
     lang: str = "fr"

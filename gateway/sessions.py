@@ -61,3 +61,39 @@ class RateLimiter:
         pipe.expire(rkey, self.window * 2)
         count, _ = await pipe.execute()
         return int(count) <= self.limit
+
+
+_TAKE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+
+class SlidingBudget:
+    """At most ``limit`` units taken within *any* ``window`` seconds (a sliding log in a sorted
+    set, one Lua script so concurrent takers cannot overdraw it). Unlike fixed windows, no
+    burst of twice the limit around a window's edge."""
+
+    def __init__(self, redis: aioredis.Redis, scope: str, limit: int, window: int) -> None:
+        self.redis = redis
+        self.scope = scope
+        self.limit = limit
+        self.window = window
+        self._take = redis.register_script(_TAKE)
+
+    def _key(self, key: str) -> str:
+        return f"{PREFIX}budget:{self.scope}:{key}"
+
+    async def take(self, key: str, now: float) -> str | None:
+        """A receipt for one unit, or None when the budget is spent."""
+        receipt = secrets.token_hex(8)
+        args = [repr(now), str(self.window), str(self.limit), receipt]
+        ok = await self._take(keys=[self._key(key)], args=args)
+        return receipt if int(ok) else None
+
+    async def give_back(self, key: str, receipt: str) -> None:
+        """Return a unit (the attempt turned out not to count)."""
+        await self.redis.zrem(self._key(key), receipt)

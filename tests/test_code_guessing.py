@@ -39,3 +39,38 @@ async def test_brute_force_joins_nothing_and_the_relative_still_joins(gateway_fa
             assert status == 200, body
         finally:
             await kiosk.close()
+
+
+async def test_guesses_from_thousands_of_real_addresses(gateway_factory) -> None:
+    """The same through a trusted reverse proxy naming 2000 different client addresses: the
+    default per-address limit never bites, the service-wide budget does."""
+    gateway = await gateway_factory(trusted_proxies=("127.0.0.1/32",), join_failures_per_hour=30)
+    demo = await seeded(gateway)
+    async with aiohttp.ClientSession() as http:
+        kiosk = Client(gateway.base_url, http)
+        try:
+            code, ref = await start_calling(kiosk, gateway, demo)
+            rng = random.Random(11)
+            guesses = [f"{n:06d}" for n in rng.sample(range(10**6), 2100) if f"{n:06d}" != code]
+
+            async def guess(i: int, value: str) -> int:
+                address = f"10.{i // 65536}.{i // 256 % 256}.{i % 256}"
+                async with http.post(
+                    gateway.base_url + "/api/join",
+                    json={"code": value, "rules_accepted": True},
+                    headers={"X-Forwarded-For": address},
+                ) as resp:
+                    return resp.status
+
+            statuses: list[int] = []
+            for batch in range(0, 2000, 100):
+                statuses += await asyncio.gather(
+                    *(guess(i, guesses[i]) for i in range(batch, batch + 100))
+                )
+            assert 200 not in statuses
+            assert (statuses.count(403), statuses.count(429)) == (30, 1970), [s for s in statuses if s not in (403, 429)]
+            relative = Client(gateway.base_url, http)
+            status, body = await join(relative, code, ref)
+            assert status == 200, body
+        finally:
+            await kiosk.close()
