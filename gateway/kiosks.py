@@ -136,7 +136,9 @@ class KioskRegistry:
             "enrolled_by": data.get("enrolled_by", ""),
             "revoked_at": ms("revoked_at"),
             "revoked_by": data.get("revoked_by", ""),
-            "pending": bool(data.get("pending_since")),
+            # A code that expired unused is no longer pending (its key is gone with its TTL).
+            "pending": bool(data.get("pending_code"))
+            and bool(await self.redis.exists(f"{PREFIX}kioskenrol:{data['pending_code']}")),
         }
 
 

@@ -8,6 +8,8 @@
   two. Within seconds both are told "interrupted", the connected time is added to the booking
   once, and the kiosk calls again in the same slot, on a surviving process; billed once.
 * Three processes started together: the purge and the no-answer timeout each run once.
+* docs/nginx-cluster.conf in a real nginx in front of two processes: requests spread over both,
+  and a whole call works through it.
 """
 
 from __future__ import annotations
@@ -40,6 +42,11 @@ from .browser import chromium, frames_decoded
 from .callkit import Client, enrol_kiosk, join, kiosk_login, read_codes, wait_for_code
 from .staffkit import ALL_WORK
 from .test_monitor_browser import TILE_MEDIA_JS
+from .test_tls_proxy import Certs, certs, free_port, main_conf, nginx_binary, session
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS_NGINX_CLUSTER = ROOT / "docs" / "nginx-cluster.conf"
+__all__ = ["certs"]  # the fixture, for the nginx test
 
 
 class Gateways:
@@ -350,3 +357,94 @@ async def test_purge_and_no_answer_timeout_run_once_with_three_processes(
         assert len(read_codes(gateways.outbox)) == 1
     finally:
         gateways.stop()
+
+
+# -- docs/nginx-cluster.conf ------------------------------------------------------------------
+
+
+def cluster_site(gateway_ports: list[int], https_port: int, http_port: int, certs: Certs) -> str:
+    """docs/nginx-cluster.conf with only the upstream servers, ports and certificates swapped."""
+    text = DOCS_NGINX_CLUSTER.read_text(encoding="utf-8")
+    servers = [line for line in text.splitlines() if line.startswith("    server 10.0.0.")]
+    assert len(servers) == 4, "docs/nginx-cluster.conf changed: update this test"
+    text = text.replace(servers[0], "\n".join(
+        f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in gateway_ports
+    ))  # fmt: skip
+    for line in servers[1:]:
+        text = text.replace(line + "\n", "")
+    swaps = [
+        ("listen 443 ssl;", f"listen 127.0.0.1:{https_port} ssl;"),
+        ("listen [::]:443 ssl;", ""),
+        ("listen 80;", f"listen 127.0.0.1:{http_port};"),
+        ("listen [::]:80;", ""),
+        ("/etc/letsencrypt/live/parloir.example.fr/fullchain.pem", str(certs.cert)),
+        ("/etc/letsencrypt/live/parloir.example.fr/privkey.pem", str(certs.key)),
+    ]
+    for old, new in swaps:
+        assert text.count(old) == 1, f"docs/nginx-cluster.conf has no single {old!r}"
+        text = text.replace(old, new)
+    return text
+
+
+async def test_nginx_cluster_conf_spreads_requests_and_carries_a_call(
+    tmp_path: Path, redis_url: str, redis: aioredis.Redis, certs: Certs
+) -> None:
+    gateways = Gateways(tmp_path, redis_url, PARLOIR_TRUSTED_PROXIES="127.0.0.1/32")
+    nginx = None
+    try:
+        infos = gateways.start("demo", "serve")
+        demo = infos[0]
+        ports = [int(info["url"].rsplit(":", 1)[1]) for info in infos]
+        folder = tmp_path / "nginx"
+        folder.mkdir()
+        https_port, http_port = free_port(), free_port()
+        site = folder / "parloir.conf"
+        site.write_text(cluster_site(ports, https_port, http_port, certs))
+        conf = folder / "nginx.conf"
+        conf.write_text(main_conf(folder, site, nginx_binary()))
+        nginx = subprocess.Popen(
+            [nginx_binary(), "-p", str(folder), "-e", str(folder / "error.log"), "-c", str(conf)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        base = f"https://127.0.0.1:{https_port}"
+        async with session(certs.client_context()) as http:
+            await wait_for(lambda: _answers(http, base), timeout=15)
+            # No stickiness: successive requests reach both processes.
+            owners = set()
+            for _ in range(6):
+                async with http.get(base + "/healthz") as resp:
+                    owners.add((await resp.json())["owner"])
+            assert owners == {info["owner"] for info in infos}
+            # A whole call through the proxy, wherever each request and socket lands.
+            credential = await KioskRegistry(redis).enrol("kiosk-1", "test", time.time())
+            kiosk, relative = Client(base, http), Client(base, http)
+            try:
+                await kiosk_login(kiosk, demo["detainee"], demo["access_code"], credential)
+                await kiosk.connect()
+                await kiosk.send({"type": "call"})
+                await kiosk.expect("state", call__state="waiting_relative")
+                await kiosk.start_media()
+                code, _ref = await wait_for_code(gateways.outbox, timeout=10)
+                status, body = await join(relative, code)
+                assert status == 200, body
+                await relative.connect()
+                await relative.start_media()
+                await relative.expect("state", call__state="connected", timeout=20)
+                await kiosk.send({"type": "hangup"})
+                await relative.expect("ended", reason="kiosk_hangup", timeout=10)
+            finally:
+                await kiosk.close()
+                await relative.close()
+    finally:
+        if nginx is not None:
+            nginx.terminate()
+            nginx.wait(10)
+        gateways.stop()
+
+
+async def _answers(http: aiohttp.ClientSession, base: str) -> bool:
+    try:
+        async with http.get(base + "/healthz") as resp:
+            return resp.status == 200
+    except aiohttp.ClientError:
+        return False
