@@ -16,7 +16,11 @@ from pathlib import Path
 GROUPS = (
     ("srtp (libsrtp via pylibsrtp)", ("pylibsrtp",)),
     ("ICE/UDP (aioice)", ("aioice",)),
-    ("RTP receive + jitter buffer (aiortc)", ("rtcrtpreceiver", "jitterbuffer", "rtp.py")),
+    # MarkerJitterBuffer lives in gateway/aiortc_passthrough.py but is aiortc's jitter buffer.
+    (
+        "RTP receive + jitter buffer (aiortc)",
+        ("rtcrtpreceiver", "jitterbuffer", "rtp.py", "MarkerJitterBuffer"),
+    ),
     ("RTP send + packetize (aiortc)", ("rtcrtpsender", "codecs/vpx", "codecs/opus")),
     ("DTLS/transport (aiortc)", ("rtcdtlstransport", "rtcicetransport")),
     ("Parloir relay", ("gateway/relay.py", "gateway/aiortc_passthrough.py")),

@@ -726,6 +726,8 @@ class CallEngine:
 
     async def _note_load(self) -> None:
         """Refresh this process's live-call count at once, for the next placement's sake."""
+        if not self.cluster.listening:
+            return  # stopping (or not started): never look alive again
         key = alive_key(self.owner)
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(key, "calls", str(len(self.calls)))

@@ -93,6 +93,7 @@ class Cluster:
         "What other processes may ask of this one (``rpc``), by name."
         self._pending: dict[str, asyncio.Future[Envelope]] = {}
         self._pubsub: Any = None
+        self._pool: Any = None
         self._reader: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -118,8 +119,21 @@ class Cluster:
         return choose_owner(loads, key) or self.owner
 
     # -- messages -----------------------------------------------------------------------
+    @property
+    def listening(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`: others may send to this process."""
+        return self._reader is not None and not self._reader.done()
+
     async def start(self) -> None:
-        self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        # A connection of its own: the channel must not hold one of the shared pool's.
+        shared = self.redis.connection_pool
+        self._pool = type(shared)(
+            connection_class=shared.connection_class, max_connections=2,
+            **shared.connection_kwargs,
+        )  # fmt: skip
+        self._pubsub = aioredis.Redis(connection_pool=self._pool).pubsub(
+            ignore_subscribe_messages=True
+        )
         await self._pubsub.subscribe(channel(self.owner))
         self._reader = asyncio.create_task(self._read())
 
@@ -132,6 +146,8 @@ class Cluster:
         if self._pubsub is not None:
             with contextlib.suppress(Exception):
                 await self._pubsub.aclose()
+            with contextlib.suppress(Exception):
+                await self._pool.disconnect()
         for future in self._pending.values():
             future.cancel()
 

@@ -9,6 +9,10 @@
   to its booking (once per call, so a recovery racing a late normal end counts it once), and it
   leaves ``calls:live``. Then the sockets that other processes hold for it are told (``ended``,
   ``interrupted``): the kiosk may start a new call in the same slot, on a live process.
+* **Judging others only when healthy**: a process recovers other processes' calls only after
+  its own heartbeats have succeeded for three beats in a row, so that after a Redis outage every
+  live process has beaten again before anyone takes it for dead. A process whose call was
+  nevertheless recovered by another (it was cut off from Redis too long) ends it at once.
 * **Once across the service**: recovery, closing overdue bookings and the purge each take a
   Redis lock (``SET NX EX``) first, so however many processes run, each is done by one.
 * **Recordings**: an orphaned call's recording is sealed as it is (its files end at the last
@@ -27,6 +31,7 @@ import json
 import logging
 import os
 import socket
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -51,6 +56,10 @@ class Supervisor:
         self.audit = audit
         self.beat = engine.config.heartbeat_seconds
         self._task: asyncio.Task[None] | None = None
+        self._last_beat: float | None = None
+        "Monotonic time of the last heartbeat that reached Redis."
+        self._steady_since: float | None = None
+        "Since when heartbeats reach Redis without a gap of three beats."
 
     @property
     def alive_key(self) -> str:
@@ -84,6 +93,16 @@ class Supervisor:
         pipe.zadd(GATEWAYS, {engine.owner: engine.clock()})
         pipe.expire(GATEWAYS, 86400)
         await pipe.execute()
+        now = time.monotonic()
+        if self._last_beat is None or now - self._last_beat > 3 * self.beat:
+            self._steady_since = now
+        self._last_beat = now
+
+    @property
+    def steady(self) -> bool:
+        """True once heartbeats have reached Redis for three beats in a row."""
+        since = self._steady_since
+        return since is not None and time.monotonic() - since >= 3 * self.beat
 
     async def _loop(self) -> None:
         while True:
@@ -97,13 +116,31 @@ class Supervisor:
                 log.warning("supervisor round failed", exc_info=True)
 
     async def run_once(self) -> None:
+        await self.drop_recovered()
         await self.recover_orphans()
         await self.close_overdue()
         await self.purge_recordings()
 
+    async def drop_recovered(self) -> None:
+        """Calls of this process that another one recovered (this process was cut off from
+        Redis past three beats): end them here too; their time is counted once anyway."""
+        engine = self.engine
+        calls = list(engine.calls.values())
+        if not calls:
+            return
+        pipe = engine.redis.pipeline(transaction=False)
+        for call in calls:
+            pipe.hget(f"{PREFIX}call:{call.id}", "recovered_by")
+        for call, by in zip(calls, await pipe.execute(), strict=True):
+            if by:
+                log.warning("call %s was recovered by %s: ending it here", call.id, by)
+                await call.input(call.lifecycle.interrupt)
+
     async def recover_orphans(self) -> list[str]:
         engine, redis = self.engine, self.engine.redis
-        recovered = []
+        recovered: list[str] = []
+        if not self.steady:
+            return recovered
         for call_id in await redis.smembers(f"{PREFIX}calls:live"):
             record = await redis.hgetall(f"{PREFIX}call:{call_id}")
             owner = record.get("owner", "")

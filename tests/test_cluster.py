@@ -112,6 +112,15 @@ async def wait_for(check: Any, timeout: float = 10.0, step: float = 0.1) -> Any:
     return value
 
 
+def test_choose_owner_takes_the_least_loaded_and_spreads_ties() -> None:
+    assert choose_owner({}, "bk_1") is None
+    assert choose_owner({"gw_a": 3, "gw_b": 1, "gw_c": 2}, "bk_1") == "gw_b"
+    idle = {"gw_a": 0, "gw_b": 0, "gw_c": 0}
+    picked = [choose_owner(idle, f"bk_{i}") for i in range(300)]
+    assert picked == [choose_owner(dict(reversed(idle.items())), f"bk_{i}") for i in range(300)]
+    assert all(70 < picked.count(owner) < 130 for owner in idle), picked  # even, no coordination
+
+
 # -- two processes, browsers ------------------------------------------------------------------
 
 
