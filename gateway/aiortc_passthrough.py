@@ -101,6 +101,9 @@ class MarkerJitterBuffer(JitterBuffer):
     sequence bookkeeping, reordering, loss handling (capacity, ``smart_remove``, PLI) are
     aiortc's, and a frame whose marker never comes is still released on the timestamp change.
     Like aiortc's (with ``prefetch=0``, its video setting), one ``add`` releases one frame.
+    Padding-only packets (no payload: a browser's bandwidth probes when RTX is not negotiated)
+    that follow a released frame are dropped with the next frame, as aiortc appends them to
+    the frame before, rather than released as an empty frame.
     """
 
     def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
@@ -108,12 +111,16 @@ class MarkerJitterBuffer(JitterBuffer):
         if origin is None:
             return None
         packets: list[RtpPacket] = []
+        padding = 0
         timestamp = 0
         for count in range(self._capacity):
             packet = self._packets[(origin + count) % self._capacity]
             if packet is None:
                 return None  # a gap: wait for it (NACK) or for the loss handling
             if not packets:
+                if not packet._data:  # type: ignore[attr-defined]
+                    padding += 1
+                    continue
                 timestamp = packet.timestamp
             elif packet.timestamp != timestamp:
                 break  # the next frame began: this one is complete, marker or not
@@ -122,7 +129,7 @@ class MarkerJitterBuffer(JitterBuffer):
                 break
         else:
             return None
-        self.remove(len(packets))
+        self.remove(padding + len(packets))
         return JitterFrame(data=b"".join(p._data for p in packets), timestamp=timestamp)  # type: ignore[attr-defined]
 
 

@@ -91,6 +91,12 @@ def test_video_frames_are_released_on_their_marker_bit() -> None:
     assert frame is not None and (frame.data, frame.timestamp) == (b"e", 9000)
     # A late duplicate of a released packet is ignored.
     assert buffer.add(_rtp(101, 3000, True, b"b"))[1] is None
+    # Padding (no payload) after a released frame goes with the next frame, not out empty.
+    assert buffer.add(_rtp(106, 12000, True, b"g"))[1].data == b"fg"  # type: ignore[union-attr]
+    assert buffer.add(_rtp(107, 12000, False, b""))[1] is None
+    assert buffer.add(_rtp(108, 15000, False, b"h"))[1] is None
+    frame = buffer.add(_rtp(109, 15000, True, b"i"))[1]
+    assert frame is not None and (frame.data, frame.timestamp) == (b"hi", 15000)
 
 
 async def test_video_receivers_get_the_marker_jitter_buffer() -> None:
