@@ -235,11 +235,15 @@ async def parloir_call(
 ) -> Call:
     call = Call(spec["name"], Peer(clip, by_ts=False), Peer(clip, by_ts=False))
     _cross_link(call)
+    # With several gateway processes the kiosk and the relative may talk to different ones
+    # (``--processes``): the call's owner is reached through the cluster's routing.
+    kiosk_base = spec.get("kiosk_base") or base
+    base = spec.get("relative_base") or base
     try:
         token = await kiosk_login(
-            http, base, spec["number"], spec["access_code"], spec["credential"]
+            http, kiosk_base, spec["number"], spec["access_code"], spec["credential"]
         )
-        kiosk = await _socket(http, base, token, call)
+        kiosk = await _socket(http, kiosk_base, token, call)
         await kiosk.ws.send_json({"type": "call"})
         await kiosk.expect("state", "waiting_relative")
         await kiosk.ws.send_json({"type": "offer", "sdp": await call.kiosk.offer()})

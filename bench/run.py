@@ -1,5 +1,6 @@
 """``python -m bench run``: N recorded two-way calls through Parloir and through the stock
-aiortc relay, measured on the server process only.
+aiortc relay, measured on the server process only (with ``--processes P``, on the P gateway
+processes: their sum, and each one).
 
 For each N: start the server (a fresh process), seed, start the load generator's worker
 processes, set up every call, wait ``--warmup`` seconds (recordings started, keyframes through),
@@ -25,7 +26,14 @@ from typing import Any
 from . import profile
 from .clip import load_clip
 from .loadgen import worker_main
-from .targets import Target, seed_parloir, start_parloir, start_stock, stock_specs
+from .targets import (
+    Target,
+    calls_per_owner,
+    seed_parloir,
+    start_parloir,
+    start_stock,
+    stock_specs,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MIN_FPS = 28.0
@@ -116,46 +124,64 @@ def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str,
     clip = {"clip_seconds": 10, "video_kbps": args.video_kbps}
     with tempfile.TemporaryDirectory(prefix=f"parloir-bench-{target_name}-") as tmp:
         work = Path(tmp)
+        processes = args.processes if target_name == "parloir" else 1
         if target_name == "parloir":
-            target = start_parloir(work, calls, record=args.record)
+            target = start_parloir(work, calls, record=args.record, processes=processes)
         else:
             target = start_stock(work, record=args.record)
+        pids = target.pids
         workers: Workers | None = None
+        per_owner: list[int] = []
         try:
             time.sleep(1.0)  # imports and start-up done: the idle footprint
-            rss_idle = rss_bytes(target.pid)
+            rss_idle = sum(rss_bytes(pid) for pid in pids)
             if target_name == "parloir":
                 specs = asyncio.run(seed_parloir(target, calls, viewers))
             else:
                 specs = stock_specs(calls, viewers)
+            if processes > 1:  # round robin, kiosk and relative on different processes
+                for i, spec in enumerate(specs):
+                    spec["kiosk_base"] = target.urls[i % processes]
+                    spec["relative_base"] = target.urls[(i + 1) % processes]
             workers = Workers(target, specs, min(args.workers, calls), clip)
             setup_started = time.monotonic()
             ready = workers.ask_all("setup", "ready", timeout=60 + 5 * calls)
             setup_seconds = time.monotonic() - setup_started
             time.sleep(args.warmup)
             workers.ask_all("mark", "marked", timeout=30)
-            spy_out = Path(args.out) / f"profile-{target_name}-{calls}.txt"
-            spy = profile.start(target.pid, args.seconds, spy_out) if args.profile else None
-            loop0 = thread_cpu_seconds(target.pid, target.pid)
+            tag = "" if processes == 1 else f"-{processes}proc"
+            spy_outs = [
+                Path(args.out) / f"profile-{target_name}-{calls}{tag}{f'-p{k}' if k else ''}.txt"
+                for k in range(len(pids))
+            ]
+            spy_out = spy_outs[0]
+            spies = []
+            if args.profile:
+                spies = [profile.start(pid, args.seconds, spy_outs[k]) for k, pid in enumerate(pids)]
+            loop0 = [thread_cpu_seconds(pid, pid) for pid in pids]
             cpu0, busy0, load0, t0 = (
-                cpu_seconds(target.pid),
+                [cpu_seconds(pid) for pid in pids],
                 machine_busy(),
                 workers.cpu(),
                 time.monotonic(),
             )
             time.sleep(args.seconds)
             cpu1, busy1, load1, t1 = (
-                cpu_seconds(target.pid),
+                [cpu_seconds(pid) for pid in pids],
                 machine_busy(),
                 workers.cpu(),
                 time.monotonic(),
             )
-            loop1 = thread_cpu_seconds(target.pid, target.pid)
-            rss = rss_bytes(target.pid)
+            loop1 = [thread_cpu_seconds(pid, pid) for pid in pids]
+            rss_each = [rss_bytes(pid) for pid in pids]
+            rss = sum(rss_each)
+            if processes > 1 and target.redis is not None:
+                per_owner = calls_per_owner(target.redis.url, target.owners)
             reports = workers.ask_all("report", "report", timeout=60)
             workers.ask_all("stop", "stopped", timeout=60)
-            if spy is not None:
-                spy.wait(timeout=60)
+            for spy in spies:
+                if spy is not None:
+                    spy.wait(timeout=60)
         finally:
             if workers is not None:
                 workers.close()
@@ -169,7 +195,9 @@ def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str,
     audio = [r for r in rows if r["kind"] == "audio"]
     delays = sorted(d for rep in reports for d in rep["delays"])
     sender_fps = [f for rep in reports for f in rep["sender_fps"]]
-    cpu = cpu1 - cpu0
+    cpu_each = [b - a for a, b in zip(cpu0, cpu1, strict=True)]
+    cpu = sum(cpu_each)
+    loop_cpu = sum(b - a for a, b in zip(loop0, loop1, strict=True))
 
     def loss(group: list[dict[str, Any]]) -> float:
         expected = sum(r["expected"] for r in group)
@@ -181,7 +209,7 @@ def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str,
         "errors": errors[:10], "seconds": round(elapsed, 2),
         "setup_seconds": round(setup_seconds, 2), "cpu_seconds": round(cpu, 3),
         "cpu_percent": round(100 * cpu / elapsed, 1),
-        "event_loop_cpu_percent": round(100 * (loop1 - loop0) / elapsed, 1),
+        "event_loop_cpu_percent": round(100 * loop_cpu / elapsed, 1),
         "record": args.record,
         "cpu_s_per_call_minute": round(cpu / (connected * elapsed / 60), 3) if connected else None,
         "rss_mb": round(rss / 2**20, 1), "rss_idle_mb": round(rss_idle / 2**20, 1),
@@ -207,6 +235,16 @@ def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str,
         "machine_busy_percent": round(100 * (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]), 1),
         "receivers": rows if args.keep_receivers else None,
     }  # fmt: skip
+    if processes > 1:
+        result.update({
+            "processes": processes,
+            "cpu_percent_per_process": [round(100 * c / elapsed, 1) for c in cpu_each],
+            "event_loop_cpu_percent_per_process": [
+                round(100 * (b - a) / elapsed, 1) for a, b in zip(loop0, loop1, strict=True)
+            ],
+            "rss_mb_per_process": [round(r / 2**20, 1) for r in rss_each],
+            "calls_per_process": per_owner,
+        })  # fmt: skip
     if args.profile and spy_out.exists():
         result["profile"] = profile.summarise(spy_out)
     result["ok"] = (
@@ -248,15 +286,21 @@ def _cell(row: dict[str, Any], key: str, fmt: str) -> str:
         return f"{100 * value:.2f}"
     if key == "ok":
         return "yes" if value else "NO"
+    if isinstance(value, list):
+        return " + ".join(fmt.format(v) for v in value)
     return fmt.format(value)
 
 
 def table(points: list[dict[str, Any]]) -> str:
     """A Markdown table: every point, then the stock/Parloir CPU ratio per N."""
-    head = [c[0] for c in COLUMNS]
+    columns = COLUMNS
+    if any(p.get("processes", 1) > 1 for p in points):  # several gateway processes
+        columns = [*COLUMNS[:4], ("CPU % per process", "cpu_percent_per_process", "{:.0f}"),
+                   ("calls per process", "calls_per_process", "{}"), *COLUMNS[4:]]  # fmt: skip
+    head = [c[0] for c in columns]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in points:
-        lines.append("| " + " | ".join(_cell(row, k, f) for _h, k, f in COLUMNS) + " |")
+        lines.append("| " + " | ".join(_cell(row, k, f) for _h, k, f in columns) + " |")
     ratios = ratio_rows(points)
     if ratios:
         lines += ["", "| N | stock CPU s/call-min | Parloir CPU s/call-min | stock / Parloir |",
@@ -342,8 +386,15 @@ def save(points: list[dict[str, Any]], args: argparse.Namespace, extra: dict[str
         ],  # fmt: skip
         **extra,
     }
-    (out / "last.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
-    plot(points, out / "last.png")
+    stem = results_stem(args)
+    (out / f"{stem}.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+    plot(points, out / f"{stem}.png")
+
+
+def results_stem(args: argparse.Namespace) -> str:
+    """``last``, or ``last-Pproc`` with several gateway processes (the single-process results
+    stay where they are)."""
+    return "last" if args.processes == 1 else f"last-{args.processes}proc"
 
 
 def run_point(name: str, n: int, args: argparse.Namespace, points: list[dict[str, Any]]) -> dict:
@@ -368,6 +419,9 @@ def _summary(p: dict[str, Any]) -> str:
             f"pkt_loss={p['packet_loss']:.2%} join_max={p['join_s_max']} "
             f"sender_fps_min={p['sender_fps_min']} loop={p['event_loop_cpu_percent']}% "
             f"machine={p['machine_busy_percent']}%")  # fmt: skip
+    if p.get("processes", 1) > 1:
+        text += (f" per_process_cpu={p['cpu_percent_per_process']}%"
+                 f" per_process_calls={p['calls_per_process']}")  # fmt: skip
     return text + (f" errors={p['errors']}" if p["errors"] else "")
 
 
@@ -404,6 +458,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     cmd.add_argument("--workers", type=int, default=2, help="load generator processes")
     cmd.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="gateway processes on one Redis (kiosk of call i on process i %% P, its relative "
+        "on (i+1) %% P); results in last-Pproc.json when P > 1",
+    )
+    cmd.add_argument(
         "--baseline-max",
         type=int,
         default=2,
@@ -433,6 +494,8 @@ def main(argv: list[str] | None = None) -> int:
     cmd.add_argument("--keep-receivers", action="store_true", help="every receiver in the JSON")
     cmd.add_argument("--out", default=str(RESULTS), help="folder for last.json and last.png")
     args = parser.parse_args(argv)
+    if args.processes < 1:
+        parser.error("--processes must be at least 1")
     calls = [int(n) for n in args.calls.split(",") if n.strip()] if args.calls else []
     load_clip(10, args.video_kbps)  # encode once, before any worker needs it
     points: list[dict[str, Any]] = []
@@ -448,5 +511,6 @@ def main(argv: list[str] | None = None) -> int:
     print(table([p for p in points if p.get("cpu_percent") is not None]))
     if args.find_max:
         print(f"\nLargest N at >= {MIN_FPS:g} fps and < {MAX_LOSS:.1%} loss: {extra['max_calls']}")
-    print(f"\nSaved {Path(args.out) / 'last.json'} and last.png", file=sys.stderr)
+    stem = results_stem(args)
+    print(f"\nSaved {Path(args.out) / f'{stem}.json'} and {stem}.png", file=sys.stderr)
     return 0

@@ -40,19 +40,35 @@ class Target:
     outbox: str = ""
     redis: EmbeddedRedis | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    more: list[subprocess.Popen[str]] = field(default_factory=list)
+    "Further gateway processes (``--processes``), on the same Redis as the first."
+    urls: list[str] = field(default_factory=list)
+    "Every process's address, the first one's (``url``) first."
+    owners: list[str] = field(default_factory=list)
+    "Every process's cluster id (``gw_…``), in the order of ``urls``."
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
+    @property
+    def processes(self) -> list[subprocess.Popen[str]]:
+        return [self.process, *self.more]
+
+    @property
+    def pids(self) -> list[int]:
+        return [proc.pid for proc in self.processes]
+
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+        live = [proc for proc in self.processes if proc.poll() is None]
+        for proc in live:
+            proc.send_signal(signal.SIGTERM)
+        for proc in live:
             try:
-                self.process.wait(timeout=30)
+                proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                proc.kill()
+                proc.wait()
         if self.redis is not None:
             self.redis.stop()
 
@@ -78,7 +94,10 @@ def kiosks_enrolled() -> bool:
     return importlib.util.find_spec("gateway.kiosks") is not None
 
 
-def start_parloir(workdir: Path, calls: int, record: bool = True) -> Target:
+def start_parloir(workdir: Path, calls: int, record: bool = True, processes: int = 1) -> Target:
+    """``processes`` gateway processes on one Redis (embedded here, but external to each of
+    them: ``REDIS_URL``), one recordings folder and one SMS outbox, each with its own port and
+    data folder: the cluster of ``docs/deploy-cluster.md`` on one machine."""
     workdir.mkdir(parents=True, exist_ok=True)
     redis = EmbeddedRedis(workdir / "redis")
     redis.start()
@@ -92,16 +111,60 @@ def start_parloir(workdir: Path, calls: int, record: bool = True) -> Target:
         PARLOIR_RECORD_CALLS="true" if record else "false",
         PARLOIR_RECORDINGS_DIR=str(workdir / "recordings"),
     )
+    if processes > 1:  # whichever process sends a code, the load generator reads one file
+        env["PARLOIR_SMS_OUTBOX_PATH"] = str(workdir / "sms-outbox.jsonl")
     if kiosks_enrolled():
         env["PARLOIR_KIOSKS"] = ",".join(f"{k}=Salle {k}" for k in kiosk_ids(calls))
-    argv = [sys.executable, "-m", "gateway", "serve", "--json", "--port", "0",
-            "--data-dir", str(workdir / "var")]  # fmt: skip
+    started: list[tuple[subprocess.Popen[str], dict]] = []
     try:
-        proc, info = _spawn(argv, env, workdir / "gateway.log")
+        for i in range(processes):
+            suffix = "" if processes == 1 else str(i)
+            argv = [sys.executable, "-m", "gateway", "serve", "--json", "--port", "0",
+                    "--data-dir", str(workdir / f"var{suffix}")]  # fmt: skip
+            started.append(_spawn(argv, env, workdir / f"gateway{suffix}.log"))
+        if processes > 1:
+            _wait_all_beating(redis.url, [info["owner"] for _p, info in started])
     except BaseException:
+        for proc, _info in started:
+            proc.kill()
+            proc.wait()
         redis.stop()
         raise
-    return Target("parloir", proc, info["url"], workdir, info["sms_outbox"], redis)
+    (proc, info), rest = started[0], started[1:]
+    return Target("parloir", proc, info["url"], workdir, info["sms_outbox"], redis,
+                  more=[p for p, _i in rest], urls=[i["url"] for _p, i in started],
+                  owners=[i.get("owner", "") for _p, i in started])  # fmt: skip
+
+
+def _wait_all_beating(url: str, owners: list[str], within: float = 15.0) -> None:
+    """Until every process has a heartbeat: a call is placed only on processes that have one,
+    and before that a process places every call on itself (``gateway.cluster.Cluster.place``)."""
+    import redis as sync_redis
+
+    from gateway.cluster import alive_key
+
+    client = sync_redis.Redis.from_url(url)
+    try:
+        deadline = time.monotonic() + within
+        while not all(client.exists(alive_key(owner)) for owner in owners):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gateway processes without a heartbeat after {within:g} s")
+            time.sleep(0.1)
+    finally:
+        client.close()
+
+
+def calls_per_owner(url: str, owners: list[str]) -> list[int]:
+    """Live calls of each process, from its heartbeat (``gw:{owner}`` ``calls``)."""
+    import redis as sync_redis
+
+    from gateway.cluster import alive_key
+
+    client = sync_redis.Redis.from_url(url, decode_responses=True)
+    try:
+        return [int(client.hget(alive_key(owner), "calls") or 0) for owner in owners]
+    finally:
+        client.close()
 
 
 def start_stock(workdir: Path, record: bool = True) -> Target:

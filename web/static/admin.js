@@ -206,44 +206,7 @@
 
   /* ------------------------------------------------------------------- API */
 
-  async function call(method, path, payload) {
-    let response;
-    const url = path + (path.includes('?') ? '&' : '?') + 'lang=' + kit.lang;
-    const options = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store' };
-    if (payload !== undefined) {
-      options.headers['Content-Type'] = 'application/json';
-      options.body = JSON.stringify(payload);
-    }
-    try {
-      response = await window.fetch(url, options);
-    } catch (e) {
-      return { ok: false, status: 0, data: { message: t('common.network') } };
-    }
-    let data = null;
-    try { data = await response.json(); } catch (e) { data = null; }
-    if (!response.ok) {
-      const message = data && data.message && !String(data.reason || '').startsWith('http.')
-        ? data.message : t('common.server_error', { status: response.status });
-      return { ok: false, status: response.status, data: { reason: data && data.reason, message } };
-    }
-    return { ok: true, status: response.status, data };
-  }
-
-  /* ----------------------------------------------------------- formatting */
-
-  let timeZone;
-
-  function format(ms, options) {
-    const opts = Object.assign({}, options);
-    if (timeZone) opts.timeZone = timeZone;
-    const loc = kit.lang === 'en' ? 'en-GB' : 'fr-FR';
-    try {
-      return new Intl.DateTimeFormat(loc, opts).format(new Date(ms));
-    } catch (e) {
-      delete opts.timeZone;
-      return new Intl.DateTimeFormat(loc, opts).format(new Date(ms));
-    }
-  }
+  const { call, format } = kit;
 
   const formatDate = (ms) => format(ms, { day: '2-digit', month: '2-digit', year: 'numeric' });
   const formatTime = (ms) => format(ms, { hour: '2-digit', minute: '2-digit' });
@@ -638,7 +601,7 @@
       window.ParloirStaff.ready.then((who) => { me = who; renderStaff(); }).catch(() => {});
     }
     const est = await call('GET', '/api/desk/establishment');
-    if (est.ok && est.data && est.data.time_zone) timeZone = est.data.time_zone;
+    if (est.ok && est.data) kit.setTimeZone(est.data.time_zone);
     await Promise.all([loadStaff(), loadKiosks()]);
     document.body.dataset.ready = '1';
   }

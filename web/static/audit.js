@@ -142,19 +142,7 @@
 
   /* ----------------------------------------------------------- formatting */
 
-  let timeZone;
-
-  function format(ms, options) {
-    const opts = Object.assign({}, options);
-    if (timeZone) opts.timeZone = timeZone;
-    const loc = kit.lang === 'en' ? 'en-GB' : 'fr-FR';
-    try {
-      return new Intl.DateTimeFormat(loc, opts).format(new Date(ms));
-    } catch (e) {
-      delete opts.timeZone;
-      return new Intl.DateTimeFormat(loc, opts).format(new Date(ms));
-    }
-  }
+  const { format } = kit;
 
   const formatDate = (ms) => format(ms, { day: '2-digit', month: '2-digit', year: 'numeric' });
   const formatHour = (ms) => format(ms, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
@@ -271,7 +259,7 @@
     $('filter-form').addEventListener('submit', (e) => { e.preventDefault(); load(); });
     $('print').addEventListener('click', () => window.print());
     const est = await getJson('/api/desk/establishment');
-    if (est.ok && est.data && est.data.time_zone) timeZone = est.data.time_zone;
+    if (est.ok && est.data) kit.setTimeZone(est.data.time_zone);
     await load();
   }
 

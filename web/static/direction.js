@@ -214,44 +214,7 @@
 
   /* ------------------------------------------------------------------- API */
 
-  async function call(method, path, payload) {
-    let response;
-    const url = path + (path.includes('?') ? '&' : '?') + 'lang=' + kit.lang;
-    const options = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store' };
-    if (payload !== undefined) {
-      options.headers['Content-Type'] = 'application/json';
-      options.body = JSON.stringify(payload);
-    }
-    try {
-      response = await window.fetch(url, options);
-    } catch (e) {
-      return { ok: false, status: 0, data: { message: t('common.network') } };
-    }
-    let data = null;
-    try { data = await response.json(); } catch (e) { data = null; }
-    if (!response.ok) {
-      const message = data && data.message && !String(data.reason || '').startsWith('http.')
-        ? data.message : t('common.server_error', { status: response.status });
-      return { ok: false, status: response.status, data: { reason: data && data.reason, message } };
-    }
-    return { ok: true, status: response.status, data };
-  }
-
-  /* ----------------------------------------------------------- formatting */
-
-  let timeZone;
-
-  function format(ms, options) {
-    const opts = Object.assign({}, options);
-    if (timeZone) opts.timeZone = timeZone;
-    const loc = kit.lang === 'en' ? 'en-GB' : 'fr-FR';
-    try {
-      return new Intl.DateTimeFormat(loc, opts).format(new Date(ms));
-    } catch (e) {
-      delete opts.timeZone;
-      return new Intl.DateTimeFormat(loc, opts).format(new Date(ms));
-    }
-  }
+  const { call, format } = kit;
 
   const formatDate = (ms) => format(ms, { day: '2-digit', month: '2-digit', year: 'numeric' });
   const formatTime = (ms) => format(ms, { hour: '2-digit', minute: '2-digit' });
@@ -288,7 +251,7 @@
   function today() {
     const parts = {};
     try {
-      new Intl.DateTimeFormat('en-CA', { timeZone: timeZone || undefined, year: 'numeric', month: '2-digit', day: '2-digit' })
+      new Intl.DateTimeFormat('en-CA', { timeZone: kit.timeZone || undefined, year: 'numeric', month: '2-digit', day: '2-digit' })
         .formatToParts(new Date()).forEach((p) => { parts[p.type] = p.value; });
       return parts.year + '-' + parts.month + '-' + parts.day;
     } catch (e) {
@@ -574,7 +537,7 @@
     $('ext-form').addEventListener('submit', extend);
     $('ext-booking').addEventListener('change', lookupBooking);
     const est = await call('GET', '/api/desk/establishment');
-    if (est.ok && est.data && est.data.time_zone) timeZone = est.data.time_zone;
+    if (est.ok && est.data) kit.setTimeZone(est.data.time_zone);
     ['det-from', 'det-until', 'num-until'].forEach((id) => { $(id).min = today(); });
     await Promise.all([loadDetainees(), loadNumbers()]);
     document.body.dataset.ready = '1';

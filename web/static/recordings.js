@@ -225,19 +225,7 @@
 
   /* ----------------------------------------------------------- formatting */
 
-  let timeZone;
-
-  function format(ms, options) {
-    const opts = Object.assign({}, options);
-    if (timeZone) opts.timeZone = timeZone;
-    const loc = kit.lang === 'en' ? 'en-GB' : 'fr-FR';
-    try {
-      return new Intl.DateTimeFormat(loc, opts).format(new Date(ms));
-    } catch (e) {
-      delete opts.timeZone;
-      return new Intl.DateTimeFormat(loc, opts).format(new Date(ms));
-    }
-  }
+  const { format } = kit;
 
   const formatDate = (ms) => format(ms, { day: '2-digit', month: '2-digit', year: 'numeric' });
   const formatHour = (ms) => format(ms, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
@@ -679,7 +667,7 @@
   async function loadZone() {
     const res = await get('/api/desk/establishment');
     if (res.ok && res.data.time_zone) {
-      timeZone = res.data.time_zone;
+      kit.setTimeZone(res.data.time_zone);
       renderList();
       renderPlayer();
     }

@@ -133,9 +133,74 @@ window.ParloirStaffKit = function makeStaffKit(TEXTS) {
     else input.removeAttribute('aria-invalid');
   }
 
+  /* ---------------------------------------------------------------- server */
+
+  const KIT_TEXTS = {
+    fr: {
+      'common.network': 'Le serveur ne répond pas. Vérifiez le réseau, puis réessayez.',
+      'common.server_error': 'Erreur du serveur ({status}). Réessayez dans un instant.',
+    },
+    en: {
+      'common.network': 'The server does not answer. Check the network, then try again.',
+      'common.server_error': 'Server error ({status}). Try again in a moment.',
+    },
+  };
+
+  function kitText(key, vars) {
+    return known(key) ? t(key, vars)
+      : (KIT_TEXTS[lang] || KIT_TEXTS.fr)[key].replace('{status}', vars ? vars.status : '');
+  }
+
+  /** A JSON request to the API, in the page's language: {ok, status, data}; on a refusal,
+   *  data holds the server's reason and its sentence (or a generic one for HTTP errors). */
+  async function call(method, path, payload) {
+    let response;
+    const url = path + (path.includes('?') ? '&' : '?') + 'lang=' + lang;
+    const options = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store' };
+    if (payload !== undefined) {
+      options.headers['Content-Type'] = 'application/json';
+      options.body = JSON.stringify(payload);
+    }
+    try {
+      response = await window.fetch(url, options);
+    } catch (e) {
+      return { ok: false, status: 0, data: { message: kitText('common.network') } };
+    }
+    let data = null;
+    try { data = await response.json(); } catch (e) { data = null; }
+    if (!response.ok) {
+      const message = data && data.message && !String(data.reason || '').startsWith('http.')
+        ? data.message : kitText('common.server_error', { status: response.status });
+      return { ok: false, status: response.status, data: { reason: data && data.reason, message } };
+    }
+    return { ok: true, status: response.status, data };
+  }
+
+  /* ----------------------------------------------------------- formatting */
+
+  let timeZone; // the establishment's, once known (else the browser's)
+
+  function setTimeZone(zone) {
+    if (zone) timeZone = zone;
+  }
+
+  /** Intl date/time text in the page's language and the establishment's time zone. */
+  function format(ms, options) {
+    const opts = Object.assign({}, options);
+    if (timeZone) opts.timeZone = timeZone;
+    const loc = lang === 'en' ? 'en-GB' : 'fr-FR';
+    try {
+      return new Intl.DateTimeFormat(loc, opts).format(new Date(ms));
+    } catch (e) {
+      delete opts.timeZone;
+      return new Intl.DateTimeFormat(loc, opts).format(new Date(ms));
+    }
+  }
+
   return {
     get lang() { return lang; },
+    get timeZone() { return timeZone; },
     renderers, t, known, say, setLang, initLang, applyI18n, $, h, fill, setInvalid,
-    storageGet, storageSet,
+    storageGet, storageSet, call, setTimeZone, format,
   };
 };
