@@ -157,7 +157,9 @@ def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str,
             spy_out = spy_outs[0]
             spies = []
             if args.profile:
-                spies = [profile.start(pid, args.seconds, spy_outs[k]) for k, pid in enumerate(pids)]
+                spies = [
+                    profile.start(pid, args.seconds, spy_outs[k]) for k, pid in enumerate(pids)
+                ]
             loop0 = [thread_cpu_seconds(pid, pid) for pid in pids]
             cpu0, busy0, load0, t0 = (
                 [cpu_seconds(pid) for pid in pids],
