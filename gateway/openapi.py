@@ -57,6 +57,10 @@ REASONS: dict[str, str] = {
     "staff.forbidden": (
         "the signed-in member's roles do not grant this operation (see the role matrix)"
     ),
+    "staff.password_change_required": (
+        "the member's password is one an administrator chose: only `GET /api/staff/me`, "
+        "`POST /api/staff/password` and `POST /api/staff/logout` answer until they choose their own"
+    ),
     "staff.csrf": (
         "a state-changing request without the session's `X-CSRF-Token` header (or with a "
         "stale one), or with the `Origin` of another site"
@@ -74,6 +78,7 @@ REASONS: dict[str, str] = {
     "staff.bad_login": "the login is not 2 to 32 letters, digits, dots, dashes or underscores",
     "staff.bad_name": "the name is empty or longer than 64 characters",
     "staff.weak_password": "the password is not a string of 12 to 256 characters",
+    "staff.same_password": "the new password is the current one",
     "staff.no_role": "no role given: an account has at least one",
     "staff.bad_role": "`roles` is not a list of known roles",
     "staff.last_admin": (
@@ -317,7 +322,10 @@ CSRF_NOTE = (
     "`X-CSRF-Token` header, and a browser's `Origin`, when sent, must be this site's (`403` "
     "`staff.csrf` otherwise)."
 )
-_SESSION_403 = "- `403` (Forbidden): `staff.forbidden_network`, `staff.forbidden`"
+_SESSION_403 = (
+    "- `403` (Forbidden): `staff.forbidden_network`, `staff.forbidden`, "
+    "`staff.password_change_required`"
+)
 _STAFF_SECURITY = "staffSession"
 _CSRF_SECURITY = "csrfToken"
 
@@ -1285,6 +1293,11 @@ def _staff_schemas() -> dict[str, Any]:
         "active": _bool("False once disabled: no sign-in, every session ended."),
         "created_at": _int("When the account was created, epoch ms (UTC)."),
         "created_by": _str("Who created it (`Name (login)`, or the command line)."),
+        "must_change": _bool(
+            "True while the password is one an administrator chose: until the member sets "
+            "their own (`POST /api/staff/password`), every other staff route answers 403 "
+            "`staff.password_change_required` (a page: a redirect to `/connexion?changer=1`)."
+        ),
     }
     home = _str("The page to open after signing in (`/connexion` if the roles grant none).",
                 enum=[*_PAGES, "/connexion"])  # fmt: skip
@@ -2921,6 +2934,7 @@ def _staff_paths() -> dict[str, Any]:
         "active": True,
         "created_at": 1772615100000,
         "created_by": "M. Perrin (admin)",
+        "must_change": False,
     }
     kiosk_param = _path_param("kiosk", "Kiosk id (from the `kiosks` setting).", maxLength=40)
     login_param = _path_param("login", "The account's login (case-insensitive).", maxLength=64)
@@ -3040,7 +3054,7 @@ member ends, this one included; the answer opens a new one (new cookie, new `csr
                     }
                 },
                 {
-                    400: ["request.malformed", "staff.weak_password"],
+                    400: ["request.malformed", "staff.weak_password", "staff.same_password"],
                     401: ["staff.bad_credentials"],
                     413: ["http.413"],
                     429: ["staff.locked"],
@@ -3407,12 +3421,18 @@ def _build(version: str) -> dict[str, Any]:
         "reason": "staff.login_required",
         "message": "Session expirée ou absente : reconnectez-vous.",
     }
-    staff_forbidden = _refusal(403, ["staff.forbidden_network", "staff.forbidden"])
+    staff_forbidden = _refusal(
+        403, ["staff.forbidden_network", "staff.forbidden", "staff.password_change_required"]
+    )
     staff_forbidden["content"][JSON]["example"] = {
         "reason": "staff.forbidden",
         "message": "Votre fonction ne donne pas accès à cette action.",
     }
-    write_forbidden = _refusal(403, ["staff.forbidden_network", "staff.forbidden", "staff.csrf"])
+    write_forbidden = _refusal(
+        403,
+        ["staff.forbidden_network", "staff.forbidden", "staff.password_change_required",
+         "staff.csrf"],
+    )  # fmt: skip
     write_forbidden["content"][JSON]["example"] = {
         "reason": "staff.csrf",
         "message": "Requête refusée (jeton de sécurité absent ou périmé) : rechargez la page.",

@@ -54,6 +54,8 @@ class StaffMember:
     active: bool
     created_at: float
     created_by: str
+    must_change: bool = False
+    """Set by an administrator's password: the member must choose their own before anything."""
 
     def public(self) -> dict[str, Any]:
         return {
@@ -63,6 +65,7 @@ class StaffMember:
             "active": self.active,
             "created_at": int(self.created_at * 1000),
             "created_by": self.created_by,
+            "must_change": self.must_change,
         }
 
     @property
@@ -117,7 +120,14 @@ class StaffAccounts:
     # ------------------------------------------------------------------ accounts
 
     async def create(
-        self, login: str, name: str, roles: list[Role], password: str, by: str, now: float
+        self,
+        login: str,
+        name: str,
+        roles: list[Role],
+        password: str,
+        by: str,
+        now: float,
+        must_change: bool = False,
     ) -> StaffMember:
         login = normalise_login(login)
         check_login_name(login)
@@ -134,6 +144,7 @@ class StaffAccounts:
             "status": "active",
             "created_at": repr(now),
             "created_by": by,
+            "must_change": "1" if must_change else "0",
         }
         # HSETNX on the name field claims the login atomically; the rest follows in one MULTI.
         if not await self.redis.hsetnx(self.key(login), "name", name):
@@ -167,6 +178,7 @@ class StaffAccounts:
             active=data.get("status") == "active",
             created_at=float(data.get("created_at", 0)),
             created_by=data.get("created_by", ""),
+            must_change=data.get("must_change") == "1",
         )
 
     async def all(self) -> list[StaffMember]:
@@ -219,12 +231,16 @@ class StaffAccounts:
         assert updated is not None
         return updated
 
-    async def set_password(self, login: str, password: str) -> None:
+    async def set_password(self, login: str, password: str, must_change: bool = False) -> None:
+        """A new password (all sessions end); ``must_change`` when someone else chose it."""
         check_password(password)
         member = await self.get(login)
         if member is None:
             raise StaffError("staff.not_found")
-        await self.redis.hset(self.key(member.login), "pw", _hasher.hash(password))
+        await self.redis.hset(
+            self.key(member.login),
+            mapping={"pw": _hasher.hash(password), "must_change": "1" if must_change else "0"},
+        )
         await self.end_sessions(member.login)
 
     # ------------------------------------------------------------------ signing in

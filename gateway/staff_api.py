@@ -49,6 +49,11 @@ STAFF_MESSAGES: dict[str, tuple[int, str, str]] = {
         "Password too short: at least 12 characters.",
     ),
     "staff.no_role": (400, "Choisissez au moins une fonction.", "Choose at least one role."),
+    "staff.same_password": (
+        400,
+        "Choisissez un mot de passe différent de l'actuel.",
+        "Choose a password different from the current one.",
+    ),
     "staff.bad_role": (400, "Fonction inconnue.", "Unknown role."),
     "staff.last_admin": (
         409,
@@ -163,6 +168,8 @@ async def change_password(request: web.Request) -> web.Response:
     who = member(request)
     try:
         await accounts.authenticate(who.login, current)
+        if new == current:
+            raise StaffError("staff.same_password")
         await accounts.set_password(who.login, new)
     except StaffError as exc:
         return _refuse(request, exc.reason)
@@ -212,7 +219,7 @@ async def create_staff(request: web.Request) -> web.Response:
         return _refuse(request, "staff.weak_password")
     try:
         created = await request.app[keys.STAFF].create(
-            login, name, roles, password, actor(request), _now(request)
+            login, name, roles, password, actor(request), _now(request), must_change=True
         )
     except StaffError as exc:
         return _refuse(request, exc.reason)
@@ -241,7 +248,7 @@ async def update_staff(request: web.Request) -> web.Response:
             check_password(password)  # before any change: a refusal changes nothing
         updated = await accounts.update(login, roles=roles, active=active, name=name)
         if password:
-            await accounts.set_password(updated.login, password)
+            await accounts.set_password(updated.login, password, must_change=True)
     except StaffError as exc:
         return _refuse(request, exc.reason)
     details = {"roles": ",".join(updated.roles), "active": str(updated.active).lower()}

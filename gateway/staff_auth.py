@@ -29,6 +29,13 @@ CSRF_HEADER = "X-CSRF-Token"
 MEMBER = web.RequestKey("parloir_staff_member", StaffMember)
 SESSION = web.RequestKey("parloir_staff_session", StaffSession)
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# What a member whose password an administrator set may still do: change it, or leave.
+FIRST_SIGN_IN = {
+    ("GET", "/api/staff/me"),
+    ("HEAD", "/api/staff/me"),
+    ("POST", "/api/staff/password"),
+    ("POST", "/api/staff/logout"),
+}
 
 
 def is_secure(request: web.Request) -> bool:
@@ -112,6 +119,19 @@ async def staff_auth(request: web.Request, handler: Any) -> web.StreamResponse:
             request,
         )
     session, who = found
+    if who.must_change and (request.method, canonical) not in FIRST_SIGN_IN:
+        # A password an administrator chose (and knows): the member replaces it first.
+        if _is_page(request, canonical):
+            raise web.HTTPSeeOther(
+                "/connexion?changer=1&suite=" + quote(request.path_qs, safe="")
+            )
+        raise refusal(
+            403,
+            "staff.password_change_required",
+            "Choisissez d'abord votre propre mot de passe.",
+            "First choose your own password.",
+            request,
+        )
     if not allowed(who.roles, perm):
         if _is_page(request, canonical):
             raise web.HTTPSeeOther("/connexion?interdit=" + quote(request.path, safe=""))

@@ -17,6 +17,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
+import aiohttp
 from playwright.async_api import expect
 
 from gateway import appkeys as keys
@@ -25,7 +26,7 @@ from gateway.directory import Correspondent, Detainee, hash_access_code
 from gateway.roles import Role
 
 from .browser import chromium, screenshot, signed_in_context
-from .staffkit import staff_http
+from .staffkit import sign_in, staff_http
 
 DESKTOP = {"width": 1280, "height": 800}
 NARROW = {"width": 360, "height": 740}
@@ -183,8 +184,27 @@ async def test_admin_creates_an_account_enrols_and_revokes_a_kiosk(gateway_facto
         await guard.fill("#login", "b.martin")
         await guard.fill("#password", password)
         await guard.click("#login-submit")
+        # The administrator's password works once: the guard chooses their own first.
+        await expect(guard.locator("#password-form")).to_be_visible()
+        await expect(guard.locator("#current-field")).to_be_hidden()
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as other:
+            csrf = await sign_in(other, base, "b.martin", password)
+            async with other.get(f"{base}/api/desk/day") as resp:
+                assert resp.status == 403
+                assert (await resp.json())["reason"] == "staff.password_change_required"
+            async with other.get(f"{base}/desk", allow_redirects=False) as resp:
+                assert resp.headers["Location"].startswith("/connexion?changer=1")
+            assert csrf
+        await guard.fill("#new-password", "un soir de novembre")
+        await guard.fill("#new-password-2", "un soir de novembre ")
+        await guard.click("#password-submit")
+        await expect(guard.locator("#password-error")).to_contain_text("diffèrent")
+        await guard.fill("#new-password-2", "un soir de novembre")
+        await guard.click("#password-submit")
         await guard.wait_for_url(f"{base}/desk")
         await expect(guard.locator(".session-who")).to_contain_text("Brigadier Martin")
+        audit = await gateway.app[keys.AUDIT].entries(since=0, until=time.time() + 1)
+        assert "staff.password" in [e.action for e in audit]
         # Pages the role does not open are not offered.
         await expect(guard.locator("nav li:has(a[href='/desk/import'])")).to_be_hidden()
         # The head of the prison's parts of the desk (records, correspondents) are not shown.

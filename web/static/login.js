@@ -18,6 +18,16 @@
       'login.missing': 'Indiquez votre identifiant et votre mot de passe.',
       'login.denied': 'Votre fonction ne donne pas accès à la page demandée ({page}). Connectez-vous avec un autre compte, ou revenez à votre page.',
       'login.network': 'Le serveur ne répond pas. Réessayez.',
+      'pw.title': 'Choisir votre mot de passe',
+      'pw.intro': 'Le mot de passe donné par l’administrateur ne sert qu’une fois : choisissez le vôtre (12 caractères au moins).',
+      'pw.intro.change': 'Changer votre mot de passe (12 caractères au moins).',
+      'pw.current': 'Mot de passe actuel',
+      'pw.new': 'Nouveau mot de passe',
+      'pw.new.hint': '12 caractères au moins ; une phrase de plusieurs mots se retient mieux.',
+      'pw.again': 'Encore une fois',
+      'pw.submit': 'Enregistrer le mot de passe',
+      'pw.short': 'Au moins 12 caractères.',
+      'pw.differ': 'Les deux saisies diffèrent.',
     },
     en: {
       'login.page.title': 'Parloir — Staff sign-in',
@@ -33,6 +43,16 @@
       'login.missing': 'Enter your login and password.',
       'login.denied': 'Your role does not open the page asked for ({page}). Sign in with another account, or go back to your page.',
       'login.network': 'The server does not answer. Try again.',
+      'pw.title': 'Choose your password',
+      'pw.intro': 'The password the administrator gave you works only once: choose your own (12 characters or more).',
+      'pw.intro.change': 'Change your password (12 characters or more).',
+      'pw.current': 'Current password',
+      'pw.new': 'New password',
+      'pw.new.hint': '12 characters or more; a sentence of several words is easier to remember.',
+      'pw.again': 'Once more',
+      'pw.submit': 'Save the password',
+      'pw.short': 'At least 12 characters.',
+      'pw.differ': 'The two entries differ.',
     },
   });
   const { $, t, say } = kit;
@@ -76,6 +96,10 @@
         body: JSON.stringify({ login, password }),
       });
       const body = await response.json().catch(() => ({}));
+      if (response.ok && body.must_change) {
+        askNewPassword(body.csrf, password, body.home);
+        return;
+      }
       if (response.ok) {
         window.location.assign(next(body.home));
         return;
@@ -90,5 +114,60 @@
       say(button, () => t('login.submit'));
     }
   });
+  /* --- choosing one's own password (after an administrator's one, or by choice) --- */
+
+  let csrf = '';
+  let known = '';
+  let home = '/';
+
+  function askNewPassword(token, current, landing) {
+    csrf = token;
+    known = current || '';
+    home = landing || '/';
+    $('login-form').hidden = true;
+    $('password-form').hidden = false;
+    $('current-field').hidden = Boolean(known);
+    say($('password-intro'), () => t(known ? 'pw.intro' : 'pw.intro.change'));
+    (known ? $('new-password') : $('current')).focus();
+  }
+
+  $('password-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const current = known || $('current').value;
+    const fresh = $('new-password').value;
+    kit.setInvalid($('new-password'), fresh.length < 12);
+    kit.setInvalid($('new-password-2'), fresh !== $('new-password-2').value);
+    if (fresh.length < 12) { say($('password-error'), () => t('pw.short')); return; }
+    if (fresh !== $('new-password-2').value) { say($('password-error'), () => t('pw.differ')); return; }
+    const button = $('password-submit');
+    button.disabled = true;
+    try {
+      const response = await window.fetch('/api/staff/password?lang=' + kit.lang, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+        credentials: 'same-origin',
+        body: JSON.stringify({ current, new: fresh }),
+      });
+      const body = await response.json().catch(() => ({}));
+      if (response.ok) {
+        window.location.assign(next(home));
+        return;
+      }
+      say($('password-error'), body.message || String(response.status));
+    } catch (e) {
+      say($('password-error'), () => t('login.network'));
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  if (params.get('changer')) {
+    // Signed in already (a forced change, or the member's own choice): no password to retype
+    // for the sign-in, the current one is asked in the form.
+    window.fetch('/api/staff/me', { credentials: 'same-origin', cache: 'no-store' })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((me) => { if (me) askNewPassword(me.csrf, '', me.home); })
+      .catch(() => {});
+  }
   $('login').focus();
 })();

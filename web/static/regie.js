@@ -1,5 +1,7 @@
 /* Parloir — the accounts office ("régie") page: credits, CSV import, statements, tariffs,
- * refunds, daily report. Plain JS, no inline code (strict CSP), French by default.
+ * refunds, daily report. Plain JS, no inline code (strict CSP), French by default; texts,
+ * language, DOM and API helpers from staff-kit.js. The signed-in member is written on every
+ * operation by the server (staff-session.js).
  *
  * Money is integer cents everywhere: amounts typed the French way ("12,50") are turned into
  * cents from their digits, never through a float. Every credit and refund carries a reference
@@ -12,10 +14,6 @@
 'use strict';
 
 (function () {
-  const $ = (id) => document.getElementById(id);
-  const LANGS = ['fr', 'en'];
-  const LANG_KEY = 'parloir.lang';
-  const ACTOR_KEY = 'parloir.regie.actor';
   const CREDIT_REF_KEY = 'parloir.regie.credit.reference';
   const REFUND_REF_KEY = 'parloir.regie.refund.reference';
   const MAX_CENTS = 1000000000;   // gateway.ledger.MAX_AMOUNT
@@ -24,7 +22,7 @@
 
   /* ------------------------------------------------------------------ texts */
 
-  const DICTS = {
+  const TEXTS = {
     fr: {
       'page.title': 'Parloir — Régie des comptes téléphone',
       'page.h1': 'Régie des comptes téléphone',
@@ -37,9 +35,6 @@
       'nav.report': 'Rapport journalier',
       'brand.sub': 'Régie des comptes nominatifs',
       'lang.switch': 'English',
-      'actor.label': 'Agent de la régie',
-      'actor.hint': 'Nom ou matricule, gardé sur ce poste ; inscrit sur chaque crédit, import et remboursement.',
-      'actor.missing': 'Indiquez votre nom ou matricule (agent de la régie) avant toute opération.',
       'common.detainee': 'Numéro d’écrou',
       'common.amount': 'Montant en euros',
       'common.amount.hint': 'Avec une virgule, par exemple 12,50.',
@@ -165,7 +160,6 @@
       'reason.ledger.unknown_call': 'Rien n’a été prélevé pour cette réservation (appel sans réponse, ou pas encore clos) : il n’y a rien à rembourser.',
       'reason.ledger.unknown_tariff': 'Forfait inconnu.',
       'reason.ledger.bad_amount': 'Montant invalide.',
-      'reason.field.actor': 'Indiquez votre nom ou matricule (agent de la régie).',
       'reason.field.amount_cents': 'Montant invalide : un montant supérieur à zéro est attendu.',
       'reason.field.reference': 'Référence invalide (64 caractères au plus).',
       'reason.field.detainee': 'Numéro d’écrou invalide.',
@@ -187,9 +181,6 @@
       'nav.report': 'Daily report',
       'brand.sub': 'Prisoners’ accounts office',
       'lang.switch': 'Français',
-      'actor.label': 'Accounts office officer',
-      'actor.hint': 'Name or staff number, kept on this computer; written on every credit, import and refund.',
-      'actor.missing': 'Enter your name or staff number (accounts office officer) first.',
       'common.detainee': 'Prison number',
       'common.amount': 'Amount in euros',
       'common.amount.hint': 'French style is fine, e.g. 12,50 (or 12.50).',
@@ -315,7 +306,6 @@
       'reason.ledger.unknown_call': 'Nothing was charged for this booking (unanswered, or not closed yet): there is nothing to refund.',
       'reason.ledger.unknown_tariff': 'Unknown plan.',
       'reason.ledger.bad_amount': 'Invalid amount.',
-      'reason.field.actor': 'Enter your name or staff number (accounts office officer).',
       'reason.field.amount_cents': 'Invalid amount: an amount above zero is expected.',
       'reason.field.reference': 'Invalid reference (64 characters at most).',
       'reason.field.detainee': 'Invalid prison number.',
@@ -327,35 +317,11 @@
     },
   };
 
-  function stored(key) {
-    try { return window.localStorage.getItem(key); } catch (e) { return null; }
-  }
+  const kit = window.ParloirStaffKit(TEXTS);
+  const { say, $, h, fill, setInvalid, storageGet, storageSet, call } = kit;
 
-  function store(key, value) {
-    try {
-      if (value === null) window.localStorage.removeItem(key);
-      else window.localStorage.setItem(key, value);
-    } catch (e) { /* private mode */ }
-  }
-
-  function detectLang() {
-    const fromQuery = (new URLSearchParams(window.location.search).get('lang') || '').toLowerCase();
-    if (LANGS.includes(fromQuery)) {
-      store(LANG_KEY, fromQuery);
-      return fromQuery;
-    }
-    const saved = stored(LANG_KEY);
-    return LANGS.includes(saved) ? saved : 'fr';
-  }
-
-  let lang = detectLang();
-
-  function has(key) {
-    return Object.prototype.hasOwnProperty.call(DICTS[lang], key) ||
-      Object.prototype.hasOwnProperty.call(DICTS.fr, key);
-  }
-
-  /** A placeholder value: {cents: n} is money, {date: iso} a date and time, else text. */
+  /** A placeholder value: {cents: n} is money, {date: iso} a date and time, {day: iso} a day,
+   *  {key, vars} another text, else text. */
   function formatVar(value) {
     if (value && typeof value === 'object') {
       if (typeof value.cents === 'number') return money(value.cents);
@@ -367,61 +333,18 @@
   }
 
   function t(key, vars) {
-    const dict = DICTS[lang];
-    let text = Object.prototype.hasOwnProperty.call(dict, key) ? dict[key] : DICTS.fr[key];
-    if (text === undefined) return key;
-    if (vars) {
-      text = text.replace(/\{(\w+)\}/g, (m, name) =>
-        (Object.prototype.hasOwnProperty.call(vars, name) ? formatVar(vars[name]) : m));
-    }
-    return text;
+    if (!vars) return kit.t(key);
+    const texts = {};
+    Object.keys(vars).forEach((name) => { texts[name] = formatVar(vars[name]); });
+    return kit.t(key, texts);
   }
 
   /** Put a translated text in el; it follows language changes. */
   function setText(el, key, vars) {
-    el.dataset.i18n = key;
-    if (vars) el.dataset.i18nVars = JSON.stringify(vars); else delete el.dataset.i18nVars;
-    el.textContent = t(key, vars);
+    say(el, () => t(key, vars));
   }
 
-  function setRaw(el, text) {
-    delete el.dataset.i18n;
-    delete el.dataset.i18nVars;
-    el.textContent = text || '';
-  }
-
-  function clear(el) { setRaw(el, ''); }
-
-  function applyI18n() {
-    document.documentElement.lang = lang;
-    document.querySelectorAll('[data-i18n]').forEach((el) => {
-      let vars = null;
-      if (el.dataset.i18nVars) {
-        try { vars = JSON.parse(el.dataset.i18nVars); } catch (e) { vars = null; }
-      }
-      if (has(el.dataset.i18n)) el.textContent = t(el.dataset.i18n, vars);
-    });
-    document.querySelectorAll('[data-i18n-attr]').forEach((el) => {
-      el.dataset.i18nAttr.split(';').forEach((pair) => {
-        const [attr, key] = pair.split(':').map((s) => s.trim());
-        if (attr && key) el.setAttribute(attr, t(key));
-      });
-    });
-    const toggle = $('lang-toggle');
-    toggle.setAttribute('lang', lang === 'fr' ? 'en' : 'fr');
-  }
-
-  function setLang(value) {
-    lang = value;
-    store(LANG_KEY, value);
-    const url = new URL(window.location.href);
-    if (url.searchParams.has('lang')) {
-      url.searchParams.set('lang', value);
-      window.history.replaceState(null, '', url.toString());
-    }
-    applyI18n();
-    rerender();
-  }
+  function clear(el) { say(el, ''); }
 
   /* ------------------------------------------------------------- formats */
 
@@ -434,7 +357,7 @@
     const units = String(Math.floor(abs / 100));
     const rest = String(abs % 100).padStart(2, '0');
     const sign = value < 0 ? '-' : (signed && value > 0 ? '+' : '');
-    if (lang === 'en') return sign + '€' + group(units, ',') + '.' + rest;
+    if (kit.lang === 'en') return sign + '€' + group(units, ',') + '.' + rest;
     return sign + group(units, '\u202f') + ',' + rest + '\u00a0€';
   }
 
@@ -486,7 +409,7 @@
   }
 
   function tariffName(name) {
-    return has('tariff.' + name) ? t('tariff.' + name) : name;
+    return kit.known('tariff.' + name) ? t('tariff.' + name) : name;
   }
 
   function actorLabel(actor) {
@@ -504,86 +427,49 @@
 
   /* ------------------------------------------------------------------ API */
 
-  /** JSON API call; resolves to {ok, status, data}, never throws. */
-  async function request(method, path, options) {
-    const opts = options || {};
-    const url = new URL(path, window.location.origin);
-    url.searchParams.set('lang', lang);
-    Object.entries(opts.query || {}).forEach(([k, v]) => url.searchParams.set(k, v));
-    const init = {
-      method, headers: { Accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store',
-    };
-    if (opts.json !== undefined) {
-      init.headers['Content-Type'] = 'application/json';
-      init.body = JSON.stringify(opts.json);
-    } else if (opts.body !== undefined) {
-      init.headers['Content-Type'] = 'text/csv';
-      init.body = opts.body;
-    }
+  /** A POST the kit's call() cannot make: a raw body of any type (the CSV file), and the
+   *  refusal kept whole (its details: the refundable amount). Resolves to {ok, status, data}. */
+  async function post(path, body, type) {
     let response;
     try {
-      response = await fetch(url.toString(), init);
+      response = await window.fetch(path + (path.includes('?') ? '&' : '?') + 'lang=' + kit.lang, {
+        method: 'POST', body, credentials: 'same-origin', cache: 'no-store',
+        headers: { Accept: 'application/json', 'Content-Type': type },
+      });
     } catch (e) {
-      return { ok: false, status: 0, data: { reason: 'network' } };
+      return { ok: false, status: 0, data: {} };
     }
     let data = null;
     try { data = await response.json(); } catch (e) { data = null; }
-    if (!data || typeof data !== 'object') data = {};
-    if (!response.ok && !data.reason) data.reason = response.status >= 500 ? 'server_error' : 'http.' + response.status;
-    return { ok: response.ok, status: response.status, data };
+    return { ok: response.ok, status: response.status, data: data && typeof data === 'object' ? data : {} };
   }
 
-  /** Show a server refusal {reason, message, details} in an alert element. */
-  function showRefusal(el, data) {
-    const reason = (data && data.reason) || 'server_error';
-    const details = (data && data.details) || {};
+  /** Show a refused request's answer ({ok: false, status, data: {reason, message, details}})
+   *  in an alert element: the page's own sentence for the reasons it knows. */
+  function showRefusal(el, res) {
+    const data = res.data || {};
+    const reason = res.status === 0 ? 'network'
+      : data.reason || (res.status >= 500 ? 'server_error' : 'http.' + res.status);
+    const details = data.details || {};
     if (reason === 'ledger.refund_exceeds_charge' && typeof details.refundable === 'number') {
       setText(el, 'reason.ledger.refund_exceeds_charge.details', { refundable: { cents: details.refundable } });
-      return;
+    } else if (reason !== 'server_error' && kit.known('reason.' + reason)) {
+      setText(el, 'reason.' + reason);
+    } else if (data.message && reason !== 'server_error') {
+      say(el, data.message);
+    } else {
+      setText(el, 'reason.server_error');
     }
-    if (reason === 'server_error' || !has('reason.' + reason)) {
-      if (data && data.message && reason !== 'server_error') {
-        setRaw(el, data.message);
-      } else {
-        setText(el, 'reason.server_error');
-      }
-      return;
-    }
-    setText(el, 'reason.' + reason);
-  }
-
-  /* ---------------------------------------------------------------- actor */
-
-  const actorInput = $('actor');
-  const actorError = $('actor-error');
-  actorInput.value = stored(ACTOR_KEY) || '';
-  actorInput.addEventListener('input', () => {
-    store(ACTOR_KEY, actorInput.value.trim() || null);
-    if (actorInput.value.trim()) {
-      actorInput.removeAttribute('aria-invalid');
-      clear(actorError);
-    }
-  });
-
-  /** The officer's name, or null after saying it is missing. */
-  function actor(errorEl) {
-    const value = actorInput.value.trim();
-    if (value) return value;
-    actorInput.setAttribute('aria-invalid', 'true');
-    setText(actorError, 'actor.missing');
-    if (errorEl) setText(errorEl, 'actor.missing');
-    actorInput.focus();
-    return null;
   }
 
   function invalid(input, errorEl, key) {
-    input.setAttribute('aria-invalid', 'true');
+    setInvalid(input, true);
     setText(errorEl, key);
     input.focus();
   }
 
   function resetInvalid(form) {
-    form.querySelectorAll('[aria-invalid]').forEach((el) => el.removeAttribute('aria-invalid'));
+    form.querySelectorAll('[aria-invalid]').forEach((el) => setInvalid(el, false));
   }
 
   const FIELD_INPUTS = {};   // field.<name> reason -> input, per form
@@ -591,8 +477,7 @@
   function markField(formKey, data) {
     const reason = (data && data.reason) || '';
     if (!reason.startsWith('field.')) return;
-    const input = (FIELD_INPUTS[formKey] || {})[reason.slice(6)];
-    if (input) input.setAttribute('aria-invalid', 'true');
+    setInvalid((FIELD_INPUTS[formKey] || {})[reason.slice(6)], true);
   }
 
   /* -------------------------------------------------------------- credit */
@@ -606,17 +491,17 @@
 
   function freshCreditReference() {
     credit.reference.value = newReference('REGIE');
-    store(CREDIT_REF_KEY, credit.reference.value);
+    storageSet(CREDIT_REF_KEY, credit.reference.value);
   }
 
   // Kept until a credit succeeds, even across a reload: a retry reuses it.
-  credit.reference.value = stored(CREDIT_REF_KEY) || '';
+  credit.reference.value = storageGet(CREDIT_REF_KEY) || '';
   if (!credit.reference.value) freshCreditReference();
-  credit.reference.addEventListener('input', () => store(CREDIT_REF_KEY, credit.reference.value.trim() || null));
+  credit.reference.addEventListener('input', () => storageSet(CREDIT_REF_KEY, credit.reference.value.trim()));
   credit.newReference.addEventListener('click', () => {
     freshCreditReference();
     clear(credit.error);
-    credit.reference.removeAttribute('aria-invalid');
+    setInvalid(credit.reference, false);
   });
 
   credit.form.addEventListener('submit', async (event) => {
@@ -624,8 +509,6 @@
     if (credit.busy) return;          // a second click while the first is on its way
     resetInvalid(credit.form);
     clear(credit.error);
-    const who = actor(credit.error);
-    if (!who) return;
     const number = credit.detainee.value.trim();
     if (!number) { invalid(credit.detainee, credit.error, 'detainee.missing'); return; }
     const cents = parseEuros(credit.amount.value);
@@ -636,16 +519,14 @@
     credit.submit.disabled = true;
     setText(credit.submit, 'common.busy');
     clear(credit.result);
-    const res = await request('POST', '/api/regie/credits', {
-      json: { detainee: number, amount_cents: cents, reference, actor: who },
-    });
+    const res = await call('POST', '/api/regie/credits', { detainee: number, amount_cents: cents, reference });
     credit.busy = false;
     credit.submit.disabled = false;
     setText(credit.submit, 'credit.submit');
     if (!res.ok) {
-      showRefusal(credit.error, res.data);
+      showRefusal(credit.error, res);
       markField('credit', res.data);
-      if (res.data.reason === 'booking.unknown_detainee') credit.detainee.setAttribute('aria-invalid', 'true');
+      if (res.data.reason === 'booking.unknown_detainee') setInvalid(credit.detainee, true);
       return;
     }
     const account = res.data.account || {};
@@ -680,39 +561,25 @@
 
   function renderProblems() {
     const report = state.importReport;
-    imp.body.textContent = '';
     const items = report ? [
       ...(report.errors || []).map((e) => ({ ...e, kind: 'error' })),
       ...(report.warnings || []).map((w) => ({ ...w, kind: 'warning' })),
     ] : [];
     imp.problems.hidden = items.length === 0;
     items.sort((a, b) => a.line - b.line);
-    items.forEach((item) => {
-      const tr = document.createElement('tr');
-      tr.className = 'problem-' + item.kind;
-      const cells = [
-        item.line ? String(item.line) : t('import.whole_file'),
-        item.column || '',
-        t('import.kind.' + item.kind),
-        item.message || item.reason || '',
-      ];
-      cells.forEach((text) => {
-        const td = document.createElement('td');
-        td.textContent = text;
-        tr.appendChild(td);
-      });
-      imp.body.appendChild(tr);
-    });
+    fill(imp.body, items.map((item) => h('tr', { class: 'problem-' + item.kind },
+      h('td', { text: item.line ? String(item.line) : t('import.whole_file') }),
+      h('td', { text: item.column || '' }),
+      h('td', { text: t('import.kind.' + item.kind) }),
+      h('td', { text: item.message || item.reason || '' }))));
   }
 
   async function sendImport(dryRun) {
     if (imp.busy) return;
     clear(imp.error);
-    const who = actor(imp.error);
-    if (!who) return;
     const file = imp.file.files && imp.file.files[0];
     if (!file) { invalid(imp.file, imp.error, 'import.nofile'); return; }
-    imp.file.removeAttribute('aria-invalid');
+    setInvalid(imp.file, false);
     let bytes = imp.bytes;
     if (dryRun || !bytes) {
       try { bytes = await file.arrayBuffer(); } catch (e) { bytes = null; }
@@ -722,14 +589,12 @@
     imp.check.disabled = true;
     imp.run.disabled = true;
     setText(imp.result, dryRun ? 'import.checking' : 'import.importing');
-    const query = { actor: who };
-    if (dryRun) query.dry_run = '1';
-    const res = await request('POST', '/api/regie/import/credits', { body: bytes, query });
+    const res = await post('/api/regie/import/credits' + (dryRun ? '?dry_run=1' : ''), bytes, 'text/csv');
     imp.busy = false;
     imp.check.disabled = false;
     if (!res.ok) {
       clear(imp.result);
-      showRefusal(imp.error, res.data);
+      showRefusal(imp.error, res);
       state.importReport = null;
       renderProblems();
       return;
@@ -795,15 +660,15 @@
     acc.show.disabled = true;
     const path = '/api/regie/accounts/' + encodeURIComponent(number);
     const [res, file] = await Promise.all([
-      request('GET', path + '/statement'),
-      request('GET', '/api/desk/detainees/' + encodeURIComponent(number)),
+      call('GET', path + '/statement'),
+      call('GET', '/api/desk/detainees/' + encodeURIComponent(number)),
     ]);
     acc.busy = false;
     acc.show.disabled = false;
     if (!res.ok) {
       if (!quiet) {
-        showRefusal(acc.error, res.data);
-        if (res.data.reason === 'booking.unknown_detainee') acc.detainee.setAttribute('aria-invalid', 'true');
+        showRefusal(acc.error, res);
+        if (res.data.reason === 'booking.unknown_detainee') setInvalid(acc.detainee, true);
         acc.view.hidden = true;
         state.account = null;
       }
@@ -849,75 +714,50 @@
     acc.available.textContent = money(a.available);
     acc.tariff.textContent = tariffName(a.tariff);
     const names = TARIFFS.includes(a.tariff) ? TARIFFS : TARIFFS.concat([a.tariff]);
-    acc.tariffSelect.textContent = '';
-    names.forEach((name) => {
-      const option = document.createElement('option');
-      option.value = name;
-      option.textContent = tariffName(name);
-      option.selected = name === a.tariff;
-      acc.tariffSelect.appendChild(option);
-    });
+    fill(acc.tariffSelect, names.map((name) => h('option', { value: name, text: tariffName(name) })));
+    acc.tariffSelect.value = a.tariff;
     renderStatement();
   }
 
-  function cell(tr, text, className) {
-    const td = document.createElement('td');
-    if (className) td.className = className;
-    td.textContent = text;
-    tr.appendChild(td);
-    return td;
+  /** A cell of the statement: its text, then a smaller line under it (the rate, the call). */
+  function cell(text, className, small) {
+    return h('td', { class: className, text }, small ? [h('br'), h('span', { class: 'rate', text: small })] : null);
   }
 
   function renderStatement() {
-    acc.body.textContent = '';
     acc.empty.hidden = state.lines.length > 0;
     const refundedSoFar = refundedByBooking();
-    state.lines.forEach((line) => {
-      const tr = document.createElement('tr');
-      tr.className = 'line-' + line.kind;
-      cell(tr, formatDateTime(line.at), 'nowrap');
-      cell(tr, t('kind.' + line.kind));
+    fill(acc.body, state.lines.map((line) => {
       const isCall = line.kind === 'call' || line.kind === 'no_answer';
-      const label = cell(tr, isCall ? line.label : actorLabel(line.label), 'label');
       const refunded = line.kind === 'refund' ? state.bookings[line.reference] : null;
-      if (refunded && refunded.receipt) {
-        const of = document.createElement('span');
-        of.className = 'rate';
-        of.textContent = t('st.refund.of', { receipt: refunded.receipt });
-        label.appendChild(document.createElement('br'));
-        label.appendChild(of);
-      }
-      cell(tr, line.kind === 'call' ? duration(line.connected_seconds) : '', 'num nowrap');
-      cell(tr, line.kind === 'call' ? String(line.billed_minutes) : '', 'num');
-      const tariff = cell(tr, isCall && line.tariff ? tariffName(line.tariff) : '', 'tariff');
-      if (line.kind === 'call' && line.rate) {
-        const small = document.createElement('span');
-        small.className = 'rate';
-        small.textContent = t('st.rate', { rate: { cents: line.rate } }) +
-          (line.fee ? ' ' + t('st.fee', { fee: { cents: line.fee } }) : '');
-        tariff.appendChild(document.createElement('br'));
-        tariff.appendChild(small);
-      }
-      cell(tr, money(line.amount, true), 'num nowrap money ' + (line.amount < 0 ? 'debit' : 'credit'));
-      cell(tr, line.reference || '', 'ref');
-      const actions = cell(tr, '', 'no-print');
+      const rate = line.kind === 'call' && line.rate
+        ? t('st.rate', { rate: { cents: line.rate } }) + (line.fee ? ' ' + t('st.fee', { fee: { cents: line.fee } }) : '')
+        : '';
       const booking = state.bookings[line.reference];
+      let button = null;
       if (line.kind === 'call' && line.amount < 0 && booking) {
         const charged = -line.amount;
         const refundable = charged - (refundedSoFar[booking.id] || 0);
         if (refundable > 0) {
-          const button = document.createElement('button');
-          button.type = 'button';
-          button.className = 'btn btn-secondary btn-small';
-          button.dataset.needs = 'refunds';
-          button.textContent = t('st.refund');
-          button.setAttribute('aria-label', t('st.refund.label', { date: formatDateTime(line.at) }));
-          button.addEventListener('click', () => chooseRefund(line, booking, charged, refundable));
-          actions.appendChild(button);
+          button = h('button', {
+            type: 'button', class: 'btn btn-secondary btn-small', dataset: { needs: 'refunds' },
+            text: t('st.refund'), 'aria-label': t('st.refund.label', { date: formatDateTime(line.at) }),
+            onclick: () => chooseRefund(line, booking, charged, refundable),
+          });
         }
       }
-      acc.body.appendChild(tr);
-    });
+      return h('tr', { class: 'line-' + line.kind },
+        cell(formatDateTime(line.at), 'nowrap'),
+        cell(t('kind.' + line.kind)),
+        cell(isCall ? line.label : actorLabel(line.label), 'label',
+          refunded && refunded.receipt ? t('st.refund.of', { receipt: refunded.receipt }) : ''),
+        cell(line.kind === 'call' ? duration(line.connected_seconds) : '', 'num nowrap'),
+        cell(line.kind === 'call' ? String(line.billed_minutes) : '', 'num'),
+        cell(isCall && line.tariff ? tariffName(line.tariff) : '', 'tariff', rate),
+        cell(money(line.amount, true), 'num nowrap money ' + (line.amount < 0 ? 'debit' : 'credit')),
+        cell(line.reference || '', 'ref'),
+        h('td', { class: 'no-print' }, button));
+    }));
   }
 
   acc.tariffForm.addEventListener('submit', async (event) => {
@@ -927,10 +767,10 @@
     clear(acc.tariffResult);
     const tariff = acc.tariffSelect.value;
     acc.tariffSubmit.disabled = true;
-    const res = await request('POST',
-      '/api/regie/accounts/' + encodeURIComponent(state.account.number) + '/tariff', { json: { tariff } });
+    const res = await call('POST',
+      '/api/regie/accounts/' + encodeURIComponent(state.account.number) + '/tariff', { tariff });
     acc.tariffSubmit.disabled = false;
-    if (!res.ok) { showRefusal(acc.tariffError, res.data); return; }
+    if (!res.ok) { showRefusal(acc.tariffError, res); return; }
     state.account = res.data;
     renderAccount();
     setText(acc.tariffResult, 'tariff.done', { tariff: { key: 'tariff.' + tariff } });
@@ -952,16 +792,16 @@
 
   function freshRefundReference() {
     ref.reference.value = newReference('RBT');
-    store(REFUND_REF_KEY, ref.reference.value);
+    storageSet(REFUND_REF_KEY, ref.reference.value);
   }
 
-  ref.reference.value = stored(REFUND_REF_KEY) || '';
+  ref.reference.value = storageGet(REFUND_REF_KEY) || '';
   if (!ref.reference.value) freshRefundReference();
-  ref.reference.addEventListener('input', () => store(REFUND_REF_KEY, ref.reference.value.trim() || null));
+  ref.reference.addEventListener('input', () => storageSet(REFUND_REF_KEY, ref.reference.value.trim()));
   ref.newReference.addEventListener('click', () => {
     freshRefundReference();
     clear(ref.error);
-    ref.reference.removeAttribute('aria-invalid');
+    setInvalid(ref.reference, false);
   });
   ref.booking.addEventListener('input', () => { ref.number = null; clear(ref.bookingHint); });
 
@@ -974,7 +814,7 @@
     });
     clear(ref.error);
     clear(ref.result);
-    document.getElementById('refund').scrollIntoView({ block: 'start' });
+    $('refund').scrollIntoView({ block: 'start' });
     ref.amount.focus();
   }
 
@@ -983,8 +823,6 @@
     if (ref.busy) return;
     resetInvalid(ref.form);
     clear(ref.error);
-    const who = actor(ref.error);
-    if (!who) return;
     const booking = ref.booking.value.trim();
     if (!booking) { invalid(ref.booking, ref.error, 'refund.booking.missing'); return; }
     const cents = parseEuros(ref.amount.value);
@@ -997,17 +835,16 @@
     ref.submit.disabled = true;
     setText(ref.submit, 'common.busy');
     clear(ref.result);
-    const res = await request('POST', '/api/regie/refunds', {
-      json: { booking, amount_cents: cents, reason, actor: who, reference },
-    });
+    const res = await post('/api/regie/refunds',
+      JSON.stringify({ booking, amount_cents: cents, reason, reference }), 'application/json');
     ref.busy = false;
     ref.submit.disabled = false;
     setText(ref.submit, 'refund.submit');
     if (!res.ok) {
-      showRefusal(ref.error, res.data);
+      showRefusal(ref.error, res);
       markField('refund', res.data);
-      if (res.data.reason === 'booking.not_found') ref.booking.setAttribute('aria-invalid', 'true');
-      if (res.data.reason === 'ledger.refund_exceeds_charge') ref.amount.setAttribute('aria-invalid', 'true');
+      if (res.data.reason === 'booking.not_found') setInvalid(ref.booking, true);
+      if (res.data.reason === 'ledger.refund_exceeds_charge') setInvalid(ref.amount, true);
       return;
     }
     const account = res.data.account || {};
@@ -1035,16 +872,16 @@
     event.preventDefault();
     if (rep.busy) return;
     clear(rep.error);
-    rep.date.removeAttribute('aria-invalid');
+    setInvalid(rep.date, false);
     const day = rep.date.value;
     if (!day) { invalid(rep.date, rep.error, 'report.date.missing'); return; }
     rep.busy = true;
     rep.show.disabled = true;
-    const res = await request('GET', '/api/regie/report', { query: { date: day } });
+    const res = await call('GET', '/api/regie/report?date=' + encodeURIComponent(day));
     rep.busy = false;
     rep.show.disabled = false;
     if (!res.ok) {
-      showRefusal(rep.error, res.data);
+      showRefusal(rep.error, res);
       rep.view.hidden = true;
       rep.print.disabled = true;
       state.report = null;
@@ -1073,27 +910,23 @@
       ['report.credits', String(r.credits)],
       ['report.credited', money(r.credited)],
     ];
-    rep.body.textContent = '';
-    rows.forEach(([key, value]) => {
-      const tr = document.createElement('tr');
-      tr.dataset.key = key.slice(7);
-      const th = document.createElement('th');
-      th.scope = 'row';
-      th.textContent = t(key);
-      tr.appendChild(th);
-      cell(tr, value, 'num');
-      rep.body.appendChild(tr);
-    });
+    fill(rep.body, rows.map(([key, value]) => h('tr', { dataset: { key: key.slice(7) } },
+      h('th', { scope: 'row', text: t(key) }),
+      cell(value, 'num'))));
   }
 
   rep.print.addEventListener('click', () => printSection('report'));
 
   /* --------------------------------------------------------------- print */
 
+  let signedIn = '';   // "Name (login)" of the signed-in member, printed on the sheets
+  if (window.ParloirStaff) {
+    window.ParloirStaff.ready.then((me) => { signedIn = me.name + ' (' + me.login + ')'; }).catch(() => {});
+  }
+
   function printSection(name) {
     const now = localNow();
-    const who = actorInput.value.trim();
-    const by = who ? { key: 'account.printed.by', vars: { actor: who } } : '';
+    const by = signedIn ? { key: 'account.printed.by', vars: { actor: signedIn } } : '';
     setText(name === 'account' ? acc.printed : rep.printed, 'account.printed', { now: { date: now.iso }, by });
     document.body.dataset.print = name;
     window.print();
@@ -1103,12 +936,10 @@
 
   /* --------------------------------------------------------------- start */
 
-  function rerender() {
+  kit.renderers.push(() => {
     if (state.account) renderAccount();
     renderProblems();
     renderReport();
-  }
-
-  $('lang-toggle').addEventListener('click', () => setLang(lang === 'fr' ? 'en' : 'fr'));
-  applyI18n();
+  });
+  kit.initLang();
 }());

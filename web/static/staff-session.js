@@ -22,6 +22,8 @@
     en: { signedIn: 'Signed in: {name}', signOut: 'Sign out', password: 'Password' },
   };
   const t = (key, name) => (T[LANG === 'en' ? 'en' : 'fr'][key] || key).replace('{name}', name || '');
+  T.fr.password = 'Changer de mot de passe';
+  T.en.password = 'Change password';
 
   const nativeFetch = window.fetch.bind(window);
   let csrf = '';
@@ -86,7 +88,11 @@
         await window.fetch('/api/staff/logout', { method: 'POST' });
         window.location.assign('/connexion');
       });
-      box.append(who, out);
+      const change = document.createElement('a');
+      change.href = '/connexion?changer=1&suite=' + encodeURIComponent(window.location.pathname);
+      change.id = 'change-password';
+      change.textContent = t('password');
+      box.append(who, change, out);
       const toggle = document.getElementById('lang-toggle');
       if (toggle) bar.insertBefore(box, toggle); else bar.append(box);
     }
