@@ -299,3 +299,24 @@ async def test_kiosk_shows_the_balance_and_the_running_cost(gateway_factory) -> 
             booking = await gateway.app[keys.DIRECTORY].booking(demo["booking"])
     assert booking.status == "done" and booking.charged == 44
     assert (await gateway.app[keys.LEDGER].account(demo["detainee"])).balance == 5000 - 44
+
+
+async def test_each_role_sees_its_own_part_of_the_page(gateway_factory) -> None:
+    """The accounts office credits and does not refund; the head of the prison refunds and
+    does not credit (the server refuses either way: tests/test_authorization.py)."""
+    from gateway.roles import Role
+
+    gateway = await gateway_factory()
+    async with chromium() as browser:
+        for roles, shown, hidden in (
+            ([Role.ACCOUNTS], "#credit", "#refund"),
+            ([Role.HEAD], "#refund", "#credit"),
+        ):
+            ctx = await signed_in_context(browser, gateway, roles)
+            page = await ctx.new_page()
+            await page.goto(f"{gateway.base_url}/regie")
+            await page.wait_for_selector("#session-box")
+            assert await page.is_visible(shown), roles
+            assert not await page.is_visible(hidden), roles
+            assert await page.is_visible("#session-box .link-button")
+            await ctx.close()
