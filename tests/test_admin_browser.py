@@ -210,6 +210,11 @@ async def test_admin_creates_an_account_enrols_and_revokes_a_kiosk(gateway_facto
         # The head of the prison's parts of the desk (records, correspondents) are not shown.
         await expect(guard.locator("section[data-needs='people']")).to_be_hidden()
         await expect(guard.locator("#search-q")).to_be_visible()
+        # A page the role does not open says so, with the way back.
+        await guard.goto(f"{base}/monitor")
+        await expect(guard.locator("#login-denied")).to_contain_text("/monitor")
+        await guard.click("#login-home")
+        await guard.wait_for_url(f"{base}/desk")
         await expect(guard.locator("nav a[href='/desk/mouvements']")).to_be_visible()
         me_json = await guard.evaluate("fetch('/api/staff/me').then((r) => r.json())")
         assert {"/monitor", "/admin", "/direction", "/regie"} <= set(me_json["denied_pages"])

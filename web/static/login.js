@@ -18,6 +18,7 @@
       'login.missing': 'Indiquez votre identifiant et votre mot de passe.',
       'login.denied': 'Votre fonction ne donne pas accès à la page demandée ({page}). Connectez-vous avec un autre compte, ou revenez à votre page.',
       'login.network': 'Le serveur ne répond pas. Réessayez.',
+      'login.home': 'Revenir à ma page ({name})',
       'pw.title': 'Choisir votre mot de passe',
       'pw.intro': 'Le mot de passe donné par l’administrateur ne sert qu’une fois : choisissez le vôtre (12 caractères au moins).',
       'pw.intro.change': 'Changer votre mot de passe (12 caractères au moins).',
@@ -43,6 +44,7 @@
       'login.missing': 'Enter your login and password.',
       'login.denied': 'Your role does not open the page asked for ({page}). Sign in with another account, or go back to your page.',
       'login.network': 'The server does not answer. Try again.',
+      'login.home': 'Back to my page ({name})',
       'pw.title': 'Choose your password',
       'pw.intro': 'The password the administrator gave you works only once: choose your own (12 characters or more).',
       'pw.intro.change': 'Change your password (12 characters or more).',
@@ -63,6 +65,16 @@
   if (denied) {
     $('login-denied').hidden = false;
     say($('login-denied'), () => t('login.denied', { page: denied }));
+    // Signed in already: offer the way back to the member's own page.
+    window.fetch('/api/staff/me', { credentials: 'same-origin', cache: 'no-store' })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((me) => {
+        if (!me) return;
+        const back = kit.h('a', { id: 'login-home', href: me.home, class: 'btn btn-secondary' });
+        say(back, () => t('login.home', { name: me.name }));
+        $('login-denied').after(back);
+      })
+      .catch(() => {});
   }
 
   function next(home) {
