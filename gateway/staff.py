@@ -245,6 +245,10 @@ class StaffAccounts:
 
     # ------------------------------------------------------------------ signing in
 
+    async def failures(self, login: str) -> int:
+        """Wrong passwords on this account in the current 15-minute lock window."""
+        return int(await self.redis.get(f"{PREFIX}stafffail:{normalise_login(login)}") or 0)
+
     async def authenticate(self, login: str, password: str) -> StaffMember:
         """The member if the password is right; StaffError otherwise (same reason whether the
         login exists or not, so the answer does not reveal which logins exist)."""

@@ -115,7 +115,7 @@ async def login(request: web.Request) -> web.Response:
         who = await accounts.authenticate(name, password)
     except StaffError as exc:
         if exc.reason == "staff.bad_credentials":
-            failures = int(await accounts.redis.get(f"parloir:stafffail:{name.lower()}") or 0)
+            failures = await accounts.failures(name)
             if failures == accounts.failures_allowed:
                 await request.app[keys.AUDIT].record(
                     name[:64], "staff.locked", name[:64], now, address=_address(request)
@@ -143,6 +143,7 @@ async def me(request: web.Request) -> web.Response:
     """GET /api/staff/me: who is signed in, their roles, pages, and the CSRF token."""
     who, session = member(request), session_of(request)
     lang = 1 if request.query.get("lang") == "en" else 0
+    pages, denied = _pages(who.roles)
     return web.json_response(
         {
             **who.public(),
@@ -151,8 +152,8 @@ async def me(request: web.Request) -> web.Response:
             "expires": int(session.expires * 1000),
             "idle_seconds": request.app[keys.STAFF].idle_seconds,
             "home": home_page(who.roles),
-            "pages": _pages(who.roles)[0],
-            "denied_pages": _pages(who.roles)[1],
+            "pages": pages,
+            "denied_pages": denied,
             "permissions": sorted(p for p in permissions(who.roles) if p != Perm.PUBLIC),
         }
     )
