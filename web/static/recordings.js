@@ -186,40 +186,7 @@
 
   /* ------------------------------------------------------------------- API */
 
-  function withLang(path) {
-    return path + (path.includes('?') ? '&' : '?') + 'lang=' + kit.lang;
-  }
-
-  async function request(method, path, body) {
-    const init = {
-      method,
-      headers: { Accept: 'application/json' },
-      credentials: 'same-origin',
-      cache: 'no-store',
-    };
-    if (body !== undefined) {
-      init.body = JSON.stringify(body);
-      init.headers['Content-Type'] = 'application/json';
-    }
-    let response;
-    try {
-      response = await window.fetch(withLang(path), init);
-    } catch (e) {
-      return { ok: false, status: 0, data: { reason: 'network', message: t('common.network') } };
-    }
-    let data = null;
-    try { data = await response.json(); } catch (e) { data = null; }
-    if (!response.ok) {
-      if (!data || typeof data !== 'object' || Array.isArray(data)) data = {};
-      data.reason = data.reason || 'http.' + response.status;
-      if (known('reason.' + data.reason)) data.message = t('reason.' + data.reason);
-      else if (!data.message || data.reason.startsWith('http.')) {
-        data.message = t('common.server_error', { status: response.status });
-      }
-    }
-    return { ok: response.ok, status: response.status, data: data == null ? {} : data };
-  }
-
+  const request = kit.call;
   const get = (path) => request('GET', path);
   const post = (path, body) => request('POST', path, body);
 

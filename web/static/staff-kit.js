@@ -151,8 +151,10 @@ window.ParloirStaffKit = function makeStaffKit(TEXTS) {
       : (KIT_TEXTS[lang] || KIT_TEXTS.fr)[key].replace('{status}', vars ? vars.status : '');
   }
 
-  /** A JSON request to the API, in the page's language: {ok, status, data}; on a refusal,
-   *  data holds the server's reason and its sentence (or a generic one for HTTP errors). */
+  /** A JSON request to the API, in the page's language; resolves to {ok, status, data}, never
+   *  throws. A refusal keeps the server's fields (reason, message, details); the message is
+   *  the page's own text when it has one for the reason ("reason.<reason>"), a generic one for
+   *  a bare HTTP error. */
   async function call(method, path, payload) {
     let response;
     const url = path + (path.includes('?') ? '&' : '?') + 'lang=' + lang;
@@ -164,16 +166,20 @@ window.ParloirStaffKit = function makeStaffKit(TEXTS) {
     try {
       response = await window.fetch(url, options);
     } catch (e) {
-      return { ok: false, status: 0, data: { message: kitText('common.network') } };
+      const message = known('reason.network') ? t('reason.network') : kitText('common.network');
+      return { ok: false, status: 0, data: { reason: 'network', message } };
     }
     let data = null;
     try { data = await response.json(); } catch (e) { data = null; }
     if (!response.ok) {
-      const message = data && data.message && !String(data.reason || '').startsWith('http.')
-        ? data.message : kitText('common.server_error', { status: response.status });
-      return { ok: false, status: response.status, data: { reason: data && data.reason, message } };
+      if (!data || typeof data !== 'object' || Array.isArray(data)) data = {};
+      data.reason = data.reason || 'http.' + response.status;
+      if (known('reason.' + data.reason)) data.message = t('reason.' + data.reason);
+      else if (!data.message || data.reason.startsWith('http.')) {
+        data.message = kitText('common.server_error', { status: response.status });
+      }
     }
-    return { ok: true, status: response.status, data };
+    return { ok: response.ok, status: response.status, data: data == null ? {} : data };
   }
 
   /* ----------------------------------------------------------- formatting */
