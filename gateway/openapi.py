@@ -173,8 +173,8 @@ REASONS: dict[str, str] = {
     "ledger.unknown_tariff": "no tariff with this name",
     # Monitoring and recordings (gateway.monitor_api).
     "monitor.no_call": (
-        "no call in progress with this id on this gateway (a call run by another gateway process "
-        "cannot be watched or cut from here); for a flag, no recording of the call either"
+        "no call in progress with this id in the service (the process serving the request "
+        "forwards to the call's owner); for a flag, no recording of the call either"
     ),
     "monitor.lawyer": "the call is with a lawyer: neither recorded nor monitored",
     "monitor.call_ended": "the call has just ended",
@@ -2407,9 +2407,9 @@ order: the body, the call, a lawyer, the call's end, the offer. {_FRENCH_ONLY}
                 "Flag a moment of a call",
                 f"""
 « Signaler »: marks a moment of a call, live or afterwards on its recording, with who and why.
-The call must be in progress on this gateway or have a recording. The recording's `flags` count
-goes up and the flag is listed by `GET /api/recordings/{{call}}`. {_STAFF_AUDITED} The flag is
-logged (`call.flag`, with the `comment`). {_FRENCH_ONLY} {_TEXT_LIMITS}
+The call must be in progress (on any gateway process) or have a recording. The recording's
+`flags` count goes up and the flag is listed by `GET /api/recordings/{{call}}`. {_STAFF_AUDITED}
+The flag is logged (`call.flag`, with the `comment`). {_FRENCH_ONLY} {_TEXT_LIMITS}
 """,
                 {"201": _ok("Flagged.", _ref("FlagResult"))},
                 {
@@ -2433,9 +2433,10 @@ logged (`call.flag`, with the `comment`). {_FRENCH_ONLY} {_TEXT_LIMITS}
                 "Cut a call in progress",
                 f"""
 « Interrompre »: ends the call for both sides at once (they get `ended` with reason `cut` on the
-WebSocket); its connected time is billed and its recording sealed as at any end. Only a call run
-by this gateway process can be cut. {_STAFF_AUDITED} The cut is logged (`call.cut`, with the
-`reason`) before the call is cut. {_FRENCH_ONLY} {_TEXT_LIMITS}
+WebSocket); its connected time is billed and its recording sealed as at any end. Any call in
+progress can be cut, whichever gateway process owns it (the request is forwarded to the owner).
+{_STAFF_AUDITED} The cut is logged (`call.cut`, with the `reason`) before the call is cut.
+{_FRENCH_ONLY} {_TEXT_LIMITS}
 """,
                 {"200": _ok("Cut.", _ref("CutResult"))},
                 {

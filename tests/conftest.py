@@ -8,7 +8,10 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
+import aiortc.rtcrtpreceiver
+import aiortc.rtcrtpsender
 import pytest
 import redis.asyncio as aioredis
 
@@ -78,3 +81,22 @@ async def gateway_factory(
                 for task in asyncio.all_tasks():
                     task.print_stack()
                 raise
+
+
+@pytest.fixture
+def codec_spy(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Counts every decoder and encoder aiortc creates in this process (the gateway's)."""
+    counts = {"decoders": 0, "encoders": 0}
+    get_decoder, get_encoder = aiortc.rtcrtpreceiver.get_decoder, aiortc.rtcrtpsender.get_encoder
+
+    def spy_decoder(codec: Any) -> Any:
+        counts["decoders"] += 1
+        return get_decoder(codec)
+
+    def spy_encoder(codec: Any) -> Any:
+        counts["encoders"] += 1
+        return get_encoder(codec)
+
+    monkeypatch.setattr(aiortc.rtcrtpreceiver, "get_decoder", spy_decoder)
+    monkeypatch.setattr(aiortc.rtcrtpsender, "get_encoder", spy_encoder)
+    return counts

@@ -5,33 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import aiortc.rtcrtpreceiver
-import aiortc.rtcrtpsender
-import pytest
-
 from gateway import appkeys as keys
 
 from .browser import chromium, enrolled_kiosk_context, frames_decoded, screenshot
 from .callkit import seeded, wait_for_code
-
-
-@pytest.fixture
-def codec_spy(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """Counts every decoder and encoder aiortc creates in this process (the gateway's)."""
-    counts = {"decoders": 0, "encoders": 0}
-    get_decoder, get_encoder = aiortc.rtcrtpreceiver.get_decoder, aiortc.rtcrtpsender.get_encoder
-
-    def spy_decoder(codec: Any) -> Any:
-        counts["decoders"] += 1
-        return get_decoder(codec)
-
-    def spy_encoder(codec: Any) -> Any:
-        counts["encoders"] += 1
-        return get_encoder(codec)
-
-    monkeypatch.setattr(aiortc.rtcrtpreceiver, "get_decoder", spy_decoder)
-    monkeypatch.setattr(aiortc.rtcrtpsender, "get_encoder", spy_encoder)
-    return counts
 
 
 async def _grows(page: Any, above: int, timeout: float = 20.0) -> int:

@@ -14,10 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import aiortc.rtcrtpreceiver
-import aiortc.rtcrtpsender
 import av
-import pytest
 
 from gateway import appkeys as keys
 
@@ -32,25 +29,6 @@ from .browser import (
 from .callkit import seeded, wait_for_code
 
 STAFF = "Lieutenant Moreau"
-
-
-@pytest.fixture
-def codec_spy(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """Counts every decoder and encoder aiortc creates in this process (the gateway's)."""
-    counts = {"decoders": 0, "encoders": 0}
-    get_decoder, get_encoder = aiortc.rtcrtpreceiver.get_decoder, aiortc.rtcrtpsender.get_encoder
-
-    def spy_decoder(codec: Any) -> Any:
-        counts["decoders"] += 1
-        return get_decoder(codec)
-
-    def spy_encoder(codec: Any) -> Any:
-        counts["encoders"] += 1
-        return get_encoder(codec)
-
-    monkeypatch.setattr(aiortc.rtcrtpreceiver, "get_decoder", spy_decoder)
-    monkeypatch.setattr(aiortc.rtcrtpsender, "get_encoder", spy_encoder)
-    return counts
 
 
 # What the monitor's tile receives per section, keyed "side/kind" from the answer's tracks:
