@@ -25,7 +25,7 @@ from typing import Any
 import aiohttp
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
-from gateway import aiortc_passthrough as passthrough
+from gateway.media import aiortc_passthrough as passthrough
 
 from .clip import Clip, load_clip
 from .media import (

@@ -2,10 +2,10 @@
 
 * :class:`ClipTrack` yields the clip's encoded packets as ``av.Packet``\\ s, paced in real time
   (30 fps video, 50 packets/s Opus). The sender is fitted with the gateway's own packetize-only
-  :class:`~gateway.aiortc_passthrough.Packer`, so no encoder exists in the load generator. A
+  :class:`~gateway.media.aiortc_passthrough.Packer`, so no encoder exists in the load generator. A
   keyframe request (PLI/FIR) makes the video loop back to frame 0, the clip's only keyframe:
   the stream stays decodable and still nothing is encoded.
-* :class:`StreamMeter` is fed by the gateway's :class:`~gateway.aiortc_passthrough.PacketSink`
+* :class:`StreamMeter` is fed by the gateway's :class:`~gateway.media.aiortc_passthrough.PacketSink`
   (the receiver's decoder queue swapped for a callback): it counts reassembled frames, never
   decodes them.
 
@@ -32,7 +32,7 @@ from aiortc import RTCRtpSender
 from aiortc import rtcrtpsender as _sender_mod
 from aiortc.mediastreams import MediaStreamTrack
 
-from gateway import aiortc_passthrough as passthrough
+from gateway.media import aiortc_passthrough as passthrough
 
 from .clip import AUDIO_FRAME, AUDIO_RATE, FPS, Clip
 

@@ -16,14 +16,14 @@ from pathlib import Path
 GROUPS = (
     ("srtp (libsrtp via pylibsrtp)", ("pylibsrtp",)),
     ("ICE/UDP (aioice)", ("aioice",)),
-    # MarkerJitterBuffer lives in gateway/aiortc_passthrough.py but is aiortc's jitter buffer.
+    # MarkerJitterBuffer lives in gateway/media/aiortc_passthrough.py but is aiortc's jitter buffer.
     (
         "RTP receive + jitter buffer (aiortc)",
         ("rtcrtpreceiver", "jitterbuffer", "rtp.py", "MarkerJitterBuffer"),
     ),
     ("RTP send + packetize (aiortc)", ("rtcrtpsender", "codecs/vpx", "codecs/opus")),
     ("DTLS/transport (aiortc)", ("rtcdtlstransport", "rtcicetransport")),
-    ("Parloir relay", ("gateway/relay.py", "gateway/aiortc_passthrough.py")),
+    ("Parloir relay", ("gateway/media/relay.py", "gateway/media/aiortc_passthrough.py")),
     ("recorder", ("recorder/",)),
     ("asyncio event loop", ("asyncio/",)),
 )

@@ -20,10 +20,10 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from gateway.directory import Booking, Correspondent, Detainee, Directory, hash_access_code
-from gateway.ledger import Ledger
-from gateway.pricing import max_hold
-from gateway.redis_server import EmbeddedRedis
+from gateway.core.pricing import max_hold
+from gateway.service.redis_server import EmbeddedRedis
+from gateway.store.directory import Booking, Correspondent, Detainee, Directory, hash_access_code
+from gateway.store.ledger import Ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOT_SECONDS = 45 * 60
@@ -90,8 +90,8 @@ def kiosk_ids(count: int) -> list[str]:
 
 
 def kiosks_enrolled() -> bool:
-    """Kiosks are enrolled devices once ``gateway.kiosks`` exists (issue 6)."""
-    return importlib.util.find_spec("gateway.kiosks") is not None
+    """Kiosks are enrolled devices once ``gateway.store.kiosks`` exists (issue 6)."""
+    return importlib.util.find_spec("gateway.store.kiosks") is not None
 
 
 def start_parloir(workdir: Path, calls: int, record: bool = True, processes: int = 1) -> Target:
@@ -138,10 +138,11 @@ def start_parloir(workdir: Path, calls: int, record: bool = True, processes: int
 
 def _wait_all_beating(url: str, owners: list[str], within: float = 15.0) -> None:
     """Until every process has a heartbeat: a call is placed only on processes that have one,
-    and before that a process places every call on itself (``gateway.cluster.Cluster.place``)."""
+    and before that a process places every call on itself
+    (``gateway.service.cluster.Cluster.place``)."""
     import redis as sync_redis
 
-    from gateway.cluster import alive_key
+    from gateway.service.cluster import alive_key
 
     client = sync_redis.Redis.from_url(url)
     try:
@@ -158,7 +159,7 @@ def calls_per_owner(url: str, owners: list[str]) -> list[int]:
     """Live calls of each process, from its heartbeat (``gw:{owner}`` ``calls``)."""
     import redis as sync_redis
 
-    from gateway.cluster import alive_key
+    from gateway.service.cluster import alive_key
 
     client = sync_redis.Redis.from_url(url, decode_responses=True)
     try:
@@ -180,21 +181,21 @@ def start_stock(workdir: Path, record: bool = True) -> Target:
 async def enrol_kiosk(redis: aioredis.Redis, kiosk_id: str) -> str | None:
     """The device credential of an enrolled kiosk, or None before kiosk enrolment exists.
 
-    The one place that knows ``gateway.kiosks``; the credential goes in the kiosk login's
+    The one place that knows ``gateway.store.kiosks``; the credential goes in the kiosk login's
     ``X-Parloir-Kiosk`` header (:func:`bench.loadgen.kiosk_login`)."""
     if not kiosks_enrolled():
         return None
-    from gateway import kiosks  # type: ignore[attr-defined]
+    from gateway.store import kiosks
 
     return str(await kiosks.KioskRegistry(redis).enrol(kiosk_id, "bench", time.time()))
 
 
 async def monitoring_account(redis: aioredis.Redis) -> dict[str, str] | None:
     """A monitoring staff account for the viewers, or None before staff accounts exist."""
-    if importlib.util.find_spec("gateway.staff") is None:
+    if importlib.util.find_spec("gateway.store.staff") is None:
         return None
-    from gateway.roles import Role  # type: ignore[import-not-found]
-    from gateway.staff import StaffAccounts  # type: ignore[import-not-found]
+    from gateway.core.roles import Role  # type: ignore[import-not-found]
+    from gateway.store.staff import StaffAccounts  # type: ignore[import-not-found]
 
     login, password = "bench-surveillance", secrets.token_urlsafe(18)
     await StaffAccounts(redis).create(

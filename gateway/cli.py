@@ -20,26 +20,32 @@ from typing import Any
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from gateway.config import GatewayConfig, from_environ
+from gateway.core.booking_rules import slots
+from gateway.core.establishment import Establishment
+from gateway.core.pricing import max_hold
+from gateway.core.roles import Role
+from gateway.http import appkeys as keys
+from gateway.http.app import create_app
+from gateway.http.desk_api import slots_json
+from gateway.service.redis_server import EmbeddedRedis
+from gateway.service.tls import server_context
+from gateway.store.bookings import BookingDesk
+from gateway.store.directory import (
+    Booking,
+    Correspondent,
+    Detainee,
+    Directory,
+    hash_access_code,
+    new_id,
+)
+from gateway.store.kiosks import KioskRegistry
+from gateway.store.ledger import Ledger
+from gateway.store.staff import StaffAccounts, StaffError
 from recorder.audit import Audit
 from recorder.integrity import verify
 from recorder.retention import purge
 from recorder.store import RecordingStore
-
-from . import appkeys as keys
-from .app import create_app
-from .booking_desk import BookingDesk
-from .booking_rules import slots
-from .config import GatewayConfig, from_environ
-from .desk_api import slots_json
-from .directory import Booking, Correspondent, Detainee, Directory, hash_access_code, new_id
-from .establishment import Establishment
-from .kiosks import KioskRegistry
-from .ledger import Ledger
-from .pricing import max_hold
-from .redis_server import EmbeddedRedis
-from .roles import Role
-from .staff import StaffAccounts, StaffError
-from .tls import server_context
 
 log = logging.getLogger("parloir")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from .turn import rest_credentials
+from gateway.core.turn import rest_credentials
 
 
 class ConfigError(ValueError):

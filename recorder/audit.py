@@ -8,7 +8,8 @@ One Redis Stream, ``parloir:audit``: each entry is who (``actor``), did what (``
 Append-only by convention: the stream is never trimmed and no code deletes from it (no
 ``XDEL``, ``XTRIM`` nor ``MAXLEN`` anywhere; a test checks the sources of this package).
 Durability is Redis's: the AOF of its configuration (the embedded Redis runs ``appendonly yes``
-with ``appendfsync always``, see :mod:`gateway.redis_server`). Like any store an administrator
+with ``appendfsync always``, see :mod:`gateway.service.redis_server`). Like any store an
+administrator
 controls, it is evidence against staff, not against the administrator.
 
 Entry ids carry the time: ``{milliseconds}-{n}`` from the caller's ``now`` (nothing here reads a

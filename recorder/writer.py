@@ -3,7 +3,8 @@
 Theory of operation
 -------------------
 * **No transcoding.** The recorder is one more consumer of the call's
-  :class:`~gateway.relay.MediaSource`\\ s: it receives the same ``av.Packet`` objects as the other
+  :class:`~gateway.media.relay.MediaSource`\\ s: it receives the same ``av.Packet`` objects as the
+  other
   leg's sender and hands their bytes to the WebM muxer through PyAV streams that have no codec
   context at all (``add_mux_stream``), so no encoder or decoder can exist.
 * **One file per side**: ``kiosk.webm`` and ``relative.webm``, each with that side's VP8 video
@@ -43,8 +44,8 @@ from pathlib import Path
 import av
 from aiortc.mediastreams import MediaStreamError
 
-from gateway.aiortc_passthrough import is_vp8_keyframe
-from gateway.relay import MediaSource, RelayTrack
+from gateway.media.aiortc_passthrough import is_vp8_keyframe
+from gateway.media.relay import MediaSource, RelayTrack
 
 log = logging.getLogger(__name__)
 

@@ -3,16 +3,17 @@
 A participant's socket may land on any gateway process. When the call lives elsewhere, the
 process holding the socket (the *holder*) keeps only the socket and a :class:`Link`; the owner
 runs the session as a :class:`RemoteSession`, with exactly the rules a local socket gets
-(:mod:`signaling.session`). Envelopes travel on the processes' channels (:mod:`gateway.cluster`):
+(:mod:`signaling.session`). Envelopes travel on the processes' channels
+(:mod:`gateway.service.cluster`):
 
 * holder to owner: ``open`` (claims, whether to say ``welcome``, an optional first frame), ``up``
   (one client frame, as text), ``gone`` (the socket closed);
 * owner to holder: ``down`` (a message for the socket), ``shut`` (close it with a code).
 
 Each side handles one session's envelopes in arrival order, in one task per session. The owner
-lists the remote sockets of a call in ``call:{id}:socks`` ("holder sid lang"): if the owner dies,
-the process that recovers the call tells them (:mod:`gateway.supervisor`). A holder whose owner
-stops beating for longer than recovery takes tells its page itself.
+lists the remote sockets of a call in ``call:{id}:socks`` ("holder sid lang"): if the owner
+dies, the process that recovers the call tells them (:mod:`gateway.service.supervisor`). A
+holder whose owner stops beating for longer than recovery takes tells its page itself.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from gateway.calls import Call, CallEngine
-from gateway.cluster import Envelope
-from gateway.directory import Directory
-from gateway.i18n import message
-from gateway.lifecycle import Leg
+from gateway.core.i18n import message
+from gateway.core.lifecycle import Leg
+from gateway.media.calls import Call, CallEngine
+from gateway.service.cluster import Envelope
+from gateway.store.directory import Directory
 
 from . import messages as m
 from .session import Session, dispatch, welcome

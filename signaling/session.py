@@ -4,18 +4,18 @@ The same rules serve a socket held by this process (:class:`signaling.websocket.
 and one held by another process, whose frames arrive through Redis
 (:class:`signaling.routing.RemoteSession`): only :meth:`Session.send` and :meth:`Session.shut`
 differ. Rules of the protocol (parsing, roles) live in :mod:`signaling.messages`; the call's
-rules in :mod:`gateway.lifecycle`.
+rules in :mod:`gateway.core.lifecycle`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from gateway.calls import Call, CallEngine, CallError
-from gateway.directory import Directory
-from gateway.i18n import message
-from gateway.kiosks import KioskRegistry
-from gateway.lifecycle import CallState, Leg
+from gateway.core.i18n import message
+from gateway.core.lifecycle import CallState, Leg
+from gateway.media.calls import Call, CallEngine, CallError
+from gateway.store.directory import Directory
+from gateway.store.kiosks import KioskRegistry
 
 from . import messages as m
 

@@ -1,7 +1,7 @@
 """The aiohttp WebSocket endpoint ``/ws``: an adapter between sockets and the call engine.
 
 Rules of the protocol (parsing, roles) live in :mod:`signaling.messages`; a session's rules in
-:mod:`signaling.session`; the call's rules in :mod:`gateway.lifecycle`. A fault in one socket
+:mod:`signaling.session`; the call's rules in :mod:`gateway.core.lifecycle`. A fault in one socket
 closes that socket only.
 
 A socket may land on any gateway process. When its call is owned by another process (or the
@@ -17,10 +17,10 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from gateway import appkeys as keys
-from gateway.calls import CallEngine, dumps
-from gateway.directory import Directory
-from gateway.lifecycle import CallState, Leg
+from gateway.core.lifecycle import CallState, Leg
+from gateway.http import appkeys as keys
+from gateway.media.calls import CallEngine, dumps
+from gateway.store.directory import Directory
 
 from . import messages as m
 from .routing import Link, Router

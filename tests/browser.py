@@ -93,8 +93,8 @@ async def enrolled_kiosk_context(browser: Any, gateway: Any, **options: Any) -> 
     import time
     from urllib.parse import urlsplit
 
-    from gateway import appkeys as keys
-    from gateway.kiosks import CREDENTIAL_COOKIE
+    from gateway.http import appkeys as keys
+    from gateway.store.kiosks import CREDENTIAL_COOKIE
 
     credential = await gateway.app[keys.KIOSKS].enrol(gateway.config.kiosk_id, "test", time.time())
     context = await browser.new_context(**options)

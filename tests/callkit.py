@@ -16,10 +16,10 @@ from aiortc import (
 )
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
 
-from gateway import appkeys as keys
 from gateway.cli import Running, seed_demo
-from gateway.kiosks import CREDENTIAL_COOKIE
-from gateway.kiosks import CREDENTIAL_HEADER as KIOSK_HEADER
+from gateway.http import appkeys as keys
+from gateway.store.kiosks import CREDENTIAL_COOKIE
+from gateway.store.kiosks import CREDENTIAL_HEADER as KIOSK_HEADER
 
 
 def read_codes(outbox: Path) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 
 from gateway.cli import Running, start
 from gateway.config import GatewayConfig
-from gateway.redis_server import EmbeddedRedis
+from gateway.service.redis_server import EmbeddedRedis
 
 
 @pytest.fixture(scope="session")

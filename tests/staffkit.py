@@ -10,9 +10,9 @@ from contextlib import asynccontextmanager
 
 import aiohttp
 
-from gateway import appkeys as keys
 from gateway.cli import Running
-from gateway.roles import Role
+from gateway.core.roles import Role
+from gateway.http import appkeys as keys
 
 # Every role but the administrator's: the functional tests act as one member who may do all
 # the establishment's work; tests/test_authorization.py separates the roles.

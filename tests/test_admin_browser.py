@@ -20,10 +20,10 @@ from typing import Any
 import aiohttp
 from playwright.async_api import expect
 
-from gateway import appkeys as keys
 from gateway.cli import Running
-from gateway.directory import Correspondent, Detainee, hash_access_code
-from gateway.roles import Role
+from gateway.core.roles import Role
+from gateway.http import appkeys as keys
+from gateway.store.directory import Correspondent, Detainee, hash_access_code
 
 from .browser import chromium, screenshot, signed_in_context
 from .staffkit import sign_in, staff_http

@@ -1,7 +1,7 @@
 """The authorization matrix, called for real: every HTTP route of the application by every role
 and by no one, and every signaling message by every kind of participant.
 
-The expected answer comes from ``gateway.roles`` (the same matrix the README prints): a route
+The expected answer comes from ``gateway.core.roles`` (the same matrix the README prints): a route
 a role may use must never answer 401/403 for the role's sake, one it may not must answer
 exactly 403 ``staff.forbidden`` (a page: a redirect to the sign-in page saying so), and no one
 signed in gets 401 ``staff.login_required`` (a page: a redirect to sign in). Every state-changing
@@ -17,8 +17,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from gateway import appkeys as keys
-from gateway.roles import GRANTS, ROUTES, Perm, Role, matrix_markdown, required
+from gateway.core.roles import GRANTS, ROUTES, Perm, Role, matrix_markdown, required
+from gateway.http import appkeys as keys
 from tests.callkit import Client, join, kiosk_login, seeded, start_calling
 from tests.staffkit import create_member, sign_in
 
@@ -54,7 +54,7 @@ async def _answer(resp: aiohttp.ClientResponse) -> tuple[int, str, str]:
     return resp.status, reason, resp.headers.get("Location", "")
 
 
-# The issue's words, role by role: the matrix in gateway.roles must say exactly this.
+# The issue's words, role by role: the matrix in gateway.core.roles must say exactly this.
 EXPECTED = {
     Role.ACTIVITIES: {Perm.DESK_VIEW, Perm.BOOK, Perm.MOVEMENTS},
     Role.FLOOR: {Perm.MOVEMENTS},

@@ -11,11 +11,11 @@ import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.booking_desk import BookingDesk, DeskError
 from gateway.config import GatewayConfig
-from gateway.directory import Correspondent, Detainee, Directory, hash_access_code
-from gateway.establishment import Establishment
-from gateway.ledger import Ledger
+from gateway.core.establishment import Establishment
+from gateway.store.bookings import BookingDesk, DeskError
+from gateway.store.directory import Correspondent, Detainee, Directory, hash_access_code
+from gateway.store.ledger import Ledger
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=PARIS).timestamp()  # a Monday
@@ -195,7 +195,7 @@ async def test_calendar_shows_free_booked_and_closed(redis: aioredis.Redis) -> N
 
 async def test_redis_killed_during_settlements_loses_and_doubles_nothing(tmp_path) -> None:
     """Close 40 bookings while Redis is SIGKILLed mid-way, restart it, close again."""
-    from gateway.redis_server import EmbeddedRedis
+    from gateway.service.redis_server import EmbeddedRedis
 
     server = EmbeddedRedis(tmp_path / "redis")
     server.start()

@@ -1,4 +1,4 @@
-"""Tests of gateway.booking_rules: real calendars, the Saturday rule, the 48-hour boundary,
+"""Tests of gateway.core.booking_rules: real calendars, the Saturday rule, the 48-hour boundary,
 summer-time changes, and property tests of the calendar and the quota.
 
 Every date below was checked by hand: Easter Sunday is 20 April 2025, 5 April 2026 and
@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from gateway.booking_rules import (
+from gateway.core.booking_rules import (
     COUNTED_STATUSES,
     DEFAULT_DAY_SLOTS,
     BookingStatus,

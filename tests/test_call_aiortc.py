@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import aiohttp
 
-from gateway import appkeys as keys
-from gateway.calls import Call
+from gateway.http import appkeys as keys
+from gateway.media.calls import Call
 
 from .callkit import (
     Client,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from gateway import appkeys as keys
+from gateway.http import appkeys as keys
 
 from .browser import chromium, enrolled_kiosk_context, frames_decoded, screenshot
 from .callkit import seeded, wait_for_code

@@ -29,11 +29,11 @@ from typing import Any
 import aiohttp
 import redis.asyncio as aioredis
 
-from gateway.cluster import choose_owner
-from gateway.directory import Directory
-from gateway.kiosks import CREDENTIAL_COOKIE, KioskRegistry
-from gateway.ledger import Ledger
-from gateway.staff import StaffAccounts
+from gateway.service.cluster import choose_owner
+from gateway.store.directory import Directory
+from gateway.store.kiosks import CREDENTIAL_COOKIE, KioskRegistry
+from gateway.store.ledger import Ledger
+from gateway.store.staff import StaffAccounts
 from recorder.audit import Audit
 from recorder.integrity import seal
 from recorder.retention import destructions

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from gateway import codes
-from gateway.code_store import CodeStore
-from gateway.codes import CodeRecord, Outcome, judge
+from gateway.core import codes
+from gateway.core.codes import CodeRecord, Outcome, judge
+from gateway.store.codes import CodeStore
 
 SECRET = b"k" * 32
 T0 = 1_000_000.0

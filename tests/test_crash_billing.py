@@ -23,9 +23,9 @@ import aiohttp
 import av
 import redis.asyncio as aioredis
 
-from gateway.directory import Directory
-from gateway.ledger import Ledger
-from gateway.redis_server import EmbeddedRedis
+from gateway.service.redis_server import EmbeddedRedis
+from gateway.store.directory import Directory
+from gateway.store.ledger import Ledger
 from tests.callkit import Client, enrol_kiosk, join, start_calling
 
 SLOT_LEFT = 30.0  # seconds between the call's start and the end of its slot

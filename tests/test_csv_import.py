@@ -1,4 +1,4 @@
-"""Tests of gateway.csv_import: good files in every separator and encoding, every error reason
+"""Tests of gateway.core.csv_import: good files in every separator and encoding, every error reason
 with its line and column, amounts to cents, duplicates, file-level refusals, and property tests
 that parsing never raises."""
 
@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway import csv_import
-from gateway.booking_rules import CorrespondentStatus, DetaineeStatus
-from gateway.csv_import import (
+from gateway.core import csv_import
+from gateway.core.booking_rules import CorrespondentStatus, DetaineeStatus
+from gateway.core.csv_import import (
     ERROR_REASONS,
     MAX_ROWS,
     WARNING_REASONS,
@@ -29,7 +29,7 @@ from gateway.csv_import import (
     parse_credits,
     parse_detainees,
 )
-from gateway.ledger import MAX_AMOUNT
+from gateway.store.ledger import MAX_AMOUNT
 
 Parser = Callable[[bytes], ImportReport[Any]]
 PARSERS: dict[str, Parser] = {

@@ -12,8 +12,8 @@ from typing import Any
 import aiohttp
 import pypdf
 
-from gateway import appkeys as keys
-from gateway.directory import Correspondent, Detainee, hash_access_code
+from gateway.http import appkeys as keys
+from gateway.store.directory import Correspondent, Detainee, hash_access_code
 from tests.staffkit import staff_http
 
 

@@ -16,9 +16,9 @@ from urllib.parse import urljoin
 from playwright.async_api import expect
 from pypdf import PdfReader
 
-from gateway import appkeys as keys
 from gateway.cli import Running
-from gateway.directory import Correspondent, Detainee, hash_access_code
+from gateway.http import appkeys as keys
+from gateway.store.directory import Correspondent, Detainee, hash_access_code
 
 from .browser import chromium, screenshot, signed_in_context
 

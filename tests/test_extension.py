@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gateway import appkeys as keys
-from gateway.lifecycle import CallExtended, CallLifecycle, CallLimits, Leg
+from gateway.core.lifecycle import CallExtended, CallLifecycle, CallLimits, Leg
+from gateway.http import appkeys as keys
 from tests.callkit import Client, join, seeded, start_calling
 from tests.staffkit import staff_http
 from tests.test_desk_api import get, post

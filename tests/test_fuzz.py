@@ -29,9 +29,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from yarl import URL
 
-from gateway import appkeys as keys
 from gateway.cli import Running
-from gateway.lifecycle import CallState
+from gateway.core.lifecycle import CallState
+from gateway.http import appkeys as keys
 from signaling import messages as m
 
 from . import staffkit

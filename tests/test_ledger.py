@@ -17,9 +17,9 @@ import redis.asyncio as aredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from gateway.ledger import MAX_AMOUNT, Ledger, LedgerError
-from gateway.pricing import CHARTER_TARIFFS, OFF_PLAN, call_cost, max_hold
-from gateway.redis_server import EmbeddedRedis
+from gateway.core.pricing import CHARTER_TARIFFS, OFF_PLAN, call_cost, max_hold
+from gateway.service.redis_server import EmbeddedRedis
+from gateway.store.ledger import MAX_AMOUNT, Ledger, LedgerError
 
 OFF = CHARTER_TARIFFS.get(OFF_PLAN)
 HOLD = max_hold(OFF, 30)  # 914 c: the most a 30-minute off-plan call can cost

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.lifecycle import (
+from gateway.core.lifecycle import (
     CallConnected,
     CallEnded,
     CallLifecycle,

@@ -14,9 +14,9 @@ import aiohttp
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
-from gateway import appkeys as keys
 from gateway.cli import Running
-from gateway.directory import Correspondent
+from gateway.http import appkeys as keys
+from gateway.store.directory import Correspondent
 from tests.staffkit import staff_http
 
 from .callkit import Client, join, seeded, start_calling, wait_until

@@ -16,7 +16,7 @@ from typing import Any
 
 import av
 
-from gateway import appkeys as keys
+from gateway.http import appkeys as keys
 
 from .browser import (
     ARTIFACTS,

@@ -11,12 +11,14 @@ from typing import Any
 import aiohttp
 import pytest
 
-from gateway import appkeys as keys
-from gateway import booking_desk, ledger, openapi, staff_api
-from gateway.app import STAFF_PREFIXES
-from gateway.booking_rules import RefusalCode
-from gateway.codes import Outcome
-from gateway.roles import Role
+from gateway.core.booking_rules import RefusalCode
+from gateway.core.codes import Outcome
+from gateway.core.roles import Role
+from gateway.http import appkeys as keys
+from gateway.http import openapi, staff_api
+from gateway.http.app import STAFF_PREFIXES
+from gateway.store import bookings as booking_desk
+from gateway.store import ledger
 from tests.staffkit import staff_http
 
 try:

@@ -8,8 +8,8 @@ import av
 import pytest
 from aiortc.mediastreams import MediaStreamError
 
-from gateway import aiortc_passthrough as passthrough
-from gateway.relay import QUEUE_PACKETS, MediaSource
+from gateway.media import aiortc_passthrough as passthrough
+from gateway.media.relay import QUEUE_PACKETS, MediaSource
 
 
 def test_aiortc_still_has_the_internals_the_relay_patches() -> None:

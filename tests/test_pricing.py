@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.pricing import (
+from gateway.core.pricing import (
     CHARTER_TARIFFS,
     OFF_PLAN,
     CallCost,

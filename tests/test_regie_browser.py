@@ -7,8 +7,8 @@ from typing import Any
 
 import aiohttp
 
-from gateway import appkeys as keys
-from gateway.pricing import CHARTER_TARIFFS, Rounding, call_cost
+from gateway.core.pricing import CHARTER_TARIFFS, Rounding, call_cost
+from gateway.http import appkeys as keys
 
 from .browser import chromium, enrolled_kiosk_context, screenshot, signed_in_context
 from .callkit import Client, join, seeded, wait_for_code
@@ -304,7 +304,7 @@ async def test_kiosk_shows_the_balance_and_the_running_cost(gateway_factory) -> 
 async def test_each_role_sees_its_own_part_of_the_page(gateway_factory) -> None:
     """The accounts office credits and does not refund; the head of the prison refunds and
     does not credit (the server refuses either way: tests/test_authorization.py)."""
-    from gateway.roles import Role
+    from gateway.core.roles import Role
 
     gateway = await gateway_factory()
     async with chromium() as browser:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from gateway import appkeys as keys
+from gateway.http import appkeys as keys
 from tests.callkit import Client, kiosk_login, read_codes, seeded
 from tests.staffkit import staff_http
 from tests.test_desk_api import first_bookable, get, post, seed

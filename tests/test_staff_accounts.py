@@ -14,9 +14,9 @@ from urllib.parse import unquote
 
 import aiohttp
 
-from gateway import appkeys as keys
-from gateway.roles import Role
-from gateway.sanctions import DetaineeSanctions
+from gateway.core.roles import Role
+from gateway.http import appkeys as keys
+from gateway.store.sanctions import DetaineeSanctions
 from tests.callkit import Client, kiosk_login, seeded
 from tests.staffkit import create_member, sign_in, staff_http
 

@@ -30,8 +30,8 @@ from aiohttp import web
 
 from gateway.cli import Running
 from gateway.config import ConfigError, load_config
-from gateway.forwarded import client_from, parse_networks, scheme_from
-from gateway.tls import server_context
+from gateway.http.forwarded import client_from, parse_networks, scheme_from
+from gateway.service.tls import server_context
 
 from .callkit import Client, kiosk_login, seeded
 

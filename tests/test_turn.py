@@ -9,7 +9,7 @@ import time
 
 import aiohttp
 
-from gateway.turn import rest_credentials
+from gateway.core.turn import rest_credentials
 from tests.callkit import Client, join, kiosk_login, seeded, start_calling
 
 

@@ -1,6 +1,6 @@
-"""The relative's codes in Redis; the rules are in :mod:`gateway.codes`.
+"""The relative's codes in Redis; the rules are in :mod:`gateway.core.codes`.
 
-* ``code:{call_id}`` hash: the call's current :class:`~gateway.codes.CodeRecord`
+* ``code:{call_id}`` hash: the call's current :class:`~gateway.core.codes.CodeRecord`
 * ``codeidx:{digest}`` → call id, so a code typed without the SMS link's reference is found
 * ``secret:code``: the HMAC key, made once and shared by every gateway process
 
@@ -15,8 +15,8 @@ import secrets
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
-from . import codes
-from .codes import CodeRecord, Judgement, Outcome
+from gateway.core import codes
+from gateway.core.codes import CodeRecord, Judgement, Outcome
 
 PREFIX = "parloir:"
 _GRACE = 60  # keep the record a minute past expiry, to say "expired" rather than "invalid"

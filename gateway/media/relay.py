@@ -1,7 +1,7 @@
 """Fan-out of encoded media: one :class:`MediaSource` per leg and kind, any number of consumers.
 
 A source receives the encoded frames (``av.Packet``) of one incoming track, straight from the
-receiver (see :mod:`gateway.aiortc_passthrough`), and hands the same packet objects to every
+receiver (see :mod:`gateway.media.aiortc_passthrough`), and hands the same packet objects to every
 consumer: the other leg's sender, and later the recorder and monitoring viewers. Nothing is
 decoded or copied. Consumers must not mutate packets.
 
@@ -20,7 +20,7 @@ from collections.abc import Callable
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from .aiortc_passthrough import is_vp8_keyframe
+from gateway.media.aiortc_passthrough import is_vp8_keyframe
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Who is asking: the staff session behind a request, and the check of every route.
 
-The middleware looks up the permission the matched route needs (:mod:`gateway.roles`), then:
+The middleware looks up the permission the matched route needs (:mod:`gateway.core.roles`), then:
 public routes pass; staff routes need a live session whose roles grant it (401 without one,
 a page is redirected to the sign-in page instead; 403 without the right); a state-changing
 request also needs the session's CSRF token in ``X-CSRF-Token`` and, when the browser sends
@@ -17,9 +17,9 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from . import appkeys as keys
-from .roles import Perm, allowed, required
-from .staff import StaffMember, StaffSession
+from gateway.core.roles import Perm, allowed, required
+from gateway.http import appkeys as keys
+from gateway.store.staff import StaffMember, StaffSession
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ FIRST_SIGN_IN = {
 
 
 def is_secure(request: web.Request) -> bool:
-    # request.scheme is already the client's when a trusted proxy said so (gateway.forwarded).
+    # request.scheme is already the client's when a trusted proxy said so (gateway.http.forwarded).
     return request.scheme == "https"
 
 
@@ -102,7 +102,9 @@ async def staff_auth(request: web.Request, handler: Any) -> web.StreamResponse:
     canonical = resource.canonical
     perm = required(request.method, canonical)
     if perm is None:
-        log.error("route %s %s is not in gateway.roles.ROUTES: refused", request.method, canonical)
+        log.error(
+            "route %s %s is not in gateway.core.roles.ROUTES: refused", request.method, canonical
+        )
         raise refusal(403, "route.unclassified", "Accès refusé.", "Access denied.", request)
     if perm is Perm.PUBLIC:
         return await handler(request)

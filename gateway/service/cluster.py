@@ -3,7 +3,8 @@
 Theory of operation
 -------------------
 * **Live processes.** Every process heartbeats ``gw:{owner}``, a hash (its live calls, address,
-  host, pid) with a time-to-live of three beats (:mod:`gateway.supervisor`), and lists itself in
+  host, pid) with a time-to-live of three beats (:mod:`gateway.service.supervisor`), and lists
+  itself in
   the sorted set ``gateways``. A process is live while its hash exists.
 * **Owner of a call.** A call is owned by the process that terminates its two peer connections
   and runs its lifecycle. When a kiosk presses "call", the process holding its socket picks the

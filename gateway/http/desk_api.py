@@ -1,7 +1,7 @@
 """JSON API of the booking desk (activities guard, floor guards): people, calendar, bookings.
 
-Thin handlers: they parse and validate the request, call :class:`~gateway.booking_desk.
-BookingDesk` or :class:`~gateway.directory.Directory`, and answer JSON. Every refusal is
+Thin handlers: they parse and validate the request, call :class:`~gateway.store.bookings.
+BookingDesk` or :class:`~gateway.store.directory.Directory`, and answer JSON. Every refusal is
 ``{"reason": ..., "message": ...}`` with a 4xx status and changes nothing. The staff API is only
 served to the prison's internal network (``staff_networks``) until staff accounts exist.
 """
@@ -16,11 +16,15 @@ from typing import Any
 
 from aiohttp import web
 
-from . import appkeys as keys
-from . import csv_import
-from .api import load_json, read_limited
-from .booking_desk import BookingDesk, DeskError
-from .directory import (
+from gateway.core import csv_import
+from gateway.core.i18n import pick_lang
+from gateway.core.receipt_pdf import ReceiptData, render_receipt
+from gateway.http import appkeys as keys
+from gateway.http.public_api import load_json, read_limited
+from gateway.http.staff_auth import actor
+from gateway.service.sms import mask_phone
+from gateway.store.bookings import BookingDesk, DeskError
+from gateway.store.directory import (
     Booking,
     Correspondent,
     Detainee,
@@ -29,10 +33,6 @@ from .directory import (
     hash_access_code,
     to_e164,
 )
-from .i18n import pick_lang
-from .receipt_pdf import ReceiptData, render_receipt
-from .sms import mask_phone
-from .staff_auth import actor
 
 MAX_BODY = 64 * 1024
 MAX_DAYS = 62

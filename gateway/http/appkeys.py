@@ -5,16 +5,15 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from gateway.config import GatewayConfig
+from gateway.media.calls import CallEngine
+from gateway.store.bookings import BookingDesk
+from gateway.store.directory import Directory
+from gateway.store.kiosks import KioskRegistry
+from gateway.store.ledger import Ledger
+from gateway.store.staff import StaffAccounts
+from gateway.store.tokens import RateLimiter, SlidingBudget, Tokens
 from recorder.audit import Audit
-
-from .booking_desk import BookingDesk
-from .calls import CallEngine
-from .config import GatewayConfig
-from .directory import Directory
-from .kiosks import KioskRegistry
-from .ledger import Ledger
-from .sessions import RateLimiter, SlidingBudget, Tokens
-from .staff import StaffAccounts
 
 CONFIG = web.AppKey("config", GatewayConfig)
 REDIS = web.AppKey("redis", aioredis.Redis)

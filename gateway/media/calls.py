@@ -3,10 +3,11 @@
 Each call is owned by exactly one gateway process (``owner`` in its Redis record). Its state and
 every lifecycle event are written to Redis (``call:{id}`` hash and ``call:{id}:events`` stream;
 ``calls:live`` lists the calls in progress; ``bookingcall:{booking}`` names a booking's live
-call), so that another process can find it and route to it (:mod:`gateway.cluster`): what other
+call), so that another process can find it and route to it (:mod:`gateway.service.cluster`): what
+other
 processes may ask of a call's owner is the engine's ``_here_*`` methods.
 
-The engine does no rule-making: :class:`~gateway.lifecycle.CallLifecycle` decides, the engine
+The engine does no rule-making: :class:`~gateway.core.lifecycle.CallLifecycle` decides, the engine
 feeds it inputs with the clock's ``now``, re-arms one timer at ``next_deadline()``, and carries
 the resulting events out (Redis, sockets, peer connections).
 """
@@ -36,19 +37,10 @@ from aiortc import (
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.sdp import SessionDescription
 
-from recorder.integrity import seal
-from recorder.store import RecordingStore
-from recorder.writer import CallRecorder
-
-from . import aiortc_passthrough as passthrough
-from .booking_desk import BookingDesk
-from .cluster import Cluster, ClusterError, alive_key
-from .code_store import CodeStore
-from .codes import Judgement, Outcome
-from .config import GatewayConfig
-from .directory import Booking, Correspondent, Detainee
-from .i18n import message
-from .lifecycle import (
+from gateway.config import GatewayConfig
+from gateway.core.codes import Judgement, Outcome
+from gateway.core.i18n import message
+from gateway.core.lifecycle import (
     CallConnected,
     CallEnded,
     CallLifecycle,
@@ -62,9 +54,17 @@ from .lifecycle import (
     LifecycleError,
     TimeWarningDue,
 )
-from .relay import MediaSource, RelayTrack
-from .sanctions import DetaineeSanctions, Sanctions
-from .sms import SmsSender, mask_phone
+from gateway.media import aiortc_passthrough as passthrough
+from gateway.media.relay import MediaSource, RelayTrack
+from gateway.service.cluster import Cluster, ClusterError, alive_key
+from gateway.service.sms import SmsSender, mask_phone
+from gateway.store.bookings import BookingDesk
+from gateway.store.codes import CodeStore
+from gateway.store.directory import Booking, Correspondent, Detainee
+from gateway.store.sanctions import DetaineeSanctions, Sanctions
+from recorder.integrity import seal
+from recorder.store import RecordingStore
+from recorder.writer import CallRecorder
 
 log = logging.getLogger(__name__)
 PREFIX = "parloir:"

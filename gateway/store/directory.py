@@ -66,7 +66,7 @@ class Detainee:
     code_hash: str
     "Argon2 hash of the kiosk access code."
     status: str = "active"
-    "``active``, ``suspended`` or ``released`` (see :mod:`gateway.booking_rules`)."
+    "``active``, ``suspended`` or ``released`` (see :mod:`gateway.core.booking_rules`)."
     building: str = ""
     floor: str = ""
     cell: str = ""
@@ -206,7 +206,7 @@ def fold(text: str) -> str:
 
 class Directory:
     """People and bookings in Redis. Every write of a booking goes through
-    :mod:`gateway.booking_desk`, which keeps the indexes and the hold consistent."""
+    :mod:`gateway.store.bookings`, which keeps the indexes and the hold consistent."""
 
     def __init__(self, redis: aioredis.Redis) -> None:
         self.redis = redis
@@ -274,7 +274,7 @@ class Directory:
     # -- bookings (read side) ---------------------------------------------------------------
     async def put_booking(self, booking: Booking) -> None:
         """Write a booking record as is (demo seeding and tests; the desk books through
-        :class:`gateway.booking_desk.BookingDesk`)."""
+        :class:`gateway.store.bookings.BookingDesk`)."""
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(f"{PREFIX}booking:{booking.id}", mapping=_dump(booking))
         pipe.zadd(f"{PREFIX}detainee:{booking.detainee}:bookings", {booking.id: booking.start})

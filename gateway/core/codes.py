@@ -8,7 +8,7 @@ Rules:
   wrong tries made against that call (tries carry the call reference of the SMS link).
 * Digests are compared in constant time.
 
-:func:`judge` decides; the Redis adapter (:mod:`gateway.code_store`) reads the record, asks
+:func:`judge` decides; the Redis adapter (:mod:`gateway.store.codes`) reads the record, asks
 :func:`judge` and writes the new record back in one optimistic transaction.
 """
 

@@ -7,18 +7,18 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
-from . import appkeys as keys
-from .booking_desk import DeskError
-from .desk_api import BadRequest, body, parse_day, text
-from .directory import to_e164
-from .sanctions import (
+from gateway.http import appkeys as keys
+from gateway.http.desk_api import BadRequest, body, parse_day, text
+from gateway.http.staff_auth import actor
+from gateway.store.bookings import DeskError
+from gateway.store.directory import to_e164
+from gateway.store.sanctions import (
     DETAINEE_SCOPES,
     DetaineeSanction,
     DetaineeSanctions,
     NumberSanction,
     Sanctions,
 )
-from .staff_auth import actor
 
 
 def sanction_json(s: NumberSanction, now: float) -> dict[str, object]:

@@ -13,36 +13,28 @@ from typing import Any
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from gateway.config import GatewayConfig
+from gateway.core.establishment import Establishment
+from gateway.http import appkeys as keys
+from gateway.http import desk_api, direction_api, monitor_api, openapi, regie_api, staff_api
+from gateway.http import public_api as api
+from gateway.http.forwarded import forwarded_headers
+from gateway.http.staff_auth import staff_auth
+from gateway.media import aiortc_passthrough
+from gateway.media.calls import CallEngine
+from gateway.service.sms import make_sender
+from gateway.service.supervisor import Supervisor
+from gateway.store.bookings import BookingDesk
+from gateway.store.directory import Directory
+from gateway.store.kiosks import KioskRegistry, credential_of
+from gateway.store.ledger import Ledger
+from gateway.store.staff import StaffAccounts
+from gateway.store.tokens import RateLimiter, SlidingBudget, Tokens
 from recorder.audit import Audit
 from signaling import websocket
 
-from . import (
-    aiortc_passthrough,
-    api,
-    desk_api,
-    direction_api,
-    monitor_api,
-    openapi,
-    regie_api,
-    staff_api,
-)
-from . import appkeys as keys
-from .booking_desk import BookingDesk
-from .calls import CallEngine
-from .config import GatewayConfig
-from .directory import Directory
-from .establishment import Establishment
-from .forwarded import forwarded_headers
-from .kiosks import KioskRegistry, credential_of
-from .ledger import Ledger
-from .sessions import RateLimiter, SlidingBudget, Tokens
-from .sms import make_sender
-from .staff import StaffAccounts
-from .staff_auth import staff_auth
-from .supervisor import Supervisor
-
 log = logging.getLogger(__name__)
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (

@@ -1,6 +1,7 @@
 """The booking desk's operations in Redis: book, cancel, close and settle, list the calendar.
 
-The rules are decided by :mod:`gateway.booking_rules` and prices by :mod:`gateway.pricing`;
+The rules are decided by :mod:`gateway.core.booking_rules` and prices by
+:mod:`gateway.core.pricing`;
 this module gathers the facts from Redis, asks them, and writes the outcome in one atomic step:
 
 * **Book**: WATCH the kiosk's slot, the detainee's booking version, the detainee, the
@@ -33,7 +34,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
-from .booking_rules import (
+from gateway.core.booking_rules import (
     BookingStatus,
     CorrespondentFacts,
     CorrespondentStatus,
@@ -44,11 +45,19 @@ from .booking_rules import (
     closed_day,
     slots,
 )
-from .directory import PREFIX, Booking, Correspondent, Detainee, Directory, _dump, _load
-from .establishment import Establishment
-from .ledger import Ledger, LedgerError
-from .pricing import call_cost, max_hold
-from .sanctions import DetaineeSanctions, Sanctions
+from gateway.core.establishment import Establishment
+from gateway.core.pricing import call_cost, max_hold
+from gateway.store.directory import (
+    PREFIX,
+    Booking,
+    Correspondent,
+    Detainee,
+    Directory,
+    _dump,
+    _load,
+)
+from gateway.store.ledger import Ledger, LedgerError
+from gateway.store.sanctions import DetaineeSanctions, Sanctions
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 * **Heartbeat**: ``gw:{owner}``, a hash (live calls, address, host, pid), is refreshed every
   ``heartbeat_seconds`` with a time-to-live of three beats, and the process is listed in
-  ``gateways`` (:mod:`gateway.cluster` reads both to place calls). A process that dies
+  ``gateways`` (:mod:`gateway.service.cluster` reads both to place calls). A process that dies
   (SIGKILL, power cut) stops refreshing it and is known dead within three beats.
 * **Orphaned calls**: a call in ``calls:live`` whose owner is dead is ended ``interrupted`` by
   whichever process gets its recovery lock first: its last checkpointed connected time is added
@@ -35,16 +35,15 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from gateway.core.i18n import message
+from gateway.media.calls import DELETE_IF_EQUAL
+from gateway.service.cluster import GATEWAYS, channel
 from recorder.audit import Audit
 from recorder.integrity import seal
 from recorder.retention import purge
 
-from .calls import DELETE_IF_EQUAL
-from .cluster import GATEWAYS, channel
-from .i18n import message
-
 if TYPE_CHECKING:
-    from .calls import CallEngine
+    from gateway.media.calls import CallEngine
 
 log = logging.getLogger(__name__)
 PREFIX = "parloir:"

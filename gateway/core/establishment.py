@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
-from .booking_rules import SlotGrid, SlotTime
-from .config import ConfigError, GatewayConfig
-from .pricing import CHARTER_TARIFFS, Rounding, TariffTable
+from gateway.config import ConfigError, GatewayConfig
+from gateway.core.booking_rules import SlotGrid, SlotTime
+from gateway.core.pricing import CHARTER_TARIFFS, Rounding, TariffTable
 
 _SLOT = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 

@@ -1,5 +1,5 @@
 """HTTP handlers: staff sign-in and sessions, the administrator's accounts and kiosks, and the
-kiosk's enrolment. Every route's permission is in :mod:`gateway.roles`."""
+kiosk's enrolment. Every route's permission is in :mod:`gateway.core.roles`."""
 
 from __future__ import annotations
 
@@ -7,13 +7,11 @@ from typing import Any
 
 from aiohttp import web
 
-from . import appkeys as keys
-from .desk_api import BadRequest, body, text
-from .i18n import message
-from .kiosks import CREDENTIAL_COOKIE, KioskRegistry
-from .roles import ROLE_LABELS, ROUTES, Perm, Role, home_page, parse_roles, permissions
-from .staff import StaffAccounts, StaffError, check_password
-from .staff_auth import (
+from gateway.core.i18n import message
+from gateway.core.roles import ROLE_LABELS, ROUTES, Perm, Role, home_page, parse_roles, permissions
+from gateway.http import appkeys as keys
+from gateway.http.desk_api import BadRequest, body, text
+from gateway.http.staff_auth import (
     actor,
     clear_session_cookie,
     is_secure,
@@ -23,6 +21,8 @@ from .staff_auth import (
     session_token,
     set_session_cookie,
 )
+from gateway.store.kiosks import CREDENTIAL_COOKIE, KioskRegistry
+from gateway.store.staff import StaffAccounts, StaffError, check_password
 
 STAFF_MESSAGES: dict[str, tuple[int, str, str]] = {
     "staff.bad_credentials": (

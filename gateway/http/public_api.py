@@ -7,16 +7,16 @@ from typing import Any
 
 from aiohttp import web
 
-from . import appkeys as keys
-from .calls import CallEngine
-from .codes import Outcome
-from .directory import Directory
-from .i18n import message, pick_lang
-from .kiosks import credential_digest, credential_of
-from .lifecycle import Leg
-from .sanctions import DetaineeSanctions
-from .sessions import RateLimiter, SlidingBudget, Tokens
-from .sms import mask_phone
+from gateway.core.codes import Outcome
+from gateway.core.i18n import message, pick_lang
+from gateway.core.lifecycle import Leg
+from gateway.http import appkeys as keys
+from gateway.media.calls import CallEngine
+from gateway.service.sms import mask_phone
+from gateway.store.directory import Directory
+from gateway.store.kiosks import credential_digest, credential_of
+from gateway.store.sanctions import DetaineeSanctions
+from gateway.store.tokens import RateLimiter, SlidingBudget, Tokens
 
 MAX_BODY = 4096
 

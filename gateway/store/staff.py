@@ -27,7 +27,7 @@ import redis.asyncio as aioredis
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from .roles import Role
+from gateway.core.roles import Role
 
 PREFIX = "parloir:"
 LOCK_SECONDS = 15 * 60

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ssl
 
-from .config import ConfigError, GatewayConfig
+from gateway.config import ConfigError, GatewayConfig
 
 
 def server_context(config: GatewayConfig) -> ssl.SSLContext | None:

@@ -4,7 +4,8 @@ Theory of operation
 -------------------
 Each detainee (by number) has an account with a ``balance`` (cents), a ``held`` amount (cents,
 reserved by booked slots), ``available = balance - held`` and a ``tariff`` (plan name from
-:mod:`gateway.pricing`). Prices are computed by :mod:`gateway.pricing`; this module only moves
+:mod:`gateway.core.pricing`). Prices are computed by :mod:`gateway.core.pricing`; this module only
+moves
 money.
 
 * **Every movement is an entry** of an append-only Redis Stream per account, with ``kind``
@@ -55,7 +56,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from gateway.pricing import CHARTER_TARIFFS, TariffTable
+from gateway.core.pricing import CHARTER_TARIFFS, TariffTable
 
 __all__ = [
     "MAX_AMOUNT",

@@ -2,7 +2,7 @@
 
 A *call* line is one booking that was closed (``done`` or ``no_answer``): what the detainee
 sees as "a call", whatever the number of attempts within the slot. Its price is recomputed
-from the connected time with :func:`gateway.pricing.call_cost` and shown next to what the
+from the connected time with :func:`gateway.core.pricing.call_cost` and shown next to what the
 ledger actually charged (the charge is capped to the hold). Money lines (credits, refunds)
 come from the ledger entries. Amounts are integer cents; :func:`euros` formats them the French
 way for pages and CSV.
@@ -16,9 +16,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from .directory import Booking
-from .ledger import Entry
-from .pricing import Rounding, TariffTable, call_cost
+from gateway.core.pricing import Rounding, TariffTable, call_cost
+from gateway.store.directory import Booking
+from gateway.store.ledger import Entry
 
 
 def euros(cents: int) -> str:

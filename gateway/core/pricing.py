@@ -3,7 +3,7 @@
 Theory of operation
 -------------------
 The rules below are the only place Parloir decides what a call costs. The ledger
-(:mod:`gateway.ledger`) moves money; it never computes a price.
+(:mod:`gateway.store.ledger`) moves money; it never computes a price.
 
 1. **Money is integer euro cents**, never floats. Every amount returned here is an ``int``.
 

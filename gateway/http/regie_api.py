@@ -14,14 +14,14 @@ from typing import Any
 
 from aiohttp import web
 
-from . import appkeys as keys
-from . import csv_import
-from .booking_desk import DeskError
-from .desk_api import BadRequest, _lang, body, parse_day, read_csv, report_json, text
-from .directory import Directory
-from .ledger import Ledger, LedgerError
-from .staff_auth import actor
-from .statements import daily_report, euros, statement, statement_csv
+from gateway.core import csv_import
+from gateway.core.statements import daily_report, euros, statement, statement_csv
+from gateway.http import appkeys as keys
+from gateway.http.desk_api import BadRequest, _lang, body, parse_day, read_csv, report_json, text
+from gateway.http.staff_auth import actor
+from gateway.store.bookings import DeskError
+from gateway.store.directory import Directory
+from gateway.store.ledger import Ledger, LedgerError
 
 
 def ledger_refusal(request: web.Request, exc: LedgerError) -> web.Response:

@@ -102,8 +102,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Generic, TypeVar
 
-from gateway.directory import DirectoryError, to_e164
-from gateway.ledger import MAX_AMOUNT
+from gateway.store.directory import DirectoryError, to_e164
+from gateway.store.ledger import MAX_AMOUNT
 
 __all__ = [
     "ERROR_REASONS",

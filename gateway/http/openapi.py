@@ -22,16 +22,16 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.core.booking_rules import RefusalCode
+from gateway.core.csv_import import ERROR_REASONS, MAX_ROWS, WARNING_REASONS
+from gateway.core.lifecycle import CallState
+from gateway.core.pricing import CHARTER_TARIFFS
+from gateway.core.roles import HOME_PAGES, ROLE_LABELS, Perm, Role
+from gateway.http import desk_api
+from gateway.http import public_api as api
+from gateway.http.desk_api import MAX_CSV, MAX_DAYS
+from gateway.store.sanctions import DETAINEE_KINDS, DETAINEE_SCOPES
 from recorder.audit import ACTION_LABELS
-
-from . import api, desk_api
-from .booking_rules import RefusalCode
-from .csv_import import ERROR_REASONS, MAX_ROWS, WARNING_REASONS
-from .desk_api import MAX_CSV, MAX_DAYS
-from .lifecycle import CallState
-from .pricing import CHARTER_TARIFFS
-from .roles import HOME_PAGES, ROLE_LABELS, Perm, Role
-from .sanctions import DETAINEE_KINDS, DETAINEE_SCOPES
 
 __all__ = ["REASONS", "document", "serve"]
 
@@ -49,7 +49,7 @@ REASONS: dict[str, str] = {
     "http.404": "no such resource",
     "http.413": "the body is larger than the limit of this endpoint",
     "staff.forbidden_network": "the client is not on one of the `staff_networks`",
-    # Staff sessions and roles (gateway.staff_auth, gateway.staff_api).
+    # Staff sessions and roles (gateway.http.staff_auth, gateway.http.staff_api).
     "staff.login_required": (
         "no staff session: the session cookie is missing, unknown or over (idle or absolute "
         "limit, signed out, password changed, account disabled or its roles changed)"
@@ -108,7 +108,7 @@ REASONS: dict[str, str] = {
     "code.expired": "the code has expired",
     "code.used": "the code has already been used",
     "code.burned": "too many wrong tries: the code is blocked",
-    # Booking rules (gateway.booking_rules.RefusalCode), in the order they are checked.
+    # Booking rules (gateway.core.booking_rules.RefusalCode), in the order they are checked.
     "booking.detainee_released": "the detainee is no longer held in the establishment",
     "booking.detainee_suspended": "the detainee's access to video calls is suspended",
     "booking.charter_not_signed": "the detainee has not signed the charter",
@@ -130,7 +130,7 @@ REASONS: dict[str, str] = {
         "the detainee already has a booking in the quota window (by default 1 per 28 days)"
     ),
     "booking.kiosk_busy": "the kiosk is already booked for this slot",
-    # Booking desk (gateway.booking_desk).
+    # Booking desk (gateway.store.bookings).
     "booking.unknown_detainee": "no detainee with this number",
     "booking.unknown_correspondent": (
         "no such correspondent, or not a correspondent of this detainee"
@@ -159,7 +159,7 @@ REASONS: dict[str, str] = {
     "booking.not_extendable": "the slot is over or the booking is closed",
     "booking.bad_extension": "not longer than the booking's current limit, or longer than its slot",
     "field.minutes": "`minutes` is not a whole number from 1 to 600",
-    # Ledger (gateway.ledger).
+    # Ledger (gateway.store.ledger).
     "ledger.bad_amount": "the amount is not a whole number of cents from 1 to 1,000,000,000",
     "ledger.bad_argument": "an argument is not acceptable to the ledger",
     "ledger.idempotency_conflict": (
@@ -171,7 +171,7 @@ REASONS: dict[str, str] = {
         "still be refunded (cents)"
     ),
     "ledger.unknown_tariff": "no tariff with this name",
-    # Monitoring and recordings (gateway.monitor_api).
+    # Monitoring and recordings (gateway.http.monitor_api).
     "monitor.no_call": (
         "no call in progress with this id in the service (the process serving the request "
         "forwards to the call's owner); for a flag, no recording of the call either"
@@ -183,7 +183,7 @@ REASONS: dict[str, str] = {
         "with Opus and VP8 (the message says what is wrong)"
     ),
     "recording.not_found": "no recording of this call",
-    # The direction's sanctions on detainees (gateway.direction_api).
+    # The direction's sanctions on detainees (gateway.http.direction_api).
     "sanction.not_found": "the detainee has never been sanctioned",
 }
 
@@ -315,7 +315,7 @@ STAFF_NOTE = (
 SESSION_NOTE = (
     "**Signed-in staff**: needs the session cookie of `POST /api/staff/login` (`401` "
     "`staff.login_required` without a live one) and a role granting this operation (`403` "
-    "`staff.forbidden` otherwise; see the role matrix in the README and `gateway/roles.py`)."
+    "`staff.forbidden` otherwise; see the role matrix in the README and `gateway/core/roles.py`)."
 )
 CSRF_NOTE = (
     "State-changing: the request must also carry the session's CSRF token in the "
@@ -1358,7 +1358,7 @@ def _staff_schemas() -> dict[str, Any]:
                 "permissions": {
                     "type": "array",
                     "items": {"type": "string", "enum": sorted(p for p in Perm if p != "public")},
-                    "description": "What the roles grant (`gateway/roles.py`), sorted.",
+                    "description": "What the roles grant (`gateway/core/roles.py`), sorted.",
                 },
             },
             description="The signed-in member and their session.",
@@ -1855,7 +1855,7 @@ when `consent_by` is unchanged. Answers `200`. {_TEXT_LIMITS}
                 "Book a kiosk for a slot",
                 f"""
 « Réserver » on the desk page. Checks every booking rule (note de service 267-2020; see
-`gateway/booking_rules.py`) and the phone credit, then writes the booking, claims the kiosk for
+`gateway/core/booking_rules.py`) and the phone credit, then writes the booking, claims the kiosk for
 the slot and holds on the phone account the price of the longest call allowed, in one atomic
 step: two guards booking the same kiosk and slot at once make exactly one booking. The booking
 rules are checked in this order, and the first that fails is the `409` reason:
@@ -2006,7 +2006,7 @@ by start, cancelled ones left out, with who, where from (building, floor, cell) 
 `correspondents`: `ecrou`, `nom`, `telephone` (required), `lien`, `mineur`,
 `consentement_par`, `consentement_le`, `avocat`, `statut` (`autorisé`, `suspendu`, `retiré`);
 every detainee must exist first (`csv.unknown_detainee`). A correspondent is matched by detainee
-and phone number. See `gateway/csv_import.py` for every rule. {_CSV_BODY_NOTE}
+and phone number. See `gateway/core/csv_import.py` for every rule. {_CSV_BODY_NOTE}
 """,
                 {"200": _ok("The report (also when the file has errors).", _ref("ImportReport"))},
                 {404: ["http.404"], 413: ["http.413"]},
@@ -3304,7 +3304,7 @@ _RULE_ORDER = (
     RefusalCode.QUOTA,
     RefusalCode.KIOSK_BUSY,
 )
-"""The order of :func:`gateway.booking_rules.check_booking`."""
+"""The order of :func:`gateway.core.booking_rules.check_booking`."""
 
 _INFO = """
 The JSON API of **Parloir**, the video-call gateway (visiophonie) for French prisons: the kiosk
@@ -3357,7 +3357,7 @@ bookings, the charter's signature), `etage` (floor guard: the day's movements), 
 `direction` (head of the prison or deputy: people and authorisations, recordings and legal
 holds, the audit log, statements, refunds, sanctions, longer calls) and `admin` (staff accounts
 and kiosks, nothing else). The full matrix of which role may do what is in the README (section
-« Staff accounts, roles, kiosks ») and, route by route, in `gateway/roles.py`, which the
+« Staff accounts, roles, kiosks ») and, route by route, in `gateway/core/roles.py`, which the
 gateway enforces (a route missing from it is refused to everyone); a member without the right
 role gets `403` `staff.forbidden`. Every action is written to the audit log and on bookings as
 the signed-in member, `Name (login)`: the names that requests used to carry (`guard`, `staff`,

@@ -2,10 +2,10 @@
 
 Every use is written to the audit log (Code pénitentiaire L. 223-3): who watched which call,
 who played or downloaded which recording, every flag, cut and legal hold. Staff network only
-(see :mod:`gateway.app`); the audit log names the signed-in member (:mod:`gateway.roles`).
+(see :mod:`gateway.app`); the audit log names the signed-in member (:mod:`gateway.core.roles`).
 
 Any process serves every call of the service: the list comes from Redis, and watching or
-cutting a call is asked of the process that owns it (:mod:`gateway.cluster`), whose answer
+cutting a call is asked of the process that owns it (:mod:`gateway.service.cluster`), whose answer
 sends the viewer's WebRTC straight to that process.
 """
 
@@ -16,15 +16,14 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.http import appkeys as keys
+from gateway.http.desk_api import BadRequest, body, parse_day, text
+from gateway.http.staff_auth import actor
+from gateway.media.calls import BadSdp, CallEngine, CallError
+from gateway.service.sms import mask_phone
+from gateway.store.directory import Directory, DirectoryError, to_e164
 from recorder.audit import Audit, audit_csv
 from recorder.store import RecordingStore
-
-from . import appkeys as keys
-from .calls import BadSdp, CallEngine, CallError
-from .desk_api import BadRequest, body, parse_day, text
-from .directory import Directory, DirectoryError, to_e164
-from .sms import mask_phone
-from .staff_auth import actor
 
 SIDES = ("kiosk", "relative")
 

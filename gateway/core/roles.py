@@ -1,7 +1,7 @@
 """Staff roles and what each may do: the authorization matrix, without any I/O.
 
 Every route of the application is listed in :data:`ROUTES` with the permission it needs; the
-middleware in :mod:`gateway.staff_auth` refuses a route that is missing (fail closed), and
+middleware in :mod:`gateway.http.staff_auth` refuses a route that is missing (fail closed), and
 ``tests/test_authorization.py`` calls every route as every role. The README carries the same
 matrix for people.
 
