@@ -38,6 +38,7 @@ from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.sdp import SessionDescription
 
 from gateway.config import GatewayConfig
+from gateway.core.call_rules import CallStartFacts, may_start
 from gateway.core.codes import Judgement, Outcome
 from gateway.core.i18n import message
 from gateway.core.lifecycle import (
@@ -652,21 +653,28 @@ class CallEngine:
         if existing is not None:
             return existing
         now = self.clock()
-        if not booking.start <= now < booking.end:
-            raise CallError("call.outside_slot")
-        # Calls of one booking share its time: a call that failed leaves the rest to the next.
         fresh = await self.desk.directory.booking(booking.id)
-        if fresh is None or fresh.status != "booked":
-            raise CallError("kiosk.no_booking")
-        allowed = fresh.max_seconds or self.config.call_max_seconds
-        remaining = allowed - fresh.connected_ms / 1000
-        if remaining < 1:
-            raise CallError("call.time_used")
+        decision = may_start(
+            CallStartFacts(
+                slot_start=booking.start,
+                slot_end=booking.end,
+                status=fresh.status if fresh else None,
+                max_seconds=fresh.max_seconds if fresh else 0,
+                default_max_seconds=self.config.call_max_seconds,
+                connected_ms=fresh.connected_ms if fresh else 0,
+                number_sanctioned=bool(
+                    await Sanctions(self.redis).active_on(correspondent.phone, now)
+                ),
+                detainee_suspended=bool(
+                    await DetaineeSanctions(self.redis).blocking(detainee.number, now, now + 1)
+                ),
+            ),
+            now,
+        )
+        if decision.refusal is not None or fresh is None:
+            raise CallError(decision.refusal or "kiosk.no_booking")
+        remaining = decision.remaining
         booking = fresh
-        if await Sanctions(self.redis).active_on(correspondent.phone, now):
-            raise CallError("call.number_sanctioned")  # no code is sent to it
-        if await DetaineeSanctions(self.redis).blocking(detainee.number, now, now + 1):
-            raise CallError("call.detainee_suspended")
         call_id = f"call_{secrets.token_hex(8)}"
         await self._claim_booking(booking, call_id, now)
         limits = CallLimits(
