@@ -9,7 +9,14 @@ from dataclasses import replace
 import pytest
 
 from gateway.core.booking_rules import cancellation, extension_refusal
-from gateway.core.call_rules import CallStartFacts, may_start
+from gateway.core.call_rules import (
+    CallStartFacts,
+    closes_booking,
+    may_offer,
+    may_start,
+    people_refusal,
+)
+from gateway.core.lifecycle import CallState, EndReason, Leg
 
 START, END = 1_800_000_000.0, 1_800_000_000.0 + 45 * 60
 FACTS = CallStartFacts(
@@ -81,3 +88,33 @@ def test_cancellation(status: str, now: float, verdict: str) -> None:
 def test_extension(status: str, current: int, requested: int, now: float,
                    refusal: str | None) -> None:  # fmt: skip
     assert extension_refusal(status, START, END, current, requested, now) == refusal
+
+
+def test_which_leg_may_offer_in_which_state() -> None:
+    kiosk = {s for s in CallState if may_offer(Leg.KIOSK, s)}
+    relative = {s for s in CallState if may_offer(Leg.RELATIVE, s)}
+    assert kiosk == {CallState.WAITING_RELATIVE, CallState.CONNECTING}
+    assert relative == {CallState.CONNECTING}
+
+
+def test_which_ends_close_the_booking() -> None:
+    closing = {EndReason.TIME_LIMIT, EndReason.KIOSK_HANGUP, EndReason.RELATIVE_HANGUP,
+               EndReason.CUT}  # fmt: skip
+    for reason in EndReason:
+        # connected, ended before the slot's end: only a normal end closes
+        assert closes_booking(reason, 60_000, START + 600, END) == (reason in closing)
+        # never connected: the kiosk may call again within the slot
+        assert not closes_booking(reason, 0, START + 600, END)
+        # at or after the slot's end, any end closes
+        assert closes_booking(reason, 0, END, END)
+
+
+@pytest.mark.parametrize(
+    ("detainee", "correspondent", "refusal"),
+    [("active", "authorised", None), ("suspended", "authorised", "kiosk.no_booking"),
+     ("released", "authorised", "kiosk.no_booking"), ("active", None, "kiosk.no_booking"),
+     ("active", "suspended", "kiosk.no_booking"), (None, "authorised", "kiosk.no_booking")],
+)  # fmt: skip
+def test_the_kiosk_re_checks_the_people(detainee: str | None, correspondent: str | None,
+                                        refusal: str | None) -> None:  # fmt: skip
+    assert people_refusal(detainee, correspondent) == refusal

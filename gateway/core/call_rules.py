@@ -1,4 +1,6 @@
-"""Whether a call may start for a booking, sans-IO.
+"""The call's rules outside the lifecycle, sans-IO: whether a call may start for a booking,
+whether the kiosk's people may still call, which leg may send its offer in which state, and
+whether a call's end closes its booking.
 
 The engine (:mod:`gateway.media.calls`) gathers the facts (the booking as stored, the sanctions
 found) and asks :func:`may_start`; the rule itself never reads the clock or Redis, so it is
@@ -15,6 +17,8 @@ tested with any ``now``. Order of the refusals, first match wins:
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from gateway.core.lifecycle import CallState, EndReason, Leg
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,3 +66,33 @@ def may_start(facts: CallStartFacts, now: float) -> CallStartDecision:
     if facts.detainee_suspended:
         return CallStartDecision("call.detainee_suspended")
     return CallStartDecision(None, remaining)
+
+
+def people_refusal(detainee_status: str | None, correspondent_status: str | None) -> str | None:
+    """Re-checked when the kiosk asks for a call (the login may be hours old): the detainee
+    must still be ``active`` and the correspondent ``authorised`` (``None``: gone)."""
+    if detainee_status != "active" or correspondent_status != "authorised":
+        return "kiosk.no_booking"
+    return None
+
+
+def may_offer(leg: Leg, state: CallState) -> bool:
+    """The kiosk's leg may come up while the relative is still typing the code; the
+    relative's offer is their acceptance, once the code was right (``connecting``)."""
+    if leg is Leg.KIOSK:
+        return state in (CallState.WAITING_RELATIVE, CallState.CONNECTING)
+    return state is CallState.CONNECTING
+
+
+CLOSING_REASONS: frozenset[EndReason] = frozenset(
+    {EndReason.TIME_LIMIT, EndReason.KIOSK_HANGUP, EndReason.RELATIVE_HANGUP, EndReason.CUT}
+)
+"End reasons of a call that ended normally."
+
+
+def closes_booking(reason: EndReason | str, connected_ms: int, ended_at: float,
+                   slot_end: float) -> bool:  # fmt: skip
+    """A call that connected and ended normally closes its booking, and so does any end at or
+    after the slot's end; after a failure (or no answer) the kiosk may call again within the
+    slot, and the sweeper closes the booking when the slot ends."""
+    return (connected_ms > 0 and reason in CLOSING_REASONS) or ended_at >= slot_end

@@ -38,7 +38,7 @@ from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.sdp import SessionDescription
 
 from gateway.config import GatewayConfig
-from gateway.core.call_rules import CallStartFacts, may_start
+from gateway.core.call_rules import CallStartFacts, closes_booking, may_offer, may_start
 from gateway.core.codes import Judgement, Outcome
 from gateway.core.i18n import message
 from gateway.core.lifecycle import (
@@ -49,7 +49,6 @@ from gateway.core.lifecycle import (
     CallState,
     CodeBurned,
     CodeSent,
-    EndReason,
     Event,
     Leg,
     LifecycleError,
@@ -73,9 +72,6 @@ KINDS = ("audio", "video")
 WANTED_CODECS = {"audio": ("audio/opus",), "video": ("video/vp8", "video/rtx")}
 
 Listener = Callable[[dict[str, Any]], Awaitable[None]]
-FINAL_REASONS = frozenset(
-    {EndReason.TIME_LIMIT, EndReason.KIOSK_HANGUP, EndReason.RELATIVE_HANGUP, EndReason.CUT}
-)
 
 
 class CallError(Exception):
@@ -198,13 +194,7 @@ class Call:
         """Answer a leg's WebRTC offer; the relative's offer is their acceptance of the call."""
         async with self._lock:
             state = self.lifecycle.state
-            # The kiosk's leg may come up while the relative is still typing the code.
-            allowed = (
-                state in (CallState.WAITING_RELATIVE, CallState.CONNECTING)
-                if leg is Leg.KIOSK
-                else state is CallState.CONNECTING
-            )
-            if not allowed or self.legs[leg].pc is not None:
+            if not may_offer(leg, state) or self.legs[leg].pc is not None:
                 raise CallError("signaling.out_of_order")
             validate_offer(sdp)
             pc = RTCPeerConnection(self.engine.rtc_configuration)
@@ -881,10 +871,7 @@ class CallEngine:
         ms = int(call.lifecycle.connected_seconds(event.at) * 1000)
         await self.redis.hset(f"{PREFIX}call:{call.id}", "connected_ms", str(ms))
         await self.desk.add_connected(call.booking.id, call.id, ms)
-        # A call that ended normally closes its booking; after a failure (or no answer) the
-        # kiosk may call again within the slot, and the sweeper closes it when the slot ends.
-        final = ms > 0 and event.reason in FINAL_REASONS
-        if final or event.at >= call.booking.end:
+        if closes_booking(event.reason, ms, event.at, call.booking.end):
             await self.desk.close(call.booking.id, event.at, f"call:{call.id}")
 
     async def _forget(self, call: Call) -> None:
