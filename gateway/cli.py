@@ -19,6 +19,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from gateway.config import GatewayConfig, from_environ
 from gateway.core.booking_rules import slots
@@ -28,19 +29,20 @@ from gateway.core.roles import Role
 from gateway.http import appkeys as keys
 from gateway.http.app import create_app
 from gateway.http.desk_api import slots_json
-from gateway.service.redis_server import EmbeddedRedis
+from gateway.service.redis_server import EmbeddedRedis, EmbeddedRedisError
 from gateway.service.tls import server_context
-from gateway.store.bookings import BookingDesk
+from gateway.store.bookings import BookingDesk, DeskError
 from gateway.store.directory import (
     Booking,
     Correspondent,
     Detainee,
     Directory,
+    DirectoryError,
     hash_access_code,
     new_id,
 )
 from gateway.store.kiosks import KioskRegistry
-from gateway.store.ledger import Ledger
+from gateway.store.ledger import Ledger, LedgerError
 from gateway.store.staff import StaffAccounts, StaffError
 from recorder.audit import Audit
 from recorder.integrity import verify
@@ -50,6 +52,8 @@ from recorder.store import RecordingStore
 log = logging.getLogger("parloir")
 
 DEMO_SLOT_SECONDS = 45 * 60
+DEMO_ACTOR = "démo"
+"Who books the demo's bookings: how a new start finds its earlier ones."
 
 
 @dataclass
@@ -87,12 +91,22 @@ async def start(config: GatewayConfig) -> Running:
         url, decode_responses=True, max_connections=config.redis_connections, timeout=20
     )
     redis = aioredis.Redis.from_pool(pool)
-    await redis.ping()
-    app = create_app(config, redis)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context)
-    await site.start()
+    try:
+        await redis.ping()
+        app = create_app(config, redis)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_context)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+    except BaseException:  # the port is taken, say: leave no redis-server behind
+        await redis.aclose()
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)
+        raise
     server = site._server
     assert server is not None and server.sockets  # type: ignore[attr-defined]
     port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
@@ -105,10 +119,14 @@ async def seed_demo(app: web.Application, now: float) -> dict[str, Any]:
     """A detainee with phone credit, two correspondents and a booking that starts now.
 
     The booking is written as is (the demo must work at any hour, even on a Sunday): only the
-    desk applies the booking rules. Its hold is taken like a real one.
+    desk applies the booking rules. Its hold is taken like a real one. Started again on the same
+    data, the earlier demo bookings are closed first (their connected time charged, the rest of
+    their hold released), and the account is topped up when a demo hold no longer fits, so the
+    demo can be started any number of times.
     """
     directory: Directory = app[keys.DIRECTORY]
     ledger: Ledger = app[keys.LEDGER]
+    desk: BookingDesk = app[keys.DESK]
     config: GatewayConfig = app[keys.CONFIG]
     access_code = f"{secrets.randbelow(10**4):04d}"
     detainee = Detainee(
@@ -144,9 +162,17 @@ async def seed_demo(app: web.Application, now: float) -> dict[str, Any]:
         )
     )
     await ledger.credit(detainee.number, 5000, "demo", "demo-initial-credit", int(now * 1000))
+    for earlier in await directory.bookings_of(detainee.number):
+        if earlier.booked_by == DEMO_ACTOR and earlier.status == "booked":
+            await desk.close(earlier.id, now, "demo")
     start = float(int(now // 60 * 60))
-    tariff = ledger.tariffs.get((await ledger.account(detainee.number)).tariff)
+    account = await ledger.account(detainee.number)
+    tariff = ledger.tariffs.get(account.tariff)
     hold = max_hold(tariff, config.call_max_minutes)
+    if account.available < hold:  # earlier demo calls spent the credit: buy what is missing
+        missing = hold - account.available
+        await ledger.credit(detainee.number, missing, "demo", f"demo-top-up-{int(now * 1000)}",
+                            int(now * 1000))  # fmt: skip
     booking = Booking(
         id=new_id("bk"),
         detainee=detainee.number,
@@ -155,7 +181,7 @@ async def seed_demo(app: web.Application, now: float) -> dict[str, Any]:
         start=start,
         end=start + DEMO_SLOT_SECONDS,
         receipt=f"DEMO-{int(start)}",
-        booked_by="démo",
+        booked_by=DEMO_ACTOR,
         booked_at=now,
         tariff=tariff.name,
         hold=hold,
@@ -208,7 +234,10 @@ async def run(args: argparse.Namespace) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    running = await start(config)
+    try:
+        running = await start(config)
+    except (OSError, RedisError, EmbeddedRedisError) as exc:
+        return _refuse(args.command, f"le serveur n'a pas pu démarrer ({exc}).")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -217,9 +246,17 @@ async def run(args: argparse.Namespace) -> int:
     try:
         info: dict[str, Any] = {"url": running.base_url}
         if args.command == "demo":
-            demo = await seed_demo(running.app, time.time())
-            info.update(demo)
-            info.update(await seed_demo_staff(running.app, time.time()))
+            try:
+                demo = await seed_demo(running.app, time.time())
+                info.update(demo)
+                info.update(await seed_demo_staff(running.app, time.time()))
+            except (LedgerError, DeskError, StaffError, DirectoryError, RedisError) as exc:
+                message = exc.message_fr if isinstance(exc, DeskError) else None
+                if isinstance(exc, LedgerError):
+                    message = exc.message
+                reason = getattr(exc, "reason", type(exc).__name__)
+                sentence = f"la démo n'a pas pu être préparée : {message or exc} ({reason})"
+                return _refuse("demo", sentence)
         info.update(
             {
                 "kiosk_url": f"{running.base_url}/kiosk",
@@ -238,6 +275,12 @@ async def run(args: argparse.Namespace) -> int:
     finally:
         await running.stop()
     return 0
+
+
+def _refuse(command: str, sentence: str) -> int:
+    """A start-up refusal: one sentence on stderr and exit status 1, never a traceback."""
+    print(f"parloir {command} : {sentence}", file=sys.stderr, flush=True)
+    return 1
 
 
 def _describe(info: dict[str, Any]) -> str:

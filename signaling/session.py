@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.core.call_rules import people_refusal
 from gateway.core.i18n import message
 from gateway.core.lifecycle import CallState, Leg
 from gateway.media.calls import Call, CallEngine, CallError
@@ -121,12 +122,13 @@ async def start_call(session: Session, directory: Directory) -> None:
         raise m.ProtocolError(m.OUT_OF_ORDER, "signaling.out_of_order", "call in progress")
     booking = await directory.booking(claims.get("booking") or "")
     detainee = await directory.detainee(claims["detainee"])
-    if booking is None or detainee is None or detainee.status != "active":
+    if booking is None or detainee is None:
         await session.refuse("kiosk.no_booking")
         return
     correspondent = await directory.correspondent(booking.correspondent)
-    if correspondent is None or correspondent.status != "authorised":
-        await session.refuse("kiosk.no_booking")
+    refusal = people_refusal(detainee.status, correspondent.status if correspondent else None)
+    if refusal is not None or correspondent is None:
+        await session.refuse(refusal or "kiosk.no_booking")
         return
     try:
         call = await engine.start_call(detainee, correspondent, booking)

@@ -599,3 +599,29 @@ def check_booking(
     if not kiosk_free:
         return _fixed(RefusalCode.KIOSK_BUSY)
     return None
+
+
+# --- After booking: cancelling and extending (the desk's adapter asks these) ---------------
+
+
+def cancellation(status: str, start: float, now: float) -> Literal["cancel", "done"] | str:
+    """``"cancel"``: may be cancelled; ``"done"``: already cancelled (idempotent, nothing to
+    do); otherwise the refusal ``booking.not_cancellable`` (not booked, or the slot started)."""
+    if status == BookingStatus.CANCELLED:
+        return "done"
+    if status != BookingStatus.BOOKED or start <= now:
+        return "booking.not_cancellable"
+    return "cancel"
+
+
+def extension_refusal(
+    status: str, start: float, end: float, current_max: int, requested: int, now: float
+) -> str | None:
+    """``None`` when a booked booking whose slot is not over may allow ``requested`` seconds:
+    longer than ``current_max`` and never longer than the slot. Refusals:
+    ``booking.not_extendable`` (not booked, slot over), ``booking.bad_extension`` (400)."""
+    if status != BookingStatus.BOOKED or end <= now:
+        return "booking.not_extendable"
+    if not current_max < requested <= end - start:
+        return "booking.bad_extension"
+    return None

@@ -102,6 +102,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Generic, TypeVar
 
+from gateway.core.identifiers import DETAINEE_NUMBER_MAX, is_access_code, is_detainee_number
 from gateway.store.directory import DirectoryError, to_e164
 from gateway.store.ledger import MAX_AMOUNT
 
@@ -159,7 +160,7 @@ ERROR_REASONS: frozenset[str] = frozenset(
 WARNING_REASONS: frozenset[str] = frozenset({"csv.consent_missing", "csv.consent_not_minor"})
 """Every reason a warning may have."""
 
-NUMBER_MAX = 20
+NUMBER_MAX = DETAINEE_NUMBER_MAX
 PLACE_MAX = 20  # batiment, etage, cellule
 NAME_MAX = 100  # nom, prenom, lien, consentement_par
 LABEL_MAX = 200
@@ -301,8 +302,6 @@ _BOOLEANS: Mapping[str, bool] = {
 }
 
 # Explicit [0-9] rather than \d, which also matches Arabic-Indic and other digits.
-_NUMBER = re.compile(r"[A-Za-z0-9]+")
-_CODE = re.compile(r"[0-9]{4,8}")
 _REFERENCE = re.compile(r"[A-Za-z0-9_.:-]+")
 _DATE_FR = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
 _DATE_ISO = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
@@ -670,7 +669,7 @@ def _text(row: _Row, column: str, max_len: int, *, required: bool = False) -> st
 
 def _detainee_number(row: _Row) -> str:
     value = _text(row, "ecrou", NUMBER_MAX, required=True)
-    if value and not row.failed("ecrou") and not _NUMBER.fullmatch(value):
+    if value and not row.failed("ecrou") and not is_detainee_number(value):
         row.error(
             "ecrou",
             "csv.bad_detainee_number",
@@ -686,7 +685,7 @@ def _access_code(row: _Row) -> str | None:
     value = row.value("code_acces")
     if not value:
         return None
-    if not _CODE.fullmatch(value):
+    if not is_access_code(value):
         # Never quote the code itself: the report is shown on screen and may be logged.
         hint_fr = hint_en = ""
         if value.isascii() and value.isdigit():

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from gateway.core import csv_import
 from gateway.core.i18n import pick_lang
+from gateway.core.identifiers import is_access_code, is_detainee_number
 from gateway.core.receipt_pdf import ReceiptData, render_receipt
 from gateway.http import appkeys as keys
 from gateway.http.public_api import load_json, read_limited
@@ -306,11 +307,11 @@ async def save_detainee(request: web.Request) -> web.Response:
     directory: Directory = request.app[keys.DIRECTORY]
     data = await body(request)
     number = text(data, "number", limit=20)
-    if not number.isalnum():
+    if not is_detainee_number(number):
         raise BadRequest("field.number", "Numéro d'écrou invalide.", "Invalid prisoner number.")
     existing = await directory.detainee(number)
     code = text(data, "access_code", required=existing is None, limit=8)
-    if code and not (code.isdigit() and 4 <= len(code) <= 8):
+    if code and not is_access_code(code):
         raise BadRequest(
             "field.access_code",
             "Le code d'accès a 4 à 8 chiffres.",

@@ -24,6 +24,11 @@ from aiohttp import web
 
 from gateway.core.booking_rules import RefusalCode
 from gateway.core.csv_import import ERROR_REASONS, MAX_ROWS, WARNING_REASONS
+from gateway.core.identifiers import (
+    ACCESS_CODE_PATTERN,
+    DETAINEE_NUMBER_MAX,
+    DETAINEE_NUMBER_PATTERN,
+)
 from gateway.core.lifecycle import CallState
 from gateway.core.pricing import CHARTER_TARIFFS
 from gateway.core.roles import HOME_PAGES, ROLE_LABELS, Perm, Role
@@ -649,11 +654,15 @@ def _schemas() -> dict[str, Any]:
         ),
         "DetaineeInput": _obj(
             {
-                "number": _str("Numéro d'écrou.", pattern="^[A-Za-z0-9]+$", maxLength=20),
+                "number": _str(
+                    "Numéro d'écrou: ASCII letters and digits.",
+                    pattern=DETAINEE_NUMBER_PATTERN,
+                    maxLength=DETAINEE_NUMBER_MAX,
+                ),
                 "access_code": _str(
-                    "Kiosk access code, 4 to 8 digits; required for a new detainee, kept when "
-                    "omitted on an update. Stored as an Argon2 hash only.",
-                    pattern="^[0-9]{4,8}$",
+                    "Kiosk access code, 4 to 8 ASCII digits; required for a new detainee, kept "
+                    "when omitted on an update. Stored as an Argon2 hash only.",
+                    pattern=ACCESS_CODE_PATTERN,
                 ),
                 "first_name": _str(maxLength=100, minLength=1),
                 "last_name": _str(maxLength=100, minLength=1),

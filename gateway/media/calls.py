@@ -38,6 +38,7 @@ from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.sdp import SessionDescription
 
 from gateway.config import GatewayConfig
+from gateway.core.call_rules import CallStartFacts, closes_booking, may_offer, may_start
 from gateway.core.codes import Judgement, Outcome
 from gateway.core.i18n import message
 from gateway.core.lifecycle import (
@@ -48,7 +49,6 @@ from gateway.core.lifecycle import (
     CallState,
     CodeBurned,
     CodeSent,
-    EndReason,
     Event,
     Leg,
     LifecycleError,
@@ -72,9 +72,6 @@ KINDS = ("audio", "video")
 WANTED_CODECS = {"audio": ("audio/opus",), "video": ("video/vp8", "video/rtx")}
 
 Listener = Callable[[dict[str, Any]], Awaitable[None]]
-FINAL_REASONS = frozenset(
-    {EndReason.TIME_LIMIT, EndReason.KIOSK_HANGUP, EndReason.RELATIVE_HANGUP, EndReason.CUT}
-)
 
 
 class CallError(Exception):
@@ -197,13 +194,7 @@ class Call:
         """Answer a leg's WebRTC offer; the relative's offer is their acceptance of the call."""
         async with self._lock:
             state = self.lifecycle.state
-            # The kiosk's leg may come up while the relative is still typing the code.
-            allowed = (
-                state in (CallState.WAITING_RELATIVE, CallState.CONNECTING)
-                if leg is Leg.KIOSK
-                else state is CallState.CONNECTING
-            )
-            if not allowed or self.legs[leg].pc is not None:
+            if not may_offer(leg, state) or self.legs[leg].pc is not None:
                 raise CallError("signaling.out_of_order")
             validate_offer(sdp)
             pc = RTCPeerConnection(self.engine.rtc_configuration)
@@ -652,21 +643,28 @@ class CallEngine:
         if existing is not None:
             return existing
         now = self.clock()
-        if not booking.start <= now < booking.end:
-            raise CallError("call.outside_slot")
-        # Calls of one booking share its time: a call that failed leaves the rest to the next.
         fresh = await self.desk.directory.booking(booking.id)
-        if fresh is None or fresh.status != "booked":
-            raise CallError("kiosk.no_booking")
-        allowed = fresh.max_seconds or self.config.call_max_seconds
-        remaining = allowed - fresh.connected_ms / 1000
-        if remaining < 1:
-            raise CallError("call.time_used")
+        decision = may_start(
+            CallStartFacts(
+                slot_start=booking.start,
+                slot_end=booking.end,
+                status=fresh.status if fresh else None,
+                max_seconds=fresh.max_seconds if fresh else 0,
+                default_max_seconds=self.config.call_max_seconds,
+                connected_ms=fresh.connected_ms if fresh else 0,
+                number_sanctioned=bool(
+                    await Sanctions(self.redis).active_on(correspondent.phone, now)
+                ),
+                detainee_suspended=bool(
+                    await DetaineeSanctions(self.redis).blocking(detainee.number, now, now + 1)
+                ),
+            ),
+            now,
+        )
+        if decision.refusal is not None or fresh is None:
+            raise CallError(decision.refusal or "kiosk.no_booking")
+        remaining = decision.remaining
         booking = fresh
-        if await Sanctions(self.redis).active_on(correspondent.phone, now):
-            raise CallError("call.number_sanctioned")  # no code is sent to it
-        if await DetaineeSanctions(self.redis).blocking(detainee.number, now, now + 1):
-            raise CallError("call.detainee_suspended")
         call_id = f"call_{secrets.token_hex(8)}"
         await self._claim_booking(booking, call_id, now)
         limits = CallLimits(
@@ -873,10 +871,7 @@ class CallEngine:
         ms = int(call.lifecycle.connected_seconds(event.at) * 1000)
         await self.redis.hset(f"{PREFIX}call:{call.id}", "connected_ms", str(ms))
         await self.desk.add_connected(call.booking.id, call.id, ms)
-        # A call that ended normally closes its booking; after a failure (or no answer) the
-        # kiosk may call again within the slot, and the sweeper closes it when the slot ends.
-        final = ms > 0 and event.reason in FINAL_REASONS
-        if final or event.at >= call.booking.end:
+        if closes_booking(event.reason, ms, event.at, call.booking.end):
             await self.desk.close(call.booking.id, event.at, f"call:{call.id}")
 
     async def _forget(self, call: Call) -> None:

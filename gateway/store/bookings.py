@@ -41,8 +41,10 @@ from gateway.core.booking_rules import (
     DetaineeFacts,
     DetaineeStatus,
     ExistingBooking,
+    cancellation,
     check_booking,
     closed_day,
+    extension_refusal,
     slots,
 )
 from gateway.core.establishment import Establishment
@@ -358,10 +360,11 @@ class BookingDesk:
                     if not raw:
                         raise DeskError("booking.not_found", status=404)
                     booking = _load(Booking, raw)
-                    if booking.status == BookingStatus.CANCELLED:
+                    verdict = cancellation(booking.status, booking.start, now)
+                    if verdict == "done":
                         return booking
-                    if booking.status != BookingStatus.BOOKED or booking.start <= now:
-                        raise DeskError("booking.not_cancellable")
+                    if verdict != "cancel":
+                        raise DeskError(verdict)
                     kkey = self.kiosk_key(booking.kiosk, booking.start)
                     await pipe.watch(kkey)
                     holder = await pipe.get(kkey)
@@ -403,11 +406,13 @@ class BookingDesk:
                     if not raw:
                         raise DeskError("booking.not_found", status=404)
                     booking = _load(Booking, raw)
-                    if booking.status != BookingStatus.BOOKED or booking.end <= now:
-                        raise DeskError("booking.not_extendable")
                     current = booking.max_seconds or self.establishment.call_max_seconds
-                    if not current < max_seconds <= booking.end - booking.start:
-                        raise DeskError("booking.bad_extension", status=400)
+                    refusal = extension_refusal(
+                        booking.status, booking.start, booking.end, current, max_seconds, now
+                    )
+                    if refusal is not None:
+                        status = 400 if refusal == "booking.bad_extension" else 409
+                        raise DeskError(refusal, status=status)
                     est = self.establishment
                     tariff = est.tariffs.get(booking.tariff or est.default_tariff)
                     new_hold = max_hold(tariff, -(-max_seconds // 60))

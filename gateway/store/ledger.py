@@ -56,6 +56,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from gateway.core.identifiers import is_detainee_number
 from gateway.core.pricing import CHARTER_TARIFFS, TariffTable
 
 __all__ = [
@@ -437,7 +438,6 @@ return {'new', res}
 
 # --------------------------------------------------------------------------- validation
 
-_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _MAX_TEXT = 256
 _MAX_MS = 2**53
@@ -448,7 +448,7 @@ def _bad(what: str) -> LedgerError:
 
 
 def _number(value: object) -> str:
-    if not isinstance(value, str) or not _NUMBER.fullmatch(value):
+    if not is_detainee_number(value):  # the desk's and the import's rule, exactly
         raise _bad("numéro de compte")
     return value
 
