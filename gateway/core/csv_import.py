@@ -103,7 +103,6 @@ from datetime import date
 from typing import Generic, TypeVar
 
 from gateway.core.text import bad_characters
-
 from gateway.store.directory import DirectoryError, to_e164
 from gateway.store.ledger import MAX_AMOUNT
 

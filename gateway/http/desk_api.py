@@ -17,10 +17,10 @@ from typing import Any
 from aiohttp import web
 
 from gateway.core import csv_import
-from gateway.core.text import TextRefused
-from gateway.core.text import clean as clean_text
 from gateway.core.i18n import pick_lang
 from gateway.core.receipt_pdf import ReceiptData, render_receipt
+from gateway.core.text import TextRefused
+from gateway.core.text import clean as clean_text
 from gateway.http import appkeys as keys
 from gateway.http.public_api import load_json, read_limited
 from gateway.http.staff_auth import actor
