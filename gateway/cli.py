@@ -33,11 +33,14 @@ from gateway.service.redis_server import EmbeddedRedis, EmbeddedRedisError
 from gateway.service.tls import server_context
 from gateway.store.bookings import BookingDesk, DeskError
 from gateway.store.directory import (
+    CORRESPONDENT_TEXTS,
+    DETAINEE_TEXTS,
     Booking,
     Correspondent,
     Detainee,
     Directory,
     DirectoryError,
+    broken_texts,
     hash_access_code,
     new_id,
 )
@@ -416,6 +419,38 @@ async def staff_command(args: argparse.Namespace) -> int:
     return 0
 
 
+async def broken_texts_in(redis: aioredis.Redis) -> list[dict[str, str]]:
+    """Every stored detainee and correspondent text that breaks the core's text rule (records
+    from before the rule, or written around the API): reported, never changed."""
+    directory = Directory(redis)
+    numbers = sorted(await redis.smembers("parloir:detainees"))
+    found: list[dict[str, str]] = []
+    for detainee in await directory.detainees(numbers):
+        for name in broken_texts(detainee, DETAINEE_TEXTS):
+            found.append({"record": f"detainee:{detainee.number}", "field": name,
+                          "value": ascii(getattr(detainee, name))})  # fmt: skip
+        for c in await directory.correspondents_of(detainee.number):
+            for name in broken_texts(c, CORRESPONDENT_TEXTS):
+                found.append({"record": f"correspondent:{c.id}", "field": name,
+                              "value": ascii(getattr(c, name))})  # fmt: skip
+    return found
+
+
+async def check_texts_command(args: argparse.Namespace) -> int:
+    """``check-texts``: list the stored texts that break the text rule (exit 1 if any)."""
+    config = from_environ(args.config)
+    if not config.redis_url:
+        print("parloir check-texts: set REDIS_URL", file=sys.stderr)
+        return 2
+    redis = aioredis.from_url(config.redis_url, decode_responses=True)
+    try:
+        found = await broken_texts_in(redis)
+    finally:
+        await redis.aclose()
+    print(json.dumps({"broken": found}, ensure_ascii=False, indent=1))
+    return 1 if found else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="parloir", description="Parloir video-call gateway")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -442,7 +477,11 @@ def main(argv: list[str] | None = None) -> int:
     cmd.add_argument("--password-stdin", action="store_true", help="read the password on stdin")
     cmd.add_argument("--config", help="TOML configuration file")
     cmd.add_argument("--data-dir", help="data folder (embedded Redis)")
+    cmd = sub.add_parser("check-texts", help="report stored texts breaking the text rule")
+    cmd.add_argument("--config", help="TOML configuration file")
     args = parser.parse_args(argv)
+    if args.command == "check-texts":
+        return asyncio.run(check_texts_command(args))
     if args.command == "staff":
         return asyncio.run(staff_command(args))
     if args.command == "recordings":

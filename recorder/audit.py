@@ -31,6 +31,8 @@ from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
+from gateway.core.text import spreadsheet_cell
+
 __all__ = ["ACTION_LABELS", "Audit", "AuditEntry", "audit_csv"]
 
 PREFIX = "parloir:"
@@ -173,12 +175,9 @@ class Audit:
         return out
 
 
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-
 def _cell(value: str) -> str:
     """Neutralise spreadsheet formulas: the fields come partly from users."""
-    return "'" + value if value.startswith(_FORMULA) else value
+    return spreadsheet_cell(value)
 
 
 def audit_csv(entries: Iterable[AuditEntry], zone: tzinfo | None = None) -> bytes:

@@ -12,8 +12,10 @@ the owner, who runs the session (:mod:`signaling.routing`); pings are answered h
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
@@ -62,10 +64,38 @@ def setup(app: web.Application) -> None:
     app.on_cleanup.append(stop_sessions)  # after on_shutdown ended the calls
 
 
+def origin_allowed(origin: str | None, public_url: str, scheme: str, host: str) -> bool:
+    """Whether a socket's ``Origin`` is one of the service's own addresses: ``public_url``, or
+    the address the request itself reached (``scheme://host`` as the trusted proxy forwards it)
+    when that is an IP literal or localhost, i.e. one of the addresses bound (a name other than
+    ``public_url``'s could be DNS rebinding). No ``Origin`` at all: not a browser (the kiosk's
+    and tests' aiortc peers), which a hostile page cannot drive; the token still decides.
+    Stateless, so the same on every process of a cluster."""
+    if origin is None:
+        return True
+    origin = origin.rstrip("/").lower()
+    if public_url:
+        own = urlsplit(public_url)
+        if origin == f"{own.scheme}://{own.netloc}".lower():
+            return True
+    name = urlsplit(f"//{host}").hostname or ""
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        if name != "localhost":
+            return False
+    return origin == f"{scheme}://{host}".lower()
+
+
 async def handle_ws(request: web.Request) -> web.WebSocketResponse:
     app = request.app
     ws = web.WebSocketResponse(max_msg_size=m.MAX_MESSAGE_BYTES, heartbeat=20.0)
     await ws.prepare(request)
+    origin = request.headers.get("Origin")
+    if not origin_allowed(origin, app[keys.CONFIG].public_url, request.scheme, request.host):
+        log.info("signaling: refusing a socket from origin %r", origin[:100] if origin else "")
+        await ws.close(code=m.FORBIDDEN_ORIGIN, message=b"signaling.bad_origin")
+        return ws
     session = SocketSession(ws, app[keys.ENGINE], app[keys.CONFIG].lang)
     try:
         await _serve(session, app[ROUTER], app[keys.TOKENS], app[keys.DIRECTORY])

@@ -103,6 +103,7 @@ from datetime import date
 from typing import Generic, TypeVar
 
 from gateway.core.identifiers import DETAINEE_NUMBER_MAX, is_access_code, is_detainee_number
+from gateway.core.text import bad_characters
 from gateway.store.directory import DirectoryError, to_e164
 from gateway.store.ledger import MAX_AMOUNT
 
@@ -314,7 +315,6 @@ _CURRENCY = re.compile(r"\s*(?:€|eur|euros?)\s*$", re.IGNORECASE)
 _UTF8_ACCENT = re.compile(rb"\xc3[\x80-\xbf]|\xe2\x80[\x80-\xbf]")
 _NEWLINE = re.compile(rb"\r\n|\r|\n")
 _DELIMITERS = (";", "\t", ",")  # on a tie, French Excel's ";" wins
-_ZERO_WIDTH_JOINERS = frozenset("\u200c\u200d")  # needed by some scripts' spelling
 
 
 def parse_detainees(data: bytes, *, max_bytes: int = MAX_BYTES) -> ImportReport[DetaineeRow]:
@@ -348,11 +348,12 @@ class _Row:
         warnings: list[RowError],
     ) -> None:
         self.line = line
-        self._cells = cells
+        # The core's one text rule (gateway.core.text): NFC, no Cc/Cf but ZWNJ/ZWJ.
+        self._cells = {k: unicodedata.normalize("NFC", v) for k, v in cells.items()}
         self._errors = errors
         self._warnings = warnings
         self._failed: set[str | None] = set()
-        for column, value in cells.items():
+        for column, value in self._cells.items():
             _check_characters(self, column, value)
 
     def value(self, column: str) -> str | None:
@@ -615,13 +616,7 @@ def _show(value: str, limit: int = 40) -> str:
 
 
 def _check_characters(row: _Row, column: str, value: str) -> None:
-    if value.isprintable():  # fast path; no-break spaces are not "printable" but are fine
-        return
-    for char in value:
-        category = unicodedata.category(char)
-        if category == "Cc" or (category == "Cf" and char not in _ZERO_WIDTH_JOINERS):
-            break
-    else:
+    if not bad_characters(value):
         return
     if "\n" in value or "\r" in value:
         row.error(

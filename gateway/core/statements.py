@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from gateway.core.pricing import Rounding, TariffTable, call_cost
+from gateway.core.text import spreadsheet_cell
 from gateway.store.directory import Booking
 from gateway.store.ledger import Entry
 
@@ -102,7 +103,9 @@ _KIND_FR = {"call": "Appel", "no_answer": "Appel sans réponse", "credit": "Cré
 
 
 def statement_csv(lines: Iterable[StatementLine]) -> bytes:
-    """The statement as a CSV file for French spreadsheets: ``;``, UTF-8 with BOM."""
+    """The statement as a CSV file for French spreadsheets: ``;``, UTF-8 with BOM. Text
+    columns (label, tariff, reference) are neutralised against formulas; the numeric columns
+    are written by the program and keep their sign (a refund reads ``-9,14``)."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(
@@ -115,14 +118,14 @@ def statement_csv(lines: Iterable[StatementLine]) -> bytes:
                 line.at.strftime("%d/%m/%Y"),
                 line.at.strftime("%H:%M"),
                 _KIND_FR[line.kind],
-                line.label,
+                spreadsheet_cell(line.label),
                 line.connected_seconds,
                 line.billed_minutes,
-                line.tariff,
+                spreadsheet_cell(line.tariff),
                 euros(line.rate) if line.rate else "",
                 euros(line.fee) if line.kind == "call" else "",
                 euros(line.amount),
-                line.reference,
+                spreadsheet_cell(line.reference),
             ]
         )
     return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -156,6 +156,12 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", **request.app[keys.ENGINE].stats()})
 
 
+async def _plain_server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """No ``Server: Python/… aiohttp/…``: versions help only an attacker. aiohttp sets its own
+    only when the header is absent, so every answer (errors and sockets too) gets this one."""
+    response.headers["Server"] = "Parloir"
+
+
 def create_app(
     config: GatewayConfig, redis: aioredis.Redis, owner: str | None = None
 ) -> web.Application:
@@ -173,6 +179,7 @@ def create_app(
         ],
         client_max_size=4 * 1024 * 1024,
     )
+    app.on_response_prepare.append(_plain_server_header)
     establishment = Establishment.from_config(config)
     ledger = Ledger(redis, tariffs=establishment.tariffs)
     app[keys.CONFIG] = config

@@ -20,6 +20,8 @@ from gateway.core import csv_import
 from gateway.core.i18n import pick_lang
 from gateway.core.identifiers import is_access_code, is_detainee_number
 from gateway.core.receipt_pdf import ReceiptData, render_receipt
+from gateway.core.text import TextRefused
+from gateway.core.text import clean as clean_text
 from gateway.http import appkeys as keys
 from gateway.http.public_api import load_json, read_limited
 from gateway.http.staff_auth import actor
@@ -80,15 +82,18 @@ async def body(request: web.Request) -> dict[str, Any]:
     return data
 
 
-def text(data: dict[str, Any], name: str, *, required: bool = True, limit: int = 100) -> str:
-    value = data.get(name, "")
-    if value is None:
-        value = ""
-    if not isinstance(value, str) or len(value.strip()) > limit:
-        raise BadRequest(f"field.{name}", f"Champ « {name} » invalide.", f"Invalid field {name}.")
-    if required and not value.strip():
-        raise BadRequest(f"field.{name}", f"Champ « {name} » obligatoire.", f"{name} is required.")
-    return value.strip()
+def text(
+    data: dict[str, Any], name: str, *, required: bool = True, limit: int = 100,
+    lines: bool | None = None,
+) -> str:
+    """A text field under the core's one text rule (:mod:`gateway.core.text`). Reasons and
+    comments (``lines``, by default for those names) may come from a multi-line box."""
+    if lines is None:
+        lines = name in ("reason", "comment")
+    try:
+        return clean_text(data.get(name, ""), name, required=required, limit=limit, lines=lines)
+    except TextRefused as exc:
+        raise BadRequest(exc.reason, exc.fr, exc.en) from None
 
 
 def flag(data: dict[str, Any], name: str) -> bool:

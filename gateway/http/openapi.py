@@ -198,7 +198,11 @@ def _explain(reason: str) -> str:
         return REASONS[reason]
     if reason.startswith("field."):
         name = reason.removeprefix("field.")
-        return f"`{name}` is missing, empty, of the wrong type, too long or not an allowed value"
+        return (
+            f"`{name}` is missing, empty, of the wrong type, too long, not an allowed value, "
+            "or holds a control or format character (line break, bidi override, zero-width "
+            "space, NUL, BOM: the text rule of `gateway/core/text.py`)"
+        )
     raise KeyError(f"no explanation for reason {reason!r}")
 
 
@@ -479,9 +483,11 @@ _IMPORT_WARNINGS = sorted(WARNING_REASONS | {"csv.already_imported"})
 """The file's own warnings, and the API's: a credit already made with this reference."""
 
 _TEXT_LIMITS = (
-    "Text fields are trimmed; a field longer than its `maxLength` (after trimming), of the "
-    "wrong type, or required and empty is refused with `400` `field.<name>`. Other fields of "
-    "the body are ignored."
+    "Text fields follow one rule (`gateway/core/text.py`): Unicode NFC, trimmed, no control "
+    "(Cc) or format (Cf) character but ZWNJ/ZWJ (bidi overrides, zero-width spaces, NUL, BOM "
+    "are refused; in `reason` and `comment` line breaks become spaces). A field breaking it, "
+    "longer than its `maxLength` (after trimming), of the wrong type, or required and empty is "
+    "refused with `400` `field.<name>`. Other fields of the body are ignored."
 )
 
 # -- schemas ---------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ import redis.asyncio as aioredis
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from gateway.core.text import is_clean
+
 PREFIX = "parloir:"
 _hasher = PasswordHasher()
 
@@ -204,6 +206,25 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
 
 
+# The human texts of each record, under the core's one text rule (gateway.core.text).
+DETAINEE_TEXTS = ("first_name", "last_name", "building", "floor", "cell", "charter_signed_by")
+CORRESPONDENT_TEXTS = ("name", "relationship", "consent_by")
+
+
+def broken_texts(record: object, names: tuple[str, ...]) -> list[str]:
+    """The fields of ``record`` that break the text rule (what ``check-texts`` reports)."""
+    return [n for n in names if not is_clean(getattr(record, n))]
+
+
+def _guard_texts(record: object, names: tuple[str, ...]) -> None:
+    """The last line of defence: whatever path a record comes by, no broken text is stored."""
+    for name in broken_texts(record, names):
+        raise DirectoryError(
+            f"field.{name}",
+            f"Champ « {name} » : caractère invisible ou de contrôle, ou espaces autour.",
+        )
+
+
 class Directory:
     """People and bookings in Redis. Every write of a booking goes through
     :mod:`gateway.store.bookings`, which keeps the indexes and the hold consistent."""
@@ -213,6 +234,7 @@ class Directory:
 
     # -- detainees --------------------------------------------------------------------------
     async def put_detainee(self, detainee: Detainee) -> None:
+        _guard_texts(detainee, DETAINEE_TEXTS)
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(f"{PREFIX}detainee:{detainee.number}", mapping=_dump(detainee))
         pipe.sadd(f"{PREFIX}detainees", detainee.number)
@@ -254,6 +276,7 @@ class Directory:
 
     # -- correspondents ---------------------------------------------------------------------
     async def put_correspondent(self, correspondent: Correspondent) -> None:
+        _guard_texts(correspondent, CORRESPONDENT_TEXTS)
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(f"{PREFIX}correspondent:{correspondent.id}", mapping=_dump(correspondent))
         pipe.sadd(f"{PREFIX}detainee:{correspondent.detainee}:correspondents", correspondent.id)

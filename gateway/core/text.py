@@ -1,0 +1,105 @@
+"""The one rule for every human text the gateway stores (names, reasons, comments, labels), and
+the one rule for writing any text into a spreadsheet cell.
+
+A stored text is Unicode NFC, holds no control (Cc) or format (Cf) character — bidi overrides
+and isolates, zero-width spaces, the BOM, NUL, line breaks — and is trimmed. Two Cf characters
+are kept because languages need them in ordinary spelling: ZERO WIDTH NON-JOINER (U+200C:
+Persian, Kurdish, Hindi) and ZERO WIDTH JOINER (U+200D: Sinhala, Malayalam, Devanagari
+conjuncts); neither reorders text. Sans-IO: the rule returns the clean text or raises
+:class:`TextRefused`, which the HTTP layer turns into ``field.<name>``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+__all__ = ["KEPT_FORMAT", "TextRefused", "bad_characters", "clean", "is_clean", "spreadsheet_cell"]
+
+KEPT_FORMAT = frozenset("\u200c\u200d")  # ZWNJ, ZWJ: needed by some scripts' spelling
+
+_BREAKS = re.compile(r"[\r\n\t]+")
+
+# OWASP's CSV injection rule: a cell starting with one of these is read as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class TextRefused(ValueError):
+    """A text broke the rule: ``field.<name>`` and the sentence to show."""
+
+    name: str
+    why: str  # "invalid", "required", "too_long", "characters"
+    fr: str
+    en: str
+
+    @property
+    def reason(self) -> str:
+        return f"field.{self.name}"
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+def bad_characters(value: str) -> list[str]:
+    """The characters of ``value`` the rule refuses (Cc, and Cf other than ZWNJ/ZWJ)."""
+    if value.isprintable():  # fast path: no Cc/Cf in printable text
+        return []
+    return [
+        c for c in value
+        if (cat := unicodedata.category(c)) == "Cc" or (cat == "Cf" and c not in KEPT_FORMAT)
+    ]  # fmt: skip
+
+
+def clean(
+    value: object, name: str, *, required: bool = True, limit: int = 100, lines: bool = False
+) -> str:
+    """``value`` as stored: NFC, trimmed; refused if not a string, holding a Cc/Cf character,
+    longer than ``limit`` or (when ``required``) empty. ``None`` counts as empty. With
+    ``lines`` (a reason or comment typed in a multi-line box) line breaks and tabs become one
+    space each run, rather than a refusal: the stored text still has no control character."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise TextRefused(name, "invalid", f"Champ « {name} » invalide.", f"Invalid field {name}.")
+    if lines:
+        value = _BREAKS.sub(" ", value)
+    if bad_characters(value):
+        raise TextRefused(
+            name,
+            "characters",
+            f"Champ « {name} » : caractère invisible ou de contrôle (retour à la ligne, "
+            "inversion de sens, espace de largeur nulle…) : retapez la valeur.",
+            f"Field {name}: invisible or control character (line break, direction override, "
+            "zero-width space...): retype the value.",
+        )
+    value = unicodedata.normalize("NFC", value).strip()
+    if len(value) > limit:
+        raise TextRefused(
+            name,
+            "too_long",
+            f"Champ « {name} » trop long : {limit} caractères au plus.",
+            f"Field {name} too long: at most {limit} characters.",
+        )
+    if required and not value:
+        raise TextRefused(
+            name, "required", f"Champ « {name} » obligatoire.", f"{name} is required."
+        )
+    return value
+
+
+def is_clean(value: str) -> bool:
+    """Whether a stored text already follows the rule (what ``check-texts`` reports)."""
+    return (
+        not bad_characters(value)
+        and unicodedata.is_normalized("NFC", value)
+        and value == value.strip()
+    )
+
+
+def spreadsheet_cell(value: str) -> str:
+    """``value`` safe in a CSV cell a spreadsheet opens: a leading formula character gets a
+    ``'`` in front (OWASP), so the cell shows the text literally. Use it on text columns only:
+    numeric columns are written by the program (negative amounts keep their ``-``)."""
+    return "'" + value if value.startswith(FORMULA_START) else value

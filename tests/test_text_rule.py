@@ -1,0 +1,223 @@
+"""Issue 19: one text rule for every stored human text, spreadsheet cells that cannot become
+formulas, names printed literally. The probe's exact requests, and a property over the rule."""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import pypdf
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gateway.cli import broken_texts_in
+from gateway.core.receipt_pdf import FONT_PATH, ReceiptData, render_receipt
+from gateway.core.statements import StatementLine, statement_csv
+from gateway.core.text import KEPT_FORMAT, TextRefused, clean, is_clean, spreadsheet_cell
+from gateway.http import appkeys as keys
+from gateway.store.directory import Detainee, DirectoryError, hash_access_code
+from recorder.audit import AuditEntry, audit_csv
+from tests.staffkit import staff_http
+
+PARIS = ZoneInfo("Europe/Paris")
+FORMULA = '=HYPERLINK("http://x","y")'
+
+
+def read_back(data: bytes) -> list[list[str]]:
+    """The CSV as a spreadsheet program's importer reads it: BOM, ``;``."""
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";"))
+
+
+# --- The rule itself ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["a\r\nb;c\"d\u202e", "Jean\x00", "\ufeff", "\u200b", "Ali\u2066ce", "x\ty", "\u202eNIRAM"],
+)
+def test_control_and_format_characters_are_refused(raw: str) -> None:
+    with pytest.raises(TextRefused) as refused:
+        clean(raw, "last_name")
+    assert refused.value.reason == "field.last_name"
+    assert "invisible" in refused.value.fr and "invisible" in refused.value.en
+
+
+def test_the_rule_normalises_trims_and_keeps_what_languages_need() -> None:
+    assert clean("  He\u0301le\u0300ne ", "first_name") == "Hélène"  # NFD typed -> NFC stored
+    assert clean("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "name")  # Persian ZWNJ
+    assert clean(FORMULA, "first_name") == FORMULA  # a formula is text: neutralised on export
+    with pytest.raises(TextRefused) as refused:
+        clean("   ", "first_name")
+    assert refused.value.why == "required"
+    assert clean("", "cell", required=False) == ""
+    with pytest.raises(TextRefused):
+        clean("x" * 101, "first_name")
+    with pytest.raises(TextRefused):
+        clean(12, "first_name")
+    # Multi-line boxes (reasons, comments): line breaks fold into spaces, bidi is still refused.
+    assert clean("Transfert\r\nvers Fresnes", "reason", lines=True) == "Transfert vers Fresnes"
+    with pytest.raises(TextRefused):
+        clean("Transfert \u202e", "reason", lines=True)
+
+
+@given(st.text(max_size=40))
+def test_whatever_is_accepted_is_clean_and_stable(raw: str) -> None:
+    try:
+        value = clean(raw, "name", required=False)
+    except TextRefused:
+        return
+    assert is_clean(value) and clean(value, "name", required=False) == value
+    assert not [c for c in value if unicodedata.category(c) == "Cc"]
+    assert not [c for c in value if unicodedata.category(c) == "Cf" and c not in KEPT_FORMAT]
+
+
+# --- Exports: spreadsheet cells, PDFs -----------------------------------------------------
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_statement_csv_neutralises_formula_cells_but_not_amounts(start: str) -> None:
+    label = start + "SUM(A1:A9)"
+    line = StatementLine(
+        at=datetime(2026, 12, 7, 9, 0, tzinfo=PARIS), kind="refund", label=label,
+        connected_seconds=0, billed_minutes=0, tariff="hors_forfait", rate=0, fee=0,
+        amount=-914, reference="-ref",
+    )  # fmt: skip
+    rows = read_back(statement_csv([line]))
+    header, row = rows[0], rows[1]
+    cell = dict(zip(header, row, strict=True))
+    assert cell["libelle"] == "'" + label  # shown literally, never evaluated
+    assert cell["reference"] == "'-ref"
+    # A program-written amount keeps its sign: a spreadsheet reads "-9,14" as a number.
+    assert cell["montant_eur"] == "-9,14"
+
+
+def test_audit_csv_neutralises_formula_cells() -> None:
+    entry = AuditEntry(id="1-0", at=1_765_000_000.0, actor=FORMULA, action="detainee.save",
+                       target="@cmd", details={"why": "+1"})  # fmt: skip
+    row = read_back(audit_csv([entry]))[1]
+    assert row[2] == "'" + FORMULA and row[4] == "'@cmd"
+
+
+def receipt(name: str) -> ReceiptData:
+    return ReceiptData(
+        number="2026-000123", establishment="Centre pénitentiaire de Demo",
+        detainee_number="123456", detainee_name=name, location="Bât. A",
+        correspondent_name="MARTIN Sophie", correspondent_relationship="Épouse",
+        correspondent_phone="+33 6 •• •• •• 78",
+        start=datetime(2026, 12, 7, 8, 30, tzinfo=PARIS),
+        end=datetime(2026, 12, 7, 9, 15, tzinfo=PARIS), room="Salle 1", kiosk="kiosk-1",
+        booked_by="Agent", booked_at=datetime(2026, 11, 30, 14, 5, tzinfo=PARIS),
+    )  # fmt: skip
+
+
+def pdf_text(name: str) -> str:
+    pdf = render_receipt(receipt(name), "fr")
+    return pypdf.PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+
+
+def test_receipt_prints_a_formula_name_literally() -> None:
+    assert FORMULA in pdf_text(FORMULA)
+
+
+# Names as people have them: letters of the scripts DejaVu covers, the punctuation of names
+# and of the probe's formulas, single spaces (the PDF lays out text; runs of spaces fold).
+_NAME_CHARS = st.characters(
+    categories=("Lu", "Ll"), max_codepoint=0x24F
+) | st.sampled_from("=+-@'\";,.()")
+NAMES = st.lists(st.text(_NAME_CHARS, min_size=1, max_size=10), min_size=1, max_size=3).map(
+    " ".join
+)
+
+
+@pytest.mark.skipif(not FONT_PATH.is_file(), reason="DejaVu Sans is not installed")
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(NAMES)
+def test_accepted_names_round_trip_through_csv_and_pdf(raw: str) -> None:
+    name = clean(raw, "name")
+    assert name == unicodedata.normalize("NFC", raw)
+    line = StatementLine(
+        at=datetime(2026, 12, 7, 9, 0, tzinfo=PARIS), kind="call", label=name,
+        connected_seconds=60, billed_minutes=1, tariff="hors_forfait", rate=10, fee=0,
+        amount=-10, reference="r1",
+    )  # fmt: skip
+    cell = read_back(statement_csv([line]))[1][3]
+    neutralised = name.startswith(("=", "+", "-", "@"))
+    assert cell == ("'" + name if neutralised else name) == spreadsheet_cell(name)
+    assert name in pdf_text(name)
+
+
+# --- Over HTTP: the probe's exact requests ------------------------------------------------
+
+
+async def save(http: aiohttp.ClientSession, base: str, **names: str) -> tuple[int, dict]:
+    payload = {"number": "190001", "access_code": "1234", "first_name": "Jean",
+               "last_name": "Martin", **names}  # fmt: skip
+    async with http.post(f"{base}/api/desk/detainees", json=payload) as resp:
+        return resp.status, await resp.json()
+
+
+async def test_probe_requests_are_refused_or_neutralised(gateway_factory) -> None:
+    gw = await gateway_factory()
+    base = gw.base_url
+    async with staff_http(gw) as http:
+        for field, raw in (
+            ("last_name", 'a\r\nb;c"d\u202e'),
+            ("first_name", "Jean\x00"),
+            ("first_name", "\ufeff"),
+            ("last_name", "\u200b"),
+        ):
+            status, refused = await save(http, base, **{field: raw})
+            assert (status, refused["reason"]) == (400, f"field.{field}"), raw
+            assert "«" in refused["message"]
+            async with http.post(f"{base}/api/desk/detainees?lang=en",
+                                 json={"number": "190001", "access_code": "1234",
+                                       "first_name": "J", "last_name": raw}) as resp:  # fmt: skip
+                assert (await resp.json())["message"].isascii()
+        assert await gw.app[keys.DIRECTORY].detainee("190001") is None  # nothing stored
+        # The formula is a text like any other: stored as typed, returned unchanged by the JSON
+        # API, printed literally, neutralised in spreadsheets (tested above).
+        status, saved = await save(http, base, first_name=FORMULA, last_name="Martin")
+        assert status == 201, saved
+        async with http.get(f"{base}/api/desk/detainees/190001") as resp:
+            assert (await resp.json())["detainee"]["first_name"] == FORMULA
+        # The answer names no software version.
+        async with http.get(f"{base}/api/desk/detainees/190001") as resp:
+            assert resp.headers.get("Server") == "Parloir"
+        async with http.get(f"{base}/no-such-page") as resp:
+            assert resp.headers.get("Server") == "Parloir"
+
+
+async def test_store_refuses_broken_text_and_check_reports_old_records(gateway_factory) -> None:
+    gw = await gateway_factory()
+    directory = gw.app[keys.DIRECTORY]
+    good = Detainee(number="190002", first_name="Jean", last_name="Martin",
+                    code_hash=hash_access_code("1234"))  # fmt: skip
+    with pytest.raises(DirectoryError) as refused:
+        await directory.put_detainee(replace(good, last_name="\u202eNITRAM"))
+    assert refused.value.reason == "field.last_name"
+    await directory.put_detainee(good)
+    # A record from before the rule, written straight into Redis: reported, not changed.
+    redis = gw.app[keys.REDIS]
+    await redis.hset("parloir:detainee:190002", "last_name", "Mar\u200btin")
+    found = await broken_texts_in(redis)
+    assert found == [{"record": "detainee:190002", "field": "last_name",
+                      "value": ascii("Mar\u200btin")}]  # fmt: skip
+    assert (await directory.detainee("190002")).last_name == "Mar\u200btin"
+
+
+async def test_csv_import_applies_the_same_rule(gateway_factory) -> None:
+    gw = await gateway_factory()
+    data = ("ecrou;nom;prenom;code_acces\r\n"
+            "190003;Mart\u202ein;Jean;1234\r\n"
+            "190004;Dupre\u0301;Anne;1234\r\n").encode()  # fmt: skip
+    async with staff_http(gw) as http:
+        async with http.post(f"{gw.base_url}/api/desk/import/detainees?dry_run=1", data=data,
+                             headers={"Content-Type": "text/csv"}) as resp:  # fmt: skip
+            report = await resp.json()
+    assert [(e["line"], e["reason"]) for e in report["errors"]] == [(2, "csv.bad_character")]
