@@ -75,6 +75,16 @@ class GatewayConfig:
     "How SMS leave: ``outbox`` appends JSON lines to ``sms_outbox_path``."
     sms_outbox_path: str = ""
     "Outbox file (default ``DATA_DIR/sms-outbox.jsonl``)."
+    sms_lease_seconds: float = 30.0
+    "How long a process holds a message it is sending; if it dies, another takes it after this."
+    sms_retry_first_seconds: float = 2.0
+    "Wait before the second attempt after a transient failure; each further wait doubles."
+    sms_retry_max_seconds: float = 120.0
+    "Longest wait between two attempts."
+    sms_max_attempts: int = 8
+    "Attempts before a message that keeps failing transiently is given up."
+    sms_poll_seconds: float = 1.0
+    "How often each process looks for due messages (queued elsewhere or due for a retry)."
     log_level: str = "INFO"
     "Python logging level."
     establishment_name: str = "Établissement pénitentiaire"

@@ -340,7 +340,9 @@ class Call:
         engine = self.engine
         now = engine.clock()
         code = await engine.codes.issue(self.id, now, self.lifecycle.limits.code_validity)
-        await engine.sms.send(self.correspondent.phone, engine.sms_text(code, self.ref))
+        await engine.sms.send(
+            self.correspondent.phone, engine.sms_text(code, self.ref), call=self.id
+        )
         await self.input(lambda now: self.lifecycle.code_sent(now))
 
     async def joined(self) -> None:
