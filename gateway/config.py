@@ -154,6 +154,12 @@ class GatewayConfig:
             raise ConfigError("code_max_attempts must be at least 1")
         if self.sms_sender not in ("outbox",):
             raise ConfigError(f"unknown sms_sender {self.sms_sender!r}")
+        for name in ("sms_lease_seconds", "sms_retry_first_seconds", "sms_retry_max_seconds",
+                     "sms_poll_seconds"):  # fmt: skip
+            if not float(getattr(self, name)) > 0:
+                raise ConfigError(f"{name} must be positive")
+        if self.sms_max_attempts < 1:
+            raise ConfigError("sms_max_attempts must be at least 1")
         if not 0 <= self.port <= 65535:
             raise ConfigError("port out of range")
         if self.billing_rounding not in ("per_started_minute", "per_second"):
@@ -248,6 +254,8 @@ def _coerce(name: str, kind: Any, raw: Any) -> Any:
             raise ValueError(raw)
         if kind is int or text_kind == "int":
             return int(raw)
+        if kind is float or text_kind == "float":
+            return float(raw)
         return str(raw)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{name}: cannot read {raw!r}") from exc
