@@ -9,6 +9,7 @@ from pathlib import Path
 import redis.asyncio as aioredis
 
 from gateway.core.sms_queue import Outcome, RetryPolicy, after_attempt, moves_forward
+from gateway.http import appkeys as keys
 from gateway.service.sms import OutboxSender, SmsWorker
 from gateway.store.sms_queue import SmsQueue
 
@@ -141,3 +142,26 @@ async def test_an_unwritable_outbox_is_a_transient_failure(
     await worker.run_once()
     record = await queue.get(msg_id)
     assert record["status"] == "queued" and record["reason"].startswith("sms.outbox_unwritable")
+
+
+async def test_the_kiosk_is_told_the_sms_was_sent(gateway_factory) -> None:  # type: ignore[no-untyped-def]
+    """The status reaches the kiosk over its signaling socket and the call's events."""
+    from tests.callkit import Client, seeded, start_calling
+
+    gateway = await gateway_factory()
+    demo = await seeded(gateway)
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        kiosk = Client(gateway.base_url, http)
+        try:
+            await start_calling(kiosk, gateway, demo)
+            msg = await kiosk.expect("sms", status="sent", timeout=10)
+            assert msg["message"] == "SMS envoyé"
+            engine = gateway.app[keys.ENGINE]
+            [call] = engine.calls.values()
+            async with asyncio.timeout(5):
+                while "SmsStatus" not in [e["type"] for e in await engine.events(call.id)]:
+                    await asyncio.sleep(0.05)
+        finally:
+            await kiosk.close()

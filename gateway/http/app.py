@@ -24,7 +24,7 @@ from gateway.http.forwarded import forwarded_headers
 from gateway.http.staff_auth import staff_auth
 from gateway.media import aiortc_passthrough
 from gateway.media.calls import CallEngine
-from gateway.service.sms import QueuedSms, SmsWorker, make_transport
+from gateway.service.sms import QueuedSms, SmsWorker, follow_status, make_transport
 from gateway.service.supervisor import Supervisor
 from gateway.store.bookings import BookingDesk
 from gateway.store.directory import Directory
@@ -37,6 +37,7 @@ from recorder.audit import Audit
 from signaling import websocket
 
 log = logging.getLogger(__name__)
+SMS_FEED = web.AppKey("sms_feed", asyncio.Task)
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 SECURITY_HEADERS = {
@@ -241,10 +242,19 @@ def create_app(
     async def on_startup(app: web.Application) -> None:
         await supervisor.start()
         sms_worker.start()
+        engine = app[keys.ENGINE]
+
+        async def on_sms(call_id: str, status: str, reason: str) -> None:
+            call = engine.calls.get(call_id)
+            if call is not None:  # only the call's own process tells its kiosk
+                await call.sms_status(status, reason)
+
+        app[SMS_FEED] = asyncio.create_task(follow_status(redis, on_sms))
 
     async def on_shutdown(app: web.Application) -> None:
         await supervisor.stop()
         await sms_worker.stop()
+        app[SMS_FEED].cancel()
         await app[keys.ENGINE].shutdown()
 
     app.on_startup.append(on_startup)

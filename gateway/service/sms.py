@@ -17,13 +17,13 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from gateway.core.sms_queue import Outcome, RetryPolicy, after_attempt, mask_phone
-from gateway.store.sms_queue import SmsQueue
+from gateway.store.sms_queue import STATUS_CHANNEL, SmsQueue
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +152,27 @@ class SmsWorker:
                 decision.reason, "" if kept else " (lease lost)",
             )  # fmt: skip
         return len(claimed)
+
+
+async def follow_status(
+    redis: Any, on_status: Callable[[str, str, str], Awaitable[None]]
+) -> None:
+    """Hand every status change of the cluster's SMS (``call``, ``status``, ``reason``) on."""
+    while True:
+        pubsub = redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(STATUS_CHANNEL)
+            async for message in pubsub.listen():
+                data = json.loads(message["data"])
+                if data.get("call"):
+                    await on_status(data["call"], data["status"], data.get("reason", ""))
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # Redis restarting: subscribe again
+            log.warning("SMS status feed interrupted", exc_info=True)
+            await asyncio.sleep(1)
+        finally:
+            await pubsub.aclose()
 
 
 def make_transport(kind: str, outbox: Path) -> Transport:
