@@ -72,7 +72,7 @@ class GatewayConfig:
     turn_secret: str = ""
     "coturn's ``static-auth-secret``: each call gets TURN credentials valid about its length."
     sms_sender: str = "outbox"
-    "How SMS leave: ``outbox`` appends JSON lines to ``sms_outbox_path``."
+    "How SMS leave (after the Redis queue): ``outbox`` appends JSON lines to ``sms_outbox_path``."
     sms_outbox_path: str = ""
     "Outbox file (default ``DATA_DIR/sms-outbox.jsonl``)."
     sms_lease_seconds: float = 30.0
