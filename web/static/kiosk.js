@@ -148,7 +148,10 @@
     if (!line) return;
     line.textContent = msg.message;
     line.dataset.status = msg.status;
-    if (msg.status === 'failed' && msg.reason === 'sms.retries_exhausted') showBurned(msg.message);
+    if (msg.status === 'failed' && msg.reason === 'sms.retries_exhausted') {
+      showBurned();
+      P.setRaw($('burned-text'), msg.message);
+    }
   }
 
   const call = new P.CallLeg(els, {
