@@ -72,9 +72,19 @@ class GatewayConfig:
     turn_secret: str = ""
     "coturn's ``static-auth-secret``: each call gets TURN credentials valid about its length."
     sms_sender: str = "outbox"
-    "How SMS leave: ``outbox`` appends JSON lines to ``sms_outbox_path``."
+    "How SMS leave (after the Redis queue): ``outbox`` appends JSON lines to ``sms_outbox_path``."
     sms_outbox_path: str = ""
     "Outbox file (default ``DATA_DIR/sms-outbox.jsonl``)."
+    sms_lease_seconds: float = 30.0
+    "How long a process holds a message it is sending; if it dies, another takes it after this."
+    sms_retry_first_seconds: float = 2.0
+    "Wait before the second attempt after a transient failure; each further wait doubles."
+    sms_retry_max_seconds: float = 120.0
+    "Longest wait between two attempts."
+    sms_max_attempts: int = 8
+    "Attempts before a message that keeps failing transiently is given up."
+    sms_poll_seconds: float = 1.0
+    "How often each process looks for due messages (queued elsewhere or due for a retry)."
     log_level: str = "INFO"
     "Python logging level."
     establishment_name: str = "Établissement pénitentiaire"
@@ -144,6 +154,12 @@ class GatewayConfig:
             raise ConfigError("code_max_attempts must be at least 1")
         if self.sms_sender not in ("outbox",):
             raise ConfigError(f"unknown sms_sender {self.sms_sender!r}")
+        for name in ("sms_lease_seconds", "sms_retry_first_seconds", "sms_retry_max_seconds",
+                     "sms_poll_seconds"):  # fmt: skip
+            if not float(getattr(self, name)) > 0:
+                raise ConfigError(f"{name} must be positive")
+        if self.sms_max_attempts < 1:
+            raise ConfigError("sms_max_attempts must be at least 1")
         if not 0 <= self.port <= 65535:
             raise ConfigError("port out of range")
         if self.billing_rounding not in ("per_started_minute", "per_second"):
@@ -238,6 +254,8 @@ def _coerce(name: str, kind: Any, raw: Any) -> Any:
             raise ValueError(raw)
         if kind is int or text_kind == "int":
             return int(raw)
+        if kind is float or text_kind == "float":
+            return float(raw)
         return str(raw)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{name}: cannot read {raw!r}") from exc

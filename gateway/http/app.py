@@ -7,6 +7,7 @@ import ipaddress
 import json
 import logging
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from aiohttp import web
 
 from gateway.config import GatewayConfig
 from gateway.core.establishment import Establishment
+from gateway.core.sms_queue import RetryPolicy
 from gateway.http import appkeys as keys
 from gateway.http import desk_api, direction_api, monitor_api, openapi, regie_api, staff_api
 from gateway.http import public_api as api
@@ -22,18 +24,20 @@ from gateway.http.forwarded import forwarded_headers
 from gateway.http.staff_auth import staff_auth
 from gateway.media import aiortc_passthrough
 from gateway.media.calls import CallEngine
-from gateway.service.sms import make_sender
+from gateway.service.sms import QueuedSms, SmsWorker, follow_status, make_transport
 from gateway.service.supervisor import Supervisor
 from gateway.store.bookings import BookingDesk
 from gateway.store.directory import Directory
 from gateway.store.kiosks import KioskRegistry, credential_of
 from gateway.store.ledger import Ledger
+from gateway.store.sms_queue import SmsQueue
 from gateway.store.staff import StaffAccounts
 from gateway.store.tokens import RateLimiter, SlidingBudget, Tokens
 from recorder.audit import Audit
 from signaling import websocket
 
 log = logging.getLogger(__name__)
+SMS_FEED = web.AppKey("sms_feed", asyncio.Task)
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 SECURITY_HEADERS = {
@@ -203,11 +207,25 @@ def create_app(
     app[keys.KIOSKS] = KioskRegistry(redis)
     app[keys.STAFF_LOGIN_LIMITER] = RateLimiter(redis, "stafflogin", config.staff_logins_per_minute)
     app[keys.ENROL_LIMITER] = RateLimiter(redis, "kioskenrol", 10)
+    owner = owner or f"gw_{secrets.token_hex(4)}"
+    sms_queue = SmsQueue(redis)
+    sms_worker = SmsWorker(
+        sms_queue,
+        make_transport(config.sms_sender, config.outbox_path),
+        owner,
+        RetryPolicy(
+            first_delay=config.sms_retry_first_seconds,
+            max_delay=config.sms_retry_max_seconds,
+            max_attempts=config.sms_max_attempts,
+        ),
+        lease=config.sms_lease_seconds,
+        poll=config.sms_poll_seconds,
+    )
     app[keys.ENGINE] = CallEngine(
         config,
         redis,
-        make_sender(config.sms_sender, config.outbox_path),
-        owner=owner or f"gw_{secrets.token_hex(4)}",
+        QueuedSms(sms_queue, sms_worker, time.time),
+        owner=owner,
         desk=app[keys.DESK],
     )
     supervisor = Supervisor(app[keys.ENGINE], app[keys.AUDIT])
@@ -230,9 +248,20 @@ def create_app(
 
     async def on_startup(app: web.Application) -> None:
         await supervisor.start()
+        sms_worker.start()
+        engine = app[keys.ENGINE]
+
+        async def on_sms(call_id: str, status: str, reason: str) -> None:
+            call = engine.calls.get(call_id)
+            if call is not None:  # only the call's own process tells its kiosk
+                await call.sms_status(status, reason)
+
+        app[SMS_FEED] = asyncio.create_task(follow_status(redis, on_sms))
 
     async def on_shutdown(app: web.Application) -> None:
         await supervisor.stop()
+        await sms_worker.stop()
+        app[SMS_FEED].cancel()
         await app[keys.ENGINE].shutdown()
 
     app.on_startup.append(on_startup)

@@ -54,6 +54,7 @@ from gateway.core.lifecycle import (
     LifecycleError,
     TimeWarningDue,
 )
+from gateway.core.sms_queue import KIOSK_TEXT
 from gateway.media import aiortc_passthrough as passthrough
 from gateway.media.relay import MediaSource, RelayTrack
 from gateway.service.cluster import Cluster, ClusterError, alive_key
@@ -331,11 +332,27 @@ class Call:
         engine = self.engine
         now = engine.clock()
         code = await engine.codes.issue(self.id, now, self.lifecycle.limits.code_validity)
-        await engine.sms.send(self.correspondent.phone, engine.sms_text(code, self.ref))
+        await engine.sms.send(
+            self.correspondent.phone, engine.sms_text(code, self.ref), call=self.id
+        )
         await self.input(lambda now: self.lifecycle.code_sent(now))
 
     async def joined(self) -> None:
         await self.input(lambda now: self.lifecycle.relative_joined(now))
+
+    async def sms_status(self, status: str, reason: str) -> None:
+        """What became of the code's SMS: into the call's events, and to the kiosk."""
+        if status in ("sent", "delivered", "failed"):  # the outcomes, not the steps
+            await self.engine.redis.xadd(
+                f"{PREFIX}call:{self.id}:events",
+                {"type": "SmsStatus", "status": status, "reason": reason,
+                 "at": str(self.engine.clock())},
+            )  # fmt: skip
+        await self.send(
+            Leg.KIOSK,
+            {"type": "sms", "status": status, "reason": reason,
+             "message": KIOSK_TEXT.get(status, status)},
+        )  # fmt: skip
 
     # -- sockets --------------------------------------------------------------------------
     @property

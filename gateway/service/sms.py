@@ -1,7 +1,14 @@
-"""SMS senders. The call engine only sees :class:`SmsSender`; which one runs is configuration.
+"""SMS: the queue every message goes through, the worker that sends it, and the senders.
 
-``outbox`` appends each message as one JSON line (``to``, ``text``, ``sent_at``) to a file: the
-demo's and the tests' SMS gateway, and the hand-off point for a real provider's relay.
+The call engine only sees :class:`SmsSender` (``send(to, text)``); in the gateway that is a
+:class:`QueuedSms`, which *queues* the message in Redis (:mod:`gateway.store.sms_queue`) and
+wakes this process's :class:`SmsWorker`. Every process runs a worker; a message is claimed by
+exactly one of them, sent by the configured :class:`Transport`, and its outcome settled by the
+rules of :mod:`gateway.core.sms_queue` (retry with backoff, give up on a permanent refusal).
+
+``outbox`` appends each message as one JSON line (``to``, ``text``, ``sent_at``, ``id``) to a
+file: the demo's and the tests' SMS gateway. A line with the same ``id`` is never written twice,
+so a message re-claimed after a crash is not sent twice.
 """
 
 from __future__ import annotations
@@ -9,43 +16,166 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
+
+from gateway.core.sms_queue import Outcome, RetryPolicy, after_attempt, mask_phone
+from gateway.store.sms_queue import STATUS_CHANNEL, SmsQueue
 
 log = logging.getLogger(__name__)
 
+__all__ = ["OutboxSender", "QueuedSms", "SmsSender", "SmsWorker", "Transport", "mask_phone"]
+
 
 class SmsSender(Protocol):
-    async def send(self, to: str, text: str) -> None: ...
+    async def send(self, to: str, text: str, call: str = "") -> None: ...
+
+
+class Transport(Protocol):
+    async def deliver(self, msg_id: str, to: str, text: str) -> Outcome: ...
 
 
 class OutboxSender:
+    """Writes JSON lines to a file; idempotent by message id."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = asyncio.Lock()
+        self._written: set[str] | None = None
+
+    def _seen(self) -> set[str]:
+        seen: set[str] = set()
+        if self.path.exists():
+            for line in self.path.read_text(encoding="utf-8").splitlines():
+                try:
+                    seen.add(str(json.loads(line).get("id", "")))
+                except ValueError:
+                    continue
+        return seen
 
     def _append(self, line: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as out:
             out.write(line + "\n")
 
-    async def send(self, to: str, text: str) -> None:
-        record = {"to": to, "text": text, "sent_at": datetime.now(UTC).isoformat()}
+    async def deliver(self, msg_id: str, to: str, text: str) -> Outcome:
+        record = {"to": to, "text": text, "sent_at": datetime.now(UTC).isoformat(), "id": msg_id}
         async with self._lock:
-            await asyncio.to_thread(self._append, json.dumps(record, ensure_ascii=False))
-        # The text holds the code: log only that a message left, never its content.
-        log.info("SMS to %s written to the outbox %s", mask_phone(to), self.path)
+            try:
+                if self._written is None:
+                    self._written = await asyncio.to_thread(self._seen)
+                if msg_id not in self._written:
+                    await asyncio.to_thread(self._append, json.dumps(record, ensure_ascii=False))
+                    self._written.add(msg_id)
+            except OSError as exc:
+                return Outcome("transient", reason=f"sms.outbox_unwritable:{exc.errno}")
+        return Outcome("sent", provider_id=msg_id)
 
 
-def mask_phone(e164: str) -> str:
-    """``+33612345678`` → ``+33 6 •• •• •• 78``: enough to recognise, not to dial."""
-    if len(e164) < 6:
-        return "••"
-    return f"{e164[:3]} {e164[3]} •• •• •• {e164[-2:]}"
+class QueuedSms:
+    """What the call engine sends through: queue in Redis, then wake the local worker."""
+
+    def __init__(self, queue: SmsQueue, worker: SmsWorker, clock: Callable[[], float]) -> None:
+        self.queue, self.worker, self.clock = queue, worker, clock
+
+    async def send(self, to: str, text: str, call: str = "") -> None:
+        msg_id = await self.queue.enqueue(to, text, self.clock(), call=call)
+        log.info("SMS %s to %s queued", msg_id, mask_phone(to))
+        self.worker.wake()
 
 
-def make_sender(kind: str, outbox: Path) -> SmsSender:
+class SmsWorker:
+    """Claims due messages and sends them; one per process, all of them share the queue."""
+
+    def __init__(
+        self,
+        queue: SmsQueue,
+        transport: Transport,
+        owner: str,
+        policy: RetryPolicy,
+        lease: float = 30.0,
+        poll: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.queue, self.transport, self.owner = queue, transport, owner
+        self.policy, self.lease, self.poll, self.clock = policy, lease, poll, clock
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis away for a moment: the queue is still there after.
+                log.exception("SMS worker pass failed")
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.poll)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def run_once(self) -> int:
+        """Send every due message this process could claim; return how many were tried."""
+        claimed = await self.queue.claim(self.owner, self.clock(), self.lease)
+        for msg in claimed:
+            try:
+                outcome = await self.transport.deliver(msg.id, msg.to, msg.text)
+            except Exception as exc:  # a sender's bug or a dropped link: try again later
+                outcome = Outcome("transient", reason=f"sms.error:{type(exc).__name__}")
+            decision = after_attempt(outcome, msg.attempts, self.clock(), self.policy)
+            kept = await self.queue.settle(
+                msg.id, self.owner, decision, self.clock(), outcome.provider_id
+            )
+            # Never the text: it holds the code.
+            log.info(
+                "SMS %s to %s: attempt %d %s -> %s %s%s",
+                msg.id, mask_phone(msg.to), msg.attempts, outcome.kind, decision.status,
+                decision.reason, "" if kept else " (lease lost)",
+            )  # fmt: skip
+        return len(claimed)
+
+
+async def follow_status(
+    redis: Any, on_status: Callable[[str, str, str], Awaitable[None]]
+) -> None:
+    """Hand every status change of the cluster's SMS (``call``, ``status``, ``reason``) on."""
+    while True:
+        pubsub = redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(STATUS_CHANNEL)
+            async for message in pubsub.listen():
+                data = json.loads(message["data"])
+                if data.get("call"):
+                    await on_status(data["call"], data["status"], data.get("reason", ""))
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # Redis restarting: subscribe again
+            log.warning("SMS status feed interrupted", exc_info=True)
+            await asyncio.sleep(1)
+        finally:
+            await pubsub.aclose()
+
+
+def make_transport(kind: str, outbox: Path) -> Transport:
     if kind == "outbox":
         return OutboxSender(outbox)
     raise ValueError(f"unknown SMS sender {kind!r}")

@@ -141,6 +141,19 @@
     if (seconds <= 0) P.setText(els.codeStatus, 'kiosk.waiting.code.expired');
   });
 
+  // What became of the code's SMS (docs/signaling.md, `sms`). A number the operator refuses
+  // gets no second code; an SMS that could not leave after its retries may be sent anew.
+  function showSms(msg) {
+    const line = $('sms-status');
+    if (!line) return;
+    line.textContent = msg.message;
+    line.dataset.status = msg.status;
+    if (msg.status === 'failed' && msg.reason === 'sms.retries_exhausted') {
+      showBurned();
+      P.setRaw($('burned-text'), msg.message);
+    }
+  }
+
   const call = new P.CallLeg(els, {
     endedPrefix: 'ended.kiosk.',
     hangupReason: 'kiosk_hangup',
@@ -153,7 +166,10 @@
     },
     onWelcome,
     onError: handleError,
-    onMessage: (msg) => { if (msg.type === 'code_burned') showBurned(msg.message); },
+    onMessage: (msg) => {
+      if (msg.type === 'code_burned') showBurned(msg.message);
+      if (msg.type === 'sms') showSms(msg);
+    },
     status: setStatusForStep,
     onHangup: () => {
       els.cancel.disabled = true;

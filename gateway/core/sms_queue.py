@@ -1,0 +1,94 @@
+"""The SMS queue's rules: when a message is tried again, when it is given up, what it shows.
+
+Theory of operation. A message is *queued* (with an idempotency key, its id) before any sender
+sees it. One process *claims* it for a lease; the sender's answer is an :class:`Outcome`:
+``sent`` (the operator took it), ``transient`` (try again later: network, 5xx, throttling) or
+``permanent`` (the number cannot be reached: never tried again). :func:`after_attempt` turns the
+outcome, the attempt count and ``now`` into the next :class:`Decision`. A claim whose lease runs
+out (the process died while sending) is claimed again with the *same* id, so a sender that passes
+the id on (SMPP's own reference, the HTTPS provider's idempotency header, the outbox's ``id``)
+does not deliver it twice.
+
+Statuses, in the order a message moves through them: ``queued`` → ``sending`` → ``sent`` →
+``delivered`` (the operator's receipt), or ``failed`` (given up). A message never goes back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Status = Literal["queued", "sending", "sent", "delivered", "failed"]
+OutcomeKind = Literal["sent", "transient", "permanent"]
+
+ORDER: dict[str, int] = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3}
+"""A status change is applied only forward (a late 'sent' never hides a 'delivered')."""
+
+FINAL = frozenset({"delivered", "failed"})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    first_delay: float = 2.0
+    "Seconds before the second attempt."
+    factor: float = 2.0
+    "Each further wait is this many times the previous one."
+    max_delay: float = 120.0
+    "No wait is longer than this."
+    max_attempts: int = 8
+    "After this many transient failures the message is given up (reason ``sms.retries_exhausted``)."
+
+    def delay(self, attempts: int) -> float:
+        """The wait after the ``attempts``-th failed attempt (1-based)."""
+        return min(self.max_delay, self.first_delay * self.factor ** max(0, attempts - 1))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: OutcomeKind
+    reason: str = ""
+    "Machine-readable reason (``sms.unreachable``, ``sms.provider_unavailable``…)."
+    provider_id: str = ""
+    "The operator's id for the message, to match its receipts."
+
+
+@dataclass(frozen=True)
+class Decision:
+    status: Status
+    retry_at: float | None = None
+    reason: str = ""
+
+
+def after_attempt(outcome: Outcome, attempts: int, now: float, policy: RetryPolicy) -> Decision:
+    """What becomes of a message after its ``attempts``-th attempt ended with ``outcome``."""
+    if outcome.kind == "sent":
+        return Decision("sent")
+    if outcome.kind == "permanent":
+        return Decision("failed", reason=outcome.reason or "sms.unreachable")
+    if attempts >= policy.max_attempts:
+        return Decision("failed", reason="sms.retries_exhausted")
+    return Decision("queued", retry_at=now + policy.delay(attempts), reason=outcome.reason)
+
+
+def moves_forward(current: str, new: str) -> bool:
+    """True when ``new`` may replace ``current`` (statuses only move forward)."""
+    if current in FINAL:
+        return False
+    return ORDER.get(new, -1) >= ORDER.get(current, 0) and new != current
+
+
+def mask_phone(e164: str) -> str:
+    """``+33612345678`` → ``+33 6 •• •• •• 78``: enough to recognise, not to dial."""
+    if len(e164) < 6:
+        return "••"
+    return f"{e164[:3]} {e164[3]} •• •• •• {e164[-2:]}"
+
+
+KIOSK_TEXT = {
+    "queued": "SMS en attente d'envoi",
+    "sending": "SMS en cours d'envoi",
+    "sent": "SMS envoyé",
+    "delivered": "SMS remis au téléphone",
+    "failed": "échec : numéro injoignable",
+}
+"""What the kiosk shows for each status (French; the page may translate by status)."""

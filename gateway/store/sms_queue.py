@@ -1,0 +1,159 @@
+"""The SMS queue in Redis; the retry and status rules are in :mod:`gateway.core.sms_queue`.
+
+* ``sms:{id}`` hash: ``status``, ``to_masked``, ``attempts``, ``reason``, ``provider_id``,
+  ``call``, ``owner``; and ``to`` and ``text`` (which holds the code) **only until** the message
+  is sent or given up. Kept a day for the monitoring page, then expires.
+* ``sms:due`` sorted set: queued ids by the time they may next be tried.
+* ``sms:leased`` sorted set: ids being sent, by the end of their lease. A lease that runs out
+  (its process died) puts the id back in ``sms:due`` with the same id: the idempotency key.
+* ``smsprov:{provider_id}`` → id, to match the operator's delivery receipts.
+
+Claiming is one Lua script, so of every process of the cluster exactly one sends a message.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from gateway.core.sms_queue import Decision, mask_phone, moves_forward
+
+PREFIX = "parloir:"
+KEEP_SECONDS = 86400
+STATUS_CHANNEL = f"{PREFIX}sms:status"
+
+_CLAIM = """
+local due, leased, now, lease_until, limit, owner = KEYS[1], KEYS[2], tonumber(ARGV[1]),
+  tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', leased, '-inf', now)) do
+  redis.call('ZREM', leased, id)
+  redis.call('ZADD', due, now, id)
+end
+local out = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, limit)) do
+  redis.call('ZREM', due, id)
+  local key = ARGV[5] .. id
+  if redis.call('HGET', key, 'text') then
+    redis.call('ZADD', leased, lease_until, id)
+    local attempts = redis.call('HINCRBY', key, 'attempts', 1)
+    redis.call('HSET', key, 'status', 'sending', 'owner', owner)
+    table.insert(out, id)
+    table.insert(out, redis.call('HGET', key, 'to'))
+    table.insert(out, redis.call('HGET', key, 'text'))
+    table.insert(out, tostring(attempts))
+  end
+end
+return out
+"""
+
+# Settle one attempt, only if this owner still holds the lease (else another process took over).
+_SETTLE = """
+local key, leased, due, id, owner = KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2]
+if redis.call('HGET', key, 'owner') ~= owner or not redis.call('ZSCORE', leased, id) then
+  return 0
+end
+redis.call('ZREM', leased, id)
+local status = ARGV[3]
+redis.call('HSET', key, 'status', status, 'reason', ARGV[5], 'updated_at', ARGV[6])
+if status == 'queued' then
+  redis.call('ZADD', due, tonumber(ARGV[4]), id)
+else
+  redis.call('HDEL', key, 'to', 'text')
+end
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: str
+    to: str
+    text: str
+    attempts: int
+
+
+class SmsQueue:
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self.redis = redis
+        self._claim = redis.register_script(_CLAIM)
+        self._settle = redis.register_script(_SETTLE)
+
+    async def enqueue(self, to: str, text: str, now: float, call: str = "") -> str:
+        """Queue a message; return its id (its idempotency key)."""
+        msg_id = f"sms_{secrets.token_hex(8)}"
+        key = f"{PREFIX}sms:{msg_id}"
+        fields = {
+            "status": "queued",
+            "to": to,
+            "to_masked": mask_phone(to),
+            "text": text,
+            "attempts": 0,
+            "call": call,
+            "created_at": now,
+            "updated_at": now,
+        }
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping=fields)
+            pipe.expire(key, KEEP_SECONDS)
+            pipe.zadd(f"{PREFIX}sms:due", {msg_id: now})
+            await pipe.execute()
+        await self._announce(msg_id, "queued", call)
+        return msg_id
+
+    async def claim(self, owner: str, now: float, lease: float, limit: int = 10) -> list[Claimed]:
+        raw = await self._claim(
+            keys=[f"{PREFIX}sms:due", f"{PREFIX}sms:leased"],
+            args=[now, now + lease, limit, owner, f"{PREFIX}sms:"],
+        )
+        out = []
+        for i in range(0, len(raw), 4):
+            out.append(Claimed(raw[i], raw[i + 1], raw[i + 2], int(raw[i + 3])))
+        for c in out:
+            await self._announce(c.id, "sending", await self._call_of(c.id))
+        return out
+
+    async def settle(
+        self, msg_id: str, owner: str, decision: Decision, now: float, provider_id: str = ""
+    ) -> bool:
+        """Record one attempt's decision; False when the lease was lost (nothing changed)."""
+        key = f"{PREFIX}sms:{msg_id}"
+        done = await self._settle(
+            keys=[key, f"{PREFIX}sms:leased", f"{PREFIX}sms:due"],
+            args=[msg_id, owner, decision.status, decision.retry_at or 0, decision.reason, now],
+        )
+        if not done:
+            return False
+        if provider_id:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hset(key, "provider_id", provider_id)
+                pipe.set(f"{PREFIX}smsprov:{provider_id}", msg_id, ex=KEEP_SECONDS)
+                await pipe.execute()
+        await self._announce(msg_id, decision.status, await self._call_of(msg_id), decision.reason)
+        return True
+
+    async def receipt(self, provider_id: str, status: str, reason: str, now: float) -> str | None:
+        """An operator's receipt (``delivered`` or ``failed``); returns the message id if known."""
+        msg_id = await self.redis.get(f"{PREFIX}smsprov:{provider_id}")
+        if msg_id is None:
+            return None
+        key = f"{PREFIX}sms:{msg_id}"
+        current = await self.redis.hget(key, "status") or "queued"
+        if moves_forward(current, status):
+            await self.redis.hset(key, mapping={"status": status, "reason": reason,
+                                                "updated_at": now})  # fmt: skip
+            await self._announce(msg_id, status, await self._call_of(msg_id), reason)
+        return msg_id
+
+    async def get(self, msg_id: str) -> dict[str, Any]:
+        return await self.redis.hgetall(f"{PREFIX}sms:{msg_id}")
+
+    async def _call_of(self, msg_id: str) -> str:
+        return await self.redis.hget(f"{PREFIX}sms:{msg_id}", "call") or ""
+
+    async def _announce(self, msg_id: str, status: str, call: str, reason: str = "") -> None:
+        payload = {"id": msg_id, "status": status, "call": call, "reason": reason}
+        await self.redis.publish(STATUS_CHANNEL, json.dumps(payload))

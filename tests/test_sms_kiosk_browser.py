@@ -1,0 +1,49 @@
+"""The kiosk page (headless Chromium) shows what became of the code's SMS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .browser import chromium, enrolled_kiosk_context, screenshot
+from .callkit import seeded
+
+
+async def _call(gateway, browser):  # type: ignore[no-untyped-def]
+    demo = await seeded(gateway)
+    ctx = await enrolled_kiosk_context(browser, gateway, viewport={"width": 1280, "height": 800})
+    kiosk = await ctx.new_page()
+    errors: list[str] = []
+    kiosk.on("pageerror", lambda exc: errors.append(str(exc)))
+    await kiosk.goto(f"{gateway.base_url}/kiosk")
+    await kiosk.fill("#detainee", demo["detainee"])
+    await kiosk.fill("#access-code", demo["access_code"])
+    await kiosk.click("#login")
+    await kiosk.wait_for_selector("#call", state="visible")
+    await kiosk.click("#call")
+    return kiosk, errors
+
+
+async def test_the_kiosk_shows_sms_sent(gateway_factory) -> None:  # type: ignore[no-untyped-def]
+    gateway = await gateway_factory()
+    async with chromium() as browser:
+        kiosk, errors = await _call(gateway, browser)
+        await kiosk.wait_for_selector("#sms-status[data-status=sent]", timeout=15_000)
+        assert await kiosk.inner_text("#sms-status") == "SMS envoyé"
+        await screenshot(kiosk, "kiosk-sms-sent")
+        assert errors == []
+
+
+async def test_an_sms_that_cannot_leave_offers_a_new_code(  # type: ignore[no-untyped-def]
+    gateway_factory, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    gateway = await gateway_factory(
+        sms_outbox_path=str(blocker / "outbox.jsonl"), sms_max_attempts=1
+    )
+    async with chromium() as browser:
+        kiosk, errors = await _call(gateway, browser)
+        await kiosk.wait_for_selector("#new-code", state="visible", timeout=15_000)
+        assert "échec : numéro injoignable" in await kiosk.inner_text("body")
+        await screenshot(kiosk, "kiosk-sms-failed")
+        assert errors == []
