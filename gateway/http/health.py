@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from gateway.http import appkeys as keys
@@ -96,6 +96,28 @@ class ProcessCollector:
         )
         beat.add_metric([], -1.0 if age is None else age)
         yield beat
+        counts = engine.counts
+        started = CounterMetricFamily("parloir_calls_started", "Calls this process started.")
+        started.add_metric([], counts["calls_started", ""])
+        yield started
+        ended = CounterMetricFamily(
+            "parloir_calls_ended", "Calls this process ended, by reason.", labels=["reason"]
+        )
+        refused = CounterMetricFamily(
+            "parloir_code_refused", "Codes typed and refused here, by outcome.", labels=["outcome"]
+        )
+        for (event, label), value in sorted(counts.items()):
+            if event == "calls_ended":
+                ended.add_metric([label], value)
+            elif event == "code_refused":
+                refused.add_metric([label], value)
+        yield ended
+        yield refused
+        minutes = CounterMetricFamily(
+            "parloir_connected_seconds", "Connected time of the calls this process ended."
+        )
+        minutes.add_metric([], counts["connected_ms", ""] / 1000)
+        yield minutes
 
 
 def registry_for(app: web.Application) -> CollectorRegistry:
