@@ -92,7 +92,10 @@ ROUTES: dict[tuple[str, str], Perm] = {
     (_P, "/api/join"): Perm.PUBLIC,
     (_G, "/ws"): Perm.PUBLIC,
     (_G, "/config.js"): Perm.PUBLIC,
-    (_G, "/healthz"): Perm.PUBLIC,
+    (_G, "/healthz"): Perm.PUBLIC,  # says only "ok"
+    (_G, "/readyz"): Perm.PUBLIC,  # ready or not, with the failed checks; no detail
+    # Staff networks only (STAFF_PREFIXES), no session: Prometheus scrapes without one.
+    (_G, "/metrics"): Perm.PUBLIC,
     (_G, "/favicon.ico"): Perm.PUBLIC,
     (_G, "/static"): Perm.PUBLIC,
     (_G, "/api/slots"): Perm.PUBLIC,

@@ -18,7 +18,15 @@ from gateway.config import GatewayConfig
 from gateway.core.establishment import Establishment
 from gateway.core.sms_queue import RetryPolicy
 from gateway.http import appkeys as keys
-from gateway.http import desk_api, direction_api, monitor_api, openapi, regie_api, staff_api
+from gateway.http import (
+    desk_api,
+    direction_api,
+    health,
+    monitor_api,
+    openapi,
+    regie_api,
+    staff_api,
+)
 from gateway.http import public_api as api
 from gateway.http.forwarded import forwarded_headers
 from gateway.http.staff_auth import staff_auth
@@ -96,6 +104,7 @@ STAFF_PREFIXES = (
     "/connexion",
     "/admin",
     "/direction",
+    "/metrics",  # Prometheus: every process's details (issue 19: not for the public)
 )
 
 
@@ -152,12 +161,6 @@ async def client_config(request: web.Request) -> web.Response:
 
 async def no_content(request: web.Request) -> web.Response:
     return web.Response(status=204)
-
-
-async def health(request: web.Request) -> web.Response:
-    redis: aioredis.Redis = request.app[keys.REDIS]
-    await redis.ping()
-    return web.json_response({"status": "ok", **request.app[keys.ENGINE].stats()})
 
 
 async def _plain_server_header(request: web.Request, response: web.StreamResponse) -> None:
@@ -229,6 +232,7 @@ def create_app(
         desk=app[keys.DESK],
     )
     supervisor = Supervisor(app[keys.ENGINE], app[keys.AUDIT])
+    app[keys.SUPERVISOR] = supervisor
     app.router.add_get("/", page("join.html"))
     app.router.add_get("/join", page("join.html"))
     app.router.add_get("/kiosk", kiosk_page)
@@ -237,7 +241,7 @@ def create_app(
     app.router.add_get("/admin", page("admin.html"))
     app.router.add_get("/direction", page("direction.html"))
     app.router.add_get("/config.js", client_config)
-    app.router.add_get("/healthz", health)
+    health.add_routes(app)  # /healthz, /readyz; /metrics (staff networks)
     app.router.add_get("/favicon.ico", no_content)
     app.router.add_post("/api/kiosk/login", api.kiosk_login)
     app.router.add_post("/api/join", api.join)

@@ -7,6 +7,7 @@ from aiohttp import web
 
 from gateway.config import GatewayConfig
 from gateway.media.calls import CallEngine
+from gateway.service.supervisor import Supervisor
 from gateway.store.bookings import BookingDesk
 from gateway.store.directory import Directory
 from gateway.store.kiosks import KioskRegistry
@@ -30,3 +31,4 @@ STAFF = web.AppKey("staff", StaffAccounts)
 KIOSKS = web.AppKey("kiosks", KioskRegistry)
 STAFF_LOGIN_LIMITER = web.AppKey("staff_login_limiter", RateLimiter)
 ENROL_LIMITER = web.AppKey("enrol_limiter", RateLimiter)
+SUPERVISOR = web.AppKey("supervisor", Supervisor)

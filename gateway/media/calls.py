@@ -15,6 +15,7 @@ the resulting events out (Redis, sockets, peer connections).
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -602,6 +603,8 @@ class CallEngine:
         self.codes = CodeStore(redis, config.code_max_attempts)
         self.calls: dict[str, Call] = {}
         self.by_booking: dict[str, Call] = {}
+        self.counts: collections.Counter[tuple[str, str]] = collections.Counter()
+        "What this process saw, for /metrics: (event, label) -> count since it started."
         self.public_base_url = config.base_url()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.cluster = Cluster(redis, owner)
@@ -724,6 +727,7 @@ class CallEngine:
             f"{PREFIX}callref:{call.ref}", call_id, ex=int(booking.end - now) + 3600
         )
         await self.redis.sadd(f"{PREFIX}calls:live", call_id)
+        self.counts["calls_started", ""] += 1
         await self._note_load()
         await call.new_code()
         return call
@@ -757,13 +761,16 @@ class CallEngine:
         if ref:
             call_id = await self.redis.get(f"{PREFIX}callref:{ref}")
             if call_id is None:
+                self.counts["code_refused", str(Outcome.INVALID)] += 1
                 return Outcome.INVALID, None
         judgement, call_id = await self.codes.try_code(code, call_id, now)
         if judgement is None or call_id is None:
+            self.counts["code_refused", str(Outcome.INVALID)] += 1
             return Outcome.INVALID, None
         owner = await self.owner_of(call_id)
         await self._after_judgement(owner, call_id, judgement)
         if judgement.outcome is not Outcome.ACCEPTED:
+            self.counts["code_refused", str(judgement.outcome)] += 1
             return judgement.outcome, None
         if owner is None:
             return Outcome.EXPIRED, None
@@ -886,6 +893,8 @@ class CallEngine:
     async def _account(self, call: Call, event: CallEnded) -> None:
         """Add the call's connected time to its booking; close the booking when it is over."""
         ms = int(call.lifecycle.connected_seconds(event.at) * 1000)
+        self.counts["calls_ended", str(event.reason)] += 1
+        self.counts["connected_ms", ""] += ms
         await self.redis.hset(f"{PREFIX}call:{call.id}", "connected_ms", str(ms))
         await self.desk.add_connected(call.booking.id, call.id, ms)
         if closes_booking(event.reason, ms, event.at, call.booking.end):

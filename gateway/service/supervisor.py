@@ -97,6 +97,12 @@ class Supervisor:
             self._steady_since = now
         self._last_beat = now
 
+    def heartbeat_age(self) -> float | None:
+        """Seconds since the last heartbeat reached Redis (None before the first one)."""
+        if self._last_beat is None:
+            return None
+        return time.monotonic() - self._last_beat
+
     @property
     def steady(self) -> bool:
         """True once heartbeats have reached Redis for three beats in a row."""

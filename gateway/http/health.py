@@ -1,0 +1,144 @@
+"""Probes and metrics of one process: ``/healthz``, ``/readyz`` (public) and ``/metrics`` (staff
+networks only, through ``STAFF_PREFIXES``).
+
+``/healthz`` says only that the process answers: it reveals nothing (no call count, no process
+id; issue 19). ``/readyz`` says whether this process can take work: Redis answers, the
+recordings folder is writable, its heartbeat is current; otherwise 503 with the failed checks as
+machine-readable reasons. Every detail (process id, live calls, heartbeat age) is on
+``/metrics``, in Prometheus text format, one set per process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from gateway.http import appkeys as keys
+
+REDIS_TIMEOUT = 2.0
+REASONS_FR = {
+    "ready.redis": "Redis ne répond pas.",
+    "ready.recordings": "Le dossier des enregistrements n'est pas accessible en écriture.",
+    "ready.heartbeat": "Le battement de ce processus n'est pas à jour.",
+}
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """The process is alive (its event loop answers). Nothing else, for anyone."""
+    return web.json_response({"status": "ok"})
+
+
+def _recordings_writable(folder: Any) -> bool:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".readyz-{secrets.token_hex(4)}"
+        probe.write_bytes(b"")
+        probe.unlink()
+        return True
+    except OSError:
+        return False
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready for new work: Redis answers, recordings writable, heartbeat current."""
+    app = request.app
+    failed: list[str] = []
+    try:
+        await asyncio.wait_for(app[keys.REDIS].ping(), REDIS_TIMEOUT)
+    except Exception:  # any failure to answer is "not ready", never a 500
+        failed.append("ready.redis")
+    folder = app[keys.CONFIG].recordings_path
+    if not await asyncio.to_thread(_recordings_writable, folder):
+        failed.append("ready.recordings")
+    supervisor = app[keys.SUPERVISOR]
+    age = supervisor.heartbeat_age()
+    if age is None or age > 3 * supervisor.beat:  # the others take it for dead after three
+        failed.append("ready.heartbeat")
+    if not failed:
+        return web.json_response({"status": "ready"})
+    return web.json_response(
+        {
+            "status": "not_ready",
+            "reason": failed[0],
+            "reasons": failed,
+            "message": " ".join(REASONS_FR[r] for r in failed),
+        },
+        status=503,
+    )
+
+
+class ProcessCollector:
+    """Read at each scrape from the live objects: nothing to keep in step."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+
+    def collect(self) -> Any:
+        engine = self.app[keys.ENGINE]
+        supervisor = self.app[keys.SUPERVISOR]
+        info = InfoMetricFamily("parloir_process", "This gateway process (one set per process).")
+        info.add_metric([], {"owner": engine.owner, "pid": str(os.getpid())})
+        yield info
+        live = GaugeMetricFamily("parloir_calls_live", "Calls owned by this process now.")
+        live.add_metric([], len(engine.calls))
+        yield live
+        age = supervisor.heartbeat_age()
+        beat = GaugeMetricFamily(
+            "parloir_heartbeat_age_seconds",
+            "Seconds since this process's heartbeat last reached Redis (-1 before the first).",
+        )
+        beat.add_metric([], -1.0 if age is None else age)
+        yield beat
+        counts = engine.counts
+        started = CounterMetricFamily("parloir_calls_started", "Calls this process started.")
+        started.add_metric([], counts["calls_started", ""])
+        yield started
+        ended = CounterMetricFamily(
+            "parloir_calls_ended", "Calls this process ended, by reason.", labels=["reason"]
+        )
+        refused = CounterMetricFamily(
+            "parloir_code_refused", "Codes typed and refused here, by outcome.", labels=["outcome"]
+        )
+        for (event, label), value in sorted(counts.items()):
+            if event == "calls_ended":
+                ended.add_metric([label], value)
+            elif event == "code_refused":
+                refused.add_metric([label], value)
+        yield ended
+        yield refused
+        minutes = CounterMetricFamily(
+            "parloir_connected_seconds", "Connected time of the calls this process ended."
+        )
+        minutes.add_metric([], counts["connected_ms", ""] / 1000)
+        yield minutes
+
+
+def registry_for(app: web.Application) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ProcessCollector(app))
+    return registry
+
+
+METRICS_REGISTRY = web.AppKey("metrics_registry", CollectorRegistry)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text format; the staff-network guard applies (``/metrics`` is a staff prefix)."""
+    body = generate_latest(request.app[METRICS_REGISTRY])
+    response = web.Response(body=body)
+    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    return response
+
+
+def add_routes(app: web.Application) -> None:
+    app[METRICS_REGISTRY] = registry_for(app)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
