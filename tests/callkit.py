@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -203,3 +206,28 @@ async def start_calling(
     await kiosk.start_media()
     outbox = gateway if isinstance(gateway, Path) else gateway.config.outbox_path
     return await wait_for_code(outbox, timeout=10)
+
+
+def gateway_env(redis_url: str, **settings: str) -> dict[str, str]:
+    """The environment of a gateway subprocess: none of the caller's ``PARLOIR_`` settings, this
+    Redis, a 1 s heartbeat and loopback ICE, then ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARLOIR_")}
+    env.update(
+        REDIS_URL=redis_url, PARLOIR_HEARTBEAT_SECONDS="1", PARLOIR_ICE_HOST_ADDRESSES="127.0.0.1"
+    )
+    env.update(settings)
+    return env
+
+
+def spawn_gateway(command: str, data_dir: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """``python -m gateway COMMAND --json`` on a free port; :func:`started` reads what it prints."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "gateway", command, "--json", "--port", "0",
+         "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True,
+    )  # fmt: skip
+
+
+def started(proc: subprocess.Popen[str]) -> dict[str, Any]:
+    assert proc.stdout is not None
+    return json.loads(proc.stdout.readline())

@@ -15,12 +15,10 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -40,7 +38,17 @@ from recorder.integrity import seal
 from recorder.retention import destructions
 
 from .browser import chromium, frames_decoded
-from .callkit import Client, enrol_kiosk, join, kiosk_login, read_codes, wait_for_code
+from .callkit import (
+    Client,
+    enrol_kiosk,
+    gateway_env,
+    join,
+    kiosk_login,
+    read_codes,
+    spawn_gateway,
+    started,
+    wait_for_code,
+)
 from .staffkit import ALL_WORK
 from .test_monitor_browser import TILE_MEDIA_JS
 from .test_tls_proxy import Certs, certs, free_port, main_conf, nginx_binary, session
@@ -61,32 +69,18 @@ class Gateways:
         self.recordings = tmp / "recordings"
 
     def start(self, *commands: str) -> list[dict[str, Any]]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PARLOIR_")}
-        env.update(
-            REDIS_URL=self.redis_url,
-            PARLOIR_HEARTBEAT_SECONDS="1",
+        env = gateway_env(
+            self.redis_url,
             PARLOIR_CHECKPOINT_SECONDS="1",
-            PARLOIR_ICE_HOST_ADDRESSES="127.0.0.1",
             PARLOIR_SMS_OUTBOX_PATH=str(self.outbox),
             PARLOIR_RECORDINGS_DIR=str(self.recordings),
             PARLOIR_RECORD_CALLS="false",
             **self.env,
         )
-        started = []
-        for command in commands:
-            data = self.tmp / f"var{len(self.procs)}"
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "gateway", command, "--json", "--port", "0",
-                 "--data-dir", str(data)],
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True,
-            )  # fmt: skip
-            self.procs.append(proc)
-            started.append(proc)
-        infos = []
-        for proc in started:
-            assert proc.stdout is not None
-            infos.append(json.loads(proc.stdout.readline()))
-        return infos
+        procs = [spawn_gateway(c, self.tmp / f"var{len(self.procs) + i}", env)
+                 for i, c in enumerate(commands)]
+        self.procs.extend(procs)
+        return [started(proc) for proc in procs]
 
     def stop(self) -> None:
         for proc in self.procs:

@@ -26,7 +26,15 @@ import redis.asyncio as aioredis
 from gateway.service.redis_server import EmbeddedRedis
 from gateway.store.directory import Directory
 from gateway.store.ledger import Ledger
-from tests.callkit import Client, enrol_kiosk, join, start_calling
+from tests.callkit import (
+    Client,
+    enrol_kiosk,
+    gateway_env,
+    join,
+    spawn_gateway,
+    start_calling,
+    started,
+)
 
 SLOT_LEFT = 30.0  # seconds between the call's start and the end of its slot
 
@@ -34,21 +42,13 @@ SLOT_LEFT = 30.0  # seconds between the call's start and the end of its slot
 def spawn(
     command: str, data_dir: Path, redis_url: str
 ) -> tuple[subprocess.Popen[str], dict[str, Any]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PARLOIR_")}
-    env.update(
-        REDIS_URL=redis_url,
+    env = gateway_env(
+        redis_url,
         PARLOIR_CHECKPOINT_SECONDS="1",
-        PARLOIR_HEARTBEAT_SECONDS="1",
-        PARLOIR_ICE_HOST_ADDRESSES="127.0.0.1",
         PARLOIR_RECORDINGS_DIR=str(data_dir.parent / "recordings"),
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", command, "--json", "--port", "0",
-         "--data-dir", str(data_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    return proc, json.loads(proc.stdout.readline())
+    proc = spawn_gateway(command, data_dir, env)
+    return proc, started(proc)
 
 
 async def test_sigkill_mid_call_charges_the_checkpointed_time_once(tmp_path: Path) -> None:

@@ -12,8 +12,6 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,27 +19,27 @@ import aiohttp
 import redis.asyncio as aioredis
 
 from gateway.service.redis_server import EmbeddedRedis
-from tests.callkit import Client, enrol_kiosk, kiosk_login, read_codes
+from tests.callkit import (
+    Client,
+    enrol_kiosk,
+    gateway_env,
+    kiosk_login,
+    read_codes,
+    spawn_gateway,
+    started,
+)
 
 
 def spawn(command: str, data_dir: Path, redis_url: str, **extra: str) -> tuple[Any, Any]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PARLOIR_")}
-    env.update(
-        REDIS_URL=redis_url,
-        PARLOIR_HEARTBEAT_SECONDS="1",
-        PARLOIR_ICE_HOST_ADDRESSES="127.0.0.1",
+    env = gateway_env(
+        redis_url,
         PARLOIR_SMS_LEASE_SECONDS="2",
         PARLOIR_SMS_POLL_SECONDS="0.2",
         PARLOIR_RECORDINGS_DIR=str(data_dir.parent / "recordings"),
         **extra,
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", command, "--json", "--port", "0",
-         "--data-dir", str(data_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    return proc, json.loads(proc.stdout.readline())
+    proc = spawn_gateway(command, data_dir, env)
+    return proc, started(proc)
 
 
 async def sms_records(redis: aioredis.Redis) -> dict[str, dict[str, str]]:
