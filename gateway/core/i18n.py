@@ -120,6 +120,25 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "L'appel a été interrompu par le service.",
         "en": "The call was interrupted by the service.",
     },
+    # What the kiosk shows of the code's SMS, by status.
+    "sms.status.queued": {"fr": "SMS en attente d'envoi", "en": "SMS waiting to be sent"},
+    "sms.status.sending": {"fr": "SMS en cours d'envoi", "en": "SMS being sent"},
+    "sms.status.sent": {"fr": "SMS envoyé", "en": "SMS sent"},
+    "sms.status.delivered": {"fr": "SMS remis au téléphone", "en": "SMS delivered to the phone"},
+    "sms.status.failed": {
+        "fr": "échec : numéro injoignable",
+        "en": "failed: the number cannot be reached",
+    },
+    # /readyz's failed checks.
+    "ready.redis": {"fr": "Redis ne répond pas.", "en": "Redis does not answer."},
+    "ready.recordings": {
+        "fr": "Le dossier des enregistrements n'est pas accessible en écriture.",
+        "en": "The recordings folder is not writable.",
+    },
+    "ready.heartbeat": {
+        "fr": "Le battement de ce processus n'est pas à jour.",
+        "en": "This process's heartbeat is not current.",
+    },
 }
 
 

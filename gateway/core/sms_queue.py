@@ -82,13 +82,3 @@ def mask_phone(e164: str) -> str:
     if len(e164) < 6:
         return "••"
     return f"{e164[:3]} {e164[3]} •• •• •• {e164[-2:]}"
-
-
-KIOSK_TEXT = {
-    "queued": "SMS en attente d'envoi",
-    "sending": "SMS en cours d'envoi",
-    "sent": "SMS envoyé",
-    "delivered": "SMS remis au téléphone",
-    "failed": "échec : numéro injoignable",
-}
-"""What the kiosk shows for each status (French; the page may translate by status)."""

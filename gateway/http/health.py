@@ -20,14 +20,10 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from gateway.core.i18n import message
 from gateway.http import appkeys as keys
 
 REDIS_TIMEOUT = 2.0
-REASONS_FR = {
-    "ready.redis": "Redis ne répond pas.",
-    "ready.recordings": "Le dossier des enregistrements n'est pas accessible en écriture.",
-    "ready.heartbeat": "Le battement de ce processus n'est pas à jour.",
-}
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -68,7 +64,7 @@ async def readyz(request: web.Request) -> web.Response:
             "status": "not_ready",
             "reason": failed[0],
             "reasons": failed,
-            "message": " ".join(REASONS_FR[r] for r in failed),
+            "message": " ".join(message(r) for r in failed),
         },
         status=503,
     )

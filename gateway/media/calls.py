@@ -55,7 +55,6 @@ from gateway.core.lifecycle import (
     LifecycleError,
     TimeWarningDue,
 )
-from gateway.core.sms_queue import KIOSK_TEXT
 from gateway.media import aiortc_passthrough as passthrough
 from gateway.media.relay import MediaSource, RelayTrack
 from gateway.service.cluster import Cluster, ClusterError, alive_key
@@ -352,7 +351,7 @@ class Call:
         await self.send(
             Leg.KIOSK,
             {"type": "sms", "status": status, "reason": reason,
-             "message": KIOSK_TEXT.get(status, status)},
+             "message": message(f"sms.status.{status}", self.lang)},
         )  # fmt: skip
 
     # -- sockets --------------------------------------------------------------------------
