@@ -8,10 +8,13 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
+from gateway.cli import start
 from gateway.core.sms_queue import Outcome, RetryPolicy, after_attempt, moves_forward
 from gateway.http import appkeys as keys
+from gateway.service.cluster import channel
 from gateway.service.sms import OutboxSender, SmsWorker
-from gateway.store.sms_queue import SmsQueue
+from gateway.store.sms_queue import STATUS_CHANNEL, SmsQueue
+from tests.conftest import make_config
 
 POLICY = RetryPolicy(first_delay=2.0, factor=2.0, max_delay=10.0, max_attempts=4)
 
@@ -165,3 +168,21 @@ async def test_the_kiosk_is_told_the_sms_was_sent(gateway_factory) -> None:  # t
                     await asyncio.sleep(0.05)
         finally:
             await kiosk.close()
+
+
+async def test_a_stopped_gateway_leaves_no_subscriber(
+    tmp_path: Path, redis_url: str, redis: aioredis.Redis
+) -> None:
+    # The SMS status feed and the cluster channel are subscriptions: once the process has stopped
+    # neither may still listen (nor subscribe again), or the next process's loop never closes.
+    running = await start(make_config(tmp_path, redis_url))
+    feeds = [STATUS_CHANNEL, channel(running.app[keys.ENGINE].owner)]
+    for _ in range(50):  # the feed subscribes from a task of its own
+        if [n for _, n in await redis.pubsub_numsub(*feeds)] == [1, 1]:
+            break
+        await asyncio.sleep(0.1)
+    assert [n for _, n in await redis.pubsub_numsub(*feeds)] == [1, 1]
+    await running.stop()
+    for _ in range(3):  # the old feed subscribed again a second after an error
+        assert [n for _, n in await redis.pubsub_numsub(*feeds)] == [0, 0]
+        await asyncio.sleep(0.6)

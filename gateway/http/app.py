@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import logging
@@ -265,7 +266,10 @@ def create_app(
     async def on_shutdown(app: web.Application) -> None:
         await supervisor.stop()
         await sms_worker.stop()
-        app[SMS_FEED].cancel()
+        feed = app[SMS_FEED]
+        feed.cancel()  # and wait for it: nothing of this app may outlive its shutdown
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await feed
         await app[keys.ENGINE].shutdown()
 
     app.on_startup.append(on_startup)

@@ -64,6 +64,24 @@ def choose_owner(loads: Mapping[str, int], key: str) -> str | None:
     return max(tied, key=lambda owner: hashlib.sha256(f"{owner}|{key}".encode()).digest())
 
 
+def raise_if_cancelled() -> None:
+    """In a subscriber's ``except Exception``: re-raise a cancel that redis-py's read turned into
+    an error, so that a stopped listener never subscribes again (Task.cancelling() keeps count)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+def subscriber_client(redis: aioredis.Redis) -> aioredis.Redis:
+    """A client on a small pool of its own, for a subscription: a subscribed connection is held
+    for good and must not be one of the shared, bounded pool's."""
+    shared = redis.connection_pool
+    pool = type(shared)(
+        connection_class=shared.connection_class, max_connections=2, **shared.connection_kwargs
+    )
+    return aioredis.Redis(connection_pool=pool)
+
+
 def channel(owner: str) -> str:
     return f"{PREFIX}proc:{owner}"
 
@@ -126,15 +144,9 @@ class Cluster:
         return self._reader is not None and not self._reader.done()
 
     async def start(self) -> None:
-        # A connection of its own: the channel must not hold one of the shared pool's.
-        shared = self.redis.connection_pool
-        self._pool = type(shared)(
-            connection_class=shared.connection_class, max_connections=2,
-            **shared.connection_kwargs,
-        )  # fmt: skip
-        self._pubsub = aioredis.Redis(connection_pool=self._pool).pubsub(
-            ignore_subscribe_messages=True
-        )
+        listener = subscriber_client(self.redis)
+        self._pool = listener.connection_pool
+        self._pubsub = listener.pubsub(ignore_subscribe_messages=True)
         await self._pubsub.subscribe(channel(self.owner))
         self._reader = asyncio.create_task(self._read())
 
@@ -194,6 +206,7 @@ class Cluster:
             except asyncio.CancelledError:
                 raise
             except Exception:  # Redis restarting: resubscribe and go on
+                raise_if_cancelled()
                 log.warning("cluster: channel lost, listening again", exc_info=True)
                 await asyncio.sleep(1.0)
                 with contextlib.suppress(Exception):

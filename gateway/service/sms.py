@@ -14,6 +14,7 @@ so a message re-claimed after a crash is not sent twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gateway.core.sms_queue import Outcome, RetryPolicy, after_attempt, mask_phone
+from gateway.service.cluster import raise_if_cancelled, subscriber_client
 from gateway.store.sms_queue import STATUS_CHANNEL, SmsQueue
 
 log = logging.getLogger(__name__)
@@ -158,21 +160,28 @@ async def follow_status(
     redis: Any, on_status: Callable[[str, str, str], Awaitable[None]]
 ) -> None:
     """Hand every status change of the cluster's SMS (``call``, ``status``, ``reason``) on."""
-    while True:
-        pubsub = redis.pubsub(ignore_subscribe_messages=True)
-        try:
-            await pubsub.subscribe(STATUS_CHANNEL)
-            async for message in pubsub.listen():
-                data = json.loads(message["data"])
-                if data.get("call"):
-                    await on_status(data["call"], data["status"], data.get("reason", ""))
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # Redis restarting: subscribe again
-            log.warning("SMS status feed interrupted", exc_info=True)
-            await asyncio.sleep(1)
-        finally:
-            await pubsub.aclose()
+    client = subscriber_client(redis)
+    try:
+        while True:
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(STATUS_CHANNEL)
+                async for message in pubsub.listen():
+                    data = json.loads(message["data"])
+                    if data.get("call"):
+                        await on_status(data["call"], data["status"], data.get("reason", ""))
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis restarting: subscribe again
+                raise_if_cancelled()
+                log.warning("SMS status feed interrupted", exc_info=True)
+                await asyncio.sleep(1)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+    finally:
+        with contextlib.suppress(Exception):
+            await client.connection_pool.disconnect()
 
 
 def make_transport(kind: str, outbox: Path) -> Transport:
