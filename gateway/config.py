@@ -48,6 +48,11 @@ class GatewayConfig:
     "Wrong tries on one call's code (via the SMS link) before the code is burned."
     connect_timeout_seconds: int = 120
     "After the code is accepted, both legs must be connected within this time."
+    reconnect_grace_seconds: int = 60
+    "A leg lost during the call (a phone changing network, a page reloaded) may come back "
+    "within this time, on the same call, without a new code; the gap is not billed."
+    media_silence_seconds: float = 2.0
+    "A leg that sends no media (sound flows 50 packets a second) for this long is lost."
     join_attempts_per_minute: int = 10
     "Code entries allowed per client address per minute."
     join_failures_per_hour: int = 30
@@ -150,6 +155,8 @@ class GatewayConfig:
             raise ConfigError(f"lang must be fr or en, not {self.lang!r}")
         if self.call_max_seconds <= 0 or self.code_validity_seconds <= 0:
             raise ConfigError("call_max_seconds and code_validity_seconds must be positive")
+        if self.reconnect_grace_seconds < 0 or not self.media_silence_seconds > 0:
+            raise ConfigError("reconnect_grace_seconds must be >= 0, media_silence_seconds > 0")
         if self.code_max_attempts < 1:
             raise ConfigError("code_max_attempts must be at least 1")
         if self.sms_sender not in ("outbox",):

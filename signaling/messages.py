@@ -44,6 +44,13 @@ class StartCall:
 @dataclass(frozen=True)
 class Offer:
     sdp: str
+    id: int | None = None
+    "Echoed in the answer: a page that offered again (coming back) keeps only its latest."
+
+
+@dataclass(frozen=True)
+class Leaving:
+    """The page is going away (reload, tab closed): its leg is lost now, not at the silence."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +63,7 @@ class Ping:
     pass
 
 
-ClientMessage = Hello | StartCall | Offer | Hangup | Ping
+ClientMessage = Hello | StartCall | Offer | Hangup | Ping | Leaving
 
 _KIOSK_ONLY = (StartCall,)
 
@@ -78,7 +85,15 @@ def parse(text: str) -> ClientMessage:
     if kind == "call":
         return StartCall()
     if kind == "offer":
-        return Offer(sdp=_text(data, "sdp", MAX_SDP_CHARS))
+        offer_id = data.get("id")
+        if offer_id is not None and (
+            isinstance(offer_id, bool) or not isinstance(offer_id, int)
+            or not 0 <= offer_id < 2**31
+        ):  # fmt: skip
+            raise ProtocolError(MALFORMED, "signaling.malformed", "bad field id")
+        return Offer(sdp=_text(data, "sdp", MAX_SDP_CHARS), id=offer_id)
+    if kind == "leaving":
+        return Leaving()
     if kind == "hangup":
         return Hangup()
     if kind == "ping":

@@ -96,9 +96,14 @@ async def dispatch(session: Session, msg: m.ClientMessage, directory: Directory)
         except CallError as exc:
             code = m.BAD_SDP if exc.reason == "signaling.bad_sdp" else m.OUT_OF_ORDER
             raise m.ProtocolError(code, exc.reason, getattr(exc, "detail", "")) from exc
-        await session.send({"type": "answer", "sdp": answer})
+        reply: dict[str, Any] = {"type": "answer", "sdp": answer}
+        if msg.id is not None:
+            reply["id"] = msg.id
+        await session.send(reply)
     elif isinstance(msg, m.Hangup):
         await call.hangup(session.role)
+    elif isinstance(msg, m.Leaving):
+        await call.leaving(session.role)
 
 
 async def enrolled(session: Session) -> bool:

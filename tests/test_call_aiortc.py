@@ -131,8 +131,10 @@ async def test_no_answer_when_the_code_is_not_entered_in_time(gateway_factory, r
             await kiosk.close()
 
 
-async def test_a_failed_leg_ends_the_call_for_both(gateway_factory) -> None:
-    gateway = await gateway_factory()
+async def test_a_failed_leg_that_does_not_come_back_ends_the_call_for_both(
+    gateway_factory,
+) -> None:
+    gateway = await gateway_factory(reconnect_grace_seconds=2)
     demo = await seeded(gateway)
     async with aiohttp.ClientSession() as http:
         kiosk = Client(gateway.base_url, http)
@@ -144,8 +146,9 @@ async def test_a_failed_leg_ends_the_call_for_both(gateway_factory) -> None:
             await relative.start_media()
             await kiosk.expect("state", call__state="connected")
             assert relative.pc is not None
-            await relative.pc.close()  # the relative's phone drops off
-            ended = await kiosk.expect("ended", timeout=45)
+            await relative.pc.close()  # the relative's phone drops off, for good
+            await kiosk.expect("state", call__state="reconnecting", timeout=10)
+            ended = await kiosk.expect("ended", timeout=10)
             assert ended["reason"] == "media_failure"
             assert gateway.app[keys.ENGINE].calls == {}
         finally:

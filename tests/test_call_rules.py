@@ -95,6 +95,13 @@ def test_which_leg_may_offer_in_which_state() -> None:
     relative = {s for s in CallState if may_offer(Leg.RELATIVE, s)}
     assert kiosk == {CallState.WAITING_RELATIVE, CallState.CONNECTING}
     assert relative == {CallState.CONNECTING}
+    # Coming back: a leg that offered before may offer again, once the relative has joined
+    # (the kiosk also while waiting for them); never on an ended call.
+    kiosk_again = {s for s in CallState if may_offer(Leg.KIOSK, s, has_leg=True)}
+    relative_again = {s for s in CallState if may_offer(Leg.RELATIVE, s, has_leg=True)}
+    live = {CallState.CONNECTING, CallState.CONNECTED, CallState.RECONNECTING}
+    assert kiosk_again == live | {CallState.WAITING_RELATIVE}
+    assert relative_again == live
 
 
 def test_which_ends_close_the_booking() -> None:

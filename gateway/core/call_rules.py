@@ -76,9 +76,17 @@ def people_refusal(detainee_status: str | None, correspondent_status: str | None
     return None
 
 
-def may_offer(leg: Leg, state: CallState) -> bool:
+def may_offer(leg: Leg, state: CallState, has_leg: bool = False) -> bool:
     """The kiosk's leg may come up while the relative is still typing the code; the
-    relative's offer is their acceptance, once the code was right (``connecting``)."""
+    relative's offer is their acceptance, once the code was right (``connecting``).
+
+    A leg that already has a peer connection may offer again (a new peer connection for the
+    same leg, after a network change or a reload) once the relative has joined: aiortc takes
+    no ICE restart, so coming back is a new connection."""
+    if has_leg:
+        if leg is Leg.KIOSK and state is CallState.WAITING_RELATIVE:
+            return True
+        return state in (CallState.CONNECTING, CallState.CONNECTED, CallState.RECONNECTING)
     if leg is Leg.KIOSK:
         return state in (CallState.WAITING_RELATIVE, CallState.CONNECTING)
     return state is CallState.CONNECTING

@@ -10,7 +10,9 @@ clock, touches the network or Redis.
 States::
 
     WAITING_RELATIVE --code accepted--> CONNECTING --both legs up--> CONNECTED --> ENDED
-          |  (kiosk leg may connect early)      |                        |
+          |  (kiosk leg may connect early)      |               leg lost |  ^ leg back
+          |                                     |                        v  |
+          |                                     |                   RECONNECTING
           +-------- any state may end ----------+------------------------+
 
 Rules that live here:
@@ -23,7 +25,13 @@ Rules that live here:
 * The call is *connected* when both legs are connected and media flows from each; from then on
   it lasts ``max_duration`` and never past ``slot_end``. Warnings fall due at the configured
   offsets before the end (only those still ahead when the call connects).
-* Either side may hang up at any time; a leg that fails ends the call ``media_failure``.
+* Either side may hang up at any time.
+* A leg lost while connected (its media stopped, its peer connection failed, its page reloaded)
+  puts the call in ``RECONNECTING`` for ``reconnect_grace`` seconds: the leg may come back (a new
+  peer connection, same call, no new code). The gap is not connected time, so it is neither
+  billed nor taken from the call's length: the end moves by the gap, never past ``slot_end``.
+  Past the grace the call ends ``media_failure``, billed for its connected time only. The gap
+  starts when the media stopped (``since``), which the adapter may know before it is told.
 * Nothing happens after the end: every input on an ended call returns no events.
 """
 
@@ -37,6 +45,8 @@ class CallState(enum.StrEnum):
     WAITING_RELATIVE = "waiting_relative"
     CONNECTING = "connecting"
     CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    "A leg was lost while connected; it has ``reconnect_grace`` seconds to come back."
     ENDED = "ended"
 
 
@@ -68,6 +78,8 @@ class CallLimits:
     "Seconds, after the code is accepted, for both legs to come up."
     warnings: tuple[float, ...] = (300.0, 60.0)
     "Warn this many seconds before the end."
+    reconnect_grace: float = 60.0
+    "Seconds a lost leg has to come back before the call ends ``media_failure``."
 
 
 # Events: what happened, in the past tense.
@@ -91,6 +103,24 @@ class RelativeJoined:
 class LegConnected:
     at: float
     leg: Leg
+
+
+@dataclass(frozen=True)
+class LegLost:
+    at: float
+    leg: Leg
+    since: float
+    "When its media stopped (the gap starts there)."
+    grace_ends_at: float | None
+    "When the call ends unless the lost legs are back (None: not connected yet, no grace)."
+
+
+@dataclass(frozen=True)
+class CallResumed:
+    at: float
+    ends_at: float
+    gap: float
+    "Seconds of the gap just closed (not connected time)."
 
 
 @dataclass(frozen=True)
@@ -122,6 +152,8 @@ Event = (
     | CodeBurned
     | RelativeJoined
     | LegConnected
+    | LegLost
+    | CallResumed
     | CallConnected
     | CallExtended
     | TimeWarningDue
@@ -148,7 +180,17 @@ class CallLifecycle:
     ended_at: float | None = None
     end_reason: EndReason | None = None
     legs_up: set[Leg] = field(default_factory=set)
+    lost_legs: set[Leg] = field(default_factory=set)
+    lost_since: float | None = None
+    "Start of the open gap (RECONNECTING, or ended while in it)."
+    gaps: float = 0.0
+    "Seconds of closed gaps since the call connected."
     _warnings_due: list[float] = field(default_factory=list)
+
+    @property
+    def reconnect_until(self) -> float | None:
+        """While a leg is lost: when the call ends unless it is back."""
+        return self._grace_deadline() if self.lost_legs else None
 
     # -- inputs -------------------------------------------------------------------------------
     def code_sent(self, now: float) -> list[Event]:
@@ -179,9 +221,34 @@ class CallLifecycle:
         if leg is Leg.RELATIVE and self.state is CallState.WAITING_RELATIVE:
             raise LifecycleError("call.join_not_expected")
         self.legs_up.add(leg)
+        if self.state is CallState.RECONNECTING:
+            self.lost_legs.discard(leg)
+            return [LegConnected(at=now, leg=leg), *self._maybe_resume(now)]
         return [LegConnected(at=now, leg=leg), *self._maybe_connect(now)]
 
+    def leg_lost(self, leg: Leg, now: float, since: float | None = None) -> list[Event]:
+        """The leg's media stopped at ``since`` (default ``now``) or its connection failed.
+
+        Connected: the call waits ``reconnect_grace`` for it. Not yet connected: the leg is
+        simply down again (the connect timeout still runs)."""
+        if self.state is CallState.ENDED or leg not in self.legs_up:
+            return []
+        self.legs_up.discard(leg)
+        start = now if since is None else min(since, now)
+        if self.state is CallState.CONNECTED:
+            assert self.connected_at is not None
+            self.state = CallState.RECONNECTING
+            self.lost_since = max(start, self.connected_at)
+            self._warnings_due = []
+        if self.state is CallState.RECONNECTING:
+            self.lost_legs.add(leg)
+            assert self.lost_since is not None
+            return [LegLost(at=now, leg=leg, since=self.lost_since,
+                            grace_ends_at=self._grace_deadline())]  # fmt: skip
+        return [LegLost(at=now, leg=leg, since=start, grace_ends_at=None)]
+
     def leg_failed(self, leg: Leg, now: float) -> list[Event]:
+        """A leg that cannot come back (nothing to wait for): the call ends."""
         return self._end(now, EndReason.MEDIA_FAILURE)
 
     def hangup(self, leg: Leg, now: float) -> list[Event]:
@@ -193,12 +260,10 @@ class CallLifecycle:
         if self.state is CallState.ENDED or max_duration <= self.limits.max_duration:
             return []
         self.limits = replace(self.limits, max_duration=max_duration)
-        if self.state is CallState.CONNECTED:
-            assert self.connected_at is not None
-            self.ends_at = min(self.connected_at + max_duration, self.limits.slot_end)
-            self._warnings_due = sorted(
-                self.ends_at - w for w in self.limits.warnings if self.ends_at - w > now
-            )
+        if self.state in (CallState.CONNECTED, CallState.RECONNECTING):
+            self.ends_at = self._call_end()
+            if self.state is CallState.CONNECTED:
+                self._arm_warnings(now)
         return [CallExtended(at=now, ends_at=self.ends_at)]
 
     def cut(self, now: float) -> list[Event]:
@@ -235,14 +300,21 @@ class CallLifecycle:
                     TimeWarningDue(at=now, seconds_left=max(0, round(self.ends_at - now)))
                 )
             return events
+        elif self.state is CallState.RECONNECTING:
+            if now >= self.limits.slot_end:
+                return self._end(now, EndReason.TIME_LIMIT)
+            if now >= self._grace_deadline():
+                return self._end(now, EndReason.MEDIA_FAILURE)
         return []
 
     def connected_seconds(self, now: float) -> float:
-        """Connected time so far (what is billed): from both legs up to the end, or ``now``."""
+        """Connected time so far (what is billed): from both legs up to the end, or ``now``,
+        less the gaps while a leg was lost."""
         if self.connected_at is None:
             return 0.0
         until = self.ended_at if self.ended_at is not None else now
-        return max(0.0, until - self.connected_at)
+        open_gap = max(0.0, until - self.lost_since) if self.lost_since is not None else 0.0
+        return max(0.0, until - self.connected_at - self.gaps - open_gap)
 
     def next_deadline(self) -> float | None:
         if self.state is CallState.WAITING_RELATIVE:
@@ -253,6 +325,8 @@ class CallLifecycle:
         if self.state is CallState.CONNECTED:
             assert self.ends_at is not None
             return min([self.ends_at, *self._warnings_due])
+        if self.state is CallState.RECONNECTING:
+            return min(self._grace_deadline(), self.limits.slot_end)
         return None
 
     # -- helpers ------------------------------------------------------------------------------
@@ -266,11 +340,36 @@ class CallLifecycle:
             return []
         self.state = CallState.CONNECTED
         self.connected_at = now
-        self.ends_at = min(now + self.limits.max_duration, self.limits.slot_end)
-        self._warnings_due = sorted(
-            self.ends_at - w for w in self.limits.warnings if self.ends_at - w > now
-        )
+        self.ends_at = self._call_end()
+        self._arm_warnings(now)
         return [CallConnected(at=now, ends_at=self.ends_at)]
+
+    def _maybe_resume(self, now: float) -> list[Event]:
+        if self.lost_legs or self.legs_up != {Leg.KIOSK, Leg.RELATIVE}:
+            return []
+        assert self.lost_since is not None
+        gap = max(0.0, now - self.lost_since)
+        self.gaps += gap
+        self.lost_since = None
+        self.state = CallState.CONNECTED
+        self.ends_at = self._call_end()
+        self._arm_warnings(now)
+        return [CallResumed(at=now, ends_at=self.ends_at, gap=gap)]
+
+    def _call_end(self) -> float:
+        """Connected time runs ``max_duration`` (gaps excluded), never past the slot."""
+        assert self.connected_at is not None
+        end = self.connected_at + self.limits.max_duration + self.gaps
+        return min(end, self.limits.slot_end)
+
+    def _arm_warnings(self, now: float) -> None:
+        assert self.ends_at is not None
+        ends_at = self.ends_at
+        self._warnings_due = sorted(ends_at - w for w in self.limits.warnings if ends_at - w > now)
+
+    def _grace_deadline(self) -> float:
+        assert self.lost_since is not None
+        return self.lost_since + self.limits.reconnect_grace
 
     def _end(self, now: float, reason: EndReason) -> list[Event]:
         if self.state is CallState.ENDED:

@@ -47,11 +47,13 @@ from gateway.core.lifecycle import (
     CallEnded,
     CallLifecycle,
     CallLimits,
+    CallResumed,
     CallState,
     CodeBurned,
     CodeSent,
     Event,
     Leg,
+    LegLost,
     LifecycleError,
     TimeWarningDue,
 )
@@ -103,6 +105,10 @@ class LegState:
     pc: RTCPeerConnection | None = None
     pc_up: bool = False
     media_up: bool = False
+    offered: bool = False
+    "The leg offered once in this call: a later offer is the leg coming back."
+    tracks: list[RelayTrack] = field(default_factory=list)
+    "What this leg's senders read from the other leg's sources (stopped with the pc)."
     listeners: set[Listener] = field(default_factory=set)
 
 
@@ -132,12 +138,13 @@ class Call:
             for kind in KINDS
         }
         for (leg, _kind), source in self.sources.items():
-            source.on_first_packet = lambda leg=leg: self._media_arrived(leg)
+            source.on_media = lambda leg=leg: self._media_arrived(leg)
         self.billing: dict[str, Any] = {}
         self.recorder: CallRecorder | None = None
         self.watchers: dict[RTCPeerConnection, list[RelayTrack]] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._checkpoints: asyncio.Future[None] | None = None
+        self._watchdog: asyncio.Future[None] | None = None
         self._lock = asyncio.Lock()
         self.finished = asyncio.Event()
 
@@ -156,6 +163,10 @@ class Call:
             "ends_at": _ms(lc.ends_at),
             "connected_at": _ms(lc.connected_at),
             "end_reason": str(lc.end_reason) if lc.end_reason else None,
+            # While a leg is lost: which, and until when it may come back.
+            "lost": sorted(str(leg) for leg in lc.lost_legs),
+            "reconnect_until": _ms(lc.reconnect_until),
+            "connected_ms": int(lc.connected_seconds(self.engine.clock()) * 1000),
         }
         if leg is Leg.KIOSK:
             view["correspondent"] = {
@@ -180,6 +191,8 @@ class Call:
             elif isinstance(event, CallConnected):
                 self._checkpoints = asyncio.ensure_future(self._checkpoint_loop())
                 await self._start_recording()
+            elif isinstance(event, LegLost | CallResumed):
+                log.info("call %s: %s", self.id, event)
             elif isinstance(event, CodeBurned):
                 await self.send(
                     Leg.KIOSK,
@@ -195,11 +208,15 @@ class Call:
         """Answer a leg's WebRTC offer; the relative's offer is their acceptance of the call."""
         async with self._lock:
             state = self.lifecycle.state
-            if not may_offer(leg, state) or self.legs[leg].pc is not None:
+            again = self.legs[leg].offered
+            if not may_offer(leg, state, has_leg=again):
                 raise CallError("signaling.out_of_order")
             validate_offer(sdp)
+            if again:
+                await self._replace_leg(leg)
             pc = RTCPeerConnection(self.engine.rtc_configuration)
             self.legs[leg].pc = pc
+            self.legs[leg].offered = True
             try:
                 await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
                 self._wire(leg, pc)
@@ -294,16 +311,21 @@ class Call:
                 lambda receiver=receiver: passthrough.request_keyframe(receiver)
             )
             upstream = self.sources[(other, kind)]
-            sender = pc.addTrack(upstream.subscribe())
+            track = upstream.subscribe()
+            self.legs[leg].tracks.append(track)
+            sender = pc.addTrack(track)
             passthrough.attach_sender(sender, upstream.request_keyframe)
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
+            if self.legs[leg].pc is not pc:
+                return  # replaced by the leg's new connection
             if pc.connectionState == "connected":
                 self.legs[leg].pc_up = True
                 await self._maybe_leg_up(leg)
-            elif pc.connectionState in ("failed", "closed") and self.legs[leg].pc is pc:
-                await self.input(lambda now: self.lifecycle.leg_failed(leg, now))
+            elif pc.connectionState in ("failed", "closed"):
+                self.legs[leg].pc_up = False
+                await self._lose(leg)
 
     def _media_arrived(self, leg: Leg) -> None:
         if not self.legs[leg].media_up:
@@ -314,6 +336,53 @@ class Call:
         state = self.legs[leg]
         if state.pc_up and state.media_up:
             await self.input(lambda now: self.lifecycle.leg_connected(leg, now))
+            if self._watchdog is None and self.lifecycle.state is not CallState.ENDED:
+                self._watchdog = asyncio.ensure_future(self._watch_media())
+
+    def _silent_for(self, leg: Leg) -> float:
+        """Seconds since the leg's last packet, of any kind (``inf``: none yet)."""
+        heard = [s.last_packet_at for (lg, _k), s in self.sources.items() if lg is leg]
+        last = max((t for t in heard if t is not None), default=None)
+        return float("inf") if last is None else time.monotonic() - last
+
+    async def _lose(self, leg: Leg) -> None:
+        """The leg is lost (silent, failed, reloaded): the call waits for it to come back.
+        The gap starts at its last packet, which may be a little before this is known."""
+        silent = self._silent_for(leg)
+        self.legs[leg].media_up = False
+        for (lg, _kind), source in self.sources.items():
+            if lg is leg:
+                source.expect_media()
+        now = self.engine.clock()
+        since = now - silent if silent != float("inf") else now
+        await self.input(lambda now: self.lifecycle.leg_lost(leg, now, since=since))
+
+    async def _watch_media(self) -> None:
+        """A dead path shows as silence long before aiortc's consent checks fail (~30 s):
+        sound flows 50 packets a second, so a leg silent for ``media_silence_seconds`` is
+        lost; its next packet (same connection back, or a new one) brings it back."""
+        limit = self.engine.config.media_silence_seconds
+        while self.lifecycle.state is not CallState.ENDED:
+            await asyncio.sleep(min(0.25, limit / 4))
+            for leg in Leg:
+                if leg in self.lifecycle.legs_up and self._silent_for(leg) > limit:
+                    await self._lose(leg)
+
+    async def _replace_leg(self, leg: Leg) -> None:
+        """A leg offers again: it is lost (if it was not yet) and its old connection goes."""
+        if leg in self.lifecycle.legs_up:
+            await self._lose(leg)
+        state = self.legs[leg]
+        state.pc_up = state.media_up = False
+        await self._drop_pc(leg)
+        for (lg, _kind), source in self.sources.items():
+            if lg is leg:
+                source.new_producer()
+
+    async def leaving(self, leg: Leg) -> None:
+        """The leg's page is going away (reload, tab closed): lost now, not at the silence."""
+        if leg in self.lifecycle.legs_up:
+            await self._lose(leg)
 
     async def input(self, step: Callable[[float], list[Event]]) -> None:
         """Feed one input to the lifecycle and carry out what it decided."""
@@ -410,7 +479,7 @@ class Call:
         """Save the connected time every few seconds: a crash loses at most one interval."""
         every = self.engine.config.checkpoint_seconds
         key = f"{PREFIX}call:{self.id}"
-        while self.lifecycle.state is CallState.CONNECTED:
+        while self.lifecycle.state in (CallState.CONNECTED, CallState.RECONNECTING):
             ms = int(self.lifecycle.connected_seconds(self.engine.clock()) * 1000)
             try:
                 await self.engine.redis.hset(key, "connected_ms", str(ms))
@@ -429,6 +498,8 @@ class Call:
             self._timer = None
         if self._checkpoints is not None:
             self._checkpoints.cancel()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         try:
             await self.engine._account(self, event)
             await self.engine._forget(self)
@@ -502,9 +573,13 @@ class Call:
         )
 
     async def _drop_pc(self, leg: Leg) -> None:
-        pc = self.legs[leg].pc
+        state = self.legs[leg]
+        pc = state.pc
+        for track in state.tracks:
+            track.stop()
+        state.tracks.clear()
         if pc is not None:
-            self.legs[leg].pc = None
+            state.pc = None
             await close_pc(pc)
 
 
@@ -691,6 +766,7 @@ class CallEngine:
             slot_end=booking.end,
             code_validity=self.config.code_validity_seconds,
             connect_timeout=self.config.connect_timeout_seconds,
+            reconnect_grace=float(self.config.reconnect_grace_seconds),
             warnings=tuple(float(w) for w in self.config.warning_seconds),
         )
         call = Call(self, call_id, detainee, correspondent, booking, limits)

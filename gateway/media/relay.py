@@ -9,12 +9,19 @@ A consumer that falls behind is not allowed to grow memory or delay the others: 
 bounded; on overflow a video consumer drops what it holds and waits for the next keyframe (which
 it asks for), an audio consumer drops its oldest packet. A new video consumer also waits for a
 keyframe and asks for one, so that it never starts mid-GOP.
+
+A leg that comes back after a network change is a new peer connection, whose browser starts a
+new RTP stream (new SSRC, random timestamps). The source stays the same and keeps its output
+timestamps continuous: after :meth:`MediaSource.new_producer`, the first packet is placed where
+the wall clock says the stream would be (the gap is time passing), so the other leg's sender
+and the recorder see one stream, in sync across the gap.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 import av
@@ -24,6 +31,7 @@ from gateway.media.aiortc_passthrough import is_vp8_keyframe
 
 log = logging.getLogger(__name__)
 
+RTP_WRAP = 1 << 32
 KEYFRAME_INTERVAL = 0.5
 """Seconds between two keyframe requests sent to one source: browsers ask often on loss."""
 
@@ -37,11 +45,18 @@ class MediaSource:
         self.name = name
         self.consumers: set[RelayTrack] = set()
         self.packets = 0
-        self.on_first_packet: Callable[[], None] | None = None
+        self.on_media: Callable[[], None] | None = None
+        "Called on the first packet, and on the first one after :meth:`expect_media`."
+        self._expecting = True
         self._keyframe_requester: Callable[[], bool] | None = None
         self._last_keyframe_request = float("-inf")
         self._pending_keyframe_request = False
         self.ended = False
+        self.last_packet_at: float | None = None
+        "``time.monotonic()`` of the last packet: how long the leg has been silent."
+        self._offset = 0
+        self._last_out: int | None = None
+        self._rebase = False
 
     # -- the producing side ---------------------------------------------------------------
     def set_keyframe_requester(self, requester: Callable[[], bool] | None) -> None:
@@ -53,13 +68,45 @@ class MediaSource:
         """Called for each received encoded frame; ``None`` when the incoming track ended."""
         if packet is None:
             return
+        now = time.monotonic()
+        if packet.pts is not None:
+            self._place(packet, now)
+        self.last_packet_at = now
         self.packets += 1
-        if self.packets == 1 and self.on_first_packet is not None:
-            self.on_first_packet()
+        if self._expecting:
+            self._expecting = False
+            if self.on_media is not None:
+                self.on_media()
         if self._pending_keyframe_request:
             self.request_keyframe()
         for consumer in self.consumers:
             consumer._offer(packet)
+
+    def expect_media(self) -> None:
+        """The leg went silent: call ``on_media`` again when its next packet arrives."""
+        self._expecting = True
+
+    def new_producer(self) -> None:
+        """Packets will come from a new incoming stream (the leg came back): rebase them, and
+        let video consumers start again from a keyframe."""
+        self._rebase = True
+        self._expecting = True
+        if self.kind == "video":
+            for consumer in self.consumers:
+                consumer._waiting_keyframe = True
+            self._pending_keyframe_request = True
+
+    def _place(self, packet: av.Packet, now: float) -> None:
+        assert packet.pts is not None
+        pts = int(packet.pts)
+        if self._rebase and self._last_out is not None and self.last_packet_at is not None:
+            rate = round(1 / packet.time_base) if packet.time_base else 90000
+            expected = self._last_out + max(1, round((now - self.last_packet_at) * rate))
+            self._offset = (expected - pts) % RTP_WRAP
+        self._rebase = False
+        out = (pts + self._offset) % RTP_WRAP
+        packet.pts = packet.dts = out
+        self._last_out = out
 
     def end(self) -> None:
         """No more packets will come: every consumer's ``recv`` ends."""
