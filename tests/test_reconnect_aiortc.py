@@ -36,7 +36,9 @@ async def test_a_dropped_relative_comes_back_on_a_new_connection(gateway_factory
     async with aiohttp.ClientSession() as http:
         demo, kiosk, relative, call_id = await _connected_call(gateway, http)
         try:
-            await wait_until(lambda: kiosk.received["video"] > 10 and relative.received["video"] > 10)
+            await wait_until(
+                lambda: kiosk.received["video"] > 10 and relative.received["video"] > 10
+            )
             assert relative.pc is not None
             dropped_at = time.time()
             await relative.pc.close()  # the phone's path is gone (no goodbye)

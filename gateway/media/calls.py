@@ -380,7 +380,9 @@ class Call:
                 source.new_producer()
 
     async def leaving(self, leg: Leg) -> None:
-        """The leg's page is going away (reload, tab closed): lost now, not at the silence."""
+        """The leg's page is going away (reload, tab closed): lost now, not at the silence.
+        What its old connection still sends meanwhile does not bring it back."""
+        self.legs[leg].pc_up = False
         if leg in self.lifecycle.legs_up:
             await self._lose(leg)
 

@@ -227,6 +227,7 @@
       this.attempts = 0;
       this.pingTimer = null;
       this.retryTimer = null;
+      this.maxAttempts = 40;
     }
 
     url() {
@@ -279,11 +280,13 @@
       }
       const known = CLOSE_REASONS[code] ||
         (event.reason && event.reason.indexOf('signaling.') === 0 ? event.reason : null);
-      const transient = !known && code !== 1000 && this.attempts < 3;
+      // A phone changing network may be unreachable for a while: keep trying for about as
+      // long as the gateway waits for a lost leg (60 s by default), then give up.
+      const transient = !known && code !== 1000 && this.attempts < this.maxAttempts;
       if (transient) {
         this.attempts += 1;
         if (this.handlers.onReconnecting) this.handlers.onReconnecting(this.attempts);
-        const delay = 1000 * 2 ** (this.attempts - 1);
+        const delay = Math.min(2000, 500 * 2 ** (this.attempts - 1));
         this.retryTimer = window.setTimeout(() => { if (!this.finished) this.connect(); }, delay);
         return;
       }
@@ -314,7 +317,7 @@
         if (this.ws && this.ws.readyState === WebSocket.OPEN && this.ready) {
           this.ws.send(JSON.stringify({ type: 'ping' }));
         }
-      }, 25000);
+      }, this.pingEvery || 25000);
     }
 
     stopPing() {
@@ -562,7 +565,98 @@
       this.reconnecting = false;   // the socket dropped and is being reopened
       this.hangupTimer = null;
       this.callTimer = new Countdown(els.remaining, minuteAnnouncer(els.minuteAnnounce));
+      this.view = null;            // last CallView
+      this.offerId = 0;            // id of our latest offer (0: the first one, sent by the page)
+      this.retryTimer = null;      // next new-connection attempt while ours is down
+      this.lastOfferAt = 0;
+      this.linkTimer = null;       // ticks the "reconnecting" notice
       els.hangup.addEventListener('click', () => this.hangup());
+      this.watchNetwork();
+    }
+
+    /* A leg that drops comes back on a new peer connection (aiortc takes no ICE restart):
+     * when ours fails, stays disconnected, the gateway says we are lost, or the phone changes
+     * network, we offer again on the same socket; the gateway swaps the leg. */
+    get live() {
+      const state = this.view && this.view.state;
+      return !this.finished && (state === 'connecting' || state === 'connected' || state === 'reconnecting');
+    }
+
+    watchNetwork() {
+      const changed = () => { if (this.live) this.reconnectSoon(0); };
+      window.addEventListener('online', changed);
+      if (navigator.connection && navigator.connection.addEventListener) {
+        navigator.connection.addEventListener('change', changed);
+      }
+    }
+
+    pcDown() {
+      const pc = this.pc;
+      return !pc || ['failed', 'closed', 'disconnected'].includes(pc.connectionState);
+    }
+
+    reconnectSoon(delayMs) {
+      if (this.retryTimer) window.clearTimeout(this.retryTimer);
+      this.retryTimer = window.setTimeout(() => {
+        this.retryTimer = null;
+        this.reoffer();
+      }, delayMs);
+    }
+
+    /** A new peer connection for our leg, offered with an id; tried again every few seconds
+     *  until it connects or the call ends. */
+    async reoffer() {
+      if (!this.live || !this.localStream || !this.sig) return;
+      if (this.pc && this.pc.connectionState === 'connected') return;  // it healed by itself
+      if (Date.now() - this.lastOfferAt < 1500) { this.reconnectSoon(1500); return; }
+      this.lastOfferAt = Date.now();
+      this.offerId += 1;
+      const id = this.offerId;
+      const old = this.pc;
+      this.pc = null;
+      if (old) { try { old.close(); } catch (e) { /* ignore */ } }
+      this.createPeer();
+      this.reconnectSoon(RECONNECT_RETRY_MS);   // unless it connects first
+      try {
+        const offer = await this.pc.createOffer();
+        await this.pc.setLocalDescription(offer);
+        await waitIceComplete(this.pc, 1000);
+        if (id === this.offerId && this.sig) this.sig.send({ type: 'offer', sdp: this.pc.localDescription.sdp, id });
+      } catch (err) {
+        console.warn('new offer failed', err);
+      }
+    }
+
+    iAmLost() {
+      const lost = (this.view && this.view.lost) || [];
+      return lost.includes(this.options.role);
+    }
+
+    /** The notice while a leg is lost: ours ("reconnecting…") or the other side's. */
+    showLink() {
+      const el = this.els.linkNotice;
+      if (!el) return;
+      const view = this.view;
+      const lost = (view && view.state === 'reconnecting' && view.lost) || [];
+      const mine = this.live && (this.pcDown() || lost.includes(this.options.role));
+      const peer = lost.some((leg) => leg !== this.options.role);
+      if (!mine && !peer) {
+        if (this.linkTimer) window.clearInterval(this.linkTimer);
+        this.linkTimer = null;
+        if (!el.hidden && view && view.state === 'connected') setText(this.els.callStatus, 'common.connected');
+        clearText(el);
+        el.hidden = true;
+        return;
+      }
+      clearText(this.els.callStatus);   // not "you are connected" under "connection lost"
+      let left = '';
+      if (view && typeof view.reconnect_until === 'number') {
+        const offset = typeof view.server_time === 'number' ? view.server_time - (view.received_at || Date.now()) : 0;
+        left = formatClock(view.reconnect_until - (Date.now() + offset));
+      }
+      setText(el, mine ? 'common.link.self' : 'common.link.peer', { left });
+      el.hidden = false;
+      if (!this.linkTimer) this.linkTimer = window.setInterval(() => this.showLink(), 1000);
     }
 
     status(key) {
@@ -593,15 +687,20 @@
 
     /** Create the peer connection from this.localStream, reporting media trouble. */
     createPeer() {
-      this.pc = createPeer(this.localStream, this.els.remoteVideo);
-      this.pc.addEventListener('connectionstatechange', () => {
-        const pc = this.pc;
-        if (!pc || this.finished) return;
+      const pc = createPeer(this.localStream, this.els.remoteVideo);
+      this.pc = pc;
+      pc.addEventListener('connectionstatechange', () => {
+        if (this.pc !== pc || this.finished) return;
         if (pc.connectionState === 'disconnected' || pc.connectionState === 'failed') {
           setText(this.els.callStatus, 'common.media.unstable');
-        } else if (pc.connectionState === 'connected' && this.connectedShown) {
-          setText(this.els.callStatus, 'common.connected');
+          // 'failed' is final; 'disconnected' may heal by itself within a second or two.
+          if (this.live) this.reconnectSoon(pc.connectionState === 'failed' ? 0 : 2000);
+        } else if (pc.connectionState === 'connected') {
+          if (this.retryTimer) window.clearTimeout(this.retryTimer);
+          this.retryTimer = null;
+          if (this.connectedShown) setText(this.els.callStatus, 'common.connected');
         }
+        this.showLink();
       });
       return this.pc;
     }
@@ -611,17 +710,29 @@
       switch (msg.type) {
         case 'welcome': {
           const view = msg.call || null;
+          if (view) view.received_at = Date.now();
           if (this.reconnecting) {
             this.reconnecting = false;
             o.onReconnected(view);
           }
           o.onWelcome(view);
+          // Back on a socket (network change, reload) with our connection down: a new one.
+          if (view && this.live) {
+            if (this.pcDown()) this.reconnectSoon(0);
+            else if (this.pc.connectionState !== 'connected') this.reconnectSoon(FIRST_CONNECT_MS);
+          }
           break;
         }
         case 'state':
-          if (msg.call) this.handleView(msg.call);
+          if (msg.call) {
+            msg.call.received_at = Date.now();
+            this.handleView(msg.call);
+            if (this.live && this.iAmLost() && this.pcDown() && !this.retryTimer) this.reconnectSoon(0);
+          }
           break;
         case 'answer':
+          // Only the answer to our latest offer (earlier ones may arrive late, after a gap).
+          if ((msg.id || 0) !== this.offerId) break;
           acceptAnswer(this.pc, msg.sdp).catch((err) => {
             console.error('setRemoteDescription failed', err);
             this.status('reason.signaling.bad_sdp');
@@ -646,8 +757,15 @@
 
     handleView(view) {
       setState(view.state);
+      this.view = view;
+      this.showLink();
       if (this.options.onView && this.options.onView(view)) return;
       switch (view.state) {
+        case 'reconnecting':
+          // The call's end moves by the gap: the countdown waits (frozen) until both are back.
+          this.options.showCallStep();
+          this.callTimer.stop(true);
+          break;
         case 'connecting':
           this.showConnecting();
           break;
@@ -708,6 +826,11 @@
     teardown() {
       if (this.hangupTimer) window.clearTimeout(this.hangupTimer);
       this.hangupTimer = null;
+      if (this.retryTimer) window.clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+      this.view = null;
+      this.offerId = 0;
+      this.showLink();
       this.callTimer.stop();
       if (this.sig) this.sig.close();
       this.sig = null;
@@ -728,6 +851,8 @@
   }
 
   const HANGUP_GRACE_MS = 3000;  // if the server does not confirm a hangup, end locally
+  const RECONNECT_RETRY_MS = 5000; // a new connection not up by then: try another one
+  const FIRST_CONNECT_MS = 12000;  // the page's first connection gets longer (ICE gathering)
 
   window.Parloir = {
     get lang() { return lang; },

@@ -15,8 +15,25 @@
     callTitle: $('call-title'), remaining: $('remaining'), warning: $('warning'),
     remoteVideo: $('remote-video'), localVideo: $('local-video'), callStatus: $('call-status'),
     minuteAnnounce: $('minute-announce'), hangup: $('hangup'),
-    endedReason: $('ended-reason'), restart: $('restart'),
+    endedReason: $('ended-reason'), restart: $('restart'), linkNotice: $('link-notice'),
   };
+
+  // The join token survives a reload of the page (a phone may also discard a background tab):
+  // the reloaded page goes back into the same call, without a new code. Per tab, gone with it.
+  const SAVED = 'parloir.join';
+  function save() {
+    try {
+      window.sessionStorage.setItem(SAVED, JSON.stringify({
+        token, detaineeName, iceServers: (window.PARLOIR_CONFIG || {}).iceServers || null,
+      }));
+    } catch (e) { /* private mode: no resume after a reload */ }
+  }
+  function forget() {
+    try { window.sessionStorage.removeItem(SAVED); } catch (e) { /* ignore */ }
+  }
+  function saved() {
+    try { return JSON.parse(window.sessionStorage.getItem(SAVED) || 'null'); } catch (e) { return null; }
+  }
 
   const ref = new URLSearchParams(window.location.search).get('appel');
 
@@ -26,6 +43,7 @@
   let offerSent = false;
 
   const call = new P.CallLeg(els, {
+    role: 'relative',
     endedPrefix: 'ended.join.',
     hangupReason: 'relative_hangup',
     connectingKey: 'common.connecting',
@@ -39,6 +57,7 @@
       offerPromise = null;
       token = null;
     },
+    onEnded: forget,
   });
 
   /* ---------------------------------------------------- step 1: rules */
@@ -110,6 +129,7 @@
     }
     token = res.data.token;
     detaineeName = (res.data.call && res.data.call.detainee_name) || '';
+    save();
     showIncoming();
   });
 
@@ -206,10 +226,38 @@
     P.showStep('step-call');
   }
 
-  // Closing the tab during a call hangs up instead of leaving the kiosk waiting.
+  // A reload (or a tab the phone discards) must not end the call: the page says it is
+  // leaving, so that the gap starts now and the kiosk is told; the reloaded page comes back
+  // within the grace period. A tab closed for good ends the call when the grace is over
+  // (not billed); "Raccrocher" ends it at once.
   window.addEventListener('pagehide', () => {
-    if (!call.finished && call.sig && call.sig.isOpen()) call.sig.send({ type: 'hangup' });
+    if (!call.finished && call.sig && call.sig.isOpen()) call.sig.send({ type: 'leaving' });
   });
+
+  /** After a reload during a call: straight back into it with the saved token. */
+  async function resume(state) {
+    token = state.token;
+    detaineeName = state.detaineeName || '';
+    if (Array.isArray(state.iceServers)) {
+      window.PARLOIR_CONFIG = Object.assign({}, window.PARLOIR_CONFIG, { iceServers: state.iceServers });
+    }
+    showCallStep();
+    P.setText(els.callStatus, 'common.connecting');
+    try {
+      call.localStream = await P.getLocalMedia();
+    } catch (err) {
+      showIncoming();      // the camera needs a tap again: "Accepter" resumes the call
+      P.setText(els.mediaError, P.mediaErrorKey(err));
+      return;
+    }
+    offerSent = false;
+    call.begin();
+    showCallStep();
+    call.createPeer();
+    offerPromise = P.createOffer(call.pc);
+    offerPromise.catch(() => { /* reported when awaited */ });
+    call.openSignaling(token);
+  }
 
   /* ------------------------------------------------------------ ending */
 
@@ -225,5 +273,7 @@
 
   P.initLangToggle();
   updateRules();
-  P.showStep('step-rules');
+  const state = saved();
+  if (state && state.token) resume(state);
+  else P.showStep('step-rules');
 }());

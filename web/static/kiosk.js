@@ -23,7 +23,26 @@
     endedReason: $('ended-reason'), restart: $('restart'),
     balanceLine: $('balance-line'), balance: $('balance'),
     moneyBox: $('money-box'), callCost: $('call-cost'), balanceLeft: $('balance-left'),
+    linkNotice: $('link-notice'),
   };
+
+  // The call survives a reload of the kiosk page: the session (the call's token, valid for
+  // this slot only) is kept in this tab's sessionStorage while a call is in progress, and
+  // forgotten when it ends or the detainee logs out.
+  const SAVED = 'parloir.kiosk';
+  function save() {
+    try {
+      window.sessionStorage.setItem(SAVED, JSON.stringify({
+        session, iceServers: (window.PARLOIR_CONFIG || {}).iceServers || null,
+      }));
+    } catch (e) { /* no storage: no resume after a reload */ }
+  }
+  function forget() {
+    try { window.sessionStorage.removeItem(SAVED); } catch (e) { /* ignore */ }
+  }
+  function saved() {
+    try { return JSON.parse(window.sessionStorage.getItem(SAVED) || 'null'); } catch (e) { return null; }
+  }
 
   let session = null;        // {token, detainee, booking}
   let offerSent = false;
@@ -70,22 +89,26 @@
    *  billing (balance, tariff, connected time of earlier calls of the booking), connected_at and
    *  server_time (server clock; the offset corrects the kiosk's clock like the countdown). */
   const meter = {
-    billing: null, connectedAt: null, offset: 0, running: false, timer: null, cost: 0,
+    billing: null, connectedMs0: null, at: 0, running: false, shown: false, timer: null, cost: 0,
 
     update(view) {
       if (view.billing && typeof view.billing === 'object') this.billing = view.billing;
-      if (typeof view.server_time === 'number') this.offset = view.server_time - Date.now();
-      this.connectedAt = typeof view.connected_at === 'number' ? view.connected_at : null;
-      if (view.state === 'connected' && this.connectedAt !== null) this.start();
+      // connected_ms: the connected time when the view was sent (gaps excluded).
+      this.connectedMs0 = typeof view.connected_ms === 'number' && view.connected_at != null
+        ? view.connected_ms : null;
+      this.at = Date.now();
+      this.shown = this.connectedMs0 !== null && view.state !== 'ended';
+      if (view.state === 'connected' && this.connectedMs0 !== null) this.start();
       else if (view.state === 'ended') this.stop();     // frozen at the last value
-      else { this.stop(); this.tick(); }
+      else { this.stop(); this.tick(); }                // a gap: frozen, not billed
     },
 
     connectedMs() {
       if (!this.billing) return 0;
       const prior = Math.max(0, Math.trunc(Number(this.billing.prior_connected_ms) || 0));
-      if (this.connectedAt === null) return prior;
-      return prior + Math.max(0, Date.now() + this.offset - this.connectedAt);
+      if (this.connectedMs0 === null) return prior;
+      const running = this.running ? Math.max(0, Date.now() - this.at) : 0;
+      return prior + this.connectedMs0 + running;
     },
 
     start() {
@@ -101,15 +124,16 @@
     },
 
     tick() {
-      const ms = this.running ? this.connectedMs() : 0;
-      this.cost = this.running ? callCost(this.billing, ms) : 0;
+      const ms = this.shown ? this.connectedMs() : 0;
+      this.cost = this.shown ? callCost(this.billing, ms) : 0;
       renderMeter();
     },
 
     reset() {
       this.stop();
       this.billing = null;
-      this.connectedAt = null;
+      this.connectedMs0 = null;
+      this.shown = false;
       this.cost = 0;
       renderMeter();
     },
@@ -155,6 +179,7 @@
   }
 
   const call = new P.CallLeg(els, {
+    role: 'kiosk',
     endedPrefix: 'ended.kiosk.',
     hangupReason: 'kiosk_hangup',
     connectingKey: 'kiosk.call.connecting',
@@ -185,7 +210,10 @@
       els.cancel.disabled = false;
       els.cancelBurned.disabled = false;
     },
-    onEnded: () => { resetTimer = window.setTimeout(resetToLogin, AUTO_RESET_MS); },
+    onEnded: () => {
+      forget();
+      resetTimer = window.setTimeout(resetToLogin, AUTO_RESET_MS);
+    },
   });
 
   /* ------------------------------------------------------------- login */
@@ -298,7 +326,24 @@
     codeTimer.stop();
     P.showStep('step-waiting');
     callRequested = true;
+    save();
     call.openSignaling(session.token);
+  }
+
+  // A reload must not end the call: say so (the gap starts now), come back after it.
+  window.addEventListener('pagehide', () => {
+    if (!call.finished && call.sig && call.sig.isOpen()) call.sig.send({ type: 'leaving' });
+  });
+
+  /** After a reload during a call: the saved session, straight back into the call. */
+  async function resume(state) {
+    session = state.session;
+    if (Array.isArray(state.iceServers)) {
+      window.PARLOIR_CONFIG = Object.assign({}, window.PARLOIR_CONFIG, { iceServers: state.iceServers });
+    }
+    renderHome();
+    P.showStep('step-home');
+    startCall();
   }
 
   function onWelcome(view) {
@@ -426,6 +471,7 @@
     window.parloir.ws = null;
     window.parloir.pc = null;
     session = null;
+    forget();
     correspondentName = '';
     meter.reset();
     renderBalance();
@@ -437,5 +483,7 @@
   /* ------------------------------------------------------------- start */
 
   P.initLangToggle();
-  P.showStep('step-login');
+  const state = saved();
+  if (state && state.session && state.session.token) resume(state);
+  else P.showStep('step-login');
 }());
