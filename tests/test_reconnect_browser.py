@@ -54,8 +54,11 @@ async def test_reloading_either_page_resumes_the_same_call(gateway_factory, code
     async with chromium() as browser:
         kiosk, phone = await browser_call(gateway, browser, demo)
         errors: list[str] = []
+        consoles: list[str] = []
         for page in (kiosk, phone):
             page.on("pageerror", lambda exc: errors.append(str(exc)))
+        for name, page in (("kiosk", kiosk), ("phone", phone)):
+            page.on("console", lambda m, n=name: consoles.append(f"{time.time():.2f} {n} {m.text}"))
         (call_id,) = engine.calls
         call = engine.calls[call_id]
 
@@ -83,7 +86,7 @@ async def test_reloading_either_page_resumes_the_same_call(gateway_factory, code
         log = await engine.events(call_id)
         events = [e["type"] for e in log]
         assert events.count("LegLost") == 2 and events.count("CallResumed") == 2, "\n".join(
-            f"{e['type']} {e.get('leg')} {e.get('at')} {e.get('since')}" for e in log
+            [f"{e['type']} {e.get('leg')} {e.get('at')}" for e in log] + consoles
         )
         gaps = call.lifecycle.gaps
         assert gaps > 0.5, gaps

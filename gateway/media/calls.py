@@ -320,12 +320,13 @@ class Call:
         async def on_state() -> None:
             if self.legs[leg].pc is not pc:
                 return  # replaced by the leg's new connection
+            log.info("call %s: %s connection %s", self.id, leg, pc.connectionState)
             if pc.connectionState == "connected":
                 self.legs[leg].pc_up = True
                 await self._maybe_leg_up(leg)
             elif pc.connectionState in ("failed", "closed"):
                 self.legs[leg].pc_up = False
-                await self._lose(leg)
+                await self._lose(leg, "connection " + pc.connectionState)
 
     def _media_arrived(self, leg: Leg) -> None:
         if not self.legs[leg].media_up:
@@ -345,10 +346,11 @@ class Call:
         last = max((t for t in heard if t is not None), default=None)
         return float("inf") if last is None else time.monotonic() - last
 
-    async def _lose(self, leg: Leg) -> None:
+    async def _lose(self, leg: Leg, why: str) -> None:
         """The leg is lost (silent, failed, reloaded): the call waits for it to come back.
         The gap starts at its last packet, which may be a little before this is known."""
         silent = self._silent_for(leg)
+        log.info("call %s: %s leg lost (%s), silent %.1f s", self.id, leg, why, silent)
         self.legs[leg].media_up = False
         for (lg, _kind), source in self.sources.items():
             if lg is leg:
@@ -366,12 +368,12 @@ class Call:
             await asyncio.sleep(min(0.25, limit / 4))
             for leg in Leg:
                 if leg in self.lifecycle.legs_up and self._silent_for(leg) > limit:
-                    await self._lose(leg)
+                    await self._lose(leg, "silence")
 
     async def _replace_leg(self, leg: Leg) -> None:
         """A leg offers again: it is lost (if it was not yet) and its old connection goes."""
         if leg in self.lifecycle.legs_up:
-            await self._lose(leg)
+            await self._lose(leg, "offered again")
         state = self.legs[leg]
         state.pc_up = state.media_up = False
         await self._drop_pc(leg)
@@ -384,7 +386,7 @@ class Call:
         What its old connection still sends meanwhile does not bring it back."""
         self.legs[leg].pc_up = False
         if leg in self.lifecycle.legs_up:
-            await self._lose(leg)
+            await self._lose(leg, "page leaving")
 
     async def input(self, step: Callable[[float], list[Event]]) -> None:
         """Feed one input to the lifecycle and carry out what it decided."""

@@ -228,6 +228,7 @@
       this.pingTimer = null;
       this.retryTimer = null;
       this.maxAttempts = 40;
+      this.heardAt = 0;
     }
 
     url() {
@@ -251,6 +252,7 @@
         this.startPing();
       });
       ws.addEventListener('message', (event) => {
+        if (this.ws === ws) this.heardAt = Date.now();
         let msg;
         try { msg = JSON.parse(event.data); } catch (e) { return; }
         if (!msg || typeof msg !== 'object') return;
@@ -297,6 +299,16 @@
       }
     }
 
+    /** Drop the socket and open a new one now (its path is suspect). */
+    reopen() {
+      const ws = this.ws;
+      if (!ws || this.finished) return;
+      this.stopPing();
+      this.ws = null;
+      try { ws.close(); } catch (e) { /* ignore */ }
+      this.handleClose({ code: 1006, reason: '' });
+    }
+
     /** Send a JSON message; messages other than hello wait for `welcome`. */
     send(msg) {
       if (this.ws && this.ws.readyState === WebSocket.OPEN && this.ready) {
@@ -311,13 +323,21 @@
       return !!(this.ws && this.ws.readyState === WebSocket.OPEN && this.ready);
     }
 
+    /* A phone that changes network keeps a socket bound to its old address, which TCP takes
+     * minutes to declare dead: ping often, and a socket that hears nothing for a few seconds
+     * is dropped and opened again (the `welcome` then says where the call is). */
     startPing() {
       this.stopPing();
+      this.heardAt = Date.now();
       this.pingTimer = window.setInterval(() => {
-        if (this.ws && this.ws.readyState === WebSocket.OPEN && this.ready) {
-          this.ws.send(JSON.stringify({ type: 'ping' }));
+        const ws = this.ws;
+        if (!ws || ws.readyState !== WebSocket.OPEN) return;
+        if (Date.now() - this.heardAt > SILENT_SOCKET_MS) {
+          this.reopen();
+          return;
         }
-      }, this.pingEvery || 25000);
+        ws.send(JSON.stringify({ type: 'ping' }));
+      }, PING_MS);
     }
 
     stopPing() {
@@ -583,7 +603,7 @@
     }
 
     watchNetwork() {
-      const changed = () => { if (this.live) this.reconnectSoon(0); };
+      const changed = () => { if (this.live) this.reconnectSoon(0, 'network'); };
       window.addEventListener('online', changed);
       if (navigator.connection && navigator.connection.addEventListener) {
         navigator.connection.addEventListener('change', changed);
@@ -595,8 +615,9 @@
       return !pc || ['failed', 'closed', 'disconnected'].includes(pc.connectionState);
     }
 
-    reconnectSoon(delayMs) {
+    reconnectSoon(delayMs, why) {
       if (this.retryTimer) window.clearTimeout(this.retryTimer);
+      this.retryWhy = why;
       this.retryTimer = window.setTimeout(() => {
         this.retryTimer = null;
         this.reoffer();
@@ -607,16 +628,21 @@
      *  until it connects or the call ends. */
     async reoffer() {
       if (!this.live || !this.localStream || !this.sig) return;
-      if (this.pc && this.pc.connectionState === 'connected') return;  // it healed by itself
-      if (Date.now() - this.lastOfferAt < 1500) { this.reconnectSoon(1500); return; }
+      // Connected: it healed by itself, unless the gateway hears nothing from it (its path is
+      // dead one way, e.g. after a change of address, before the browser notices).
+      const pc = this.pc;
+      if (pc && pc.connectionState === 'connected'
+          && (!this.iAmLost() || Date.now() - (pc.connectedAt || 0) < 3000)) return;
+      if (Date.now() - this.lastOfferAt < 1500) { this.reconnectSoon(1500, 'again'); return; }
       this.lastOfferAt = Date.now();
       this.offerId += 1;
+      console.debug('parloir: new connection', this.offerId, this.retryWhy);
       const id = this.offerId;
       const old = this.pc;
       this.pc = null;
       if (old) { try { old.close(); } catch (e) { /* ignore */ } }
       this.createPeer();
-      this.reconnectSoon(RECONNECT_RETRY_MS);   // unless it connects first
+      this.reconnectSoon(RECONNECT_RETRY_MS, 'retry');   // unless it connects first
       try {
         const offer = await this.pc.createOffer();
         await this.pc.setLocalDescription(offer);
@@ -694,8 +720,9 @@
         if (pc.connectionState === 'disconnected' || pc.connectionState === 'failed') {
           setText(this.els.callStatus, 'common.media.unstable');
           // 'failed' is final; 'disconnected' may heal by itself within a second or two.
-          if (this.live) this.reconnectSoon(pc.connectionState === 'failed' ? 0 : 2000);
+          if (this.live) this.reconnectSoon(pc.connectionState === 'failed' ? 0 : 2000, 'pc');
         } else if (pc.connectionState === 'connected') {
+          pc.connectedAt = Date.now();
           if (this.retryTimer) window.clearTimeout(this.retryTimer);
           this.retryTimer = null;
           if (this.connectedShown) setText(this.els.callStatus, 'common.connected');
@@ -718,8 +745,9 @@
           o.onWelcome(view);
           // Back on a socket (network change, reload) with our connection down: a new one.
           if (view && this.live) {
-            if (this.pcDown()) this.reconnectSoon(0);
-            else if (this.pc.connectionState !== 'connected') this.reconnectSoon(FIRST_CONNECT_MS);
+            // (A page sending its first offer has a 'new' connection: that offer will do.)
+            if (this.pcDown() || (this.iAmLost() && this.pc.connectionState === 'connected')) this.reconnectSoon(0, 'welcome');
+            else if (this.pc.connectionState !== 'connected') this.reconnectSoon(FIRST_CONNECT_MS, 'first');
           }
           break;
         }
@@ -727,7 +755,7 @@
           if (msg.call) {
             msg.call.received_at = Date.now();
             this.handleView(msg.call);
-            if (this.live && this.iAmLost() && this.pcDown() && !this.retryTimer) this.reconnectSoon(0);
+            if (this.live && this.iAmLost() && !this.retryTimer) this.reconnectSoon(0, 'lost');
           }
           break;
         case 'answer':
@@ -850,6 +878,8 @@
     }
   }
 
+  const PING_MS = 1000;            // signaling keep-alive while a page is open
+  const SILENT_SOCKET_MS = 3000;   // nothing heard for this long: the socket is dead
   const HANGUP_GRACE_MS = 3000;  // if the server does not confirm a hangup, end locally
   const RECONNECT_RETRY_MS = 5000; // a new connection not up by then: try another one
   const FIRST_CONNECT_MS = 12000;  // the page's first connection gets longer (ICE gathering)

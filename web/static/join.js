@@ -190,8 +190,10 @@
     if (offerSent) return;
     offerSent = true;
     try {
+      const pc = call.pc;
       const sdp = await offerPromise;
-      if (!call.finished && call.sig) call.sig.send({ type: 'offer', sdp });
+      // Not if that connection was replaced meanwhile (the page came back on a new one).
+      if (!call.finished && call.sig && call.pc === pc) call.sig.send({ type: 'offer', sdp });
     } catch (err) {
       console.error('offer failed', err);
       P.setText(els.callStatus, 'reason.signaling.bad_sdp');

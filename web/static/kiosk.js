@@ -393,9 +393,10 @@
   async function sendOffer() {
     offerSent = true;
     try {
-      call.createPeer();
-      const sdp = await P.createOffer(call.pc);
-      if (!call.finished && call.sig) call.sig.send({ type: 'offer', sdp });
+      const pc = call.createPeer();
+      const sdp = await P.createOffer(pc);
+      // Not if that connection was replaced meanwhile (the page came back on a new one).
+      if (!call.finished && call.sig && call.pc === pc) call.sig.send({ type: 'offer', sdp });
     } catch (err) {
       console.error('offer failed', err);
       offerSent = false;

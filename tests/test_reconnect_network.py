@@ -1,0 +1,90 @@
+"""The relative's phone loses its network, or changes it, mid-call: the same call comes back.
+
+The phone's Chromium runs in its own network namespace (tests/netlab.py); its link goes down
+for 20 s, or its address changes (Wi-Fi to 4G), while the kiosk's Chromium and the gateway stay
+on the host. Figures from the pages' own getStats()."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from gateway.http import appkeys as keys
+
+from .callkit import read_codes
+from .netlab import network_lab, observe, resumed_within, start_browser_call
+
+
+async def _frames(page: Any) -> int:
+    return int((await observe(page)).get("framesDecoded", 0))
+
+
+async def test_a_phone_offline_for_20_s_comes_back_into_the_same_call(gateway_factory) -> None:
+    async with network_lab() as lab:
+        gateway = await gateway_factory(**lab.gateway_config())
+        engine = gateway.app[keys.ENGINE]
+        async with (
+            lab.chromium_outside(gateway.base_url) as kiosk_browser,
+            lab.chromium_inside(gateway.base_url) as phone_browser,
+        ):
+            call = await start_browser_call(gateway, kiosk_browser, phone_browser)
+            try:
+                (call_id,) = engine.calls
+                live = engine.calls[call_id]
+                await asyncio.sleep(3)
+                before = live.lifecycle.connected_seconds(engine.clock())
+                lab.link_down()
+                down_at = time.time()
+                await call.kiosk.wait_for_selector("#link-notice:not([hidden])", timeout=6000)
+                assert "Connexion de votre proche perdue" in await call.kiosk.inner_text(
+                    "#link-notice"
+                )
+                assert live.state == "reconnecting"
+                await asyncio.sleep(20 - (time.time() - down_at))
+                lab.link_up()
+                phone_back = await resumed_within(call.phone, 15, frames=10)
+                kiosk_back = await resumed_within(call.kiosk, 15, frames=10)
+                assert live.state == "connected", live.state
+                print(f"resumed: phone {phone_back:.1f} s, kiosk {kiosk_back:.1f} s")
+                assert max(phone_back, kiosk_back) < 5.0, (phone_back, kiosk_back)
+                # The same call, no new SMS, no end screen; the 20 s are not connected time.
+                assert engine.calls.keys() == {call_id}
+                assert len(read_codes(gateway.config.outbox_path)) == 1
+                assert not await call.phone.is_visible("#ended")
+                assert not await call.kiosk.is_visible("#ended")
+                gap = live.lifecycle.gaps
+                assert abs(gap - 20) < 2 + max(phone_back, kiosk_back), gap
+                after = live.lifecycle.connected_seconds(engine.clock())
+                wall = time.time() - down_at
+                assert abs((after - before) - (wall - gap)) < 2.5
+                assert call.errors == []
+            finally:
+                await call.close()
+
+
+async def test_a_phone_changing_network_comes_back_within_5_s(gateway_factory) -> None:
+    async with network_lab() as lab:
+        gateway = await gateway_factory(**lab.gateway_config())
+        engine = gateway.app[keys.ENGINE]
+        async with (
+            lab.chromium_outside(gateway.base_url) as kiosk_browser,
+            lab.chromium_inside(gateway.base_url) as phone_browser,
+        ):
+            call = await start_browser_call(gateway, kiosk_browser, phone_browser)
+            try:
+                (call_id,) = engine.calls
+                old = (await observe(call.phone)).get("localAddress")
+                await asyncio.sleep(2)
+                new = lab.change_address()
+                phone_back = await resumed_within(call.phone, 15, frames=10)
+                kiosk_back = await resumed_within(call.kiosk, 15, frames=10)
+                print(f"after the switch: phone {phone_back:.1f} s, kiosk {kiosk_back:.1f} s")
+                assert max(phone_back, kiosk_back) < 5.0, (phone_back, kiosk_back)
+                seen = await observe(call.phone)
+                assert seen.get("localAddress") == new != old, (old, new, seen)
+                assert engine.calls[call_id].state == "connected"
+                assert len(read_codes(gateway.config.outbox_path)) == 1
+                assert call.errors == []
+            finally:
+                await call.close()
