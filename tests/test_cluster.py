@@ -180,6 +180,16 @@ async def test_kiosk_on_one_process_relative_and_monitoring_on_another(
             media = await wait_for(lambda: _tile_media(monitor, call_id, 10), timeout=20)
             assert set(media) == {"kiosk/video", "relative/video", "kiosk/audio", "relative/audio"}
 
+            # The relative's page reloads, its socket again on the other process: the new
+            # connection's offer reaches the call's owner, which swaps the leg.
+            kiosk_frames = await frames_decoded(kiosk)
+            await phone.reload()
+            await wait_for(lambda: _decoding(phone, 10), timeout=20)
+            await wait_for(lambda: _decoding(kiosk, kiosk_frames + 20), timeout=20)
+            events = await redis.xrange(f"parloir:call:{call_id}:events")
+            kinds = [fields["type"] for _id, fields in events]
+            assert kinds.count("LegLost") == 1 and kinds.count("CallResumed") == 1, kinds
+
             # The relative hangs up through the other process: both pages end, billed once.
             await phone.click("#hangup")
             await kiosk.wait_for_selector("#ended", state="visible", timeout=10_000)

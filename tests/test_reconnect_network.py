@@ -88,3 +88,36 @@ async def test_a_phone_changing_network_comes_back_within_5_s(gateway_factory) -
                 assert call.errors == []
             finally:
                 await call.close()
+
+
+async def test_past_the_grace_the_call_ends_billed_for_connected_time_only(gateway_factory) -> None:
+    async with network_lab() as lab:
+        gateway = await gateway_factory(**lab.gateway_config(), reconnect_grace_seconds=6)
+        engine = gateway.app[keys.ENGINE]
+        async with (
+            lab.chromium_outside(gateway.base_url) as kiosk_browser,
+            lab.chromium_inside(gateway.base_url) as phone_browser,
+        ):
+            call = await start_browser_call(gateway, kiosk_browser, phone_browser)
+            try:
+                (call_id,) = engine.calls
+                live = engine.calls[call_id]
+                await asyncio.sleep(2)
+                lab.link_down()
+                down_at = engine.clock()
+                await call.kiosk.wait_for_selector("#ended", state="visible", timeout=15_000)
+                text = await call.kiosk.inner_text("#ended")
+                assert "problème de connexion" in text, text
+                assert live.lifecycle.end_reason == "media_failure"
+                # Billed up to the loss only (the 6 s of grace are not connected time).
+                connected = live.lifecycle.connected_seconds(engine.clock())
+                assert abs(connected - (down_at - live.lifecycle.connected_at)) < 2.5
+                booking = await gateway.app[keys.DIRECTORY].booking(call.demo["booking"])
+                assert booking is not None
+                assert abs(booking.connected_ms / 1000 - connected) < 0.01
+                # The phone finds its network again: its page says the call is over.
+                lab.link_up()
+                await call.phone.wait_for_selector("#ended", state="visible", timeout=20_000)
+                assert call.errors == []
+            finally:
+                await call.close()

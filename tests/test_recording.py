@@ -103,3 +103,57 @@ async def test_a_call_with_a_lawyer_is_not_recorded(gateway_factory, redis) -> N
     assert await redis.exists(f"parloir:recording:{call_id}") == 0
     root = gateway.config.recordings_path
     assert not list(root.rglob("*.webm"))
+
+
+async def test_a_leg_that_comes_back_stays_in_sync_in_the_recording(gateway_factory) -> None:
+    """The relative's connection dies and comes back as a new RTP stream (new SSRC, random
+    timestamps): the recording goes on in one file, the gap as time passing, sound and
+    picture on one time line."""
+    gateway = await gateway_factory(media_silence_seconds=1.0)
+    demo = await seeded(gateway)
+    engine = gateway.app[keys.ENGINE]
+    async with aiohttp.ClientSession() as http:
+        kiosk, relative = Client(gateway.base_url, http), Client(gateway.base_url, http)
+        try:
+            code, _ref = await start_calling(kiosk, gateway, demo)
+            status, body = await join(relative, code)
+            assert status == 200, body
+            await relative.connect()
+            await relative.start_media()
+            await relative.expect("state", call__state="connected")
+            call = engine.calls[body["call"]["id"]]
+            await asyncio.sleep(3.0)
+            assert relative.pc is not None
+            await relative.pc.close()
+            await kiosk.expect("state", call__state="reconnecting", timeout=10)
+            await asyncio.sleep(2.0)
+            await relative.start_media()
+            await kiosk.expect("state", call__state="connected", timeout=15)
+            await asyncio.sleep(3.0)
+            await kiosk.send({"type": "hangup"})
+            await relative.expect("ended")
+            await asyncio.wait_for(call.finished.wait(), 10)
+        finally:
+            await kiosk.close()
+            await relative.close()
+    lc = call.lifecycle
+    assert lc.ended_at is not None and lc.connected_at is not None
+    wall, gap = lc.ended_at - lc.connected_at, lc.gaps
+    assert gap > 2.0, gap
+    rec = await gateway.app[keys.REDIS].hgetall(f"parloir:recording:{call.id}")
+    assert rec["state"] == "sealed", rec
+    path = gateway.config.recordings_path / rec["folder"] / "relative.webm"
+    with av.open(str(path)) as container:
+        video = list(container.decode(video=0))
+    with av.open(str(path)) as container:
+        audio = list(container.decode(audio=0))
+    video_end, audio_end = float(video[-1].time), float(audio[-1].time)
+    audio_seconds = sum(f.samples for f in audio) / 48000
+    # Both streams run to the end of the call on the wall clock, the gap included...
+    assert abs(video_end - wall) < 1.0 and abs(audio_end - wall) < 1.0, (video_end, audio_end, wall)
+    assert abs(video_end - audio_end) < 0.5, (video_end, audio_end)
+    # ...and the gap holds no sound: what was said is the connected time.
+    assert abs(audio_seconds - (wall - gap)) < 1.0, (audio_seconds, wall, gap)
+    # Pictures on both sides of the gap.
+    times = [float(f.time) for f in video]
+    assert any(t < 3.0 for t in times) and any(t > wall - 2.0 for t in times)
