@@ -28,6 +28,8 @@ UNAUTHORIZED = 4401
 FORBIDDEN_ORIGIN = 4403
 UNKNOWN_TYPE = 4404
 OUT_OF_ORDER = 4409
+TAKEN_OVER = 4410
+"Another socket with the same token took the call's leg over."
 BAD_SDP = 4422
 
 

@@ -30,6 +30,8 @@ class Session:
         self.role: Leg | None = None
         self.claims: dict[str, Any] = {}
         self.call: Call | None = None
+        self.superseded = False
+        "Another socket took this leg over: nothing this one sends counts any more."
 
     def identify(self, claims: dict[str, Any]) -> None:
         self.claims = claims
@@ -42,17 +44,26 @@ class Session:
     async def attached(self, call: Call) -> None:
         """Called once the session listens to ``call``."""
 
+    async def shut(self, code: int, reason: str) -> None:
+        """Close the participant's socket with ``code`` and ``reason``."""
+        raise NotImplementedError
+
+    async def taken_over(self) -> None:
+        """Another socket took this leg over: this one is closed, with a reason the page shows."""
+        self.superseded = True
+        await self.shut(m.TAKEN_OVER, "signaling.taken_over")
+
     async def refuse(self, reason: str) -> None:
         await self.send({"type": "error", "reason": reason, "message": message(reason, self.lang)})
 
     async def attach(self, call: Call) -> None:
         assert self.role is not None
         self.call = call
-        call.attach(self.role, self.send)
+        await call.attach(self.role, self.send, self.taken_over)
         await self.attached(call)
 
     def detach(self) -> None:
-        if self.call is not None and self.role is not None:
+        if self.call is not None and self.role is not None and not self.superseded:
             self.call.detach(self.role, self.send)
 
 
@@ -81,6 +92,8 @@ async def welcome(session: Session) -> bool:
 async def dispatch(session: Session, msg: m.ClientMessage, directory: Directory) -> None:
     assert session.role is not None
     m.check_role(msg, str(session.role))
+    if session.superseded:
+        raise m.ProtocolError(m.TAKEN_OVER, "signaling.taken_over", "another socket took over")
     if isinstance(msg, m.Ping):
         await session.send({"type": "pong"})
         return

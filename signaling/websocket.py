@@ -48,6 +48,9 @@ class SocketSession(Session):
         if msg.get("type") == "ended":
             await self.ws.close(code=1000, message=b"call.ended")
 
+    async def shut(self, code: int, reason: str) -> None:
+        await self.ws.close(code=code, message=reason.encode()[:120])
+
 
 def setup(app: web.Application) -> None:
     """The ``/ws`` route and this process's router of remote sessions."""

@@ -19,7 +19,7 @@ import pytest
 
 from gateway.core.roles import GRANTS, ROUTES, Perm, Role, matrix_markdown, required
 from gateway.http import appkeys as keys
-from tests.callkit import Client, join, kiosk_login, seeded, start_calling
+from tests.callkit import Client, join, kiosk_login, seeded, start_calling, wait_until
 from tests.staffkit import create_member, sign_in
 
 SAMPLE = {
@@ -218,6 +218,13 @@ async def test_every_signaling_message_by_every_participant(gateway_factory) -> 
                 base, [{"type": "hello", "token": kiosk.token}, {"type": "hello", "token": "x"}]
             )
             assert got[:1] == ("welcome",) and close == 4409
+            # Those sockets took the kiosk's leg over (one socket per leg): it comes back.
+            await wait_until(lambda: kiosk.close_code is not None)
+            assert kiosk.close_code == 4410
+            while not kiosk.inbox.empty():  # the old socket's last words
+                kiosk.inbox.get_nowait()
+            kiosk.close_code = None
+            await kiosk.connect()
             # A revoked kiosk: its session token no longer opens the socket, nor starts a call.
             await gateway.app[keys.KIOSKS].revoke(gateway.config.kiosk_id, "test", time.time())
             got, close = await _first_close(base, [{"type": "hello", "token": kiosk.token}])

@@ -78,6 +78,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Le temps d'appel de ce créneau est entièrement utilisé.",
         "en": "The call time of this slot is all used.",
     },
+    "signaling.taken_over": {
+        "fr": "Cet appel a été ouvert sur un autre appareil.",
+        "en": "This call was opened on another device.",
+    },
     "signaling.out_of_order": {
         "fr": "Action impossible à ce moment de l'appel.",
         "en": "This action is not possible at this point of the call.",

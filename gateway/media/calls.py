@@ -75,6 +75,8 @@ KINDS = ("audio", "video")
 WANTED_CODECS = {"audio": ("audio/opus",), "video": ("video/vp8", "video/rtx")}
 
 Listener = Callable[[dict[str, Any]], Awaitable[None]]
+Shut = Callable[[], Awaitable[None]]
+"Closes a participant's socket when another one takes its leg over."
 
 
 class CallError(Exception):
@@ -109,7 +111,8 @@ class LegState:
     "The leg offered once in this call: a later offer is the leg coming back."
     tracks: list[RelayTrack] = field(default_factory=list)
     "What this leg's senders read from the other leg's sources (stopped with the pc)."
-    listeners: set[Listener] = field(default_factory=set)
+    listeners: dict[Listener, Shut | None] = field(default_factory=dict)
+    "The leg's socket (one: a new one takes over) and, on the owner, what closes it."
 
 
 class Call:
@@ -432,11 +435,26 @@ class Call:
     def lang(self) -> str:
         return self.engine.config.lang
 
-    def attach(self, leg: Leg, listener: Listener) -> None:
-        self.legs[leg].listeners.add(listener)
+    async def attach(self, leg: Leg, listener: Listener, shut: Shut | None = None) -> None:
+        """The leg's socket is now ``listener``'s: an earlier one (another device or tab with
+        the same token, or the same page's dead socket) is closed and the takeover recorded."""
+        listeners = self.legs[leg].listeners
+        earlier = [(other, close) for other, close in listeners.items() if other != listener]
+        listeners[listener] = shut
+        for other, close in earlier:
+            listeners.pop(other, None)
+            if close is not None:
+                with contextlib.suppress(Exception):  # already gone
+                    await close()
+        if earlier:
+            log.info("call %s: %s socket taken over", self.id, leg)
+            await self.engine.redis.xadd(
+                f"{PREFIX}call:{self.id}:events",
+                {"type": "SocketTakenOver", "leg": str(leg), "at": str(self.engine.clock())},
+            )
 
     def detach(self, leg: Leg, listener: Listener) -> None:
-        self.legs[leg].listeners.discard(listener)
+        self.legs[leg].listeners.pop(listener, None)
 
     async def send(self, leg: Leg, msg: dict[str, Any]) -> None:
         for listener in list(self.legs[leg].listeners):
@@ -444,7 +462,7 @@ class Call:
                 await listener(msg)
             except Exception:  # a dead socket must not stop the call
                 log.debug("listener of %s failed", self.id, exc_info=True)
-                self.legs[leg].listeners.discard(listener)
+                self.legs[leg].listeners.pop(listener, None)
 
     async def broadcast(self, msg: dict[str, Any]) -> None:
         await asyncio.gather(*(self.send(leg, msg) for leg in Leg))

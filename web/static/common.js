@@ -208,6 +208,7 @@
     4401: 'signaling.unauthorized',
     4404: 'signaling.unknown_type',
     4409: 'signaling.out_of_order',
+    4410: 'signaling.taken_over',
     4422: 'signaling.bad_sdp',
   };
 
