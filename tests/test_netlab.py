@@ -147,3 +147,27 @@ async def test_teardown_leaves_nothing_even_when_the_body_raises() -> None:
         assert lab.host_if not in links and lab.phone_if not in links
         assert str(lab.subnet.network_address) not in routes
         assert not lab.workdir.exists()
+
+
+async def test_two_labs_never_share_a_subnet(monkeypatch) -> None:
+    """A lab that draws a /24 another lab holds (two test runs at once) draws again, and its
+    teardown leaves the other's route alone."""
+    from . import netlab
+
+    async with network_lab() as first:
+        draws = iter([first.subnet])
+        real = netlab._free_subnet
+        monkeypatch.setattr(netlab, "_free_subnet", lambda: next(draws, None) or real())
+        async with network_lab() as second:
+            assert second.subnet != first.subnet
+        assert f"unreachable {first.subnet}" in _ip("route", "show", "table", "all")
+        assert first.ip("-4", "-o", "addr", "show", "dev", first.host_if).strip()
+
+
+def test_the_lab_skips_cleanly_without_root(monkeypatch) -> None:
+    from . import netlab
+
+    monkeypatch.setattr(netlab.os, "geteuid", lambda: 1000)
+    with pytest.raises(pytest.skip.Exception, match="needs root"):
+        with netlab.lab_sync():
+            pass
