@@ -167,14 +167,16 @@ class Lab:
         return made[0]
 
     # -- the network's quality -----------------------------------------------------------
-    def shape(self, down_kbit: int, up_kbit: int | None = None) -> None:
-        """Cap the phone's downlink (tbf on the host end's egress) and, if given, its uplink
-        (tbf on the phone end's egress), in kbit/s. Calling it again changes the caps."""
-        self._tbf(self.host_if, down_kbit, inside=False)
-        if up_kbit is not None:
-            self._tbf(self.phone_if, up_kbit, inside=True)
-        elif self.phone_if in self._shaped:
-            self._untbf(self.phone_if, inside=True)
+    def shape(self, down_kbit: int | None, up_kbit: int | None = None) -> None:
+        """Cap the phone's downlink (tbf on the host end's egress) and its uplink (tbf on the
+        phone end's egress), in kbit/s; None leaves that direction uncapped (and removes a
+        cap set before). Calling it again changes the caps."""
+        for dev, kbit, inside in ((self.host_if, down_kbit, False),
+                                  (self.phone_if, up_kbit, True)):  # fmt: skip
+            if kbit is not None:
+                self._tbf(dev, kbit, inside=inside)
+            elif dev in self._shaped:
+                self._untbf(dev, inside=inside)
 
     def unshape(self) -> None:
         """Remove both caps."""
@@ -197,12 +199,20 @@ class Lab:
 
     def downlink_stats(self) -> dict[str, int]:
         """The downlink cap's counters (``bytes``, ``packets``, ``drops``, ``overlimits``) since
-        it was set; all zero when unshaped."""
-        for qdisc in json.loads(self.tc("-s", "-j", "qdisc", "show", "dev", self.host_if) or "[]"):
+        it was set; all zero when uncapped."""
+        return self._tbf_stats(self.host_if, inside=False)
+
+    def uplink_stats(self) -> dict[str, int]:
+        """The same for the uplink cap."""
+        return self._tbf_stats(self.phone_if, inside=True)
+
+    def _tbf_stats(self, dev: str, *, inside: bool) -> dict[str, int]:
+        keys = ("bytes", "packets", "drops", "overlimits")
+        for qdisc in json.loads(self.tc("-s", "-j", "qdisc", "show", "dev", dev, inside=inside)
+                                or "[]"):  # fmt: skip
             if qdisc.get("kind") == "tbf":
-                return {k: int(qdisc.get(k, 0)) for k in ("bytes", "packets", "drops",
-                                                          "overlimits")}  # fmt: skip
-        return {"bytes": 0, "packets": 0, "drops": 0, "overlimits": 0}
+                return {k: int(qdisc.get(k, 0)) for k in keys}
+        return dict.fromkeys(keys, 0)
 
     # -- losing the network, changing networks -------------------------------------------
     def link_down(self) -> None:
