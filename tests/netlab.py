@@ -126,6 +126,7 @@ class Lab:
     workdir: Path
     _next_host: int = 3
     _shaped: set[str] = field(default_factory=set)
+    _claimed: bool = False
 
     # -- running things on either side ---------------------------------------------------
     def ip(self, *args: str, inside: bool = False, check: bool = True) -> str:
@@ -166,14 +167,16 @@ class Lab:
         return made[0]
 
     # -- the network's quality -----------------------------------------------------------
-    def shape(self, down_kbit: int, up_kbit: int | None = None) -> None:
-        """Cap the phone's downlink (tbf on the host end's egress) and, if given, its uplink
-        (tbf on the phone end's egress), in kbit/s. Calling it again changes the caps."""
-        self._tbf(self.host_if, down_kbit, inside=False)
-        if up_kbit is not None:
-            self._tbf(self.phone_if, up_kbit, inside=True)
-        elif self.phone_if in self._shaped:
-            self._untbf(self.phone_if, inside=True)
+    def shape(self, down_kbit: int | None, up_kbit: int | None = None) -> None:
+        """Cap the phone's downlink (tbf on the host end's egress) and its uplink (tbf on the
+        phone end's egress), in kbit/s; None leaves that direction uncapped (and removes a
+        cap set before). Calling it again changes the caps."""
+        for dev, kbit, inside in ((self.host_if, down_kbit, False),
+                                  (self.phone_if, up_kbit, True)):  # fmt: skip
+            if kbit is not None:
+                self._tbf(dev, kbit, inside=inside)
+            elif dev in self._shaped:
+                self._untbf(dev, inside=inside)
 
     def unshape(self) -> None:
         """Remove both caps."""
@@ -196,12 +199,20 @@ class Lab:
 
     def downlink_stats(self) -> dict[str, int]:
         """The downlink cap's counters (``bytes``, ``packets``, ``drops``, ``overlimits``) since
-        it was set; all zero when unshaped."""
-        for qdisc in json.loads(self.tc("-s", "-j", "qdisc", "show", "dev", self.host_if) or "[]"):
+        it was set; all zero when uncapped."""
+        return self._tbf_stats(self.host_if, inside=False)
+
+    def uplink_stats(self) -> dict[str, int]:
+        """The same for the uplink cap."""
+        return self._tbf_stats(self.phone_if, inside=True)
+
+    def _tbf_stats(self, dev: str, *, inside: bool) -> dict[str, int]:
+        keys = ("bytes", "packets", "drops", "overlimits")
+        for qdisc in json.loads(self.tc("-s", "-j", "qdisc", "show", "dev", dev, inside=inside)
+                                or "[]"):  # fmt: skip
             if qdisc.get("kind") == "tbf":
-                return {k: int(qdisc.get(k, 0)) for k in ("bytes", "packets", "drops",
-                                                          "overlimits")}  # fmt: skip
-        return {"bytes": 0, "packets": 0, "drops": 0, "overlimits": 0}
+                return {k: int(qdisc.get(k, 0)) for k in keys}
+        return dict.fromkeys(keys, 0)
 
     # -- losing the network, changing networks -------------------------------------------
     def link_down(self) -> None:
@@ -272,6 +283,19 @@ class Lab:
             yield browser
 
     # -- building and tearing down -------------------------------------------------------
+    def _claim(self) -> bool:
+        """Take the /24 before anything uses it: an ``unreachable`` route for it, which also
+        keeps packets for it from ever leaving by the default route (link down, old address).
+        Adding it is atomic, so two labs started at once never both get the same /24."""
+        proc = _run("ip", "route", "add", "unreachable", str(self.subnet), "metric", "4242",
+                    check=False)  # fmt: skip
+        if proc.returncode != 0:
+            if "File exists" in proc.stderr:
+                return False
+            raise RuntimeError(f"ip route add unreachable {self.subnet}: {proc.stderr.strip()}")
+        self._claimed = True
+        return True
+
     def _build(self) -> None:
         _run("ip", "netns", "add", self.ns)
         _run("ip", "link", "add", self.host_if, "type", "veth", "peer", "name", self.phone_if,
@@ -279,8 +303,6 @@ class Lab:
         prefix = self.subnet.prefixlen
         self.ip("addr", "add", f"{self.host_addr}/{prefix}", "dev", self.host_if)
         self.ip("link", "set", self.host_if, "up")
-        # Packets for the /24 never leave by the default route, even with the link down.
-        self.ip("route", "add", "unreachable", str(self.subnet), "metric", "4242")
         self.ip("link", "set", "lo", "up", inside=True)
         # Deleting the primary address would take the others with it (change_address).
         self.ip("netns", "exec", self.ns, "sysctl", "-qw",
@@ -293,8 +315,9 @@ class Lab:
         # The host end first: deleting it deletes its peer at once, whereas a namespace's
         # devices go away only when the kernel gets round to freeing the namespace.
         _run("ip", "link", "del", self.host_if, check=False)
-        _run("ip", "route", "del", "unreachable", str(self.subnet), "metric", "4242",
-             check=False)  # fmt: skip
+        if self._claimed:  # never another lab's route
+            _run("ip", "route", "del", "unreachable", str(self.subnet), "metric", "4242",
+                 check=False)  # fmt: skip
         _run("ip", "netns", "del", self.ns, check=False)
         shutil.rmtree(self.workdir, ignore_errors=True)
         left = []
@@ -322,22 +345,34 @@ async def _launch(executable: str, args: list[str], launch: dict[str, Any]) -> A
 def lab_sync() -> Iterator[Lab]:
     """The lab as a plain context manager (see :func:`network_lab`)."""
     _require_lab()
-    suffix = secrets.token_hex(3)
-    subnet = _free_subnet()
-    lab = Lab(
-        ns=f"parloir-{suffix}",
-        host_if=f"plh{suffix}",
-        phone_if=f"plp{suffix}",
-        subnet=subnet,
-        host_addr=str(subnet.network_address + 1),
-        phone_addr=str(subnet.network_address + 2),
-        workdir=Path(tempfile.mkdtemp(prefix=f"parloir-lab-{suffix}-")),
-    )
+    for _ in range(20):
+        suffix = secrets.token_hex(3)
+        subnet = _free_subnet()
+        lab = Lab(
+            ns=f"parloir-{suffix}",
+            host_if=f"plh{suffix}",
+            phone_if=f"plp{suffix}",
+            subnet=subnet,
+            host_addr=str(subnet.network_address + 1),
+            phone_addr=str(subnet.network_address + 2),
+            workdir=Path(tempfile.mkdtemp(prefix=f"parloir-lab-{suffix}-")),
+        )
+        try:
+            if lab._claim():
+                break
+        except RuntimeError as exc:
+            lab._teardown()
+            if "Operation not permitted" in str(exc):
+                pytest.skip(f"network lab: not allowed here ({exc})")
+            raise
+        lab._teardown()  # another lab took that /24 meanwhile: draw again
+    else:
+        raise RuntimeError("network lab: no free 10.x.y.0/24")
     try:
         try:
             lab._build()
         except RuntimeError as exc:
-            if "Operation not permitted" in str(exc):
+            if "Operation not permitted" in str(exc):  # e.g. no CAP_SYS_ADMIN for ip netns
                 pytest.skip(f"network lab: not allowed here ({exc})")
             raise
         yield lab

@@ -25,7 +25,7 @@ def _ip(*args: str) -> str:
     return subprocess.run(["ip", *args], capture_output=True, text=True, check=True).stdout
 
 
-async def test_call_through_the_lab_and_its_downlink_cap(gateway_factory) -> None:
+async def test_call_through_the_lab_and_its_bandwidth_caps(gateway_factory) -> None:
     async with network_lab() as lab:
         gateway = await gateway_factory(**lab.gateway_config())
         base = gateway.base_url
@@ -63,6 +63,21 @@ async def test_call_through_the_lab_and_its_downlink_cap(gateway_factory) -> Non
                 while (again := await received_kbit(call.phone, 2)) < 1.3 * CAP_KBIT:
                     pass
             print(f"unshaped {free:.0f} kbit/s, shaped {shaped:.0f}, unshaped again {again:.0f}")
+
+            # The uplink alone: what the kiosk receives from the phone (relayed as it comes by
+            # the gateway) stays under the cap, and the phone's downlink is left alone.
+            async with asyncio.timeout(30):
+                while (up_free := await received_kbit(call.kiosk, 2)) < 1.3 * CAP_KBIT:
+                    pass
+            lab.shape(None, CAP_KBIT)
+            await asyncio.sleep(1.5)
+            up_shaped = await received_kbit(call.kiosk, 4)
+            assert up_shaped < 1.3 * CAP_KBIT, (up_free, up_shaped)
+            assert lab.uplink_stats()["drops"] > 0
+            assert lab.downlink_stats()["packets"] == 0
+            assert await received_kbit(call.phone, 2) > 1.3 * CAP_KBIT
+            print(f"uplink: unshaped {up_free:.0f} kbit/s, shaped {up_shaped:.0f}")
+            lab.unshape()
             assert call.errors == []
             await call.close()
 
@@ -147,3 +162,27 @@ async def test_teardown_leaves_nothing_even_when_the_body_raises() -> None:
         assert lab.host_if not in links and lab.phone_if not in links
         assert str(lab.subnet.network_address) not in routes
         assert not lab.workdir.exists()
+
+
+async def test_two_labs_never_share_a_subnet(monkeypatch) -> None:
+    """A lab that draws a /24 another lab holds (two test runs at once) draws again, and its
+    teardown leaves the other's route alone."""
+    from . import netlab
+
+    async with network_lab() as first:
+        draws = iter([first.subnet])
+        real = netlab._free_subnet
+        monkeypatch.setattr(netlab, "_free_subnet", lambda: next(draws, None) or real())
+        async with network_lab() as second:
+            assert second.subnet != first.subnet
+        assert f"unreachable {first.subnet}" in _ip("route", "show", "table", "all")
+        assert first.ip("-4", "-o", "addr", "show", "dev", first.host_if).strip()
+
+
+def test_the_lab_skips_cleanly_without_root(monkeypatch) -> None:
+    from . import netlab
+
+    monkeypatch.setattr(netlab.os, "geteuid", lambda: 1000)
+    with pytest.raises(pytest.skip.Exception, match="needs root"):
+        with netlab.lab_sync():
+            pass
