@@ -711,17 +711,11 @@ class CallEngine:
             cut=self._here_cut,
             extend=self._here_extend,
         )
-        servers = []
-        for url in config.stun_urls:
-            servers.append(RTCIceServer(urls=url))
-        if config.turn_url:
-            servers.append(
-                RTCIceServer(
-                    urls=config.turn_url,
-                    username=config.turn_username,
-                    credential=config.turn_password,
-                )
-            )
+        # STUN only: the gateway has an address the browsers (or their TURN relay) reach, so a
+        # relay candidate of its own is no use. Asking coturn for one cost an allocation per
+        # leg, with the REST scheme's empty username a refusal, and when coturn was out of
+        # reach aioice's 5 s gathering timeout on every answer.
+        servers = [RTCIceServer(urls=url) for url in config.stun_urls]
         # An explicit (possibly empty) list: aiortc's default would reach out to Google's STUN.
         self.rtc_configuration = RTCConfiguration(iceServers=servers)
 
