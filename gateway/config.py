@@ -149,6 +149,12 @@ class GatewayConfig:
     "Record every call (calls with a lawyer never are)."
     retention_days: int = 90
     "Recordings older than this are destroyed, unless on legal hold (Code pénitentiaire L. 223-4)."
+    privacy_controller: str = ""
+    "Who processes the data, in the information notice (empty: ``establishment_name``)."
+    privacy_contact: str = ""
+    "Where people write to use their rights, in the notice (empty: the head of the establishment)."
+    privacy_notice_file: str = ""
+    "A TOML file replacing the notice's default text, per language and audience (README)."
 
     def __post_init__(self) -> None:
         if self.lang not in ("fr", "en"):

@@ -85,6 +85,9 @@ ROUTES: dict[tuple[str, str], Perm] = {
     # Public: the relative, the kiosk, the browsers' shared files.
     (_G, "/"): Perm.PUBLIC,
     (_G, "/join"): Perm.PUBLIC,
+    (_G, "/confidentialite"): Perm.PUBLIC,  # the information notice
+    (_G, "/sw.js"): Perm.PUBLIC,  # the relative's page as an installable web app
+    (_G, "/manifest.webmanifest"): Perm.PUBLIC,
     (_G, "/kiosk"): Perm.PUBLIC,
     (_G, "/kiosk/enrolement"): Perm.PUBLIC,
     (_P, "/api/kiosk/enrol"): Perm.PUBLIC,

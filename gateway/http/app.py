@@ -24,6 +24,7 @@ from gateway.http import (
     direction_api,
     health,
     monitor_api,
+    notice,
     openapi,
     regie_api,
     staff_api,
@@ -244,6 +245,7 @@ def create_app(
     app.router.add_get("/config.js", client_config)
     health.add_routes(app)  # /healthz, /readyz; /metrics (staff networks)
     app.router.add_get("/favicon.ico", no_content)
+    notice.setup(app)
     app.router.add_post("/api/kiosk/login", api.kiosk_login)
     app.router.add_post("/api/join", api.join)
     websocket.setup(app)

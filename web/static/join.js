@@ -72,11 +72,24 @@
 
   els.rules.forEach((box) => box.addEventListener('change', updateRules));
 
+  // Accepted once on this phone, the rules are not asked again (as the flyer says: "lors du
+  // premier démarrage"); the code step says so and offers to read them again.
+  const RULES = 'parloir.rules';
+  function rememberRules() {
+    try { window.localStorage.setItem(RULES, String(Date.now())); } catch (e) { /* ignore */ }
+  }
+  function rulesRemembered() {
+    try { return !!window.localStorage.getItem(RULES); } catch (e) { return false; }
+  }
+
   els.rulesForm.addEventListener('submit', (event) => {
     event.preventDefault();
     if (!rulesAccepted()) return;
+    rememberRules();
     P.showStep('step-code');
   });
+
+  $('reread-rules').addEventListener('click', () => P.showStep('step-rules'));
 
   /* ----------------------------------------------------- step 2: code */
 
@@ -273,9 +286,36 @@
 
   /* ------------------------------------------------------------- start */
 
+  /* --------------------------------------------- offline, installable */
+
+  // navigator.onLine says "online" behind a dead Wi-Fi or a captive portal: ask the gateway.
+  async function showOnline() {
+    let reachable = navigator.onLine !== false;
+    if (reachable) {
+      try {
+        reachable = (await fetch('/healthz', { cache: 'no-store' })).ok;
+      } catch (e) {
+        reachable = false;
+      }
+    }
+    $('offline').hidden = reachable;
+  }
+  window.addEventListener('online', showOnline);
+  window.addEventListener('offline', showOnline);
+  showOnline();
+  // The page's shell only (sw.js): the page opens from the home screen even offline, and says
+  // that a call needs a connection.
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register('/sw.js').catch((err) => console.warn('no service worker', err));
+  }
+
   P.initLangToggle();
+  if (rulesRemembered()) els.rules.forEach((box) => { box.checked = true; });
   updateRules();
   const state = saved();
   if (state && state.token) resume(state);
-  else P.showStep('step-rules');
+  else if (rulesRemembered()) {
+    $('rules-remembered').hidden = false;
+    P.showStep('step-code');
+  } else P.showStep('step-rules');
 }());

@@ -1,0 +1,129 @@
+"""Every page passes axe-core (no serious or critical violation), the relative's three steps
+work with the keyboard alone, and the relative's flow fits a 320 px wide phone.
+
+The list of pages comes from the application's router: a new page cannot escape the check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from axe_playwright_python.async_playwright import Axe
+
+from .browser import chromium, enrolled_kiosk_context, screenshot, signed_in_context
+from .callkit import seeded, wait_for_code
+
+SKIP = ("/api/", "/ws", "/static", "/config.js", "/healthz", "/readyz", "/metrics", "/sw.js",
+        "/manifest.webmanifest", "/favicon.ico")  # fmt: skip
+
+
+def html_paths(app: Any) -> list[str]:
+    """Every GET route without a path parameter that is not an API, a socket or a file."""
+    paths = set()
+    for route in app.router.routes():
+        info = route.resource.get_info() if route.resource else {}
+        path = info.get("path")
+        if route.method == "GET" and path and not path.startswith(SKIP):
+            paths.add(path)
+    return sorted(paths)
+
+
+async def serious(axe: Axe, page: Any) -> list[tuple[str, str, int]]:
+    result = await axe.run(page)
+    return [(v["id"], v["impact"], len(v["nodes"])) for v in result.response["violations"]
+            if v["impact"] in ("serious", "critical")]  # fmt: skip
+
+
+async def test_every_page_passes_axe(gateway_factory) -> None:
+    gateway = await gateway_factory()
+    await seeded(gateway)
+    paths = html_paths(gateway.app)
+    # The router really is the source: the public, kiosk and staff pages are all there.
+    assert {"/join", "/kiosk", "/confidentialite", "/desk", "/monitor", "/regie"} <= set(paths)
+    axe = Axe()
+    checked: dict[str, list[tuple[str, str, int]]] = {}
+    async with chromium() as browser:
+        staff = await signed_in_context(browser, gateway)
+        kiosk = await enrolled_kiosk_context(browser, gateway)
+        for path in paths:
+            page = await (kiosk if path.startswith("/kiosk") else staff).new_page()
+            response = await page.goto(gateway.base_url + path)
+            assert response is not None
+            if "text/html" not in (response.headers.get("content-type") or ""):
+                await page.close()
+                continue  # e.g. "/" redirects nowhere else but a file route
+            await page.wait_for_load_state("networkidle")
+            checked[page.url] = await serious(axe, page)
+            await page.close()
+    assert len(checked) >= 15, sorted(checked)
+    assert all(not v for v in checked.values()), {k: v for k, v in checked.items() if v}
+
+
+async def test_the_relatives_three_steps_with_the_keyboard_alone_at_320_px(gateway_factory) -> None:
+    gateway = await gateway_factory()
+    demo = await seeded(gateway)
+    axe = Axe()
+    async with chromium() as browser:
+        kiosk_ctx = await enrolled_kiosk_context(browser, gateway)
+        kiosk = await kiosk_ctx.new_page()
+        await kiosk.goto(f"{gateway.base_url}/kiosk")
+        await kiosk.fill("#detainee", demo["detainee"])
+        await kiosk.fill("#access-code", demo["access_code"])
+        await kiosk.click("#login")
+        await kiosk.click("#call")
+        code, _ref = await wait_for_code(gateway.config.outbox_path, timeout=10)
+
+        phone_ctx = await browser.new_context(
+            viewport={"width": 320, "height": 640}, is_mobile=True
+        )
+        phone = await phone_ctx.new_page()
+        await phone.goto(f"{gateway.base_url}/join")
+        seen: dict[str, list[tuple[str, str, int]]] = {}
+
+        async def tab_to(selector: str, limit: int = 30) -> None:
+            """Press Tab until ``selector`` has the focus (as a keyboard user would)."""
+            for _ in range(limit):
+                if await phone.evaluate(f"document.activeElement.matches({selector!r})"):
+                    return
+                await phone.keyboard.press("Tab")
+            raise AssertionError(f"{selector} never got the focus with Tab")
+
+        async def fits() -> None:
+            width = await phone.evaluate("document.documentElement.scrollWidth")
+            assert width <= 320, f"the page is {width} px wide at 320 px"
+
+        # Step 1: the rules, ticked with Space, accepted with Enter.
+        seen["rules"] = await serious(axe, phone)
+        await fits()
+        for box in ("#rule-1", "#rule-2", "#rule-3"):
+            await tab_to(box)
+            await phone.keyboard.press("Space")
+        await tab_to("#accept-rules")
+        await phone.keyboard.press("Enter")
+        # Step 2: the code, typed, and Enter.
+        await phone.wait_for_selector("#code", state="visible")
+        seen["code"] = await serious(axe, phone)
+        await fits()
+        await tab_to("#code")
+        await phone.keyboard.type(code)
+        await phone.keyboard.press("Enter")
+        # Step 3: accept the call.
+        await phone.wait_for_selector("#accept-call", state="visible")
+        seen["incoming"] = await serious(axe, phone)
+        await fits()
+        await tab_to("#accept-call")
+        await phone.keyboard.press("Enter")
+        await phone.wait_for_selector("#hangup", state="visible", timeout=15_000)
+        for _ in range(200):  # (no wait_for_function: the page's CSP forbids eval)
+            if await phone.evaluate("window.parloir.state") == "connected":
+                break
+            await phone.wait_for_timeout(100)
+        assert await phone.evaluate("window.parloir.state") == "connected"
+        seen["call"] = await serious(axe, phone)
+        await fits()
+        await screenshot(phone, "join-320-in-call")
+        # Hanging up with the keyboard too.
+        await tab_to("#hangup")
+        await phone.keyboard.press("Enter")
+        await phone.wait_for_selector("#ended", state="visible", timeout=10_000)
+        seen["ended"] = await serious(axe, phone)
+        assert all(not v for v in seen.values()), seen

@@ -1,0 +1,126 @@
+"""The relative's page for every family: the information notice, the rules remembered on the
+phone, and the page as an installable web app (manifest, service worker, offline shell)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.config import ConfigError
+from gateway.core.notice import Facts, default_notice, parse_custom
+from gateway.http.notice import load
+
+from .browser import CHROMIUM_ARGS, chromium, chromium_path, screenshot
+from .conftest import make_config
+
+
+async def test_the_notice_says_who_why_how_long_and_the_rights(gateway_factory) -> None:
+    gateway = await gateway_factory(establishment_name="Centre pénitentiaire de Test",
+                                    retention_days=30)  # fmt: skip
+    async with chromium() as browser:
+        page = await (await browser.new_context(viewport={"width": 360, "height": 640})).new_page()
+        await page.goto(f"{gateway.base_url}/confidentialite")
+        text = await page.inner_text("main")
+        for expected in ("Centre pénitentiaire de Test", "30 jours", "avocat", "CNIL",
+                         "en direct ou en différé", "autorité judiciaire"):  # fmt: skip
+            assert expected in text, expected
+        assert "Your rights" not in text  # one language at a time
+        await screenshot(page, "notice-fr")
+        await page.click("#lang-toggle")
+        text = await page.inner_text("main")
+        assert "30 days" in text and "Your rights" in text and "Vos droits" not in text
+        # The detainee's version, linked from the kiosk.
+        await page.goto(f"{gateway.base_url}/confidentialite?pour=detenu")
+        assert "prison number" in await page.inner_text("main")  # English was kept
+
+
+def test_an_establishment_replaces_the_notice_with_its_own(tmp_path: Path) -> None:
+    own = tmp_path / "notice.toml"
+    own.write_text(
+        '[fr.relative]\n"Qui traite vos données" = "La maison d\'arrêt de Nulle-Part."\n'
+    )
+    config = make_config(tmp_path, "redis://unused", privacy_notice_file=str(own))
+    notices = load(config)
+    assert [s.text for s in notices[("fr", "relative")]] == ["La maison d'arrêt de Nulle-Part."]
+    assert notices[("en", "relative")][0].title == "Who processes your data"  # the default
+    own.write_text("[fr.relative]\nbroken = \n")
+    with pytest.raises(ConfigError):
+        load(config)
+    with pytest.raises(ValueError):
+        parse_custom('[de.relative]\n"x" = "y"\n')
+    facts = Facts(controller="X", contact="", retention_days=1)
+    assert "1 jour," in default_notice(facts, "relative", "fr")[4].text
+
+
+async def test_the_page_links_the_notice_and_remembers_the_rules(gateway_factory) -> None:
+    gateway = await gateway_factory()
+    async with chromium() as browser:
+        ctx = await browser.new_context(viewport={"width": 360, "height": 640})
+        page = await ctx.new_page()
+        await page.goto(f"{gateway.base_url}/join")
+        # Before the rules are accepted, and on every step: the notice is one tap away.
+        assert await page.is_visible("#step-rules a[href='/confidentialite']")
+        assert await page.is_visible("footer a[href='/confidentialite']")
+        for rule in ("#rule-1", "#rule-2", "#rule-3"):
+            await page.check(rule)
+        await page.click("#accept-rules")
+        await page.wait_for_selector("#code", state="visible")
+        assert await page.is_visible("footer a[href='/confidentialite']")
+        # The next time, on this phone: straight to the code (the flyer's three steps).
+        await page.reload()
+        await page.wait_for_selector("#code", state="visible")
+        assert await page.is_visible("#rules-remembered")
+        await page.click("#reread-rules")
+        await page.wait_for_selector("#step-rules", state="visible")
+        assert await page.is_checked("#rule-1")
+        # A new phone (a new context) is asked again.
+        other = await (await browser.new_context()).new_page()
+        await other.goto(f"{gateway.base_url}/join")
+        await other.wait_for_selector("#step-rules", state="visible")
+
+
+async def test_installable_and_its_shell_opens_offline(gateway_factory, tmp_path: Path) -> None:
+    from playwright.async_api import async_playwright
+
+    gateway = await gateway_factory()
+    async with async_playwright() as pw:
+        # A profile on disk, as on a phone: Chromium installs nothing from an incognito one.
+        ctx = await pw.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=chromium_path(), args=CHROMIUM_ARGS,
+            viewport={"width": 360, "height": 640},
+        )  # fmt: skip
+        page = await ctx.new_page()
+        await page.goto(f"{gateway.base_url}/join")
+        for _ in range(100):  # the worker installs and takes the page over
+            if await page.evaluate("!!navigator.serviceWorker.controller"):
+                break
+            await page.reload()
+            await page.wait_for_timeout(100)
+        assert await page.evaluate("!!navigator.serviceWorker.controller")
+        # Chromium's own installability check (manifest, icons, worker, secure origin).
+        cdp = await ctx.new_cdp_session(page)
+        errors = await cdp.send("Page.getInstallabilityErrors")
+        assert errors["installabilityErrors"] == [], errors
+        manifest = await cdp.send("Page.getAppManifest")
+        assert manifest["errors"] == [] and manifest.get("url", "").endswith(
+            "/manifest.webmanifest"
+        )
+        # The cache holds the shell, never what belongs to a call.
+        cached = await page.evaluate(
+            "(async () => { const out = []; for (const n of await caches.keys()) {"
+            " const c = await caches.open(n); for (const r of await c.keys()) out.push("
+            " new URL(r.url).pathname); } return out; })()"
+        )
+        assert "/join" in cached and "/static/join.js" in cached
+        assert not [p for p in cached if p.startswith("/api") or p in ("/config.js", "/ws")]
+        # Offline: the page still opens, and says a call needs a connection.
+        await ctx.set_offline(True)
+        await page.reload()
+        await page.wait_for_selector("#offline", state="visible")
+        assert "hors connexion" in await page.inner_text("#offline")
+        await screenshot(page, "join-offline")
+        await ctx.set_offline(False)
+        await page.reload()
+        await page.wait_for_selector("#offline", state="hidden")
+        await ctx.close()
