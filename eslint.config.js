@@ -1,0 +1,21 @@
+// Parloir's pages must work on the phones families have: no browser API that recent Safari on
+// iPhone or Chrome on older Android lacks (eslint-plugin-compat against package.json's
+// browserslist). Only that, and plain mistakes: no style rules.
+const compat = require('eslint-plugin-compat');
+const globals = require('globals');
+
+module.exports = [
+  {
+    files: ['web/static/**/*.js'],
+    languageOptions: {
+      ecmaVersion: 2020,
+      sourceType: 'script',
+      globals: { ...globals.browser, ...globals.serviceworker },
+    },
+    plugins: { compat },
+    rules: {
+      'compat/compat': 'error',
+      'no-undef': 'error',
+    },
+  },
+];
