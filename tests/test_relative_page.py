@@ -124,3 +124,62 @@ async def test_installable_and_its_shell_opens_offline(gateway_factory, tmp_path
         await page.reload()
         await page.wait_for_selector("#offline", state="hidden")
         await ctx.close()
+
+
+async def test_the_device_check_shows_camera_and_sound_and_sends_nothing(gateway_factory) -> None:
+    gateway = await gateway_factory()
+    async with chromium() as browser:
+        ctx = await browser.new_context(viewport={"width": 360, "height": 640})
+        page = await ctx.new_page()
+        await page.goto(f"{gateway.base_url}/join")
+        for rule in ("#rule-1", "#rule-2", "#rule-3"):
+            await page.check(rule)
+        await page.click("#accept-rules")
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        sockets: list[str] = []
+        page.on("websocket", lambda ws: sockets.append(ws.url))
+        await page.click("#open-check")
+        await page.wait_for_selector("#step-check", state="visible")
+        # The camera's picture, and the fake microphone's tone moves the meter.
+        levels = []
+        for _ in range(100):
+            width = await page.evaluate("document.getElementById('check-video').videoWidth")
+            levels.append(await page.evaluate("document.getElementById('check-meter').value"))
+            if width > 0 and max(levels) > 5:
+                break
+            await page.wait_for_timeout(50)
+        assert width > 0 and max(levels) > 5, (width, levels)
+        assert "fonctionne" in await page.inner_text("#check-camera")
+        assert "il vous entend" in await page.inner_text("#check-mic")
+        await screenshot(page, "join-device-check")
+        await page.click("#close-check")
+        await page.wait_for_selector("#code", state="visible")
+        # Nothing of it reached the gateway: no socket, no request but the page's own files
+        # (the browser fetching the app's icon for its manifest).
+        sent = [u for u in requests if "/static/" not in u and "manifest" not in u]
+        assert sockets == [] and sent == [], (sockets, requests)
+        assert await page.evaluate("window.parloir.ws") is None
+
+
+async def test_a_refused_camera_says_how_to_allow_it(gateway_factory) -> None:
+    gateway = await gateway_factory()
+    async with chromium() as browser:
+        ctx = await browser.new_context(viewport={"width": 360, "height": 640})
+        # What the browser answers when the person refused the camera (the fake-device flags
+        # grant it always): getUserMedia rejects with NotAllowedError.
+        await ctx.add_init_script(
+            "navigator.mediaDevices.getUserMedia = () => Promise.reject("
+            "new DOMException('denied', 'NotAllowedError'));"
+        )
+        page = await ctx.new_page()
+        await page.goto(f"{gateway.base_url}/join")
+        for rule in ("#rule-1", "#rule-2", "#rule-3"):
+            await page.check(rule)
+        await page.click("#accept-rules")
+        await page.click("#open-check")
+        await page.wait_for_selector("#check-help", state="visible")
+        assert "pas autorisé" in await page.inner_text("#check-error")
+        help_text = await page.inner_text("#check-help")
+        assert "Android" in help_text and "iPhone" in help_text
+        assert await page.is_visible("#check-retry")

@@ -6,7 +6,7 @@
  * cached shell when offline, where the page itself says a call needs a connection. */
 'use strict';
 
-const CACHE = 'parloir-shell-v1';
+const CACHE = 'parloir-shell-v2';
 const SHELL = [
   '/join',
   '/confidentialite',
@@ -14,6 +14,7 @@ const SHELL = [
   '/static/i18n.js',
   '/static/common.js',
   '/static/join.js',
+  '/static/check.js',
   '/static/notice.js',
   '/static/icon-192.png',
   '/static/icon-512.png',
