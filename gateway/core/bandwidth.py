@@ -1,0 +1,165 @@
+"""Bandwidth follows the weakest receiver; sound first (sans-IO).
+
+One :class:`ReceiverRule` per receiving leg. The adapter feeds it, every half second or so,
+with ``now`` and what it knows of the path *to* that leg's browser:
+
+* ``remb``: that browser's REMB (its delay-based receive estimate, bit/s), None if none fresh;
+* ``loss``: the loss fraction of its latest receiver report (0..1), None if no new report;
+* ``own``: the gateway's own receive estimate of the *sending* leg (aiortc's REMB), or None.
+
+It returns a :class:`Decision`: the cap to announce upstream to the sending browser (the REMB
+the gateway sends it) and whether video is forwarded to this receiver.
+
+The cap is ``min(own, remb, loss cap)`` where the loss cap follows GCC's loss-based controller
+(draft-ietf-rmcat-gcc-02 §6): above 10 % loss it is cut by ``1 - 0.5 * loss``, under 2 % it
+grows by 8 % a report until it no longer binds, in between it holds. Never below
+:data:`FLOOR_BPS`.
+
+Sound first. Video needs what is left once audio is served: the *video budget* is the
+receiver's estimate minus :data:`AUDIO_BPS`. When it stays under :data:`PAUSE_BELOW_BPS` for
+:data:`PAUSE_AFTER` seconds, video to this receiver is paused (audio goes on). The thresholds
+are those SFUs use for the same decision: VP8 at 640x480 cannot hold a watchable frame rate
+much under 100 kbit/s (libwebrtc's own minimum video bitrate is 30 kbit/s, at which it shows
+a slideshow), LiveKit pauses a subscribed track when the estimate cannot carry its lowest
+layer (~100-150 kbit/s for a 180p layer) and Jitsi's bandwidth allocator stops a video under a
+similar figure. Resuming needs more (:data:`RESUME_ABOVE_BPS`, hysteresis) for
+:data:`RESUME_AFTER` seconds, so that a link at the limit does not flap.
+
+While video is paused, the receiver's browser gets no video, so its REMB (computed on video
+only: aiortc puts abs-send-time on video alone) stops or stays stale: it cannot tell that the
+link recovered. So every :data:`PROBE_EVERY` seconds the rule *probes*: video is forwarded for
+:data:`PROBE_FOR` seconds with the upstream cap at :data:`PROBE_BPS`; the probe succeeds when
+the receiver's reports during its second half show under :data:`PROBE_MAX_LOSS` loss and no
+REMB below the pause threshold. A failed probe pauses again. While paused (not probing), this
+receiver puts no cap upstream: the recording keeps the sender's full video.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+AUDIO_BPS = 40_000
+"""What one Opus stream takes with its RTP/UDP overhead (32 kbit/s voice + headers)."""
+FLOOR_BPS = 80_000
+"""Never announce less: audio plus a minimal video, what GCC's floor allows to grow from."""
+PAUSE_BELOW_BPS = 100_000
+"""Video budget under which video is not worth sending to this receiver."""
+PAUSE_AFTER = 4.0
+RESUME_ABOVE_BPS = 200_000
+RESUME_AFTER = 2.0
+PROBE_EVERY = 5.0
+PROBE_FOR = 3.0
+PROBE_BPS = RESUME_ABOVE_BPS + AUDIO_BPS
+PROBE_MAX_LOSS = 0.10
+
+HIGH_LOSS = 0.10
+LOW_LOSS = 0.02
+GROWTH = 1.08
+
+
+class Video(StrEnum):
+    OK = "ok"
+    PAUSED = "paused"
+    PROBING = "probing"  # paused for the pages, video forwarded for a short try
+
+
+@dataclass(frozen=True)
+class Decision:
+    cap: int | None
+    """Bit/s to announce upstream for this receiver's sake; None: no limit from it."""
+    video: Video
+    changed: bool
+    """``video`` changed at this update (the pages are told of paused/ok, not of probes)."""
+
+    @property
+    def forward_video(self) -> bool:
+        return self.video is not Video.PAUSED
+
+
+class ReceiverRule:
+    def __init__(self) -> None:
+        self.video = Video.OK
+        self._loss_cap: float | None = None
+        self._low_since: float | None = None
+        self._high_since: float | None = None
+        self._paused_at = 0.0
+        self._probe_started = 0.0
+        self._probe_failed = False
+        self.estimate: int | None = None
+        """The receiver's latest estimate (min of REMB and loss cap), for the adapter's stats."""
+
+    def update(self, now: float, remb: int | None, loss: float | None, own: int | None) -> Decision:
+        if loss is not None:
+            self._follow_loss(loss, remb, own)
+        receiver = _min(remb, self._loss_cap)
+        self.estimate = None if receiver is None else int(receiver)
+        before = self.video
+        if self.video is Video.OK:
+            self._watch_ok(now, receiver)
+        elif self.video is Video.PAUSED:
+            if now - self._paused_at >= PROBE_EVERY:
+                self.video = Video.PROBING
+                self._probe_started = now
+                self._probe_failed = False
+                self._loss_cap = None  # the probe measures afresh
+        else:
+            self._watch_probe(now, remb, loss)
+        cap = self._cap(_min(remb, self._loss_cap), own)  # after a resume set the loss cap
+        visible = {before, self.video} != {Video.PAUSED, Video.PROBING}
+        return Decision(cap=cap, video=self.video, changed=before is not self.video and visible)
+
+    # -- the parts --------------------------------------------------------------------------
+    def _follow_loss(self, loss: float, remb: int | None, own: int | None) -> None:
+        base = _min(remb, own)
+        current = self._loss_cap if self._loss_cap is not None else base
+        if loss > HIGH_LOSS and current is not None:
+            self._loss_cap = max(FLOOR_BPS, current * (1 - 0.5 * loss))
+        elif loss < LOW_LOSS and self._loss_cap is not None:
+            self._loss_cap *= GROWTH
+            if base is not None and self._loss_cap >= base:
+                self._loss_cap = None  # no longer the limit
+
+    def _watch_ok(self, now: float, receiver: float | None) -> None:
+        budget = None if receiver is None else receiver - AUDIO_BPS
+        if budget is not None and budget < PAUSE_BELOW_BPS:
+            if self._low_since is None:
+                self._low_since = now
+            elif now - self._low_since >= PAUSE_AFTER:
+                self._pause(now)
+        else:
+            self._low_since = None
+
+    def _watch_probe(self, now: float, remb: int | None, loss: float | None) -> None:
+        elapsed = now - self._probe_started
+        if elapsed >= PROBE_FOR / 2:  # the first reports still describe the silence before
+            too_lossy = loss is not None and loss > PROBE_MAX_LOSS
+            too_slow = remb is not None and remb - AUDIO_BPS < PAUSE_BELOW_BPS
+            if too_lossy or too_slow:
+                self._probe_failed = True
+        if self._probe_failed:
+            self._pause(now)
+        elif elapsed >= PROBE_FOR:
+            self.video = Video.OK
+            self._low_since = None
+            self._loss_cap = float(PROBE_BPS)  # grow from the probe's rate, not at once
+
+    def _pause(self, now: float) -> None:
+        self.video = Video.PAUSED
+        self._paused_at = now
+        self._low_since = None
+        self._loss_cap = None
+
+    def _cap(self, receiver: float | None, own: int | None) -> int | None:
+        if self.video is Video.PAUSED:
+            limit = own  # nothing goes to this receiver: only the sender's own path counts
+        elif self.video is Video.PROBING:
+            limit = _min(own, PROBE_BPS)
+        else:
+            limit = _min(own, receiver)
+        return None if limit is None else int(max(FLOOR_BPS, limit))
+
+
+def _min(*values: float | None) -> float | None:
+    known = [v for v in values if v is not None]
+    return min(known) if known else None
