@@ -56,6 +56,7 @@ from gateway.core.lifecycle import (
     TimeWarningDue,
 )
 from gateway.media import aiortc_passthrough as passthrough
+from gateway.media.quality import CallQuality, Video
 from gateway.media.relay import MediaSource, RelayTrack
 from gateway.service.cluster import Cluster, ClusterError, alive_key
 from gateway.service.sms import SmsSender, mask_phone
@@ -136,6 +137,7 @@ class Call:
         self.billing: dict[str, Any] = {}
         self.recorder: CallRecorder | None = None
         self.watchers: dict[RTCPeerConnection, list[RelayTrack]] = {}
+        self.quality = CallQuality(self._quality_changed)
         self._timer: asyncio.TimerHandle | None = None
         self._checkpoints: asyncio.Future[None] | None = None
         self._lock = asyncio.Lock()
@@ -296,6 +298,7 @@ class Call:
             upstream = self.sources[(other, kind)]
             sender = pc.addTrack(upstream.subscribe())
             passthrough.attach_sender(sender, upstream.request_keyframe)
+        self._wire_quality(leg, pc)
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
@@ -304,6 +307,23 @@ class Call:
                 await self._maybe_leg_up(leg)
             elif pc.connectionState in ("failed", "closed") and self.legs[leg].pc is pc:
                 await self.input(lambda now: self.lifecycle.leg_failed(leg, now))
+
+    def _wire_quality(self, leg: Leg, pc: RTCPeerConnection) -> None:
+        """Opus FEC in the answer; bandwidth and sound-first control (gateway/media/quality)."""
+        for transceiver in pc.getTransceivers():
+            if transceiver.kind == "audio":
+                passthrough.enable_opus_fec(transceiver)
+        self.quality.attach(leg, pc)
+
+    async def _quality_changed(self, receiver: Leg, video: Video) -> None:
+        """Both pages say when the video to ``receiver`` is paused (sound first) or back."""
+        paused = video is Video.PAUSED
+        for leg in Leg:
+            key = "quality.paused_here" if leg is receiver else "quality.paused_there"
+            msg = {"type": "quality", "side": str(receiver), "video": "paused" if paused else "ok"}
+            if paused:
+                msg["message"] = message(key, self.lang)
+            await self.send(leg, msg)
 
     def _media_arrived(self, leg: Leg) -> None:
         if not self.legs[leg].media_up:
@@ -440,6 +460,7 @@ class Call:
                 self.legs[leg].listeners.clear()
         finally:
             # Whatever failed above (Redis away), the media and the recorder always stop.
+            await self.quality.stop()
             for source in self.sources.values():
                 source.end()
             await asyncio.gather(*(self._drop_pc(leg) for leg in Leg))

@@ -1,0 +1,135 @@
+"""Bandwidth follows the weakest receiver, sound first: the adapter around the rule.
+
+Every :data:`TICK` seconds, for each leg that receives (its browser is the *receiver*, the
+other leg's browser the *sender*), :class:`CallQuality` feeds that leg's
+:class:`~gateway.core.bandwidth.ReceiverRule` with what the receiver's browser reported to the
+gateway's senders (REMB and receiver-report loss, kept by the
+:class:`~gateway.media.aiortc_passthrough.Packer`) and with the gateway's own estimate of the
+sender's path, then carries the decision out:
+
+* the cap becomes the REMB the gateway sends the sender's browser
+  (:class:`~gateway.media.aiortc_passthrough.UpstreamRate`), which lowers its encoder's rate;
+  the receiver's audio loss goes upstream in the audio receiver reports (Opus FEC);
+* a pause stops the relay's video consumer of this leg only
+  (:meth:`~gateway.media.relay.RelayTrack.pause`), a resume restarts it from a keyframe;
+* a visible change is told to both pages (``{"type": "quality", ...}``, docs/signaling.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiortc import RTCPeerConnection
+
+from gateway.core.bandwidth import ReceiverRule, Video
+from gateway.core.lifecycle import Leg
+from gateway.media.aiortc_passthrough import Packer, UpstreamRate, sender_feedback
+from gateway.media.relay import RelayTrack
+
+log = logging.getLogger(__name__)
+
+TICK = 0.5
+REMB_MAX_AGE = 2.5
+"""A browser sends a REMB about every second while it receives video; older is stale."""
+
+Notify = Callable[[Leg, Video], Awaitable[None]]
+
+
+@dataclass
+class LegMedia:
+    """One leg's peer connection as the rule sees it."""
+
+    video_in: UpstreamRate
+    audio_in: UpstreamRate | None
+    video_out: Packer
+    audio_out: Packer | None
+    video_track: RelayTrack
+    reports_seen: int = 0
+
+
+def leg_media(pc: RTCPeerConnection) -> LegMedia | None:
+    """Find a wired leg's parts (after ``Call._wire``); None if it is not complete."""
+    parts: dict[str, Any] = {}
+    for transceiver in pc.getTransceivers():
+        kind = transceiver.kind
+        packer = sender_feedback(transceiver.sender)
+        track = transceiver.sender.track
+        if packer is None:
+            continue
+        parts[f"{kind}_in"] = UpstreamRate(transceiver.receiver)
+        parts[f"{kind}_out"] = packer
+        if kind == "video" and isinstance(track, RelayTrack):
+            parts["video_track"] = track
+    if not {"video_in", "video_out", "video_track"} <= parts.keys():
+        return None
+    parts.setdefault("audio_in", None)
+    parts.setdefault("audio_out", None)
+    return LegMedia(**parts)
+
+
+class CallQuality:
+    def __init__(self, notify: Notify) -> None:
+        self.notify = notify
+        self.legs: dict[Leg, LegMedia] = {}
+        self.rules = {leg: ReceiverRule() for leg in Leg}
+        self.history: list[tuple[float, Leg, str, int | None]] = []
+        """(time, receiving leg, video state, cap) at each change of state, for tests/bench."""
+        self._task: asyncio.Task[None] | None = None
+
+    def attach(self, leg: Leg, pc: RTCPeerConnection) -> None:
+        """A leg's peer connection is wired (again, after a reconnection): follow it."""
+        media = leg_media(pc)
+        if media is None:
+            log.warning("quality: leg %s has no complete video path", leg)
+            return
+        self.legs[leg] = media
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(TICK)
+            try:
+                await self.step(loop.time())
+            except Exception:  # never let quality control break a call
+                log.exception("quality step failed")
+
+    async def step(self, now: float) -> None:
+        for receiver in Leg:
+            sender = Leg.RELATIVE if receiver is Leg.KIOSK else Leg.KIOSK
+            into, out_of = self.legs.get(receiver), self.legs.get(sender)
+            if into is None or out_of is None:
+                continue
+            loss = None
+            if into.video_out.reports != into.reports_seen:
+                into.reports_seen = into.video_out.reports
+                loss = into.video_out.loss
+            rule = self.rules[receiver]
+            decision = rule.update(
+                now, into.video_out.fresh_remb(REMB_MAX_AGE), loss, out_of.video_in.own
+            )
+            out_of.video_in.cap = decision.cap
+            if out_of.audio_in is not None and into.audio_out is not None:
+                out_of.audio_in.forward_loss = into.audio_out.loss or 0.0
+            if decision.forward_video:
+                into.video_track.resume()
+            else:
+                into.video_track.pause()
+            await out_of.video_in.announce()
+            if decision.changed:
+                self.history.append((now, receiver, str(decision.video), decision.cap))
+                log.info("quality: video to %s %s (cap %s)", receiver, decision.video, decision.cap)
+                await self.notify(receiver, decision.video)
