@@ -26,6 +26,7 @@
   let offerSent = false;
 
   const call = new P.CallLeg(els, {
+    side: 'relative',
     endedPrefix: 'ended.join.',
     hangupReason: 'relative_hangup',
     connectingKey: 'common.connecting',

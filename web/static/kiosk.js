@@ -155,6 +155,7 @@
   }
 
   const call = new P.CallLeg(els, {
+    side: 'kiosk',
     endedPrefix: 'ended.kiosk.',
     hangupReason: 'kiosk_hangup',
     connectingKey: 'kiosk.call.connecting',
