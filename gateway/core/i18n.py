@@ -98,7 +98,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "quality.paused_there": {
         "fr": "Votre proche reçoit mal la vidéo — le son continue",
-        "en": "Your contact's video reception is poor — the sound goes on",
+        "en": "Your contact’s video reception is poor — the sound goes on",
     },
     "ended.time_limit": {
         "fr": "L'appel est terminé : la durée maximale est atteinte.",

@@ -32,8 +32,9 @@ every sent frame (``RTCRtpSender._next_encoded_frame`` calls the encoder unless 
   in the page: it needs no cooperation from the page (a reloaded or older page, a browser
   that ignores the parameter), and the sending browser's congestion controller takes a REMB
   as an upper bound at once, within one RTCP interval, with no signaling round trip. The
-  audio receiver's RRs carry the receiving side's loss upstream too (the larger of the two),
-  so that the sending browser's Opus turns its in-band FEC on when the far end loses.
+  audio receiver's RRs carry the receiving side's loss upstream too (the larger of the two,
+  the far one clamped by :mod:`gateway.media.quality`), so that the sending browser's Opus
+  turns its in-band FEC on when the far end loses.
 * **Opus in-band FEC**: aiortc's answer has no ``useinbandfec=1``, so browsers would neither
   send FEC to the gateway nor expect it; :func:`enable_opus_fec` adds it to the negotiated
   Opus parameters (``RTCRtpTransceiver._codecs``) between the offer and the answer.

@@ -18,6 +18,7 @@ sender's path, then carries the decision out:
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -36,6 +37,13 @@ log = logging.getLogger(__name__)
 TICK = 0.5
 REMB_MAX_AGE = 2.5
 """A browser sends a REMB about every second while it receives video; older is stale."""
+
+FORWARDED_LOSS_MAX = 0.05
+"""The far receiver's audio loss goes upstream (for the sender's Opus FEC) at most this high.
+Chrome's own loss-based controller holds its rate between 2 and 10 % loss and cuts above: the
+raw figure (tail drops of 70 % on a full 400 kbit/s link, measured) would have the sending
+browser cut its whole rate on top of our cap, down to a few tens of kbit/s; 5 % is enough for
+libwebrtc's Opus to turn its in-band FEC on."""
 
 Notify = Callable[[Leg, Video], Awaitable[None]]
 
@@ -79,6 +87,10 @@ class CallQuality:
         self.rules = {leg: ReceiverRule() for leg in Leg}
         self.history: list[tuple[float, Leg, str, int | None]] = []
         """(time, receiving leg, video state, cap) at each change of state, for tests/bench."""
+        self.trace: collections.deque[
+            tuple[float, str, int | None, float | None, int | None, int | None, str]
+        ] = collections.deque(maxlen=600)
+        """Every step: (time, receiving leg, REMB, loss, own estimate, cap, video), last 5 min."""
         self._task: asyncio.Task[None] | None = None
 
     def attach(self, leg: Leg, pc: RTCPeerConnection) -> None:
@@ -121,9 +133,21 @@ class CallQuality:
             decision = rule.update(
                 now, into.video_out.fresh_remb(REMB_MAX_AGE), loss, out_of.video_in.own
             )
+            self.trace.append(
+                (
+                    now,
+                    str(receiver),
+                    into.video_out.fresh_remb(REMB_MAX_AGE),
+                    loss,
+                    out_of.video_in.own,
+                    decision.cap,
+                    str(decision.video),
+                )
+            )
             out_of.video_in.cap = decision.cap
             if out_of.audio_in is not None and into.audio_out is not None:
-                out_of.audio_in.forward_loss = into.audio_out.loss or 0.0
+                far = into.audio_out.loss or 0.0
+                out_of.audio_in.forward_loss = min(far, FORWARDED_LOSS_MAX)
             if decision.forward_video:
                 into.video_track.resume()
             else:
