@@ -14,11 +14,12 @@ def _run(
     loss: float | None = 0.0,
     own: int | None = 5_000_000,
     step: float = 0.5,
+    sent: int | None = None,
 ) -> list[tuple[float, Decision]]:
     out = []
     t = start
     while t < start + seconds - 1e-9:
-        out.append((t, rule.update(t, remb, loss, own)))
+        out.append((t, rule.update(t, remb, loss, own, sent)))
         t += step
     return out
 
@@ -114,3 +115,17 @@ def test_resume_within_probe_every_plus_probe_for_once_the_link_recovers() -> No
         good = t >= recovered_at
         rule.update(t, 900_000 if good else None, 0.0 if good else None, 5_000_000)
         assert t - recovered_at < bw.PROBE_EVERY + bw.PROBE_FOR + 1.0
+
+
+def test_a_low_remb_for_a_low_rate_stream_is_no_reason_to_pause() -> None:
+    """A still picture sent at 40 kbit/s: the receiver's REMB (~1.5 times that) is low too,
+    but the link is not the limit; when what it is sent comes near its REMB, it is."""
+    rule = ReceiverRule()
+    steps = _run(rule, 0.0, 3 * bw.PAUSE_AFTER, 70_000, sent=40_000)
+    assert all(d.video is Video.OK for _t, d in steps)
+    steps = _run(rule, 20.0, bw.PAUSE_AFTER + 1, 70_000, sent=80_000)
+    assert steps[-1][1].video is Video.PAUSED
+    # Loss that set the cap also says the receiver is the limit, whatever is sent.
+    rule = ReceiverRule()
+    steps = _run(rule, 0.0, bw.PAUSE_AFTER + 3, 300_000, loss=0.5, sent=10_000)
+    assert steps[-1][1].video is Video.PAUSED

@@ -46,6 +46,9 @@ def _spy_remb(sender: RTCRtpSender) -> list[int]:
     return seen
 
 
+NOISE_SHARE = 40
+
+
 class NoisyVideo(VideoStreamTrack):
     """Frames that do not compress: the kiosk's aiortc encoder sends at its target rate."""
 
@@ -53,7 +56,9 @@ class NoisyVideo(VideoStreamTrack):
         pts, time_base = await self.next_timestamp()
         frame = VideoFrame(640, 480, "yuv420p")
         for plane in frame.planes:
-            plane.update(os.urandom(plane.buffer_size))
+            # noise in a band of the picture: some 0.5 to 1 Mbit/s from aiortc's VP8 encoder
+            size = plane.buffer_size
+            plane.update(os.urandom(size // NOISE_SHARE) + bytes(size - size // NOISE_SHARE))
         frame.pts, frame.time_base = pts, time_base
         return frame
 
@@ -125,6 +130,7 @@ async def test_weak_receiver_caps_the_sender_pauses_its_video_only_and_resumes(
 
             # 1. The relative's browser estimates 300 kbit/s: the kiosk is told so.
             weak.bitrate = 300_000
+            print("kiosk sends", await _sent_kbit(kiosk.pc))
             await wait_until(lambda: bool(kiosk_remb) and kiosk_remb[-1] == 300_000, timeout=8)
             assert call.quality.rules[_leg("relative")].video is bw.Video.OK
 
@@ -164,6 +170,7 @@ async def test_weak_receiver_caps_the_sender_pauses_its_video_only_and_resumes(
             timeout = bw.PROBE_EVERY + bw.PROBE_FOR + 4
             await relative.expect("quality", timeout=timeout, video="ok")
             await kiosk.expect("quality", timeout=2, video="ok")
+            print("kiosk sends", await _sent_kbit(kiosk.pc))
             resumed = relative.received["video"]
             await wait_until(lambda: relative.received["video"] > resumed + 20, timeout=5)
         finally:
@@ -171,6 +178,18 @@ async def test_weak_receiver_caps_the_sender_pauses_its_video_only_and_resumes(
                 weak_task.cancel()
             await kiosk.close()
             await relative.close()
+
+
+async def _sent_kbit(pc: Any, seconds: float = 2.0) -> float:
+    sender = _video(pc)[0]
+
+    async def sent() -> int:
+        stats = await sender.getStats()
+        return sum(s.bytesSent for s in stats.values() if s.type == "outbound-rtp")
+
+    first = await sent()
+    await asyncio.sleep(seconds)
+    return (await sent() - first) * 8 / seconds / 1000
 
 
 def _leg(name: str) -> Any:

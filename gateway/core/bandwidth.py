@@ -5,7 +5,8 @@ with ``now`` and what it knows of the path *to* that leg's browser:
 
 * ``remb``: that browser's REMB (its delay-based receive estimate, bit/s), None if none fresh;
 * ``loss``: the loss fraction of its latest receiver report (0..1), None if no new report;
-* ``own``: the gateway's own receive estimate of the *sending* leg (aiortc's REMB), or None.
+* ``own``: the gateway's own receive estimate of the *sending* leg (aiortc's REMB), or None;
+* ``sent``: what the gateway sends this receiver's video now (bit/s), or None.
 
 It returns a :class:`Decision`: the cap to announce upstream to the sending browser (the REMB
 the gateway sends it) and whether video is forwarded to this receiver.
@@ -17,13 +18,18 @@ grows by 8 % a report until it no longer binds, in between it holds. Never below
 
 Sound first. Video needs what is left once audio is served: the *video budget* is the
 receiver's estimate minus :data:`AUDIO_BPS`. When it stays under :data:`PAUSE_BELOW_BPS` for
-:data:`PAUSE_AFTER` seconds, video to this receiver is paused (audio goes on). The thresholds
-are those SFUs use for the same decision: VP8 at 640x480 cannot hold a watchable frame rate
-much under 100 kbit/s (libwebrtc's own minimum video bitrate is 30 kbit/s, at which it shows
-a slideshow), LiveKit pauses a subscribed track when the estimate cannot carry its lowest
-layer (~100-150 kbit/s for a 180p layer) and Jitsi's bandwidth allocator stops a video under a
-similar figure. Resuming needs more (:data:`RESUME_ABOVE_BPS`, hysteresis) for
-:data:`RESUME_AFTER` seconds, so that a link at the limit does not flap.
+:data:`PAUSE_AFTER` seconds *and* the receiver is the limit, video to this receiver is paused
+(audio goes on). The receiver is the limit when its REMB is not well above what it is sent
+(under :data:`LIMITED_BY_RECEIVER` times ``sent``) or when loss set the cap: a receive-side
+estimate never rises much above 1.5 times what it receives (libwebrtc's AIMD), so a still
+picture sent at 40 kbit/s gets a REMB of 70 kbit/s on a fast link, which must not pause it.
+
+The thresholds follow what SFUs do for the same decision. VP8 at 640x480 cannot keep a
+watchable frame rate much under 100 kbit/s (libwebrtc's floor for video is 30 kbit/s, a
+slideshow); LiveKit's stream allocator pauses a subscribed track when the estimate cannot
+carry its lowest layer (a 180p layer, ~100-150 kbit/s), and Jitsi's bandwidth allocator drops
+a video it cannot give its lowest layer. Resuming needs more (a probe at
+:data:`RESUME_ABOVE_BPS` plus audio: hysteresis), so that a link at the limit does not flap.
 
 While video is paused, the receiver's browser gets no video, so its REMB (computed on video
 only: aiortc puts abs-send-time on video alone) stops or stays stale: it cannot tell that the
@@ -49,11 +55,12 @@ PAUSE_BELOW_BPS = 100_000
 """Video budget under which video is not worth sending to this receiver."""
 PAUSE_AFTER = 4.0
 RESUME_ABOVE_BPS = 200_000
-RESUME_AFTER = 2.0
 PROBE_EVERY = 5.0
 PROBE_FOR = 3.0
 PROBE_BPS = RESUME_ABOVE_BPS + AUDIO_BPS
 PROBE_MAX_LOSS = 0.10
+
+LIMITED_BY_RECEIVER = 1.2
 
 HIGH_LOSS = 0.10
 LOW_LOSS = 0.02
@@ -84,21 +91,27 @@ class ReceiverRule:
         self.video = Video.OK
         self._loss_cap: float | None = None
         self._low_since: float | None = None
-        self._high_since: float | None = None
         self._paused_at = 0.0
         self._probe_started = 0.0
         self._probe_failed = False
         self.estimate: int | None = None
         """The receiver's latest estimate (min of REMB and loss cap), for the adapter's stats."""
 
-    def update(self, now: float, remb: int | None, loss: float | None, own: int | None) -> Decision:
+    def update(
+        self,
+        now: float,
+        remb: int | None,
+        loss: float | None,
+        own: int | None,
+        sent: int | None = None,
+    ) -> Decision:
         if loss is not None:
             self._follow_loss(loss, remb, own)
         receiver = _min(remb, self._loss_cap)
         self.estimate = None if receiver is None else int(receiver)
         before = self.video
         if self.video is Video.OK:
-            self._watch_ok(now, receiver)
+            self._watch_ok(now, receiver, self._receiver_limits(remb, sent))
         elif self.video is Video.PAUSED:
             if now - self._paused_at >= PROBE_EVERY:
                 self.video = Video.PROBING
@@ -122,9 +135,14 @@ class ReceiverRule:
             if base is not None and self._loss_cap >= base:
                 self._loss_cap = None  # no longer the limit
 
-    def _watch_ok(self, now: float, receiver: float | None) -> None:
+    def _receiver_limits(self, remb: int | None, sent: int | None) -> bool:
+        if self._loss_cap is not None and (remb is None or self._loss_cap <= remb):
+            return True
+        return remb is None or sent is None or remb < LIMITED_BY_RECEIVER * sent
+
+    def _watch_ok(self, now: float, receiver: float | None, limits: bool) -> None:
         budget = None if receiver is None else receiver - AUDIO_BPS
-        if budget is not None and budget < PAUSE_BELOW_BPS:
+        if budget is not None and budget < PAUSE_BELOW_BPS and limits:
             if self._low_since is None:
                 self._low_since = now
             elif now - self._low_since >= PAUSE_AFTER:

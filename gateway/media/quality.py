@@ -22,21 +22,34 @@ import collections
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc import RTCPeerConnection
 
 from gateway.core.bandwidth import ReceiverRule, Video
 from gateway.core.lifecycle import Leg
-from gateway.media.aiortc_passthrough import Packer, UpstreamRate, sender_feedback
+from gateway.media.aiortc_passthrough import (
+    PacedSender,
+    Packer,
+    UpstreamRate,
+    pace_sender,
+    sender_feedback,
+)
 from gateway.media.relay import RelayTrack
 
 log = logging.getLogger(__name__)
 
 TICK = 0.5
+SENT_WINDOW_TICKS = 4
+"""The sent rate is measured over the last 2 s (a keyframe every few seconds is a burst)."""
 REMB_MAX_AGE = 2.5
 """A browser sends a REMB about every second while it receives video; older is stale."""
+
+PACING_FACTOR = 1.5
+"""Video to a receiver leaves at most at this multiple of its estimate: room for a keyframe's
+burst over the encoder's average, spread enough for a small buffer in front of a slow link
+(a browser's pacer uses 2.5 times its target, with its own encoder behind it)."""
 
 FORWARDED_LOSS_MAX = 0.05
 """The far receiver's audio loss goes upstream (for the sender's Opus FEC) at most this high.
@@ -57,7 +70,19 @@ class LegMedia:
     video_out: Packer
     audio_out: Packer | None
     video_track: RelayTrack
+    video_pacer: PacedSender
     reports_seen: int = 0
+    sent: collections.deque[tuple[float, int]] = field(
+        default_factory=lambda: collections.deque(maxlen=SENT_WINDOW_TICKS + 1)
+    )
+
+    def sent_bps(self, now: float) -> int | None:
+        """What the gateway sent this leg's video over the last ticks (bit/s)."""
+        self.sent.append((now, self.video_out.bytes_packed))
+        if len(self.sent) < 2:
+            return None
+        (t0, b0), (t1, b1) = self.sent[0], self.sent[-1]
+        return int((b1 - b0) * 8 / (t1 - t0)) if t1 > t0 else None
 
 
 def leg_media(pc: RTCPeerConnection) -> LegMedia | None:
@@ -73,7 +98,8 @@ def leg_media(pc: RTCPeerConnection) -> LegMedia | None:
         parts[f"{kind}_out"] = packer
         if kind == "video" and isinstance(track, RelayTrack):
             parts["video_track"] = track
-    if not {"video_in", "video_out", "video_track"} <= parts.keys():
+            parts["video_pacer"] = pace_sender(transceiver.sender)
+    if not {"video_in", "video_out", "video_track", "video_pacer"} <= parts.keys():
         return None
     parts.setdefault("audio_in", None)
     parts.setdefault("audio_out", None)
@@ -87,10 +113,9 @@ class CallQuality:
         self.rules = {leg: ReceiverRule() for leg in Leg}
         self.history: list[tuple[float, Leg, str, int | None]] = []
         """(time, receiving leg, video state, cap) at each change of state, for tests/bench."""
-        self.trace: collections.deque[
-            tuple[float, str, int | None, float | None, int | None, int | None, str]
-        ] = collections.deque(maxlen=600)
-        """Every step: (time, receiving leg, REMB, loss, own estimate, cap, video), last 5 min."""
+        self.trace: collections.deque[tuple[Any, ...]] = collections.deque(maxlen=600)
+        """Every step: (time, receiving leg, REMB, loss, own estimate, cap, video, sent),
+        the last 5 minutes."""
         self._task: asyncio.Task[None] | None = None
 
     def attach(self, leg: Leg, pc: RTCPeerConnection) -> None:
@@ -130,8 +155,9 @@ class CallQuality:
                 into.reports_seen = into.video_out.reports
                 loss = into.video_out.loss
             rule = self.rules[receiver]
+            sent = into.sent_bps(now)
             decision = rule.update(
-                now, into.video_out.fresh_remb(REMB_MAX_AGE), loss, out_of.video_in.own
+                now, into.video_out.fresh_remb(REMB_MAX_AGE), loss, out_of.video_in.own, sent
             )
             self.trace.append(
                 (
@@ -142,12 +168,15 @@ class CallQuality:
                     out_of.video_in.own,
                     decision.cap,
                     str(decision.video),
+                    sent,
                 )
             )
             out_of.video_in.cap = decision.cap
             if out_of.audio_in is not None and into.audio_out is not None:
                 far = into.audio_out.loss or 0.0
                 out_of.audio_in.forward_loss = min(far, FORWARDED_LOSS_MAX)
+            estimate = rule.estimate
+            into.video_pacer.rate = None if estimate is None else PACING_FACTOR * estimate
             if decision.forward_video:
                 into.video_track.resume()
             else:
