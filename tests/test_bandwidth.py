@@ -129,3 +129,11 @@ def test_a_low_remb_for_a_low_rate_stream_is_no_reason_to_pause() -> None:
     rule = ReceiverRule()
     steps = _run(rule, 0.0, bw.PAUSE_AFTER + 3, 300_000, loss=0.5, sent=10_000)
     assert steps[-1][1].video is Video.PAUSED
+
+
+def test_a_probe_without_any_receiver_report_does_not_resume() -> None:
+    rule = _paused_rule()
+    t0 = rule._paused_at + bw.PROBE_EVERY
+    steps = _run(rule, t0, 2 * bw.PROBE_FOR + 0.5, None, loss=None)
+    assert [d.video for _t, d in steps].count(Video.OK) == 0
+    assert steps[0][1].video is Video.PROBING and steps[-1][1].video is Video.PAUSED

@@ -27,7 +27,7 @@ from typing import Any
 
 from aiortc import RTCPeerConnection
 
-from gateway.core.bandwidth import ReceiverRule, Video
+from gateway.core.bandwidth import PROBE_BPS, ReceiverRule, Video
 from gateway.core.lifecycle import Leg
 from gateway.media.aiortc_passthrough import (
     PacedSender,
@@ -176,7 +176,10 @@ class CallQuality:
                 far = into.audio_out.loss or 0.0
                 out_of.audio_in.forward_loss = min(far, FORWARDED_LOSS_MAX)
             estimate = rule.estimate
-            into.video_pacer.rate = None if estimate is None else PACING_FACTOR * estimate
+            if decision.video is Video.PROBING:
+                into.video_pacer.rate = float(PROBE_BPS)  # a probe never floods a weak link
+            else:
+                into.video_pacer.rate = None if estimate is None else PACING_FACTOR * estimate
             if decision.forward_video:
                 into.video_track.resume()
             else:
