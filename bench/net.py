@@ -64,6 +64,7 @@ async def measure(cap_kbit: int, seconds: float, folder: Path, redis_url: str) -
                     caps = [r[5] for r in live.quality.trace if r[1] == "relative" and r[5]]
                     figures["caps_announced"] = [min(caps), max(caps)] if caps else []
                     figures["page_errors"] = call.errors
+                    figures["trace"] = [r for r in live.quality.trace if r[1] == "relative"]
                 finally:
                     await call.close()
         finally:

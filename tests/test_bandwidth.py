@@ -86,7 +86,7 @@ def test_a_probe_on_a_still_weak_link_fails_and_pauses_again() -> None:
     assert probe.video is Video.PROBING and probe.forward_video and not probe.changed
     assert probe.cap == bw.PROBE_BPS  # probing at a rate the receiver can check
     # The receiver's reports in the probe's second half: heavy loss.
-    t = t0 + bw.PROBE_EVERY + bw.PROBE_FOR / 2
+    t = t0 + bw.PROBE_EVERY + bw.PROBE_JUDGE_AFTER
     again = rule.update(t, None, 0.4, 5_000_000)
     assert again.video is Video.PAUSED and not again.changed  # the pages saw no resume
 
@@ -96,8 +96,8 @@ def test_a_probe_on_a_recovered_link_resumes_from_the_probe_rate() -> None:
     t0 = rule._paused_at + bw.PROBE_EVERY
     assert rule.update(t0, None, None, 5_000_000).video is Video.PROBING
     # Early in the probe, the loss of the silence before does not count.
-    assert rule.update(t0 + 0.5, None, 0.5, 5_000_000).video is Video.PROBING
-    steps = _run(rule, t0 + 1.0, bw.PROBE_FOR, 900_000, loss=0.0)
+    assert rule.update(t0 + 0.25, None, 0.5, 5_000_000).video is Video.PROBING
+    steps = _run(rule, t0 + 0.5, bw.PROBE_FOR, 900_000, loss=0.0)
     resumed = [d for _t, d in steps if d.changed]
     assert len(resumed) == 1 and resumed[0].video is Video.OK
     assert resumed[0].cap is not None and resumed[0].cap <= bw.PROBE_BPS * bw.GROWTH
@@ -137,3 +137,10 @@ def test_a_probe_without_any_receiver_report_does_not_resume() -> None:
     steps = _run(rule, t0, 2 * bw.PROBE_FOR + 0.5, None, loss=None)
     assert [d.video for _t, d in steps].count(Video.OK) == 0
     assert steps[0][1].video is Video.PROBING and steps[-1][1].video is Video.PAUSED
+
+
+def test_heavy_loss_pauses_sooner() -> None:
+    rule = ReceiverRule()
+    steps = _run(rule, 0.0, bw.PAUSE_AFTER_HEAVY_LOSS + 1.5, 300_000, loss=0.6, sent=300_000)
+    paused = [t for t, d in steps if d.changed]
+    assert paused and paused[0] < bw.PAUSE_AFTER

@@ -18,9 +18,11 @@ grows by 8 % a report until it no longer binds, in between it holds. Never below
 
 Sound first. Video needs what is left once audio is served: the *video budget* is the
 receiver's estimate minus :data:`AUDIO_BPS`. When it stays under :data:`PAUSE_BELOW_BPS` for
-:data:`PAUSE_AFTER` seconds *and* the receiver is the limit, video to this receiver is paused
-(audio goes on). The receiver is the limit when its REMB is not well above what it is sent
-(under :data:`LIMITED_BY_RECEIVER` times ``sent``) or when loss set the cap: a receive-side
+:data:`PAUSE_AFTER` seconds (:data:`PAUSE_AFTER_HEAVY_LOSS` when the receiver loses more than
+:data:`HEAVY_LOSS`: then the sound suffers too) *and* the receiver is the limit, video to
+this receiver is paused (audio goes on). The receiver is the limit when its REMB is not well
+above what it is sent (under :data:`LIMITED_BY_RECEIVER` times ``sent``) or when loss set the
+cap: a receive-side
 estimate never rises much above 1.5 times what it receives (libwebrtc's AIMD), so a still
 picture sent at 40 kbit/s gets a REMB of 70 kbit/s on a fast link, which must not pause it.
 
@@ -65,6 +67,11 @@ PROBE_BPS = RESUME_ABOVE_BPS + AUDIO_BPS
 """A probe sends this much (the gateway paces it so), to check a clean link for a video
 budget of :data:`RESUME_ABOVE_BPS`, without flooding a link that is still weak for long."""
 PROBE_MAX_LOSS = 0.10
+PROBE_JUDGE_AFTER = 0.5
+"""Reports from the probe's first half second still describe the pause."""
+HEAVY_LOSS = 0.30
+PAUSE_AFTER_HEAVY_LOSS = 2.0
+"""Under heavy loss the link drowns the sound too: pause sooner."""
 
 LIMITED_BY_RECEIVER = 1.2
 
@@ -101,6 +108,7 @@ class ReceiverRule:
         self._probe_started = 0.0
         self._probe_failed = False
         self._probe_reports = 0
+        self._heavy_loss = False
         self.estimate: int | None = None
         """The receiver's latest estimate (min of REMB and loss cap), for the adapter's stats."""
 
@@ -118,7 +126,7 @@ class ReceiverRule:
         self.estimate = None if receiver is None else int(receiver)
         before = self.video
         if self.video is Video.OK:
-            self._watch_ok(now, receiver, self._receiver_limits(remb, sent))
+            self._watch_ok(now, receiver, self._receiver_limits(remb, sent), loss)
         elif self.video is Video.PAUSED:
             if now - self._paused_at >= PROBE_EVERY:
                 self.video = Video.PROBING
@@ -148,12 +156,18 @@ class ReceiverRule:
             return True
         return remb is None or sent is None or remb < LIMITED_BY_RECEIVER * sent
 
-    def _watch_ok(self, now: float, receiver: float | None, limits: bool) -> None:
+    def _watch_ok(
+        self, now: float, receiver: float | None, limits: bool, loss: float | None
+    ) -> None:
+        if loss is not None:
+            self._heavy_loss = loss > HEAVY_LOSS
         budget = None if receiver is None else receiver - AUDIO_BPS
         if budget is not None and budget < PAUSE_BELOW_BPS and limits:
             if self._low_since is None:
                 self._low_since = now
-            elif now - self._low_since >= PAUSE_AFTER:
+            elif now - self._low_since >= (
+                PAUSE_AFTER_HEAVY_LOSS if self._heavy_loss else PAUSE_AFTER
+            ):
                 self._pause(now)
         else:
             self._low_since = None
@@ -162,9 +176,10 @@ class ReceiverRule:
         elapsed = now - self._probe_started
         # Loss decides, not the REMB: a receive-side estimate cannot exceed about 1.5 times
         # what it receives, so a probe's REMB starts low on any link. The first reports still
-        # describe the silence before; and no report is no evidence (a report lost on the
-        # congested link): the probe waits for one, up to PROBE_FOR more seconds.
-        if elapsed >= PROBE_FOR / 2 and loss is not None:
+        # describe the silence before (the adapter's loss is over the reports' cumulative
+        # counters: the silence adds nothing to them); and no report is no evidence (a report
+        # lost on the congested link): the probe waits for one, up to PROBE_FOR more seconds.
+        if elapsed >= PROBE_JUDGE_AFTER and loss is not None:
             self._probe_reports += 1
             if loss > PROBE_MAX_LOSS:
                 self._probe_failed = True

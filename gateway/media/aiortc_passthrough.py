@@ -315,6 +315,8 @@ class Packer:
         self.remb: int | None = None
         self.remb_at = float("-inf")
         self.loss: float | None = None
+        self.packets_lost = 0
+        self.highest = 0
         self.reports = 0
         """Receiver reports seen: the adapter feeds only new ones to the rule."""
         self.bytes_packed = 0
@@ -332,8 +334,12 @@ class Packer:
     def fresh_remb(self, max_age: float) -> int | None:
         return self.remb if self._clock() - self.remb_at <= max_age else None
 
-    def report(self, fraction_lost: int) -> None:
+    def report(self, fraction_lost: int, packets_lost: int = 0, highest: int = 0) -> None:
+        """One report block for this sender: the fraction lost since the receiver's previous
+        report, and its cumulative counters (lost, extended highest sequence number)."""
         self.loss = fraction_lost / 256
+        self.packets_lost = packets_lost
+        self.highest = highest
         self.reports += 1
 
     def encode(self, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], int]:
@@ -362,7 +368,7 @@ def attach_sender(sender: RTCRtpSender, on_keyframe_request: Callable[[], None])
         if isinstance(packet, RtcpRrPacket | RtcpSrPacket):
             for block in packet.reports:
                 if block.ssrc == sender._ssrc:
-                    packer.report(block.fraction_lost)
+                    packer.report(block.fraction_lost, block.packets_lost, block.highest_sequence)
         await handle(packet)
 
     sender._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]
@@ -583,7 +589,7 @@ def check_compatibility() -> None:
     ):
         if needle not in sender_src:
             problems.append(f"RTCRtpSender no longer contains {needle!r}")
-    for name in ("ssrc", "fraction_lost"):
+    for name in ("ssrc", "fraction_lost", "packets_lost", "highest_sequence"):
         if name not in inspect.signature(RtcpReceiverInfo).parameters:
             problems.append(f"RtcpReceiverInfo has no {name}")
     if list(inspect.signature(pack_remb_fci).parameters) != ["bitrate", "ssrcs"]:

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 TICK = 0.5
 SENT_WINDOW_TICKS = 4
 """The sent rate is measured over the last 2 s (a keyframe every few seconds is a burst)."""
+LOSS_WINDOW = 2.0
 REMB_MAX_AGE = 2.5
 """A browser sends a REMB about every second while it receives video; older is stale."""
 
@@ -75,6 +76,22 @@ class LegMedia:
     sent: collections.deque[tuple[float, int]] = field(
         default_factory=lambda: collections.deque(maxlen=SENT_WINDOW_TICKS + 1)
     )
+
+    losses: collections.deque[tuple[float, int, int]] = field(default_factory=collections.deque)
+
+    def windowed_loss(self, now: float) -> float:
+        """The loss over the receiver's reports of the last :data:`LOSS_WINDOW` seconds, from
+        their cumulative counters. One report's ``fraction_lost`` swings between 0 and 80 %
+        on a full link (retransmissions that arrive count as received, RFC 3550 6.4.1)."""
+        out = self.video_out
+        self.losses.append((now, out.packets_lost, out.highest))
+        while len(self.losses) > 2 and now - self.losses[1][0] >= LOSS_WINDOW:
+            self.losses.popleft()
+        _t, lost0, highest0 = self.losses[0]
+        expected = (out.highest - highest0) & 0xFFFFFFFF
+        if len(self.losses) < 2 or expected == 0 or expected > 0x7FFFFFFF:
+            return out.loss or 0.0
+        return min(1.0, max(0.0, (out.packets_lost - lost0) / expected))
 
     def sent_bps(self, now: float) -> int | None:
         """What the gateway sent this leg's video over the last ticks (bit/s)."""
@@ -153,7 +170,7 @@ class CallQuality:
             loss = None
             if into.video_out.reports != into.reports_seen:
                 into.reports_seen = into.video_out.reports
-                loss = into.video_out.loss
+                loss = into.windowed_loss(now)
             rule = self.rules[receiver]
             sent = into.sent_bps(now)
             decision = rule.update(
