@@ -22,9 +22,9 @@ receiver's estimate minus :data:`AUDIO_BPS`. When it stays under :data:`PAUSE_BE
 :data:`HEAVY_LOSS`: then the sound suffers too) *and* the receiver is the limit, video to
 this receiver is paused (audio goes on). The receiver is the limit when its REMB is not well
 above what it is sent (under :data:`LIMITED_BY_RECEIVER` times ``sent``) or when loss set the
-cap: a receive-side
-estimate never rises much above 1.5 times what it receives (libwebrtc's AIMD), so a still
-picture sent at 40 kbit/s gets a REMB of 70 kbit/s on a fast link, which must not pause it.
+cap: a receive-side estimate never rises much above 1.5 times what it receives (libwebrtc's
+AIMD), so a still picture sent at 40 kbit/s gets a REMB of 70 kbit/s on a fast link, which
+must not pause it.
 
 The thresholds follow what SFUs do for the same decision. VP8 at 640x480 cannot keep a
 watchable frame rate much under 100 kbit/s (libwebrtc's floor for video is 30 kbit/s, a
