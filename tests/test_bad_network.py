@@ -123,6 +123,62 @@ async def test_downlink_capped_at_400_kbits(gateway_factory, codec_spy) -> None:
     assert codec_spy == {"decoders": 0, "encoders": 0}
 
 
+async def test_downlink_at_100_kbits_pauses_video_says_so_and_resumes(
+    gateway_factory, codec_spy
+) -> None:
+    """Too weak for video: it pauses for the relative only, both pages say so in French,
+    and it comes back by itself once the link does."""
+    async with network_lab() as lab:
+        gateway = await gateway_factory(**lab.gateway_config(), call_max_seconds=300)
+        base = gateway.base_url
+        async with lab.chromium_outside(base) as kb, lab.chromium_inside(base) as pb:
+            call = await start_browser_call(gateway, kb, pb)
+            try:
+                lab.shape(100)
+                here = await _notice(call.phone, shown=True, timeout=20)
+                there = await _notice(call.kiosk, shown=True, timeout=5)
+                assert here["text"] == "Vidéo suspendue : connexion trop faible — le son continue"
+                assert there["text"] == "Votre proche reçoit mal la vidéo — le son continue"
+                assert here["state"] == {"side": "relative", "video": "paused", "here": True}
+                # Only the relative's incoming video stops: the kiosk still gets the relative.
+                assert await resumed_within(call.kiosk, 5, frames=20) < 5
+                before = await observe(call.phone)
+                await asyncio.sleep(8)
+                after = await observe(call.phone)
+                total = after["totalSamplesReceived"] - before["totalSamplesReceived"]
+                concealed = (after["concealedSamples"] - before["concealedSamples"]) / total
+                print(f"\n100 kbit/s, paused: audio concealed {concealed:.1%} over 8 s (probes)")
+                assert total > 8 * 48000 * 0.9  # the sound goes on
+                lab.unshape()
+                loop = asyncio.get_running_loop()
+                lifted = loop.time()
+                await _notice(call.phone, shown=False, timeout=RESUME_WITHIN_S)
+                await _notice(call.kiosk, shown=False, timeout=3)
+                resumed = await resumed_within(call.phone, RESUME_WITHIN_S, frames=20)
+                print(f"resumed {loop.time() - lifted:.1f} s after the cap was lifted")
+                assert loop.time() - lifted < RESUME_WITHIN_S + 2
+                assert resumed < RESUME_WITHIN_S
+                assert call.errors == []
+            finally:
+                for row in _trace(gateway)[-40:]:
+                    print(row)
+                await call.close()
+    assert codec_spy == {"decoders": 0, "encoders": 0}
+
+
+def _trace(gateway: Any) -> list[tuple[Any, ...]]:
+    """The gateway's quality steps for the relative (printed with -s: what it decided)."""
+    calls = list(gateway.app[keys.ENGINE].calls.values())
+    return [r for c in calls for r in c.quality.trace if r[1] == "relative"]
+
+
+async def _notice(page: Any, shown: bool, timeout: float) -> dict[str, Any]:
+    async with asyncio.timeout(timeout):
+        while (state := await page.evaluate(QUALITY_JS))["shown"] is not shown:
+            await asyncio.sleep(0.2)
+    return state
+
+
 # ==========================================================================================
 # (end of the bandwidth section)
 # ==========================================================================================

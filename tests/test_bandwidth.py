@@ -144,3 +144,16 @@ def test_heavy_loss_pauses_sooner() -> None:
     steps = _run(rule, 0.0, bw.PAUSE_AFTER_HEAVY_LOSS + 1.5, 300_000, loss=0.6, sent=300_000)
     paused = [t for t, d in steps if d.changed]
     assert paused and paused[0] < bw.PAUSE_AFTER
+
+
+def test_after_a_resume_the_remb_of_the_pause_does_not_pause_again() -> None:
+    rule = _paused_rule()
+    t0 = rule._paused_at + bw.PROBE_EVERY
+    rule.update(t0, None, None, 5_000_000)
+    steps = _run(rule, t0 + 0.5, bw.PROBE_FOR, 35_000, loss=0.0, sent=40_000)
+    assert steps[-1][1].video is Video.OK
+    # The REMB still says 35 kbit/s (it measured the probe): for a while loss alone decides.
+    after = _run(rule, t0 + 0.5 + bw.PROBE_FOR, bw.RESUME_GRACE - 1, 35_000, sent=180_000)
+    assert all(d.video is Video.OK for _t, d in after)
+    caps = [d.cap for _t, d in after]  # from the probe's rate, growing; not the sender's own
+    assert caps[0] <= bw.PROBE_BPS * bw.GROWTH and caps == sorted(caps) and caps[-1] < 5_000_000

@@ -69,6 +69,11 @@ budget of :data:`RESUME_ABOVE_BPS`, without flooding a link that is still weak f
 PROBE_MAX_LOSS = 0.10
 PROBE_JUDGE_AFTER = 0.5
 """Reports from the probe's first half second still describe the pause."""
+RESUME_GRACE = 6.0
+"""After a resume the receiver's REMB is ignored this long (loss alone caps): it was measured
+on the probe's rate, and a receive-side estimate climbs from what it receives (~8 %/s, within
+1.5 times the incoming rate); heeded at once, it capped the resumed video at the floor, which
+paused it again (measured at 100 kbit/s then unshaped)."""
 HEAVY_LOSS = 0.30
 PAUSE_AFTER_HEAVY_LOSS = 2.0
 """Under heavy loss the link drowns the sound too: pause sooner."""
@@ -109,6 +114,7 @@ class ReceiverRule:
         self._probe_failed = False
         self._probe_reports = 0
         self._heavy_loss = False
+        self._remb_ignored_until = float("-inf")
         self.estimate: int | None = None
         """The receiver's latest estimate (min of REMB and loss cap), for the adapter's stats."""
 
@@ -120,6 +126,8 @@ class ReceiverRule:
         own: int | None,
         sent: int | None = None,
     ) -> Decision:
+        if now < self._remb_ignored_until:
+            remb = None  # it still measures the pause and the probe (see RESUME_GRACE)
         if loss is not None:
             self._follow_loss(loss, remb, own)
         receiver = _min(remb, self._loss_cap)
@@ -189,6 +197,7 @@ class ReceiverRule:
             self.video = Video.OK
             self._low_since = None
             self._loss_cap = float(PROBE_BPS)  # grow from the probe's rate, not at once
+            self._remb_ignored_until = now + RESUME_GRACE
 
     def _pause(self, now: float) -> None:
         self.video = Video.PAUSED
