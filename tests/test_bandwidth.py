@@ -36,13 +36,15 @@ def test_heavy_loss_cuts_the_cap_like_gcc_and_low_loss_lets_it_grow_back() -> No
     rule = ReceiverRule()
     first = rule.update(0.0, 1_000_000, 0.30, 5_000_000)
     assert first.cap == int(1_000_000 * (1 - 0.5 * 0.30))
-    second = rule.update(1.0, 1_000_000, 0.30, 5_000_000)
+    again = rule.update(1.0, 1_000_000, 0.30, 5_000_000)  # the same losses, through the window
+    assert again.cap == first.cap
+    second = rule.update(bw.LOSS_DECREASE_EVERY, 1_000_000, 0.30, 5_000_000)
     assert second.cap == int(1_000_000 * 0.85 * 0.85)
-    held = rule.update(2.0, 1_000_000, 0.05, 5_000_000)  # between 2 % and 10 %: hold
+    held = rule.update(3.0, 1_000_000, 0.05, 5_000_000)  # between 2 % and 10 %: hold
     assert held.cap == second.cap
-    grown = rule.update(3.0, 1_000_000, 0.0, 5_000_000)
+    grown = rule.update(4.0, 1_000_000, 0.0, 5_000_000)
     assert grown.cap == int(second.cap * bw.GROWTH)
-    caps = [d.cap for _t, d in _run(rule, 4.0, 20.0, 1_000_000, loss=0.0, step=1.0)]
+    caps = [d.cap for _t, d in _run(rule, 5.0, 20.0, 1_000_000, loss=0.0, step=1.0)]
     assert caps == sorted(caps) and caps[-1] == 1_000_000  # back to the REMB, not above
     # No new report (loss None): the loss cap neither falls nor grows.
     rule = ReceiverRule()
@@ -141,7 +143,7 @@ def test_a_probe_without_any_receiver_report_does_not_resume() -> None:
 
 def test_heavy_loss_pauses_sooner() -> None:
     rule = ReceiverRule()
-    steps = _run(rule, 0.0, bw.PAUSE_AFTER_HEAVY_LOSS + 1.5, 300_000, loss=0.6, sent=300_000)
+    steps = _run(rule, 0.0, bw.PAUSE_AFTER_HEAVY_LOSS + 1.5, 130_000, loss=0.6, sent=150_000)
     paused = [t for t, d in steps if d.changed]
     assert paused and paused[0] < bw.PAUSE_AFTER
 
