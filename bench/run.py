@@ -495,7 +495,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     cmd.add_argument("--keep-receivers", action="store_true", help="every receiver in the JSON")
     cmd.add_argument("--out", default=str(RESULTS), help="folder for last.json and last.png")
+    net = sub.add_parser("net", help="one browser call, the relative's downlink shaped (root)")
+    net.add_argument("--cap", type=int, default=400, help="downlink cap, kbit/s (default 400)")
+    net.add_argument("--seconds", type=float, default=40, help="how long the cap holds")
+    net.add_argument("--out", default=str(RESULTS), help="folder for net.json")
     args = parser.parse_args(argv)
+    if args.command == "net":
+        from . import net as net_mode
+
+        return net_mode.main(args)
     if args.processes < 1:
         parser.error("--processes must be at least 1")
     calls = [int(n) for n in args.calls.split(",") if n.strip()] if args.calls else []

@@ -113,3 +113,66 @@ async def test_video_receivers_get_the_marker_jitter_buffer() -> None:
             assert marker == (transceiver.kind == "video"), transceiver.kind
     finally:
         await pc.close()
+
+
+def test_a_lost_packet_is_given_up_on_to_the_next_keyframe() -> None:
+    now = [0.0]
+    buffer = passthrough.MarkerJitterBuffer(capacity=512, is_video=True, clock=lambda: now[0])
+    key, delta = b"\x00key", b"\x01delta"
+    assert buffer.add(_rtp(10, 1000, True, key))[1].data == key  # type: ignore[union-attr]
+    # Packet 11 (first of frame 2000) is lost for good; NACK/RTX never brings it.
+    assert buffer.add(_rtp(12, 2000, True, b"tail"))[1] is None
+    now[0] = 0.1
+    assert buffer.add(_rtp(13, 3000, True, delta))[1] is None
+    now[0] = 0.2
+    assert buffer.add(_rtp(14, 4000, True, delta)) == (False, None)  # still waiting for it
+    # 300 ms on: given up. Frame 2000 (cut) and the deltas after it are useless without it:
+    # dropped, and a keyframe is asked for.
+    now[0] = 0.31
+    pli, frame = buffer.add(_rtp(15, 5000, True, delta))
+    assert (pli, frame) == (True, None) and buffer.given_up == 1
+    now[0] = 0.4
+    assert buffer.add(_rtp(16, 6000, True, delta)) == (False, None)  # PLI throttled
+    now[0] = 0.65
+    pli, frame = buffer.add(_rtp(17, 7000, True, delta))
+    assert pli and frame is None  # asked again while no keyframe came
+    # The keyframe comes: out at once, and what follows it flows again.
+    pli, frame = buffer.add(_rtp(18, 8000, False, b"\x00k1"))
+    assert frame is None
+    pli, frame = buffer.add(_rtp(19, 8000, True, b"k2"))
+    assert frame is not None and (frame.data, frame.timestamp) == (b"\x00k1k2", 8000)
+    assert buffer.add(_rtp(20, 9000, True, delta))[1].data == delta  # type: ignore[union-attr]
+
+
+def test_a_packet_that_comes_back_in_time_is_not_given_up_on() -> None:
+    now = [0.0]
+    buffer = passthrough.MarkerJitterBuffer(capacity=512, is_video=True, clock=lambda: now[0])
+    assert buffer.add(_rtp(10, 1000, True, b"\x00key"))[1] is not None
+    assert buffer.add(_rtp(12, 2000, True, b"b"))[1] is None
+    now[0] = 0.25
+    frame = buffer.add(_rtp(11, 2000, False, b"\x01a"))[1]  # the retransmission, in time
+    assert frame is not None and frame.data == b"\x01ab" and buffer.given_up == 0
+
+
+async def test_a_paused_consumer_gets_nothing_the_others_everything_and_resumes_on_a_keyframe() -> (
+    None
+):
+    source = MediaSource("video", "t")
+    asked: list[int] = []
+    source.set_keyframe_requester(lambda: asked.append(1) is None)
+    to_relative, recorder = source.subscribe(), source.subscribe()
+    source.publish(_video(key=True))
+    to_relative.pause()
+    for _ in range(10):
+        source.publish(_video(key=False))
+    assert to_relative._queue.qsize() == 0 and to_relative.skipped == 11  # queued one too
+    assert recorder._queue.qsize() == 11 and recorder.skipped == recorder.dropped == 0
+    source._last_keyframe_request = float("-inf")
+    to_relative.resume()
+    assert asked  # a keyframe is asked for the resumed consumer
+    source.publish(_video(key=False))  # mid-GOP: not forwarded
+    source.publish(_video(key=True))
+    source.publish(_video(key=False))
+    packets = [await to_relative.recv(), await to_relative.recv()]
+    assert [passthrough.is_vp8_keyframe(bytes(p)) for p in packets] == [True, False]
+    assert to_relative._queue.empty() and recorder._queue.qsize() == 14

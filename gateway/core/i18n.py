@@ -96,6 +96,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Description média refusée (VP8 et Opus requis).",
         "en": "Media description refused (VP8 and Opus required).",
     },
+    "quality.paused_here": {
+        "fr": "Vidéo suspendue : connexion trop faible — le son continue",
+        "en": "Video paused: connection too weak — the sound goes on",
+    },
+    "quality.paused_there": {
+        "fr": "Votre proche reçoit mal la vidéo — le son continue",
+        "en": "Your contact’s video reception is poor — the sound goes on",
+    },
     "ended.time_limit": {
         "fr": "L'appel est terminé : la durée maximale est atteinte.",
         "en": "The call is over: the maximum duration was reached.",

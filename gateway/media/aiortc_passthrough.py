@@ -20,6 +20,34 @@ every sent frame (``RTCRtpSender._next_encoded_frame`` calls the encoder unless 
 * **Keyframes**: a receiving browser's PLI/FIR reaches ``sender._send_keyframe``, which is
   replaced per sender by a callback; the relay turns it into a throttled PLI on the source leg
   with ``receiver._send_rtcp_pli``.
+* **Bandwidth follows the weakest receiver** (:mod:`gateway.media.quality` decides with
+  :mod:`gateway.core.bandwidth`). What a receiving browser reports reaches the gateway's sender
+  for that leg: ``RTCRtpSender._handle_rtcp_packet`` parses its REMB and sets
+  ``target_bitrate`` on the sender's encoder, which here is the :class:`Packer` (it keeps it);
+  its receiver reports' ``fraction_lost`` are read by a per-sender wrapper of that method.
+  Upstream, the REMB that the gateway's receiver sends to the sending browser (aiortc's
+  delay-based estimate, through ``RTCRtpReceiver._send_rtcp``) is rewritten by
+  :class:`UpstreamRate` to ``min(aiortc's estimate, cap)``, and sent also when aiortc would
+  not. This is Janus VideoCall's way rather than ``RTCRtpSender.setParameters({maxBitrate})``
+  in the page: it needs no cooperation from the page (a reloaded or older page, a browser
+  that ignores the parameter), and the sending browser's congestion controller takes a REMB
+  as an upper bound at once, within one RTCP interval, with no signaling round trip. The
+  audio receiver's RRs carry the receiving side's loss upstream too (the larger of the two,
+  the far one clamped by :mod:`gateway.media.quality`), so that the sending browser's Opus
+  turns its in-band FEC on when the far end loses.
+* **Pacing** toward a weak receiver: the relay forwards each frame's packets as they come,
+  so a keyframe leaves in one burst of tens of packets, which a small mobile buffer in front of
+  a 400 kbit/s link mostly drops (measured: ~2 s of freezes at every drop of the cap).
+  :func:`pace_sender` puts a :class:`PacedSender` between a video sender and its
+  ``RTCDtlsTransport`` (``RTCRtpSender.__transport``): that sender's own RTP packets then leave
+  at most at :attr:`PacedSender.rate`, as a browser's pacer does (its RTCP and retransmissions,
+  sent from the transport's receive loop, are never held).
+* **Opus in-band FEC**: aiortc's answer has no ``useinbandfec=1``, so browsers would neither
+  send FEC to the gateway nor expect it; :func:`enable_opus_fec` adds it to the negotiated
+  Opus parameters (``RTCRtpTransceiver._codecs``) between the offer and the answer.
+* **A lost packet is given up on**: aiortc's jitter buffer waits for a missing packet until
+  512 more have come (seconds of frozen video, aiortc PR #1418); :class:`MarkerJitterBuffer`
+  gives up after :data:`GIVE_UP_AFTER`, drops to the next keyframe and asks for one.
 * **ICE host addresses**: ``aioice.ice.get_host_addresses`` is wrapped so that the gateway can
   restrict its host candidates (e.g. to loopback in tests).
 
@@ -33,6 +61,7 @@ import asyncio
 import fractions
 import inspect
 import queue
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -43,10 +72,25 @@ from aiortc import rtcrtpreceiver as _receiver_mod
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
-from aiortc.rtp import RtpPacket
+from aiortc.rtcrtptransceiver import RTCRtpTransceiver
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RtcpPsfbPacket,
+    RtcpReceiverInfo,
+    RtcpRrPacket,
+    RtcpSrPacket,
+    RtpPacket,
+    pack_remb_fci,
+    unpack_remb_fci,
+)
 
 VIDEO_CLOCK = 90000
 AUDIO_CLOCK = 48000
+
+GIVE_UP_AFTER = 0.3
+"""Seconds a video frame may wait for a missing packet (NACK/RTX answer within one RTT)."""
+NO_LIMIT_BPS = 10_000_000
+"""The REMB that lifts a cap we set (above what a browser sends for one 640x480 stream)."""
 
 PacketCallback = Callable[[av.Packet | None], None]
 """Called with each received encoded frame as an ``av.Packet``; ``None`` when the source ends."""
@@ -101,10 +145,93 @@ class MarkerJitterBuffer(JitterBuffer):
     sequence bookkeeping, reordering, loss handling (capacity, ``smart_remove``, PLI) are
     aiortc's, and a frame whose marker never comes is still released on the timestamp change.
     Like aiortc's (with ``prefetch=0``, its video setting), one ``add`` releases one frame.
+    A missing packet (the first hole after the origin) that is not in after ``give_up_after``
+    seconds is given up on (aiortc would wait until the 512-packet buffer overflows): the
+    packets before it and the frame it cuts are dropped, every frame until the next keyframe
+    is dropped too (VP8 inter frames need the lost one, and the gateway's packer renumbers
+    pictures, so the browser could not tell), and a PLI is asked (``pli_flag``), again every
+    ``give_up_after`` while no keyframe came.
     Padding-only packets (no payload: a browser's bandwidth probes when RTX is not negotiated)
     that follow a released frame are dropped with the next frame, as aiortc appends them to
     the frame before, rather than released as an empty frame.
     """
+
+    def __init__(
+        self,
+        capacity: int,
+        prefetch: int = 0,
+        is_video: bool = False,
+        give_up_after: float = GIVE_UP_AFTER,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(capacity, prefetch, is_video)
+        self._give_up_after = give_up_after
+        self._clock = clock
+        self._hole: int | None = None  # sequence number of the hole being waited for
+        self._hole_since = 0.0
+        self._need_keyframe = False
+        self._last_pli = float("-inf")
+        self.given_up = 0
+        """Packets given up on (for the tests and the stats)."""
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        pli, frame = super().add(packet)
+        now = self._clock()
+        if frame is None:
+            hole = self._first_hole()
+            if hole is None or hole != self._hole:
+                self._hole, self._hole_since = hole, now
+            elif now - self._hole_since >= self._give_up_after:
+                self._skip_hole(hole)
+                self._need_keyframe = True
+                self._last_pli = float("-inf")
+                frame = self._remove_frame(packet.sequence_number)
+        else:
+            self._hole = None
+        while frame is not None and self._need_keyframe and not is_vp8_keyframe(frame.data):
+            frame = self._remove_frame(packet.sequence_number)  # useless without the lost one
+        if frame is not None and self._need_keyframe:
+            self._need_keyframe = False
+        if self._need_keyframe and now - self._last_pli >= self._give_up_after:
+            self._last_pli = now
+            pli = True
+        return pli, frame
+
+    def _first_hole(self) -> int | None:
+        """The first missing sequence number with a packet after it, None if no hole."""
+        origin = self._origin
+        if origin is None:
+            return None
+        hole = None
+        for count in range(self._capacity):
+            packet = self._packets[(origin + count) % self._capacity]
+            if packet is None:
+                if hole is None:
+                    hole = count
+            elif hole is not None:
+                return (origin + hole) & 0xFFFF
+        return None
+
+    def _skip_hole(self, hole: int) -> None:
+        """Drop everything up to the hole, then the frame after it (it may miss its start),
+        and any frame that follows another hole: the origin ends on a frame's first packet,
+        or just after the newest packet."""
+        assert self._origin is not None
+        slots = [self._packets[(self._origin + i) % self._capacity] for i in range(self._capacity)]
+        last = max(i for i, p in enumerate(slots) if p is not None)
+        skip = (hole - self._origin) & 0xFFFF
+        timestamp = None
+        while skip <= last:
+            packet = slots[skip]
+            if packet is not None:
+                contiguous = skip > 0 and slots[skip - 1] is not None
+                if timestamp is not None and packet.timestamp != timestamp and contiguous:
+                    break  # a new frame, whole from its first packet
+                timestamp = packet.timestamp
+            skip += 1
+        self.given_up += sum(1 for p in slots[:skip] if p is None)
+        self.remove(skip)
+        self._hole = None
 
     def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
         origin = self._origin
@@ -173,17 +300,53 @@ def request_keyframe(receiver: RTCRtpReceiver) -> bool:
 
 
 class Packer:
-    """A sender 'encoder' that only packetizes already-encoded packets."""
+    """A sender 'encoder' that only packetizes already-encoded packets.
 
-    def __init__(self, kind: str) -> None:
+    It also keeps what the receiving browser reports to this sender: its REMB (aiortc's
+    ``_handle_rtcp_packet`` sets ``target_bitrate`` on the encoder) and, through
+    :func:`attach_sender`, the loss fraction of its receiver reports.
+    """
+
+    def __init__(self, kind: str, clock: Callable[[], float] = time.monotonic) -> None:
         self.kind = kind
         self._vp8 = Vp8Encoder.__new__(Vp8Encoder)  # no codec context is created
         self._vp8.picture_id = 0
+        self._clock = clock
+        self.remb: int | None = None
+        self.remb_at = float("-inf")
+        self.loss: float | None = None
+        self.packets_lost = 0
+        self.highest = 0
+        self.reports = 0
+        """Receiver reports seen: the adapter feeds only new ones to the rule."""
+        self.bytes_packed = 0
+        """Payload bytes sent (what this receiver is sent, for its rate)."""
+
+    @property
+    def target_bitrate(self) -> int | None:
+        return self.remb
+
+    @target_bitrate.setter
+    def target_bitrate(self, bitrate: int) -> None:
+        self.remb = int(bitrate)
+        self.remb_at = self._clock()
+
+    def fresh_remb(self, max_age: float) -> int | None:
+        return self.remb if self._clock() - self.remb_at <= max_age else None
+
+    def report(self, fraction_lost: int, packets_lost: int = 0, highest: int = 0) -> None:
+        """One report block for this sender: the fraction lost since the receiver's previous
+        report, and its cumulative counters (lost, extended highest sequence number)."""
+        self.loss = fraction_lost / 256
+        self.packets_lost = packets_lost
+        self.highest = highest
+        self.reports += 1
 
     def encode(self, frame: Any, force_keyframe: bool = False) -> tuple[list[bytes], int]:
         raise RuntimeError("Parloir's relay never encodes")
 
     def pack(self, packet: av.Packet) -> tuple[list[bytes], int | None]:
+        self.bytes_packed += packet.size
         if self.kind == "video":
             return self._vp8.pack(packet)
         # Opus: one packet per RTP payload, timestamp in the 48 kHz clock.
@@ -191,10 +354,157 @@ class Packer:
         return [bytes(packet)], int(packet.pts * packet.time_base * AUDIO_CLOCK)
 
 
-def attach_sender(sender: RTCRtpSender, on_keyframe_request: Callable[[], None]) -> None:
-    """Fit ``sender`` with a packer (no encoder) and route PLI/FIR to ``on_keyframe_request``."""
-    sender._RTCRtpSender__encoder = Packer(sender.kind)  # type: ignore[attr-defined]
+def attach_sender(sender: RTCRtpSender, on_keyframe_request: Callable[[], None]) -> Packer:
+    """Fit ``sender`` with a packer (no encoder) and route PLI/FIR to ``on_keyframe_request``.
+
+    The packer collects the receiving browser's REMB and receiver-report loss for this sender.
+    """
+    packer = Packer(sender.kind)
+    sender._RTCRtpSender__encoder = packer  # type: ignore[attr-defined]
     sender._send_keyframe = on_keyframe_request  # type: ignore[method-assign]
+    handle = sender._handle_rtcp_packet
+
+    async def handle_rtcp(packet: Any) -> None:
+        if isinstance(packet, RtcpRrPacket | RtcpSrPacket):
+            for block in packet.reports:
+                if block.ssrc == sender._ssrc:
+                    packer.report(block.fraction_lost, block.packets_lost, block.highest_sequence)
+        await handle(packet)
+
+    sender._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]
+    return packer
+
+
+def sender_feedback(sender: RTCRtpSender) -> Packer | None:
+    """The packer :func:`attach_sender` fitted (None if the sender has none)."""
+    encoder = getattr(sender, "_RTCRtpSender__encoder", None)
+    return encoder if isinstance(encoder, Packer) else None
+
+
+class UpstreamRate:
+    """What the gateway's receiver tells the sending browser about the path's capacity.
+
+    Wraps the receiver's ``_send_rtcp``: aiortc's REMB (its own delay-based estimate, kept as
+    :attr:`own`) goes out as ``min(own, cap)``; the receiver reports' ``fraction_lost`` goes
+    out as the larger of the gateway's and :attr:`forward_loss` (the far receiver's). Between
+    aiortc's REMBs, :meth:`announce` sends one itself, so that a cap set or lifted takes effect
+    at once.
+    """
+
+    def __init__(self, receiver: RTCRtpReceiver) -> None:
+        self.receiver = receiver
+        self.own: int | None = None
+        self.cap: int | None = None
+        self.forward_loss = 0.0
+        self.sent: int | None = None
+        """The last REMB value sent to the browser (ours or aiortc's rewritten)."""
+        self._capped = False
+        self._send = receiver._send_rtcp
+
+        async def send_rtcp(packet: Any) -> None:
+            if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+                try:
+                    bitrate, ssrcs = unpack_remb_fci(packet.fci)
+                except ValueError:
+                    pass
+                else:
+                    self.own = bitrate
+                    value = bitrate if self.cap is None else min(bitrate, self.cap)
+                    packet.fci = pack_remb_fci(value, ssrcs)
+                    self.sent = value
+            elif isinstance(packet, RtcpRrPacket) and self.forward_loss > 0:
+                far = min(255, int(self.forward_loss * 256))
+                for block in packet.reports:
+                    block.fraction_lost = max(block.fraction_lost, far)
+            await self._send(packet)
+
+        receiver._send_rtcp = send_rtcp  # type: ignore[method-assign]
+
+    def value(self) -> int | None:
+        """The REMB to announce now; None: leave it to aiortc (no cap was ever set)."""
+        if self.cap is not None:
+            self._capped = True
+            return self.cap if self.own is None else min(self.own, self.cap)
+        if self._capped:
+            return self.own if self.own is not None else NO_LIMIT_BPS
+        return None
+
+    async def announce(self) -> bool:
+        """Send a REMB of :meth:`value` for the SSRCs being received; False if nothing sent."""
+        value = self.value()
+        rtcp_ssrc = self.receiver._RTCRtpReceiver__rtcp_ssrc  # type: ignore[attr-defined]
+        ssrcs = [source.source for source in self.receiver.getSynchronizationSources()]
+        if value is None or rtcp_ssrc is None or not ssrcs:
+            return False
+        packet = RtcpPsfbPacket(
+            fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(value, ssrcs)
+        )
+        self.sent = value
+        await self._send(packet)
+        return True
+
+
+class PacedSender:
+    """Stands in for a video sender's transport: its media packets leave at most at ``rate``.
+
+    Only packets of the sender's own SSRC are paced; they are sent by the sender's RTP task
+    alone, which the pacing therefore slows down (its relay track's bounded queue does the
+    rest). Everything else is the transport's.
+    """
+
+    def __init__(
+        self, sender: RTCRtpSender, transport: Any, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._sender = sender
+        self._transport = transport
+        self._clock = clock
+        self.rate: float | None = None
+        """Bit/s, None: not paced."""
+        self.burst_bits = 3 * 1200 * 8
+        self._tokens = float(self.burst_bits)
+        self._last = clock()
+        self.delayed = 0.0
+        """Seconds the sender was held, in all (for the stats)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+    async def _send_rtp(self, data: bytes) -> None:
+        rate = self.rate
+        if rate and len(data) >= 12 and not 200 <= data[1] <= 206:  # RTP, not RTCP
+            if int.from_bytes(data[8:12], "big") == self._sender._ssrc:
+                now = self._clock()
+                self._tokens = min(self.burst_bits, self._tokens + (now - self._last) * rate)
+                self._last = now
+                self._tokens -= len(data) * 8
+                if self._tokens < 0:
+                    wait = -self._tokens / rate
+                    self.delayed += wait
+                    await asyncio.sleep(wait)
+        await self._transport._send_rtp(data)
+
+
+def pace_sender(sender: RTCRtpSender) -> PacedSender:
+    """Fit ``sender`` with a :class:`PacedSender` (idempotent); after its transport is final
+    (``setRemoteDescription`` bundles the transports)."""
+    current = sender._RTCRtpSender__transport  # type: ignore[attr-defined]
+    if isinstance(current, PacedSender):
+        return current
+    paced = PacedSender(sender, current)
+    sender._RTCRtpSender__transport = paced  # type: ignore[attr-defined]
+    return paced
+
+
+def enable_opus_fec(transceiver: RTCRtpTransceiver) -> bool:
+    """Signal ``useinbandfec=1`` for Opus in the answer (RFC 7587 §6.1): the browsers then
+    put in-band FEC in their Opus when they see loss, and decode it. Call between
+    ``setRemoteDescription`` and ``createAnswer``. True if an Opus codec was found."""
+    found = False
+    for codec in transceiver._codecs:
+        if codec.mimeType.lower() == "audio/opus":
+            codec.parameters["useinbandfec"] = 1
+            found = True
+    return found
 
 
 _original_get_host_addresses = aioice.ice.get_host_addresses
@@ -253,6 +563,47 @@ def check_compatibility() -> None:
             problems.append(f"JitterBuffer has no {name}")
     if getattr(fresh, "_prefetch", None) != 0 or getattr(fresh, "_origin", 0) is not None:
         problems.append("JitterBuffer's video defaults changed (prefetch 0, no origin)")
+    for needle in (
+        "self.__encoder.target_bitrate = bitrate",
+        'hasattr(self.__encoder, "target_bitrate")',
+        "unpack_remb_fci(packet.fci)",
+        "self.__encoder = None",
+    ):
+        if needle not in sender_src:
+            problems.append(f"RTCRtpSender no longer contains {needle!r}")
+    if "_handle_rtcp_packet" not in vars(RTCRtpSender) or "_send_rtcp" not in vars(RTCRtpReceiver):
+        problems.append("RTCRtpSender._handle_rtcp_packet / RTCRtpReceiver._send_rtcp missing")
+    for needle in (
+        "await self._send_rtcp(rtcp_packet)",
+        "fci=pack_remb_fci(*remb)",
+        "await self._send_rtcp(packet)",
+        "self.__rtcp_ssrc: Optional[int] = None",
+        "fraction_lost=stream.fraction_lost",
+    ):
+        if needle not in src:
+            problems.append(f"RTCRtpReceiver no longer contains {needle!r}")
+    for needle in (
+        "self.__transport = transport",
+        "await self.transport._send_rtp(packet_bytes)",
+        "return self.__transport",
+    ):
+        if needle not in sender_src:
+            problems.append(f"RTCRtpSender no longer contains {needle!r}")
+    for name in ("ssrc", "fraction_lost", "packets_lost", "highest_sequence"):
+        if name not in inspect.signature(RtcpReceiverInfo).parameters:
+            problems.append(f"RtcpReceiverInfo has no {name}")
+    if list(inspect.signature(pack_remb_fci).parameters) != ["bitrate", "ssrcs"]:
+        problems.append("pack_remb_fci(bitrate, ssrcs) changed")
+    from aiortc import rtcpeerconnection as _pc_mod
+
+    pc_src = inspect.getsource(_pc_mod)
+    for needle in ("transceiver._codecs = common", "codecs=transceiver._codecs"):
+        if needle not in pc_src:
+            problems.append(f"rtcpeerconnection no longer contains {needle!r}")
+    if "self._codecs: list[RTCRtpCodecParameters] = []" not in inspect.getsource(
+        RTCRtpTransceiver.__init__
+    ):
+        problems.append("RTCRtpTransceiver has no _codecs")
     if "marker" not in inspect.signature(RtpPacket).parameters:
         problems.append("RtpPacket has no marker")
     if list(inspect.signature(JitterFrame).parameters) != ["data", "timestamp"]:

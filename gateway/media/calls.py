@@ -58,6 +58,7 @@ from gateway.core.lifecycle import (
     TimeWarningDue,
 )
 from gateway.media import aiortc_passthrough as passthrough
+from gateway.media.quality import CallQuality, Video
 from gateway.media.relay import MediaSource, RelayTrack
 from gateway.service.cluster import Cluster, ClusterError, alive_key
 from gateway.service.sms import SmsSender, mask_phone
@@ -145,6 +146,7 @@ class Call:
         self.billing: dict[str, Any] = {}
         self.recorder: CallRecorder | None = None
         self.watchers: dict[RTCPeerConnection, list[RelayTrack]] = {}
+        self.quality = CallQuality(self._quality_changed)
         self._timer: asyncio.TimerHandle | None = None
         self._checkpoints: asyncio.Future[None] | None = None
         self._watchdog: asyncio.Future[None] | None = None
@@ -318,6 +320,7 @@ class Call:
             self.legs[leg].tracks.append(track)
             sender = pc.addTrack(track)
             passthrough.attach_sender(sender, upstream.request_keyframe)
+        self._wire_quality(leg, pc)
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
@@ -330,6 +333,23 @@ class Call:
             elif pc.connectionState in ("failed", "closed"):
                 self.legs[leg].pc_up = False
                 await self._lose(leg, "connection " + pc.connectionState)
+
+    def _wire_quality(self, leg: Leg, pc: RTCPeerConnection) -> None:
+        """Opus FEC in the answer; bandwidth and sound-first control (gateway/media/quality)."""
+        for transceiver in pc.getTransceivers():
+            if transceiver.kind == "audio":
+                passthrough.enable_opus_fec(transceiver)
+        self.quality.attach(leg, pc)
+
+    async def _quality_changed(self, receiver: Leg, video: Video) -> None:
+        """Both pages say when the video to ``receiver`` is paused (sound first) or back."""
+        paused = video is Video.PAUSED
+        for leg in Leg:
+            key = "quality.paused_here" if leg is receiver else "quality.paused_there"
+            msg = {"type": "quality", "side": str(receiver), "video": "paused" if paused else "ok"}
+            if paused:
+                msg["message"] = message(key, self.lang)
+            await self.send(leg, msg)
 
     def _media_arrived(self, leg: Leg) -> None:
         if not self.legs[leg].media_up:
@@ -533,6 +553,7 @@ class Call:
                 self.legs[leg].listeners.clear()
         finally:
             # Whatever failed above (Redis away), the media and the recorder always stop.
+            await self.quality.stop()
             for source in self.sources.values():
                 source.end()
             await asyncio.gather(*(self._drop_pc(leg) for leg in Leg))

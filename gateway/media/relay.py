@@ -15,6 +15,10 @@ new RTP stream (new SSRC, random timestamps). The source stays the same and keep
 timestamps continuous: after :meth:`MediaSource.new_producer`, the first packet is placed where
 the wall clock says the stream would be (the gap is time passing), so the other leg's sender
 and the recorder see one stream, in sync across the gap.
+A consumer can be *paused* (:meth:`RelayTrack.pause`: sound first, when its receiver's link
+cannot carry video, see :mod:`gateway.media.quality`): it then drops everything, and on
+:meth:`RelayTrack.resume` waits for a keyframe, which it asks for. Only that consumer: the
+other leg's, the recorder's and the viewers' keep every packet.
 """
 
 from __future__ import annotations
@@ -156,8 +160,29 @@ class RelayTrack(MediaStreamTrack):
         self._queue: asyncio.Queue[av.Packet | None] = asyncio.Queue(QUEUE_PACKETS[source.kind])
         self._waiting_keyframe = source.kind == "video"
         self.dropped = 0
+        self.paused = False
+        self.skipped = 0
+        """Packets not forwarded while paused."""
+
+    def pause(self) -> None:
+        """Forward nothing until :meth:`resume` (what is queued is dropped too)."""
+        if not self.paused:
+            self.paused = True
+            self.skipped += self._queue.qsize()
+            self._drain()
+
+    def resume(self) -> None:
+        """Forward again, from the next keyframe (asked for now)."""
+        if self.paused:
+            self.paused = False
+            if self.kind == "video":
+                self._waiting_keyframe = True
+                self.source.request_keyframe()
 
     def _offer(self, packet: av.Packet) -> None:
+        if self.paused:
+            self.skipped += 1
+            return
         if self._waiting_keyframe:
             if not is_vp8_keyframe(memoryview(packet)):
                 self.dropped += 1

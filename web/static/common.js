@@ -12,7 +12,7 @@
   const LANGS = ['fr', 'en'];
   const STORAGE_KEY = 'parloir.lang';
 
-  window.parloir = { pc: null, ws: null, state: null };
+  window.parloir = { pc: null, ws: null, state: null, quality: null };
 
   /* ------------------------------------------------------------------ i18n */
 
@@ -561,6 +561,7 @@
    *  els: callStatus, remaining, warning, remoteVideo, localVideo, minuteAnnounce,
    *       hangup, endedReason.
    *  options:
+   *    side                 this page's leg, 'kiosk' or 'relative' (quality notices)
    *    endedPrefix          i18n prefix of the end sentences ('ended.kiosk.', 'ended.join.')
    *    hangupReason         end reason when the server does not confirm our hang-up
    *    connectingKey        status shown while the call is `connecting`
@@ -770,6 +771,9 @@
         case 'warning':
           showWarning(this.els.warning, msg.seconds_left);
           break;
+        case 'quality':   // sound first: web/static/quality.js
+          if (window.ParloirQuality) window.ParloirQuality.show(this.options.side, msg);
+          break;
         case 'ended':
           setState('ended');
           this.finish(msg.reason, msg.message);
@@ -874,6 +878,7 @@
       this.els.warning.classList.remove('urgent');
       clearText(this.els.callStatus);
       clearText(this.els.minuteAnnounce);
+      if (window.ParloirQuality) window.ParloirQuality.clear();
       this.els.hangup.disabled = false;
       if (this.options.onTeardown) this.options.onTeardown();
     }

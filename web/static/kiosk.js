@@ -180,6 +180,7 @@
 
   const call = new P.CallLeg(els, {
     role: 'kiosk',
+    side: 'kiosk',
     endedPrefix: 'ended.kiosk.',
     hangupReason: 'kiosk_hangup',
     connectingKey: 'kiosk.call.connecting',

@@ -1,0 +1,208 @@
+"""Bandwidth follows the weakest receiver, sound first: the adapter around the rule.
+
+Every :data:`TICK` seconds, for each leg that receives (its browser is the *receiver*, the
+other leg's browser the *sender*), :class:`CallQuality` feeds that leg's
+:class:`~gateway.core.bandwidth.ReceiverRule` with what the receiver's browser reported to the
+gateway's senders (REMB and receiver-report loss, kept by the
+:class:`~gateway.media.aiortc_passthrough.Packer`) and with the gateway's own estimate of the
+sender's path, then carries the decision out:
+
+* the cap becomes the REMB the gateway sends the sender's browser
+  (:class:`~gateway.media.aiortc_passthrough.UpstreamRate`), which lowers its encoder's rate;
+  the receiver's audio loss goes upstream in the audio receiver reports (Opus FEC);
+* a pause stops the relay's video consumer of this leg only
+  (:meth:`~gateway.media.relay.RelayTrack.pause`), a resume restarts it from a keyframe;
+* a visible change is told to both pages (``{"type": "quality", ...}``, docs/signaling.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiortc import RTCPeerConnection
+
+from gateway.core.bandwidth import PROBE_BPS, ReceiverRule, Video
+from gateway.core.lifecycle import Leg
+from gateway.media.aiortc_passthrough import (
+    PacedSender,
+    Packer,
+    UpstreamRate,
+    pace_sender,
+    sender_feedback,
+)
+from gateway.media.relay import RelayTrack
+
+log = logging.getLogger(__name__)
+
+TICK = 0.5
+SENT_WINDOW_TICKS = 4
+"""The sent rate is measured over the last 2 s (a keyframe every few seconds is a burst)."""
+LOSS_WINDOW = 2.0
+REMB_MAX_AGE = 2.5
+"""A browser sends a REMB about every second while it receives video; older is stale."""
+
+PACING_FACTOR = 1.5
+"""Video to a receiver leaves at most at this multiple of its estimate: room for a keyframe's
+burst over the encoder's average, spread enough for a small buffer in front of a slow link
+(a browser's pacer uses 2.5 times its target, with its own encoder behind it)."""
+
+FORWARDED_LOSS_MAX = 0.05
+"""The far receiver's audio loss goes upstream (for the sender's Opus FEC) at most this high.
+Chrome's own loss-based controller holds its rate between 2 and 10 % loss and cuts above: the
+raw figure (tail drops of 70 % on a full 400 kbit/s link, measured) would have the sending
+browser cut its whole rate on top of our cap, down to a few tens of kbit/s; 5 % is enough for
+libwebrtc's Opus to turn its in-band FEC on."""
+
+Notify = Callable[[Leg, Video], Awaitable[None]]
+
+
+@dataclass
+class LegMedia:
+    """One leg's peer connection as the rule sees it."""
+
+    video_in: UpstreamRate
+    audio_in: UpstreamRate | None
+    video_out: Packer
+    audio_out: Packer | None
+    video_track: RelayTrack
+    video_pacer: PacedSender
+    reports_seen: int = 0
+    sent: collections.deque[tuple[float, int]] = field(
+        default_factory=lambda: collections.deque(maxlen=SENT_WINDOW_TICKS + 1)
+    )
+
+    losses: collections.deque[tuple[float, int, int]] = field(default_factory=collections.deque)
+
+    def windowed_loss(self, now: float) -> float:
+        """The loss over the receiver's reports of the last :data:`LOSS_WINDOW` seconds, from
+        their cumulative counters. One report's ``fraction_lost`` swings between 0 and 80 %
+        on a full link (retransmissions that arrive count as received, RFC 3550 6.4.1)."""
+        out = self.video_out
+        self.losses.append((now, out.packets_lost, out.highest))
+        while len(self.losses) > 2 and now - self.losses[1][0] >= LOSS_WINDOW:
+            self.losses.popleft()
+        _t, lost0, highest0 = self.losses[0]
+        expected = (out.highest - highest0) & 0xFFFFFFFF
+        if len(self.losses) < 2 or expected == 0 or expected > 0x7FFFFFFF:
+            return out.loss or 0.0
+        return min(1.0, max(0.0, (out.packets_lost - lost0) / expected))
+
+    def sent_bps(self, now: float) -> int | None:
+        """What the gateway sent this leg's video over the last ticks (bit/s)."""
+        self.sent.append((now, self.video_out.bytes_packed))
+        if len(self.sent) < 2:
+            return None
+        (t0, b0), (t1, b1) = self.sent[0], self.sent[-1]
+        return int((b1 - b0) * 8 / (t1 - t0)) if t1 > t0 else None
+
+
+def leg_media(pc: RTCPeerConnection) -> LegMedia | None:
+    """Find a wired leg's parts (after ``Call._wire``); None if it is not complete."""
+    parts: dict[str, Any] = {}
+    for transceiver in pc.getTransceivers():
+        kind = transceiver.kind
+        packer = sender_feedback(transceiver.sender)
+        track = transceiver.sender.track
+        if packer is None:
+            continue
+        parts[f"{kind}_in"] = UpstreamRate(transceiver.receiver)
+        parts[f"{kind}_out"] = packer
+        if kind == "video" and isinstance(track, RelayTrack):
+            parts["video_track"] = track
+            parts["video_pacer"] = pace_sender(transceiver.sender)
+    if not {"video_in", "video_out", "video_track", "video_pacer"} <= parts.keys():
+        return None
+    parts.setdefault("audio_in", None)
+    parts.setdefault("audio_out", None)
+    return LegMedia(**parts)
+
+
+class CallQuality:
+    def __init__(self, notify: Notify) -> None:
+        self.notify = notify
+        self.legs: dict[Leg, LegMedia] = {}
+        self.rules = {leg: ReceiverRule() for leg in Leg}
+        self.history: list[tuple[float, Leg, str, int | None]] = []
+        """(time, receiving leg, video state, cap) at each change of state, for tests/bench."""
+        self.trace: collections.deque[tuple[Any, ...]] = collections.deque(maxlen=600)
+        """Every step: (time, receiving leg, REMB, loss, own estimate, cap, video, sent),
+        the last 5 minutes."""
+        self._task: asyncio.Task[None] | None = None
+
+    def attach(self, leg: Leg, pc: RTCPeerConnection) -> None:
+        """A leg's peer connection is wired (again, after a reconnection): follow it."""
+        media = leg_media(pc)
+        if media is None:
+            log.warning("quality: leg %s has no complete video path", leg)
+            return
+        self.legs[leg] = media
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(TICK)
+            try:
+                await self.step(loop.time())
+            except Exception:  # never let quality control break a call
+                log.exception("quality step failed")
+
+    async def step(self, now: float) -> None:
+        for receiver in Leg:
+            sender = Leg.RELATIVE if receiver is Leg.KIOSK else Leg.KIOSK
+            into, out_of = self.legs.get(receiver), self.legs.get(sender)
+            if into is None or out_of is None:
+                continue
+            loss = None
+            if into.video_out.reports != into.reports_seen:
+                into.reports_seen = into.video_out.reports
+                loss = into.windowed_loss(now)
+            rule = self.rules[receiver]
+            sent = into.sent_bps(now)
+            decision = rule.update(
+                now, into.video_out.fresh_remb(REMB_MAX_AGE), loss, out_of.video_in.own, sent
+            )
+            self.trace.append(
+                (
+                    now,
+                    str(receiver),
+                    into.video_out.fresh_remb(REMB_MAX_AGE),
+                    loss,
+                    out_of.video_in.own,
+                    decision.cap,
+                    str(decision.video),
+                    sent,
+                )
+            )
+            out_of.video_in.cap = decision.cap
+            if out_of.audio_in is not None and into.audio_out is not None:
+                far = into.audio_out.loss or 0.0
+                out_of.audio_in.forward_loss = min(far, FORWARDED_LOSS_MAX)
+            estimate = rule.estimate
+            if decision.video is Video.PROBING:
+                into.video_pacer.rate = float(PROBE_BPS)  # a probe never floods a weak link
+            else:
+                into.video_pacer.rate = None if estimate is None else PACING_FACTOR * estimate
+            if decision.forward_video:
+                into.video_track.resume()
+            else:
+                into.video_track.pause()
+            await out_of.video_in.announce()
+            if decision.changed:
+                self.history.append((now, receiver, str(decision.video), decision.cap))
+                log.info("quality: video to %s %s (cap %s)", receiver, decision.video, decision.cap)
+                await self.notify(receiver, decision.video)
