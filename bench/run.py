@@ -23,13 +23,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import profile
+from . import janus, profile
 from .clip import load_clip
 from .loadgen import worker_main
 from .targets import (
     Target,
     calls_per_owner,
+    janus_specs,
     seed_parloir,
+    start_janus_target,
     start_parloir,
     start_stock,
     stock_specs,
@@ -39,6 +41,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 MIN_FPS = 28.0
 MAX_LOSS = 0.005
 TICK = os.sysconf("SC_CLK_TCK")
+ORDER = {"parloir": 0, "janus": 1, "stock": 2}
 
 
 # -- /proc ---------------------------------------------------------------------------------
@@ -88,7 +91,8 @@ class Workers:
                 continue
             parent, child = ctx.Pipe()
             params = {"target": target.name, "base": target.url, "outbox": target.outbox,
-                      "calls": share, **clip}  # fmt: skip
+                      "calls": share, "ice_address": target.extra.get("ice_address"),
+                      **clip}  # fmt: skip
             proc = ctx.Process(target=worker_main, args=(child, params), daemon=True)
             proc.start()
             self.pipes.append(parent)
@@ -120,13 +124,15 @@ class Workers:
 
 
 def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str, Any]:
-    viewers = math.ceil(calls * args.viewers)
+    viewers = math.ceil(calls * args.viewers) if target_name != "janus" else 0
     clip = {"clip_seconds": 10, "video_kbps": args.video_kbps}
     with tempfile.TemporaryDirectory(prefix=f"parloir-bench-{target_name}-") as tmp:
         work = Path(tmp)
         processes = args.processes if target_name == "parloir" else 1
         if target_name == "parloir":
             target = start_parloir(work, calls, record=args.record, processes=processes)
+        elif target_name == "janus":
+            target = start_janus_target(work)
         else:
             target = start_stock(work, record=args.record)
         pids = target.pids
@@ -137,6 +143,8 @@ def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str,
             rss_idle = sum(rss_bytes(pid) for pid in pids)
             if target_name == "parloir":
                 specs = asyncio.run(seed_parloir(target, calls, viewers))
+            elif target_name == "janus":
+                specs = janus_specs(calls, work, args.record)
             else:
                 specs = stock_specs(calls, viewers)
             if processes > 1:  # round robin, kiosk and relative on different processes
@@ -188,6 +196,7 @@ def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str,
             if workers is not None:
                 workers.close()
             target.stop()
+            recordings = _recordings(work / "recordings")
     elapsed = t1 - t0
     joins = [j for r in ready for j in r["joins"] if j is not None]
     errors = [e for r in ready for e in r["errors"]]
@@ -232,6 +241,7 @@ def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str,
         "delay_ms_p50": _pct(delays, 0.50), "delay_ms_p95": _pct(delays, 0.95),
         "delay_ms_max": _pct(delays, 1.0), "delay_samples": len(delays),
         "sender_fps_min": round(min(sender_fps, default=0.0), 2),
+        "recordings": recordings,
         "keyframe_restarts": sum(rep["restarts"] for rep in reports),
         "loadgen_cpu_percent": round(100 * (load1 - load0) / elapsed, 1),
         "machine_busy_percent": round(100 * (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]), 1),
@@ -257,6 +267,13 @@ def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str,
         and result["packet_loss"] < MAX_LOSS
     )
     return result
+
+
+def _recordings(folder: Path) -> dict[str, Any]:
+    """What the server recorded: file count, MB, and the kinds of file (``.webm``, ``.mjr``)."""
+    files = [f for f in folder.rglob("*") if f.is_file()] if folder.exists() else []
+    return {"files": len(files), "mb": round(sum(f.stat().st_size for f in files) / 2**20, 2),
+            "kinds": sorted({f.suffix for f in files})}  # fmt: skip
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -427,18 +444,18 @@ def _summary(p: dict[str, Any]) -> str:
     return text + (f" errors={p['errors']}" if p["errors"] else "")
 
 
-def find_max(args: argparse.Namespace, points: list[dict[str, Any]]) -> int:
+def find_max(args: argparse.Namespace, points: list[dict[str, Any]], name: str = "parloir") -> int:
     """Largest N with every receiver >= 28 fps and loss < 0.5%: step up, then bisect."""
     good, bad, n = 0, None, args.start
     while n <= args.max_calls:
-        if run_point("parloir", n, args, points)["ok"]:
+        if run_point(name, n, args, points)["ok"]:
             good, n = n, n + args.step
         else:
             bad = n
             break
     while bad is not None and bad - good > 1:
         mid = (good + bad) // 2
-        if run_point("parloir", mid, args, points)["ok"]:
+        if run_point(name, mid, args, points)["ok"]:
             good = mid
         else:
             bad = mid
@@ -472,7 +489,14 @@ def main(argv: list[str] | None = None) -> int:
         default=2,
         help="run the stock baseline only up to this N (it saturates 2 cores fast)",
     )
-    cmd.add_argument("--no-baseline", action="store_true")
+    cmd.add_argument("--no-baseline", action="store_true", help="no stock aiortc baseline")
+    cmd.add_argument(
+        "--no-janus",
+        dest="janus",
+        action="store_false",
+        help="no Janus baseline (it runs whenever /usr/bin/janus exists)",
+    )
+    cmd.add_argument("--only-janus", action="store_true", help="Janus alone (no Parloir, no stock)")
     cmd.add_argument(
         "--no-record",
         dest="record",
@@ -501,18 +525,29 @@ def main(argv: list[str] | None = None) -> int:
     calls = [int(n) for n in args.calls.split(",") if n.strip()] if args.calls else []
     load_clip(10, args.video_kbps)  # encode once, before any worker needs it
     points: list[dict[str, Any]] = []
+    with_janus = args.janus and janus.available()
+    if args.janus and not with_janus:
+        print(f"{janus.JANUS} missing (apt-get install janus): no Janus baseline", file=sys.stderr)
     for n in calls:
-        run_point("parloir", n, args, points)
-        if not args.no_baseline and n <= args.baseline_max:
+        if not args.only_janus:
+            run_point("parloir", n, args, points)
+        if with_janus:
+            run_point("janus", n, args, points)
+        if not args.no_baseline and not args.only_janus and n <= args.baseline_max:
             run_point("stock", n, args, points)
     extra: dict[str, Any] = {}
     if args.find_max:
-        extra["max_calls"] = find_max(args, points)
-    points.sort(key=lambda p: (p["calls"], p["target"] != "parloir"))
+        if not args.only_janus:
+            extra["max_calls"] = find_max(args, points)
+        if with_janus:
+            extra["janus_max_calls"] = find_max(args, points, "janus")
+    points.sort(key=lambda p: (p["calls"], ORDER.get(p["target"], 9)))
     save(points, args, extra)
     print(table([p for p in points if p.get("cpu_percent") is not None]))
-    if args.find_max:
-        print(f"\nLargest N at >= {MIN_FPS:g} fps and < {MAX_LOSS:.1%} loss: {extra['max_calls']}")
+    for key, label in (("max_calls", "Parloir"), ("janus_max_calls", "Janus")):
+        if key in extra:
+            print(f"\nLargest N at >= {MIN_FPS:g} fps and < {MAX_LOSS:.1%} loss, {label}: "
+                  f"{extra[key]}")  # fmt: skip
     stem = results_stem(args)
     print(f"\nSaved {Path(args.out) / f'{stem}.json'} and {stem}.png", file=sys.stderr)
     return 0

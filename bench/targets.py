@@ -249,3 +249,19 @@ async def seed_parloir(target: Target, calls: int, viewers: int) -> list[dict[st
 
 def stock_specs(calls: int, viewers: int) -> list[dict[str, Any]]:
     return [{"name": f"call{i}", "viewer": i < viewers} for i in range(calls)]
+
+
+def start_janus_target(workdir: Path) -> Target:
+    """Debian's Janus with bench/janus/'s configuration (:mod:`bench.janus`)."""
+    from .janus import local_address, start_janus
+
+    address = local_address()
+    proc, base = start_janus(workdir, address)
+    return Target("janus", proc, base, workdir, extra={"ice_address": address})
+
+
+def janus_specs(calls: int, workdir: Path, record: bool) -> list[dict[str, Any]]:
+    """VideoCall has no third party to watch a call: no viewers through Janus."""
+    folder = str(workdir / "recordings")
+    return [{"name": f"call{i}", "viewer": False, "record": record, "recordings": folder}
+            for i in range(calls)]  # fmt: skip
