@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-import shutil
 import socket
 import subprocess
 import time
@@ -158,7 +157,7 @@ class JanusSession:
             try:
                 async with self.http.get(url + str(int(time.time() * 1000))) as resp:
                     reply = await resp.json(content_type=None)
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 await asyncio.sleep(0.2)
                 continue
             for event in reply if isinstance(reply, list) else [reply]:
@@ -203,8 +202,3 @@ class JanusSession:
         if self.session_id:
             with contextlib.suppress(Exception):
                 await self._post(f"/{self.session_id}", {"janus": "destroy"})
-
-
-def copy_config(dest: Path) -> None:
-    """The configuration as used (for a run's record)."""
-    shutil.copytree(CONFIG, dest, dirs_exist_ok=True)

@@ -1,6 +1,6 @@
-"""``python -m bench run``: N recorded two-way calls through Parloir and through the stock
-aiortc relay, measured on the server process only (with ``--processes P``, on the P gateway
-processes: their sum, and each one).
+"""``python -m bench run``: N recorded two-way calls through Parloir, through Janus (Debian's,
+:mod:`bench.janus`, when installed) and through the stock aiortc relay, measured on the server
+process only (with ``--processes P``, on the P gateway processes: their sum, and each one).
 
 For each N: start the server (a fresh process), seed, start the load generator's worker
 processes, set up every call, wait ``--warmup`` seconds (recordings started, keyframes through),
@@ -311,7 +311,8 @@ def _cell(row: dict[str, Any], key: str, fmt: str) -> str:
 
 
 def table(points: list[dict[str, Any]]) -> str:
-    """A Markdown table: every point, then the stock/Parloir CPU ratio per N."""
+    """A Markdown table: every point, then the stock/Parloir and Parloir/Janus CPU ratios per
+    N."""
     columns = COLUMNS
     if any(p.get("processes", 1) > 1 for p in points):  # several gateway processes
         columns = [*COLUMNS[:4], ("CPU % per process", "cpu_percent_per_process", "{:.0f}"),
@@ -320,29 +321,41 @@ def table(points: list[dict[str, Any]]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in points:
         lines.append("| " + " | ".join(_cell(row, k, f) for _h, k, f in columns) + " |")
-    ratios = ratio_rows(points)
-    if ratios:
-        lines += ["", "| N | stock CPU s/call-min | Parloir CPU s/call-min | stock / Parloir |",
+    for num, den in RATIOS:
+        ratios = ratio_rows(points, num, den)
+        if not ratios:
+            continue
+        a, b = LABELS[num], LABELS[den]
+        lines += ["", f"| N | {a} CPU s/call-min | {b} CPU s/call-min | {a} / {b} |",
                   "|---|---|---|---|"]  # fmt: skip
         by = {(p["target"], p["calls"]): p for p in points}
-        for n, stock, ours, ratio in ratios:
+        for n, x, y, ratio in ratios:
             # A saturated server's CPU per call understates what the load would need.
-            fps = by[("stock", n)]["fps_min"]
-            note = "" if by[("stock", n)]["ok"] else f" (stock saturated: {fps:.0f} fps min)"
-            lines.append(f"| {n} | {stock:.2f} | {ours:.2f} | {ratio:.1f}×{note} |")
+            notes = [f"{LABELS[t]} saturated: {by[(t, n)]['fps_min']:.0f} fps min"
+                     for t in (num, den) if not by[(t, n)]["ok"]]  # fmt: skip
+            note = f" ({'; '.join(notes)})" if notes else ""
+            lines.append(f"| {n} | {x:.2f} | {y:.2f} | {ratio:.1f}×{note} |")
     return "\n".join(lines)
 
 
-def ratio_rows(points: list[dict[str, Any]]) -> list[tuple[int, float, float, float]]:
+LABELS = {"parloir": "Parloir", "janus": "Janus", "stock": "stock"}
+RATIOS = (("stock", "parloir"), ("parloir", "janus"))
+"The ratios of CPU per call-minute the table shows: stock / Parloir, Parloir / Janus."
+
+
+def ratio_rows(
+    points: list[dict[str, Any]], num: str = "stock", den: str = "parloir"
+) -> list[tuple[int, float, float, float]]:
+    """(N, num's CPU s/call-min, den's, num / den) for every N both were measured at."""
     by = {(p["target"], p["calls"]): p for p in points}
     out = []
-    for (name, n), stock in sorted(by.items(), key=lambda kv: kv[0][1]):
-        ours = by.get(("parloir", n))
-        if name != "stock" or ours is None:
+    for (name, n), a in sorted(by.items(), key=lambda kv: kv[0][1]):
+        b = by.get((den, n))
+        if name != num or b is None:
             continue
-        s, o = stock["cpu_s_per_call_minute"], ours["cpu_s_per_call_minute"]
-        if s and o:
-            out.append((n, s, o, s / o))
+        x, y = a.get("cpu_s_per_call_minute"), b.get("cpu_s_per_call_minute")
+        if x and y:
+            out.append((n, x, y, x / y))
     return out
 
 
@@ -358,6 +371,7 @@ def plot(points: list[dict[str, Any]], path: Path) -> bool:
     fig, (ax_cpu, ax_fps) = plt.subplots(1, 2, figsize=(11, 4.2))
     for name, label, style, color in (
         ("parloir", "Parloir (forwarding)", "o-", "tab:blue"),
+        ("janus", "Janus VideoCall + .mjr recorder (C)", "^-.", "tab:green"),
         ("stock", "stock aiortc relay + recorder", "s--", "tab:orange"),
     ):
         rows = sorted((p for p in points if p["target"] == name), key=lambda p: p["calls"])
@@ -402,6 +416,10 @@ def save(points: list[dict[str, Any]], args: argparse.Namespace, extra: dict[str
         "ratios": [
             {"calls": n, "stock": s, "parloir": o, "ratio": round(r, 2)}
             for n, s, o, r in ratio_rows(points)
+        ],
+        "ratios_parloir_janus": [
+            {"calls": n, "parloir": o, "janus": j, "ratio": round(r, 2)}
+            for n, o, j, r in ratio_rows(points, "parloir", "janus")
         ],  # fmt: skip
         **extra,
     }
@@ -465,7 +483,7 @@ def find_max(args: argparse.Namespace, points: list[dict[str, Any]], name: str =
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    cmd = sub.add_parser("run", help="measure Parloir and the stock baseline")
+    cmd = sub.add_parser("run", help="measure Parloir, Janus and the stock baseline")
     cmd.add_argument("--calls", default="1,5,10,20", help="comma-separated N (default 1,5,10,20)")
     cmd.add_argument("--seconds", type=float, default=30, help="measuring window per point")
     cmd.add_argument("--warmup", type=float, default=3, help="seconds between setup and window")
