@@ -17,6 +17,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,9 @@ def write_config(workdir: Path, port: int, address: str) -> Path:
     return conf
 
 
-def start_janus(workdir: Path, address: str) -> tuple[subprocess.Popen[str], str]:
+def start_janus(
+    workdir: Path, address: str, preexec: Callable[[], None] | None = None
+) -> tuple[subprocess.Popen[str], str]:
     """Janus (HTTP API on 127.0.0.1, ICE on ``address`` only), ready to answer
     ``GET /janus/info``: (process, API base URL)."""
     if not available():
@@ -92,7 +95,7 @@ def start_janus(workdir: Path, address: str) -> tuple[subprocess.Popen[str], str
     argv = [JANUS, "--configs-folder", str(conf), "--config", str(conf / "janus.jcfg"),
             "--disable-colors", "--log-file", str(workdir / "janus-own.log")]  # fmt: skip
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, text=True,
-                            cwd=workdir)  # fmt: skip
+                            cwd=workdir, preexec_fn=preexec)  # fmt: skip
     log.close()
     base = f"http://127.0.0.1:{port}/janus"
     deadline = time.monotonic() + 20

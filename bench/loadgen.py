@@ -499,6 +499,9 @@ async def _serve(conn: Connection, params: dict[str, Any]) -> None:
 def worker_main(conn: Connection, params: dict[str, Any]) -> None:
     """Entry point of a worker process (multiprocessing, spawn)."""
     import logging
+    import os
 
+    if params.get("cpus"):  # --loadgen-cpus: before any thread starts, so all inherit it
+        os.sched_setaffinity(0, params["cpus"])
     logging.basicConfig(level=logging.ERROR)
     asyncio.run(_serve(conn, params))

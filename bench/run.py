@@ -82,7 +82,14 @@ def machine_busy() -> tuple[float, float]:
 class Workers:
     """The load generator's processes, driven over pipes."""
 
-    def __init__(self, target: Target, specs: list[dict[str, Any]], count: int, clip: dict) -> None:
+    def __init__(
+        self,
+        target: Target,
+        specs: list[dict[str, Any]],
+        count: int,
+        clip: dict,
+        cpus: set[int] | None = None,
+    ) -> None:
         ctx = mp.get_context("spawn")
         self.pipes, self.procs = [], []
         for i in range(count):
@@ -92,7 +99,7 @@ class Workers:
             parent, child = ctx.Pipe()
             params = {"target": target.name, "base": target.url, "outbox": target.outbox,
                       "calls": share, "ice_address": target.extra.get("ice_address"),
-                      **clip}  # fmt: skip
+                      "cpus": cpus, **clip}  # fmt: skip
             proc = ctx.Process(target=worker_main, args=(child, params), daemon=True)
             proc.start()
             self.pipes.append(parent)
@@ -130,11 +137,13 @@ def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str,
         work = Path(tmp)
         processes = args.processes if target_name == "parloir" else 1
         if target_name == "parloir":
-            target = start_parloir(work, calls, record=args.record, processes=processes)
+            target = start_parloir(
+                work, calls, record=args.record, processes=processes, cpus=args.server_cpus
+            )
         elif target_name == "janus":
-            target = start_janus_target(work)
+            target = start_janus_target(work, cpus=args.server_cpus)
         else:
-            target = start_stock(work, record=args.record)
+            target = start_stock(work, record=args.record, cpus=args.server_cpus)
         pids = target.pids
         workers: Workers | None = None
         per_owner: list[int] = []
@@ -151,7 +160,7 @@ def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str,
                 for i, spec in enumerate(specs):
                     spec["kiosk_base"] = target.urls[i % processes]
                     spec["relative_base"] = target.urls[(i + 1) % processes]
-            workers = Workers(target, specs, min(args.workers, calls), clip)
+            workers = Workers(target, specs, min(args.workers, calls), clip, args.loadgen_cpus)
             setup_started = time.monotonic()
             ready = workers.ask_all("setup", "ready", timeout=60 + 5 * calls)
             setup_seconds = time.monotonic() - setup_started
@@ -404,8 +413,17 @@ def save(points: list[dict[str, Any]], args: argparse.Namespace, extra: dict[str
     clip = load_clip(10, args.video_kbps)
     doc = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": {"cpus": os.cpu_count(), "load_generator": "same machine"},
-        "settings": {k: v for k, v in vars(args).items() if k not in ("func",)},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_generator": "same machine",
+            "server_cpus": sorted(args.server_cpus) if args.server_cpus else "all",
+            "loadgen_cpus": sorted(args.loadgen_cpus) if args.loadgen_cpus else "all",
+        },
+        "settings": {
+            k: sorted(v) if isinstance(v, set) else v
+            for k, v in vars(args).items()
+            if k not in ("func",)
+        },
         "clip": {
             "video": "VP8 640x480 30 fps",
             "video_kbps": round(clip.measured_video_kbps),
@@ -480,6 +498,17 @@ def find_max(args: argparse.Namespace, points: list[dict[str, Any]], name: str =
     return good
 
 
+def cpu_list(text: str) -> set[int]:
+    """``taskset -c``'s list syntax: ``0``, ``0,1``, ``0-3``."""
+    cpus: set[int] = set()
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        cpus.update(range(int(first), int(last or first) + 1))
+    if not cpus:
+        raise argparse.ArgumentTypeError(f"no CPU in {text!r}")
+    return cpus
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -535,11 +564,29 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="py-spy the server during each window (results/profile-*.txt)",
     )
+    cmd.add_argument(
+        "--server-cpus",
+        type=cpu_list,
+        default=None,
+        help="pin the server's processes (and Parloir's Redis) to these CPUs, e.g. 1 or 0-1",
+    )
+    cmd.add_argument(
+        "--loadgen-cpus",
+        type=cpu_list,
+        default=None,
+        help="pin the load generator (and this orchestrator) to these CPUs, e.g. 0",
+    )
     cmd.add_argument("--keep-receivers", action="store_true", help="every receiver in the JSON")
     cmd.add_argument("--out", default=str(RESULTS), help="folder for last.json and last.png")
     args = parser.parse_args(argv)
     if args.processes < 1:
         parser.error("--processes must be at least 1")
+    for option in ("server_cpus", "loadgen_cpus"):
+        cpus = getattr(args, option)
+        if cpus and not cpus <= os.sched_getaffinity(0):
+            parser.error(f"--{option.replace('_', '-')}: CPUs {sorted(cpus)} not all available")
+    if args.loadgen_cpus:
+        os.sched_setaffinity(0, args.loadgen_cpus)
     calls = [int(n) for n in args.calls.split(",") if n.strip()] if args.calls else []
     load_clip(10, args.video_kbps)  # encode once, before any worker needs it
     points: list[dict[str, Any]] = []

@@ -8,6 +8,7 @@ benchmark's own runs, not to the test suite)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -53,3 +54,20 @@ def test_bench_runs_one_call_through_janus_both_ways(tmp_path: Path) -> None:
     assert point["recordings"]["kinds"] == [".mjr"] and point["recordings"]["files"] == 4
     assert point["cpu_seconds"] > 0 and point["rss_mb"] > 0 and point["delay_samples"] > 0
     assert "| 1 | janus |" in done.stdout
+
+
+def test_cpu_lists_and_pinning_reach_a_spawned_server() -> None:
+    """--server-cpus/--loadgen-cpus: taskset's list syntax, and a child started pinned is on
+    those CPUs only (every thread it starts inherits it)."""
+    from bench.run import cpu_list
+    from bench.targets import pinned
+
+    assert cpu_list("0") == {0} and cpu_list("0-2,5") == {0, 1, 2, 5}
+    one = {min(os.sched_getaffinity(0))}
+    child = subprocess.Popen(["sleep", "10"], preexec_fn=pinned(one))
+    try:
+        assert os.sched_getaffinity(child.pid) == one
+    finally:
+        child.kill()
+        child.wait()
+    assert pinned(None) is None
