@@ -1,11 +1,11 @@
 """Janus (Debian's ``janus`` 1.1.x, C) as the benchmark's native baseline.
 
 :func:`start_janus` starts ``/usr/bin/janus`` with the configuration kept in ``bench/janus/``
-(VideoCall plugin and HTTP transport only, ICE on 127.0.0.1 only, no STUN), copied into the
-point's work folder with a free HTTP port filled in. :class:`JanusSession` is a small aiohttp
-client of Janus's documented JSON API over HTTP (create, attach, message with or without a
-JSEP, trickle, a long poll for events, keepalives, destroy): what a web page's ``janus.js``
-does, without a browser.
+(VideoCall plugin and HTTP transport only, the API on 127.0.0.1, ICE on one local address
+only, no STUN), copied into the point's work folder with a free HTTP port filled in.
+:class:`JanusSession` is a small aiohttp client of Janus's documented JSON API over HTTP
+(create, attach, message with or without a JSEP, trickle, a long poll for events, keepalives,
+destroy): what a web page's ``janus.js`` does, without a browser.
 """
 
 from __future__ import annotations
