@@ -28,6 +28,7 @@ from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSess
 from gateway.media import aiortc_passthrough as passthrough
 
 from .clip import Clip, load_clip
+from .janus import JanusSession
 from .media import (
     VIDEO_STEP,
     ClipTrack,
@@ -95,6 +96,16 @@ class Peer:
 
     async def accept(self, sdp: str) -> None:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
+        self._attach()
+
+    async def answer(self, sdp: str) -> str:
+        """The callee's side (Janus's VideoCall offers to the callee): answer an offer."""
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+        self._attach()
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        return str(self.pc.localDescription.sdp)
+
+    def _attach(self) -> None:
         for transceiver in self.pc.getTransceivers():
             passthrough.attach_receiver(
                 transceiver.receiver, self.meters[transceiver.kind].on_packet
@@ -137,6 +148,8 @@ class Call:
     join_seconds: float | None = None
     sockets: list[aiohttp.ClientWebSocketResponse] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    janus: list[JanusSession] = field(default_factory=list)
+    "Against Janus: the kiosk's and the relative's sessions."
 
     def receivers(self) -> list[tuple[str, StreamMeter, Any]]:
         """(label, meter, RTCRtpReceiver) of every receiving section of this call."""
@@ -155,6 +168,8 @@ class Call:
         for ws in self.sockets:
             with contextlib.suppress(Exception):
                 await ws.close()
+        for session in self.janus:
+            await session.close()
         pcs = [self.kiosk.pc, self.relative.pc] + ([self.viewer.pc] if self.viewer else [])
         await asyncio.gather(*(pc.close() for pc in pcs), return_exceptions=True)
 
@@ -308,6 +323,45 @@ async def stock_call(
     return call
 
 
+async def janus_call(
+    http: aiohttp.ClientSession, base: str, clip: Clip, spec: dict[str, Any]
+) -> Call:
+    """A call through Janus's VideoCall plugin: both register, the kiosk calls the relative
+    with its offer, the relative accepts with its answer to Janus's offer; each leg is then
+    recorded by Janus's recorder (``set`` with ``record``)."""
+    call = Call(spec["name"], Peer(clip, by_ts=False), Peer(clip, by_ts=False))
+    _cross_link(call)
+    kiosk, relative = JanusSession(http, base), JanusSession(http, base)
+    call.janus = [kiosk, relative]
+    names = {"kiosk": f"{spec['name']}-kiosk", "relative": f"{spec['name']}-relative"}
+    try:
+        await asyncio.gather(kiosk.open(), relative.open())
+        for session, role in ((kiosk, "kiosk"), (relative, "relative")):
+            await session.message({"request": "register", "username": names[role]})
+            await session.expect("registered")
+        offer = await call.kiosk.offer()
+        started = time.time()
+        await kiosk.message({"request": "call", "username": names["relative"]},
+                            {"type": "offer", "sdp": offer})  # fmt: skip
+        incoming = await relative.expect("incomingcall")
+        answer = await call.relative.answer(incoming["jsep"]["sdp"])
+        await relative.message({"request": "accept"}, {"type": "answer", "sdp": answer})
+        accepted = await kiosk.expect("accepted")
+        await call.kiosk.accept(accepted["jsep"]["sdp"])
+        await asyncio.gather(kiosk.trickle_done(), relative.trickle_done())
+        call.join_seconds = await _first_video([call.kiosk, call.relative]) - started
+        if spec.get("record", True):
+            folder = spec["recordings"]
+            for session, role in ((kiosk, "kiosk"), (relative, "relative")):
+                await session.message({"request": "set", "record": True,
+                                       "filename": f"{folder}/{names[role]}"})  # fmt: skip
+        call.call_id = names["kiosk"]
+    except BaseException:
+        await call.close()
+        raise
+    return call
+
+
 async def _inbound(receiver: Any) -> tuple[int, int]:
     """(packets received, packets lost) from the receiver's RTP statistics."""
     received = lost = 0
@@ -340,6 +394,8 @@ class Worker:
                 try:
                     if target == "parloir":
                         call = await parloir_call(http, base, outbox, self.clip, spec, staff)
+                    elif target == "janus":
+                        call = await janus_call(http, base, self.clip, spec)
                     else:
                         call = await stock_call(http, base, self.clip, spec)
                     self.calls.append(call)
@@ -406,6 +462,8 @@ class Worker:
             with contextlib.suppress(Exception):
                 if self.params["target"] == "parloir" and call.sockets:
                     await call.sockets[0].send_json({"type": "hangup"})
+                elif self.params["target"] == "janus":
+                    await call.janus[0].message({"request": "hangup"})
                 else:
                     async with http.post(f"{base}/hangup", json={"id": call.call_id}):
                         pass
@@ -415,7 +473,8 @@ class Worker:
 
 async def _serve(conn: Connection, params: dict[str, Any]) -> None:
     passthrough.install()  # the receivers' decoder bypass
-    passthrough.restrict_host_addresses(["127.0.0.1"])
+    # ICE on loopback; against Janus on the address it gathers on (bench.janus.local_address).
+    passthrough.restrict_host_addresses([params.get("ice_address") or "127.0.0.1"])
     zero_timestamp_origin()
     worker = Worker(params)
     loop = asyncio.get_running_loop()
@@ -440,6 +499,9 @@ async def _serve(conn: Connection, params: dict[str, Any]) -> None:
 def worker_main(conn: Connection, params: dict[str, Any]) -> None:
     """Entry point of a worker process (multiprocessing, spawn)."""
     import logging
+    import os
 
+    if params.get("cpus"):  # --loadgen-cpus: before any thread starts, so all inherit it
+        os.sched_setaffinity(0, params["cpus"])
     logging.basicConfig(level=logging.ERROR)
     asyncio.run(_serve(conn, params))

@@ -1,6 +1,6 @@
-"""``python -m bench run``: N recorded two-way calls through Parloir and through the stock
-aiortc relay, measured on the server process only (with ``--processes P``, on the P gateway
-processes: their sum, and each one).
+"""``python -m bench run``: N recorded two-way calls through Parloir, through Janus (Debian's,
+:mod:`bench.janus`, when installed) and through the stock aiortc relay, measured on the server
+process only (with ``--processes P``, on the P gateway processes: their sum, and each one).
 
 For each N: start the server (a fresh process), seed, start the load generator's worker
 processes, set up every call, wait ``--warmup`` seconds (recordings started, keyframes through),
@@ -23,13 +23,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import profile
+from . import janus, profile
 from .clip import load_clip
 from .loadgen import worker_main
 from .targets import (
     Target,
     calls_per_owner,
+    janus_specs,
     seed_parloir,
+    start_janus_target,
     start_parloir,
     start_stock,
     stock_specs,
@@ -39,6 +41,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 MIN_FPS = 28.0
 MAX_LOSS = 0.005
 TICK = os.sysconf("SC_CLK_TCK")
+ORDER = {"parloir": 0, "janus": 1, "stock": 2}
 
 
 # -- /proc ---------------------------------------------------------------------------------
@@ -79,7 +82,14 @@ def machine_busy() -> tuple[float, float]:
 class Workers:
     """The load generator's processes, driven over pipes."""
 
-    def __init__(self, target: Target, specs: list[dict[str, Any]], count: int, clip: dict) -> None:
+    def __init__(
+        self,
+        target: Target,
+        specs: list[dict[str, Any]],
+        count: int,
+        clip: dict,
+        cpus: set[int] | None = None,
+    ) -> None:
         ctx = mp.get_context("spawn")
         self.pipes, self.procs = [], []
         for i in range(count):
@@ -88,7 +98,8 @@ class Workers:
                 continue
             parent, child = ctx.Pipe()
             params = {"target": target.name, "base": target.url, "outbox": target.outbox,
-                      "calls": share, **clip}  # fmt: skip
+                      "calls": share, "ice_address": target.extra.get("ice_address"),
+                      "cpus": cpus, **clip}  # fmt: skip
             proc = ctx.Process(target=worker_main, args=(child, params), daemon=True)
             proc.start()
             self.pipes.append(parent)
@@ -120,15 +131,19 @@ class Workers:
 
 
 def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str, Any]:
-    viewers = math.ceil(calls * args.viewers)
+    viewers = math.ceil(calls * args.viewers) if target_name != "janus" else 0
     clip = {"clip_seconds": 10, "video_kbps": args.video_kbps}
     with tempfile.TemporaryDirectory(prefix=f"parloir-bench-{target_name}-") as tmp:
         work = Path(tmp)
         processes = args.processes if target_name == "parloir" else 1
         if target_name == "parloir":
-            target = start_parloir(work, calls, record=args.record, processes=processes)
+            target = start_parloir(
+                work, calls, record=args.record, processes=processes, cpus=args.server_cpus
+            )
+        elif target_name == "janus":
+            target = start_janus_target(work, cpus=args.server_cpus)
         else:
-            target = start_stock(work, record=args.record)
+            target = start_stock(work, record=args.record, cpus=args.server_cpus)
         pids = target.pids
         workers: Workers | None = None
         per_owner: list[int] = []
@@ -137,13 +152,15 @@ def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str,
             rss_idle = sum(rss_bytes(pid) for pid in pids)
             if target_name == "parloir":
                 specs = asyncio.run(seed_parloir(target, calls, viewers))
+            elif target_name == "janus":
+                specs = janus_specs(calls, work, args.record)
             else:
                 specs = stock_specs(calls, viewers)
             if processes > 1:  # round robin, kiosk and relative on different processes
                 for i, spec in enumerate(specs):
                     spec["kiosk_base"] = target.urls[i % processes]
                     spec["relative_base"] = target.urls[(i + 1) % processes]
-            workers = Workers(target, specs, min(args.workers, calls), clip)
+            workers = Workers(target, specs, min(args.workers, calls), clip, args.loadgen_cpus)
             setup_started = time.monotonic()
             ready = workers.ask_all("setup", "ready", timeout=60 + 5 * calls)
             setup_seconds = time.monotonic() - setup_started
@@ -188,6 +205,7 @@ def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str,
             if workers is not None:
                 workers.close()
             target.stop()
+            recordings = _recordings(work / "recordings")
     elapsed = t1 - t0
     joins = [j for r in ready for j in r["joins"] if j is not None]
     errors = [e for r in ready for e in r["errors"]]
@@ -232,6 +250,7 @@ def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str,
         "delay_ms_p50": _pct(delays, 0.50), "delay_ms_p95": _pct(delays, 0.95),
         "delay_ms_max": _pct(delays, 1.0), "delay_samples": len(delays),
         "sender_fps_min": round(min(sender_fps, default=0.0), 2),
+        "recordings": recordings,
         "keyframe_restarts": sum(rep["restarts"] for rep in reports),
         "loadgen_cpu_percent": round(100 * (load1 - load0) / elapsed, 1),
         "machine_busy_percent": round(100 * (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]), 1),
@@ -257,6 +276,13 @@ def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str,
         and result["packet_loss"] < MAX_LOSS
     )
     return result
+
+
+def _recordings(folder: Path) -> dict[str, Any]:
+    """What the server recorded: file count, MB, and the kinds of file (``.webm``, ``.mjr``)."""
+    files = [f for f in folder.rglob("*") if f.is_file()] if folder.exists() else []
+    return {"files": len(files), "mb": round(sum(f.stat().st_size for f in files) / 2**20, 2),
+            "kinds": sorted({f.suffix for f in files})}  # fmt: skip
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -294,7 +320,8 @@ def _cell(row: dict[str, Any], key: str, fmt: str) -> str:
 
 
 def table(points: list[dict[str, Any]]) -> str:
-    """A Markdown table: every point, then the stock/Parloir CPU ratio per N."""
+    """A Markdown table: every point, then the stock/Parloir and Parloir/Janus CPU ratios per
+    N."""
     columns = COLUMNS
     if any(p.get("processes", 1) > 1 for p in points):  # several gateway processes
         columns = [*COLUMNS[:4], ("CPU % per process", "cpu_percent_per_process", "{:.0f}"),
@@ -303,29 +330,41 @@ def table(points: list[dict[str, Any]]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in points:
         lines.append("| " + " | ".join(_cell(row, k, f) for _h, k, f in columns) + " |")
-    ratios = ratio_rows(points)
-    if ratios:
-        lines += ["", "| N | stock CPU s/call-min | Parloir CPU s/call-min | stock / Parloir |",
+    for num, den in RATIOS:
+        ratios = ratio_rows(points, num, den)
+        if not ratios:
+            continue
+        a, b = LABELS[num], LABELS[den]
+        lines += ["", f"| N | {a} CPU s/call-min | {b} CPU s/call-min | {a} / {b} |",
                   "|---|---|---|---|"]  # fmt: skip
         by = {(p["target"], p["calls"]): p for p in points}
-        for n, stock, ours, ratio in ratios:
+        for n, x, y, ratio in ratios:
             # A saturated server's CPU per call understates what the load would need.
-            fps = by[("stock", n)]["fps_min"]
-            note = "" if by[("stock", n)]["ok"] else f" (stock saturated: {fps:.0f} fps min)"
-            lines.append(f"| {n} | {stock:.2f} | {ours:.2f} | {ratio:.1f}×{note} |")
+            notes = [f"{LABELS[t]} saturated: {by[(t, n)]['fps_min']:.0f} fps min"
+                     for t in (num, den) if not by[(t, n)]["ok"]]  # fmt: skip
+            note = f" ({'; '.join(notes)})" if notes else ""
+            lines.append(f"| {n} | {x:.2f} | {y:.2f} | {ratio:.1f}×{note} |")
     return "\n".join(lines)
 
 
-def ratio_rows(points: list[dict[str, Any]]) -> list[tuple[int, float, float, float]]:
+LABELS = {"parloir": "Parloir", "janus": "Janus", "stock": "stock"}
+RATIOS = (("stock", "parloir"), ("parloir", "janus"))
+"The ratios of CPU per call-minute the table shows: stock / Parloir, Parloir / Janus."
+
+
+def ratio_rows(
+    points: list[dict[str, Any]], num: str = "stock", den: str = "parloir"
+) -> list[tuple[int, float, float, float]]:
+    """(N, num's CPU s/call-min, den's, num / den) for every N both were measured at."""
     by = {(p["target"], p["calls"]): p for p in points}
     out = []
-    for (name, n), stock in sorted(by.items(), key=lambda kv: kv[0][1]):
-        ours = by.get(("parloir", n))
-        if name != "stock" or ours is None:
+    for (name, n), a in sorted(by.items(), key=lambda kv: kv[0][1]):
+        b = by.get((den, n))
+        if name != num or b is None:
             continue
-        s, o = stock["cpu_s_per_call_minute"], ours["cpu_s_per_call_minute"]
-        if s and o:
-            out.append((n, s, o, s / o))
+        x, y = a.get("cpu_s_per_call_minute"), b.get("cpu_s_per_call_minute")
+        if x and y:
+            out.append((n, x, y, x / y))
     return out
 
 
@@ -341,6 +380,7 @@ def plot(points: list[dict[str, Any]], path: Path) -> bool:
     fig, (ax_cpu, ax_fps) = plt.subplots(1, 2, figsize=(11, 4.2))
     for name, label, style, color in (
         ("parloir", "Parloir (forwarding)", "o-", "tab:blue"),
+        ("janus", "Janus VideoCall + .mjr recorder (C)", "^-.", "tab:green"),
         ("stock", "stock aiortc relay + recorder", "s--", "tab:orange"),
     ):
         rows = sorted((p for p in points if p["target"] == name), key=lambda p: p["calls"])
@@ -373,8 +413,17 @@ def save(points: list[dict[str, Any]], args: argparse.Namespace, extra: dict[str
     clip = load_clip(10, args.video_kbps)
     doc = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": {"cpus": os.cpu_count(), "load_generator": "same machine"},
-        "settings": {k: v for k, v in vars(args).items() if k not in ("func",)},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_generator": "same machine",
+            "server_cpus": sorted(args.server_cpus) if args.server_cpus else "all",
+            "loadgen_cpus": sorted(args.loadgen_cpus) if args.loadgen_cpus else "all",
+        },
+        "settings": {
+            k: sorted(v) if isinstance(v, set) else v
+            for k, v in vars(args).items()
+            if k not in ("func",)
+        },
         "clip": {
             "video": "VP8 640x480 30 fps",
             "video_kbps": round(clip.measured_video_kbps),
@@ -385,6 +434,10 @@ def save(points: list[dict[str, Any]], args: argparse.Namespace, extra: dict[str
         "ratios": [
             {"calls": n, "stock": s, "parloir": o, "ratio": round(r, 2)}
             for n, s, o, r in ratio_rows(points)
+        ],
+        "ratios_parloir_janus": [
+            {"calls": n, "parloir": o, "janus": j, "ratio": round(r, 2)}
+            for n, o, j, r in ratio_rows(points, "parloir", "janus")
         ],  # fmt: skip
         **extra,
     }
@@ -427,28 +480,39 @@ def _summary(p: dict[str, Any]) -> str:
     return text + (f" errors={p['errors']}" if p["errors"] else "")
 
 
-def find_max(args: argparse.Namespace, points: list[dict[str, Any]]) -> int:
+def find_max(args: argparse.Namespace, points: list[dict[str, Any]], name: str = "parloir") -> int:
     """Largest N with every receiver >= 28 fps and loss < 0.5%: step up, then bisect."""
     good, bad, n = 0, None, args.start
     while n <= args.max_calls:
-        if run_point("parloir", n, args, points)["ok"]:
+        if run_point(name, n, args, points)["ok"]:
             good, n = n, n + args.step
         else:
             bad = n
             break
     while bad is not None and bad - good > 1:
         mid = (good + bad) // 2
-        if run_point("parloir", mid, args, points)["ok"]:
+        if run_point(name, mid, args, points)["ok"]:
             good = mid
         else:
             bad = mid
     return good
 
 
+def cpu_list(text: str) -> set[int]:
+    """``taskset -c``'s list syntax: ``0``, ``0,1``, ``0-3``."""
+    cpus: set[int] = set()
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        cpus.update(range(int(first), int(last or first) + 1))
+    if not cpus:
+        raise argparse.ArgumentTypeError(f"no CPU in {text!r}")
+    return cpus
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    cmd = sub.add_parser("run", help="measure Parloir and the stock baseline")
+    cmd = sub.add_parser("run", help="measure Parloir, Janus and the stock baseline")
     cmd.add_argument("--calls", default="1,5,10,20", help="comma-separated N (default 1,5,10,20)")
     cmd.add_argument("--seconds", type=float, default=30, help="measuring window per point")
     cmd.add_argument("--warmup", type=float, default=3, help="seconds between setup and window")
@@ -472,7 +536,14 @@ def main(argv: list[str] | None = None) -> int:
         default=2,
         help="run the stock baseline only up to this N (it saturates 2 cores fast)",
     )
-    cmd.add_argument("--no-baseline", action="store_true")
+    cmd.add_argument("--no-baseline", action="store_true", help="no stock aiortc baseline")
+    cmd.add_argument(
+        "--no-janus",
+        dest="janus",
+        action="store_false",
+        help="no Janus baseline (it runs whenever /usr/bin/janus exists)",
+    )
+    cmd.add_argument("--only-janus", action="store_true", help="Janus alone (no Parloir, no stock)")
     cmd.add_argument(
         "--no-record",
         dest="record",
@@ -493,6 +564,18 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="py-spy the server during each window (results/profile-*.txt)",
     )
+    cmd.add_argument(
+        "--server-cpus",
+        type=cpu_list,
+        default=None,
+        help="pin the server's processes (and Parloir's Redis) to these CPUs, e.g. 1 or 0-1",
+    )
+    cmd.add_argument(
+        "--loadgen-cpus",
+        type=cpu_list,
+        default=None,
+        help="pin the load generator (and this orchestrator) to these CPUs, e.g. 0",
+    )
     cmd.add_argument("--keep-receivers", action="store_true", help="every receiver in the JSON")
     cmd.add_argument("--out", default=str(RESULTS), help="folder for last.json and last.png")
     net = sub.add_parser("net", help="one browser call, the relative's downlink shaped (root)")
@@ -506,21 +589,38 @@ def main(argv: list[str] | None = None) -> int:
         return net_mode.main(args)
     if args.processes < 1:
         parser.error("--processes must be at least 1")
+    for option in ("server_cpus", "loadgen_cpus"):
+        cpus = getattr(args, option)
+        if cpus and not cpus <= os.sched_getaffinity(0):
+            parser.error(f"--{option.replace('_', '-')}: CPUs {sorted(cpus)} not all available")
+    if args.loadgen_cpus:
+        os.sched_setaffinity(0, args.loadgen_cpus)
     calls = [int(n) for n in args.calls.split(",") if n.strip()] if args.calls else []
     load_clip(10, args.video_kbps)  # encode once, before any worker needs it
     points: list[dict[str, Any]] = []
+    with_janus = args.janus and janus.available()
+    if args.janus and not with_janus:
+        print(f"{janus.JANUS} missing (apt-get install janus): no Janus baseline", file=sys.stderr)
     for n in calls:
-        run_point("parloir", n, args, points)
-        if not args.no_baseline and n <= args.baseline_max:
+        if not args.only_janus:
+            run_point("parloir", n, args, points)
+        if with_janus:
+            run_point("janus", n, args, points)
+        if not args.no_baseline and not args.only_janus and n <= args.baseline_max:
             run_point("stock", n, args, points)
     extra: dict[str, Any] = {}
     if args.find_max:
-        extra["max_calls"] = find_max(args, points)
-    points.sort(key=lambda p: (p["calls"], p["target"] != "parloir"))
+        if not args.only_janus:
+            extra["max_calls"] = find_max(args, points)
+        if with_janus:
+            extra["janus_max_calls"] = find_max(args, points, "janus")
+    points.sort(key=lambda p: (p["calls"], ORDER.get(p["target"], 9)))
     save(points, args, extra)
     print(table([p for p in points if p.get("cpu_percent") is not None]))
-    if args.find_max:
-        print(f"\nLargest N at >= {MIN_FPS:g} fps and < {MAX_LOSS:.1%} loss: {extra['max_calls']}")
+    for key, label in (("max_calls", "Parloir"), ("janus_max_calls", "Janus")):
+        if key in extra:
+            print(f"\nLargest N at >= {MIN_FPS:g} fps and < {MAX_LOSS:.1%} loss, {label}: "
+                  f"{extra[key]}")  # fmt: skip
     stem = results_stem(args)
     print(f"\nSaved {Path(args.out) / f'{stem}.json'} and {stem}.png", file=sys.stderr)
     return 0

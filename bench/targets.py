@@ -6,6 +6,7 @@ booking whose slot covers now, per call.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -14,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,10 +75,29 @@ class Target:
             self.redis.stop()
 
 
-def _spawn(argv: list[str], env: dict[str, str], log: Path) -> tuple[subprocess.Popen[str], dict]:
+def pinned(cpus: set[int] | None) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that pins the child to ``cpus`` before it runs (so every thread it
+    starts inherits them), or None to leave it on every CPU."""
+    if not cpus:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
+def pin_all(pid: int, cpus: set[int] | None) -> None:
+    """Pin a running process, every thread of it (``sched_setaffinity`` is per thread)."""
+    if not cpus:
+        return
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(ProcessLookupError):
+            os.sched_setaffinity(int(tid), cpus)
+
+
+def _spawn(
+    argv: list[str], env: dict[str, str], log: Path, cpus: set[int] | None = None
+) -> tuple[subprocess.Popen[str], dict]:
     with log.open("w") as err:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, env=env, text=True,
-                                cwd=ROOT)  # fmt: skip
+                                cwd=ROOT, preexec_fn=pinned(cpus))  # fmt: skip
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if not line:
@@ -94,13 +115,21 @@ def kiosks_enrolled() -> bool:
     return importlib.util.find_spec("gateway.store.kiosks") is not None
 
 
-def start_parloir(workdir: Path, calls: int, record: bool = True, processes: int = 1) -> Target:
+def start_parloir(
+    workdir: Path,
+    calls: int,
+    record: bool = True,
+    processes: int = 1,
+    cpus: set[int] | None = None,
+) -> Target:
     """``processes`` gateway processes on one Redis (embedded here, but external to each of
     them: ``REDIS_URL``), one recordings folder and one SMS outbox, each with its own port and
     data folder: the cluster of ``docs/deploy-cluster.md`` on one machine."""
     workdir.mkdir(parents=True, exist_ok=True)
     redis = EmbeddedRedis(workdir / "redis")
     redis.start()
+    if redis.process is not None:  # the server's Redis goes on the server's cores
+        pin_all(redis.process.pid, cpus)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARLOIR_")}
     env.update(
         REDIS_URL=redis.url,
@@ -121,7 +150,7 @@ def start_parloir(workdir: Path, calls: int, record: bool = True, processes: int
             suffix = "" if processes == 1 else str(i)
             argv = [sys.executable, "-m", "gateway", "serve", "--json", "--port", "0",
                     "--data-dir", str(workdir / f"var{suffix}")]  # fmt: skip
-            started.append(_spawn(argv, env, workdir / f"gateway{suffix}.log"))
+            started.append(_spawn(argv, env, workdir / f"gateway{suffix}.log", cpus))
         if processes > 1:
             _wait_all_beating(redis.url, [info["owner"] for _p, info in started])
     except BaseException:
@@ -168,13 +197,13 @@ def calls_per_owner(url: str, owners: list[str]) -> list[int]:
         client.close()
 
 
-def start_stock(workdir: Path, record: bool = True) -> Target:
+def start_stock(workdir: Path, record: bool = True, cpus: set[int] | None = None) -> Target:
     workdir.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "bench.reference_relay", "--port", "0",
             "--recordings", str(workdir / "recordings")]  # fmt: skip
     if not record:
         argv.append("--no-record")
-    proc, info = _spawn(argv, dict(os.environ), workdir / "reference.log")
+    proc, info = _spawn(argv, dict(os.environ), workdir / "reference.log", cpus)
     return Target("stock", proc, info["url"], workdir)
 
 
@@ -249,3 +278,19 @@ async def seed_parloir(target: Target, calls: int, viewers: int) -> list[dict[st
 
 def stock_specs(calls: int, viewers: int) -> list[dict[str, Any]]:
     return [{"name": f"call{i}", "viewer": i < viewers} for i in range(calls)]
+
+
+def start_janus_target(workdir: Path, cpus: set[int] | None = None) -> Target:
+    """Debian's Janus with bench/janus/'s configuration (:mod:`bench.janus`)."""
+    from .janus import local_address, start_janus
+
+    address = local_address()
+    proc, base = start_janus(workdir, address, pinned(cpus))
+    return Target("janus", proc, base, workdir, extra={"ice_address": address})
+
+
+def janus_specs(calls: int, workdir: Path, record: bool) -> list[dict[str, Any]]:
+    """VideoCall has no third party to watch a call: no viewers through Janus."""
+    folder = str(workdir / "recordings")
+    return [{"name": f"call{i}", "viewer": False, "record": record, "recordings": folder}
+            for i in range(calls)]  # fmt: skip

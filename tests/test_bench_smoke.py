@@ -1,4 +1,6 @@
-"""The benchmark (``python -m bench``) still runs end to end: one recorded, watched call for 3 s.
+"""The benchmark (``python -m bench``) still runs end to end: one recorded, watched call for 3 s
+through Parloir, and one recorded call through Janus where Debian's ``janus`` is installed
+(``./run test`` installs it).
 
 Only that it works and reports sane fields; no timing is asserted (the numbers belong to the
 benchmark's own runs, not to the test suite)."""
@@ -6,14 +8,19 @@ benchmark's own runs, not to the test suite)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from bench import janus
+
 
 def test_bench_runs_one_call_and_reports_both_directions(tmp_path: Path) -> None:
     argv = [sys.executable, "-m", "bench", "run", "--calls", "1", "--seconds", "3",
-            "--warmup", "1", "--viewers", "1", "--no-baseline", "--keep-receivers",
+            "--warmup", "1", "--viewers", "1", "--no-baseline", "--no-janus", "--keep-receivers",
             "--out", str(tmp_path)]  # fmt: skip
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -27,3 +34,40 @@ def test_bench_runs_one_call_and_reports_both_directions(tmp_path: Path) -> None
     assert point["cpu_seconds"] > 0 and point["rss_mb"] > 0
     assert point["join_s_max"] is not None and point["delay_samples"] > 0
     assert "| 1 | parloir |" in done.stdout
+
+
+@pytest.mark.skipif(not janus.available(), reason="Debian's janus is not installed")
+def test_bench_runs_one_call_through_janus_both_ways(tmp_path: Path) -> None:
+    """Janus (the native baseline) with one recorded call: frames flow both ways, each leg is
+    recorded by Janus's own recorder (.mjr), and the table shows the Janus row."""
+    argv = [sys.executable, "-m", "bench", "run", "--calls", "1", "--seconds", "3",
+            "--warmup", "1", "--only-janus", "--keep-receivers",
+            "--out", str(tmp_path)]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((tmp_path / "last.json").read_text())
+    (point,) = report["points"]
+    assert point["target"] == "janus" and point["connected"] == 1, point.get("errors")
+    frames = {row["label"]: row["frames"] for row in point["receivers"]}
+    for label in ("kiosk/video", "relative/video", "kiosk/audio", "relative/audio"):
+        assert frames[f"call0/{label}"] > 0, frames
+    assert point["recordings"]["kinds"] == [".mjr"] and point["recordings"]["files"] == 4
+    assert point["cpu_seconds"] > 0 and point["rss_mb"] > 0 and point["delay_samples"] > 0
+    assert "| 1 | janus |" in done.stdout
+
+
+def test_cpu_lists_and_pinning_reach_a_spawned_server() -> None:
+    """--server-cpus/--loadgen-cpus: taskset's list syntax, and a child started pinned is on
+    those CPUs only (every thread it starts inherits it)."""
+    from bench.run import cpu_list
+    from bench.targets import pinned
+
+    assert cpu_list("0") == {0} and cpu_list("0-2,5") == {0, 1, 2, 5}
+    one = {min(os.sched_getaffinity(0))}
+    child = subprocess.Popen(["sleep", "10"], preexec_fn=pinned(one))
+    try:
+        assert os.sched_getaffinity(child.pid) == one
+    finally:
+        child.kill()
+        child.wait()
+    assert pinned(None) is None
