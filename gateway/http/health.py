@@ -57,6 +57,8 @@ async def readyz(request: web.Request) -> web.Response:
     age = supervisor.heartbeat_age()
     if age is None or age > 3 * supervisor.beat:  # the others take it for dead after three
         failed.append("ready.heartbeat")
+    if app[keys.ENGINE].cluster.draining:  # the proxy should send new work elsewhere
+        failed.append("ready.draining")
     if not failed:
         return web.json_response({"status": "ready"})
     return web.json_response(

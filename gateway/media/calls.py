@@ -752,6 +752,8 @@ class CallEngine:
         existing = self.live_call_for_booking(booking.id)
         if existing is not None:
             return existing
+        if self.cluster.draining:  # drain (gateway.service.drain): no new call here
+            raise CallError("call.draining")
         now = self.clock()
         fresh = await self.desk.directory.booking(booking.id)
         decision = may_start(
