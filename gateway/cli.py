@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -29,6 +30,7 @@ from gateway.core.roles import Role
 from gateway.http import appkeys as keys
 from gateway.http.app import create_app
 from gateway.http.desk_api import slots_json
+from gateway.service.backup import BackupError, backup, restore
 from gateway.service.cluster import alive_key, channel
 from gateway.service.drain import Drainer
 from gateway.service.redis_server import EmbeddedRedis, EmbeddedRedisError
@@ -285,6 +287,35 @@ async def run(args: argparse.Namespace) -> int:
     return 0
 
 
+async def backup_command(args: argparse.Namespace) -> int:
+    """``backup DIR``: the ``parloir:`` keys at one instant and the recordings with their chain;
+    ``restore DIR``: into a fresh Redis (``REDIS_URL``) and an empty recordings folder."""
+    config = from_environ(args.config)
+    if not config.redis_url:
+        print(f"parloir {args.command}: set REDIS_URL", file=sys.stderr)
+        return 2
+    folder = Path(args.folder)
+    try:
+        if args.command == "backup":
+            done = await backup(config.redis_url, config.recordings_path, folder, time.time())
+        else:
+            done = await restore(config.redis_url, config.recordings_path, folder)
+    except (BackupError, OSError, RedisError) as exc:
+        print(f"parloir {args.command}: {exc}", file=sys.stderr)
+        return 1
+    print(
+        json.dumps(
+            {
+                args.command: str(folder),
+                "keys": done.keys,
+                "recording_files": done.recording_files,
+                "taken_at": done.taken_at,
+            }
+        )
+    )
+    return 0
+
+
 async def _gone(redis: aioredis.Redis, owner: str) -> None:
     """Until the process's heartbeat key is gone (it deletes it as it stops)."""
     alive = True
@@ -520,9 +551,18 @@ def main(argv: list[str] | None = None) -> int:
     cmd.add_argument("--owner", help="process name (parloir_process_info's owner), via Redis")
     cmd.add_argument("--wait", action="store_true", help="wait until it has left the cluster")
     cmd.add_argument("--config", help="TOML configuration file")
+    for name, text in (
+        ("backup", "back up Redis's parloir: keys and the recordings to DIR"),
+        ("restore", "restore DIR into a fresh Redis and recordings folder"),
+    ):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("folder", metavar="DIR")
+        cmd.add_argument("--config", help="TOML configuration file")
     cmd = sub.add_parser("check-texts", help="report stored texts breaking the text rule")
     cmd.add_argument("--config", help="TOML configuration file")
     args = parser.parse_args(argv)
+    if args.command in ("backup", "restore"):
+        return asyncio.run(backup_command(args))
     if args.command == "drain":
         return asyncio.run(drain_command(args))
     if args.command == "check-texts":
