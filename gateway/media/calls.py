@@ -979,6 +979,9 @@ class CallEngine:
         if lc.end_reason:
             state["end_reason"] = str(lc.end_reason)
         pipe.hset(f"{PREFIX}call:{call.id}", mapping=state)
+        if lc.joined_at and lc.connected_at and any(isinstance(e, CallConnected) for e in events):
+            # /metrics: join time (code accepted to connected), in tenths of a second
+            self.counts["join_ds", str(round((lc.connected_at - lc.joined_at) * 10))] += 1
         if any(isinstance(e, CodeSent | CallConnected | CallEnded) for e in events):
             log.info("call %s: %s", call.id, ", ".join(type(e).__name__ for e in events))
         await pipe.execute()
