@@ -52,6 +52,7 @@ async def test_call_series_appear_move_and_go(gateway_factory) -> None:
         after = await scrape(http, base)
     assert value(second, "parloir_code_refused_total", outcome="code.invalid") == 1
     assert value(second, "parloir_join_seconds_count") == 1
+    assert value(before, "parloir_sms_attempts_total", status="sent") == 1  # the code's SMS
     assert 0 < value(second, "parloir_join_seconds_sum") < 20
     assert value(second, "parloir_join_seconds_bucket", le="+Inf") == 1
     for leg in ("kiosk", "relative"):

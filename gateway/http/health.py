@@ -138,6 +138,15 @@ class ProcessCollector:
         join.add_metric([], buckets, total)
         yield join
         yield from self.legs(engine)
+        sms = CounterMetricFamily(
+            "parloir_sms_attempts",
+            "SMS sending attempts of this process, by the status they led to.",
+            labels=["status"],
+        )
+        worker = getattr(engine.sms, "worker", None)
+        for status, n in sorted(getattr(worker, "counts", {}).items()):
+            sms.add_metric([status], n)
+        yield sms
 
     def legs(self, engine: Any) -> Any:
         """Per live call, leg and kind: what the relay received (packets, bytes: rate() of it is
