@@ -9,6 +9,7 @@ import asyncio
 import aiohttp
 
 from gateway.http.health import join_histogram
+from recorder.writer import QUEUE_LIMIT
 
 from .callkit import Client, join, seeded, start_calling
 from .test_health import scrape, value
@@ -52,6 +53,10 @@ async def test_call_series_appear_move_and_go(gateway_factory) -> None:
         after = await scrape(http, base)
     assert value(second, "parloir_code_refused_total", outcome="code.invalid") == 1
     assert value(second, "parloir_join_seconds_count") == 1
+    # The call is recorded: its writer keeps up.
+    [(_, backlog)] = second["parloir_recorder_backlog_packets"]
+    assert 0 <= backlog < QUEUE_LIMIT
+    assert "parloir_recording_failures_total" not in second  # none failed
     assert value(before, "parloir_sms_attempts_total", status="sent") == 1  # the code's SMS
     assert 0 < value(second, "parloir_join_seconds_sum") < 20
     assert value(second, "parloir_join_seconds_bucket", le="+Inf") == 1

@@ -147,6 +147,21 @@ class ProcessCollector:
         for status, n in sorted(getattr(worker, "counts", {}).items()):
             sms.add_metric([status], n)
         yield sms
+        failed = CounterMetricFamily(
+            "parloir_recording_failures", "Recordings abandoned here, by reason.", labels=["reason"]
+        )
+        for (event, label), value in sorted(counts.items()):
+            if event == "recording_failed":
+                failed.add_metric([label], value)
+        yield failed
+        backlog = GaugeMetricFamily(
+            "parloir_recorder_backlog_packets",
+            "Packets of this process's recordings not yet on disk (the writers' queues).",
+        )
+        backlog.add_metric(
+            [], sum(c.recorder.backlog for c in list(engine.calls.values()) if c.recorder)
+        )
+        yield backlog
 
     def legs(self, engine: Any) -> Any:
         """Per live call, leg and kind: what the relay received (packets, bytes: rate() of it is

@@ -565,6 +565,7 @@ class Call:
     def _recording_failed(self, reason: str) -> None:
         # An alert for the monitoring staff; the call itself goes on.
         log.error("ALERT call %s: %s", self.id, reason)
+        self.engine.counts["recording_failed", reason.split(":")[0]] += 1  # /metrics
         task = asyncio.ensure_future(
             self.engine.recordings.finished(self.id, self.engine.clock(), "failed", failure=reason)
         )
