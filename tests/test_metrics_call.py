@@ -8,7 +8,9 @@ import asyncio
 
 import aiohttp
 
+from gateway.http import appkeys as keys
 from gateway.http.health import join_histogram
+from gateway.store.ledger import LedgerError
 from recorder.writer import QUEUE_LIMIT
 
 from .callkit import Client, join, seeded, start_calling
@@ -33,6 +35,11 @@ async def test_call_series_appear_move_and_go(gateway_factory) -> None:
             code, _ref = await start_calling(kiosk, gateway, demo)
             before = await scrape(http, base)
             assert value(before, "parloir_join_seconds_count") == 0
+            ledger = gateway.app[keys.LEDGER]
+            try:  # a refused ledger operation moves its counter
+                await ledger.hold(demo["detainee"], "bk_too_much", 10**9, "test", 0)
+            except LedgerError as exc:
+                refused = exc.reason
             status, _ = await join(relative, f"{(int(code) + 1) % 1_000_000:06d}")
             assert status != 200
             status, body = await join(relative, code)
@@ -53,6 +60,7 @@ async def test_call_series_appear_move_and_go(gateway_factory) -> None:
         after = await scrape(http, base)
     assert value(second, "parloir_code_refused_total", outcome="code.invalid") == 1
     assert value(second, "parloir_join_seconds_count") == 1
+    assert value(second, "parloir_ledger_refusals_total", reason=refused) >= 1
     # The call is recorded: its writer keeps up.
     [(_, backlog)] = second["parloir_recorder_backlog_packets"]
     assert 0 <= backlog < QUEUE_LIMIT
@@ -72,4 +80,7 @@ async def test_call_series_appear_move_and_go(gateway_factory) -> None:
         # A keyframe was asked of each video leg as the other side subscribed.
         asked = value(second, "parloir_keyframe_requests_total", call=call, leg=leg, kind="video")
         assert asked >= 1, leg
+    # The booking was settled when the call ended: a settlement in the ledger's series.
+    ops = {tuple(sorted(lbl.items())): v for lbl, v in after["parloir_ledger_operations_total"]}
+    assert sum(v for k, v in ops.items() if ("result", "done") in k) >= 3, ops  # credit, hold…
     assert not [s for s in after.get("parloir_leg_packets_total", []) if s[0]["call"] == call]

@@ -27,6 +27,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from gateway.core.i18n import message
 from gateway.http import appkeys as keys
+from gateway.store.ledger import COUNTS as LEDGER_COUNTS
 
 REDIS_TIMEOUT = 2.0
 JOIN_BUCKETS = (1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0)
@@ -162,6 +163,21 @@ class ProcessCollector:
             [], sum(c.recorder.backlog for c in list(engine.calls.values()) if c.recorder)
         )
         yield backlog
+        ops = CounterMetricFamily(
+            "parloir_ledger_operations",
+            "Ledger operations of this process (done, or replayed by idempotency), by kind.",
+            labels=["result", "op"],
+        )
+        refusals = CounterMetricFamily(
+            "parloir_ledger_refusals", "Ledger operations refused, by reason.", labels=["reason"]
+        )
+        for (result, label), n in sorted(LEDGER_COUNTS.items()):
+            if result == "refused":
+                refusals.add_metric([label], n)
+            else:
+                ops.add_metric([result, label], n)
+        yield ops
+        yield refusals
 
     def legs(self, engine: Any) -> Any:
         """Per live call, leg and kind: what the relay received (packets, bytes: rate() of it is
