@@ -9,6 +9,7 @@ by itself when that call has ended.
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 import sys
 import time
@@ -58,11 +59,7 @@ async def test_draining_process_finishes_its_call_and_exits_new_call_elsewhere(
         booking = await directory.booking(demo["booking"])
         assert booking is not None
         await directory.put_booking(replace(booking, end=time.time() + SLOT_LEFT))
-        # A second booking, same time, on kiosk-2: the "new call" while D drains.
-        second = replace(booking, id=new_id("bk"), kiosk="kiosk-2", receipt="DRAIN-2")
-        await directory.put_booking(second)
-        await ledger.hold(demo["detainee"], second.id, second.hold, "test", int(time.time() * 1e3))
-        credential2 = await KioskRegistry(redis).enrol("kiosk-2", "test", time.time())
+        credential2 = await second_booking(redis, demo["booking"])
         async with aiohttp.ClientSession() as http:
             await enrol_kiosk(http, drained["url"], demo["kiosk_enrolment_code"])
             kiosk, relative = Client(drained["url"], http), Client(drained["url"], http)
@@ -129,6 +126,17 @@ async def test_draining_process_finishes_its_call_and_exits_new_call_elsewhere(
         gateways.stop()
 
 
+async def second_booking(redis: aioredis.Redis, booking_id: str) -> str:
+    """A second booking, same time, same detainee, on kiosk-2 (enrolled): its credential."""
+    directory, ledger = Directory(redis), Ledger(redis)
+    booking = await directory.booking(booking_id)
+    assert booking is not None
+    second = replace(booking, id=new_id("bk"), kiosk="kiosk-2", receipt="DRAIN-2")
+    await directory.put_booking(second)
+    await ledger.hold(booking.detainee, second.id, second.hold, "test", int(time.time() * 1e3))
+    return await KioskRegistry(redis).enrol("kiosk-2", "test", time.time())
+
+
 async def _draining(redis: aioredis.Redis, owner: str) -> bool:
     return await redis.hget(f"parloir:gw:{owner}", "draining") == "1"
 
@@ -136,3 +144,46 @@ async def _draining(redis: aioredis.Redis, owner: str) -> bool:
 async def _closed(redis: aioredis.Redis, booking_id: str) -> object:
     booking = await Directory(redis).booking(booking_id)
     return booking if booking is not None and booking.status != "booked" else None
+
+
+async def test_second_sigterm_interrupts_the_calls_left(
+    tmp_path: Path, redis_url: str, redis: aioredis.Redis
+) -> None:
+    gateways = Gateways(tmp_path, redis_url, PARLOIR_KIOSKS="kiosk-1=A,kiosk-2=B")
+    try:
+        [demo] = gateways.start("demo")
+        credential2 = await second_booking(redis, demo["booking"])
+        proc = gateways.procs[0]
+        async with aiohttp.ClientSession() as http:
+            await enrol_kiosk(http, demo["url"], demo["kiosk_enrolment_code"])
+            kiosk = Client(demo["url"], http)
+            try:
+                await kiosk_login(kiosk, demo["detainee"], demo["access_code"])
+                await kiosk.connect()
+                await kiosk.send({"type": "call"})
+                waiting = await kiosk.expect("state", call__state="waiting_relative")
+                proc.send_signal(signal.SIGTERM)  # drains: the call waits for its relative
+                assert await wait_for(lambda: _draining(redis, demo["owner"]), timeout=5)
+                await asyncio.sleep(1.0)
+                assert proc.poll() is None
+                # A lone draining process takes no new call: it says so.
+                kiosk2 = Client(demo["url"], http)
+                try:
+                    await kiosk_login(kiosk2, demo["detainee"], demo["access_code"], credential2)
+                    await kiosk2.connect()
+                    await kiosk2.send({"type": "call"})
+                    refused = await kiosk2.expect("error")
+                    assert refused["reason"] == "call.draining", refused
+                    assert refused["message"].startswith("Le service redémarre")
+                finally:
+                    await kiosk2.close()
+                proc.send_signal(signal.SIGTERM)  # the second one: interrupted, and out
+                ended = await kiosk.expect("ended", timeout=10)
+                assert ended["reason"] == "interrupted"
+                assert await asyncio.to_thread(proc.wait, 15) == 0
+            finally:
+                await kiosk.close()
+        record = await redis.hgetall(f"parloir:call:{waiting['call']['id']}")
+        assert record["end_reason"] == "interrupted"
+    finally:
+        gateways.stop()
