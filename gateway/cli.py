@@ -1,4 +1,4 @@
-"""Command line: ``python -m gateway demo [--json] | serve | slots | recordings | staff``."""
+"""Command line: ``python -m gateway demo [--json] | serve | drain | slots | recordings``..."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -29,6 +30,9 @@ from gateway.core.roles import Role
 from gateway.http import appkeys as keys
 from gateway.http.app import create_app
 from gateway.http.desk_api import slots_json
+from gateway.service.backup import BackupError, backup, restore
+from gateway.service.cluster import alive_key, channel
+from gateway.service.drain import Drainer
 from gateway.service.redis_server import EmbeddedRedis, EmbeddedRedisError
 from gateway.service.tls import server_context
 from gateway.store.bookings import BookingDesk, DeskError
@@ -241,11 +245,13 @@ async def run(args: argparse.Namespace) -> int:
         running = await start(config)
     except (OSError, RedisError, EmbeddedRedisError) as exc:
         return _refuse(args.command, f"le serveur n'a pas pu démarrer ({exc}).")
-    stop = asyncio.Event()
+    drainer = Drainer(
+        running.app[keys.ENGINE], running.app[keys.SUPERVISOR], config.drain_timeout_seconds
+    )
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM):  # drain first, a second one interrupts
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, drainer.request)
     try:
         info: dict[str, Any] = {"url": running.base_url}
         if args.command == "demo":
@@ -274,9 +280,72 @@ async def run(args: argparse.Namespace) -> int:
             print(json.dumps(info, ensure_ascii=False), flush=True)
         else:
             print(_describe(info), flush=True)
-        await stop.wait()
+        await drainer.done.wait()
     finally:
-        await running.stop()
+        await drainer.stop()
+        await running.stop()  # calls still live (a second signal, the timeout): interrupted
+    return 0
+
+
+async def backup_command(args: argparse.Namespace) -> int:
+    """``backup DIR``: the ``parloir:`` keys at one instant and the recordings with their chain;
+    ``restore DIR``: into a fresh Redis (``REDIS_URL``) and an empty recordings folder."""
+    config = from_environ(args.config)
+    if not config.redis_url:
+        print(f"parloir {args.command}: set REDIS_URL", file=sys.stderr)
+        return 2
+    folder = Path(args.folder)
+    try:
+        if args.command == "backup":
+            done = await backup(config.redis_url, config.recordings_path, folder, time.time())
+        else:
+            done = await restore(config.redis_url, config.recordings_path, folder)
+    except (BackupError, OSError, RedisError) as exc:
+        print(f"parloir {args.command}: {exc}", file=sys.stderr)
+        return 1
+    print(
+        json.dumps(
+            {
+                args.command: str(folder),
+                "keys": done.keys,
+                "recording_files": done.recording_files,
+                "taken_at": done.taken_at,
+            }
+        )
+    )
+    return 0
+
+
+async def _gone(redis: aioredis.Redis, owner: str) -> None:
+    """Until the process's heartbeat key is gone (it deletes it as it stops)."""
+    alive = True
+    while alive:
+        alive = bool(await redis.exists(alive_key(owner)))
+        await asyncio.sleep(1.0 if alive else 0)
+
+
+async def drain_command(args: argparse.Namespace) -> int:
+    """``drain --pid PID`` (this machine: SIGTERM) or ``drain --owner OWNER`` (any machine:
+    a ``drain`` envelope on its channel); ``--wait`` waits for it to leave the cluster."""
+    config = from_environ(args.config)
+    if args.pid:
+        os.kill(args.pid, signal.SIGTERM)
+        print(json.dumps({"signalled": args.pid}))
+        return 0
+    if not config.redis_url or not args.owner:
+        print("parloir drain: give --pid, or --owner with REDIS_URL set", file=sys.stderr)
+        return 2
+    redis = aioredis.from_url(config.redis_url, decode_responses=True)
+    try:
+        heard = await redis.publish(channel(args.owner), json.dumps({"op": "drain"}))
+        if not heard:
+            print(f"parloir drain: {args.owner} is not listening", file=sys.stderr)
+            return 1
+        if args.wait:
+            await _gone(redis, args.owner)
+    finally:
+        await redis.aclose()
+    print(json.dumps({"drained" if args.wait else "asked": args.owner}))
     return 0
 
 
@@ -477,9 +546,25 @@ def main(argv: list[str] | None = None) -> int:
     cmd.add_argument("--password-stdin", action="store_true", help="read the password on stdin")
     cmd.add_argument("--config", help="TOML configuration file")
     cmd.add_argument("--data-dir", help="data folder (embedded Redis)")
+    cmd = sub.add_parser("drain", help="stop a process after its live calls (upgrades)")
+    cmd.add_argument("--pid", type=int, help="process id on this machine (sends SIGTERM)")
+    cmd.add_argument("--owner", help="process name (parloir_process_info's owner), via Redis")
+    cmd.add_argument("--wait", action="store_true", help="wait until it has left the cluster")
+    cmd.add_argument("--config", help="TOML configuration file")
+    for name, text in (
+        ("backup", "back up Redis's parloir: keys and the recordings to DIR"),
+        ("restore", "restore DIR into a fresh Redis and recordings folder"),
+    ):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("folder", metavar="DIR")
+        cmd.add_argument("--config", help="TOML configuration file")
     cmd = sub.add_parser("check-texts", help="report stored texts breaking the text rule")
     cmd.add_argument("--config", help="TOML configuration file")
     args = parser.parse_args(argv)
+    if args.command in ("backup", "restore"):
+        return asyncio.run(backup_command(args))
+    if args.command == "drain":
+        return asyncio.run(drain_command(args))
     if args.command == "check-texts":
         return asyncio.run(check_texts_command(args))
     if args.command == "staff":

@@ -125,6 +125,9 @@ class GatewayConfig:
     "``per_started_minute`` (like a phone call) or ``per_second``."
     checkpoint_seconds: int = 5
     "A connected call saves its connected time this often (what a crash can lose, at most)."
+    drain_timeout_seconds: int = 2100
+    "On SIGTERM a process with live calls drains: no new call, its calls go on to their end, "
+    "at most this long (then they end interrupted). Keep systemd's TimeoutStopSec above it."
     heartbeat_seconds: int = 2
     "Each gateway process proves it is alive this often; 3 missed beats make it dead."
     staff_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")

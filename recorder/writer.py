@@ -221,6 +221,11 @@ class CallRecorder:
         finally:
             track.stop()
 
+    @property
+    def backlog(self) -> int:
+        """Packets collected or queued and not yet written (what the limit bounds)."""
+        return self._handed_over - self._written + len(self._pending)
+
     def _add(self, item: _Item) -> None:
         """Collect one packet for the writer (event loop): never blocks, bounded."""
         if self.failed is not None:

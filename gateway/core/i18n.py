@@ -142,6 +142,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "failed: the number cannot be reached",
     },
     # /readyz's failed checks.
+    "ready.draining": {
+        "fr": "Ce processus s'arrête : il ne prend plus de nouvel appel.",
+        "en": "This process is stopping: it takes no new call.",
+    },
+    "call.draining": {
+        "fr": "Le service redémarre : réessayez l'appel dans un instant.",
+        "en": "The service is restarting: try the call again in a moment.",
+    },
     "ready.redis": {"fr": "Redis ne répond pas.", "en": "Redis does not answer."},
     "ready.recordings": {
         "fr": "Le dossier des enregistrements n'est pas accessible en écriture.",

@@ -17,13 +17,29 @@ from typing import Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    InfoMetricFamily,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from gateway.core.i18n import message
 from gateway.http import appkeys as keys
+from gateway.store.ledger import COUNTS as LEDGER_COUNTS
 
 REDIS_TIMEOUT = 2.0
+JOIN_BUCKETS = (1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0)
+"Seconds from the code accepted to both legs connected."
+
+
+def join_histogram(counts: Any) -> tuple[list[tuple[str, float]], float]:
+    """Cumulative buckets and the sum, from the engine's ``("join_ds", tenths)`` counts."""
+    seen = [(int(label) / 10, n) for (event, label), n in counts.items() if event == "join_ds"]
+    buckets = [(str(b), float(sum(n for s, n in seen if s <= b))) for b in JOIN_BUCKETS]
+    buckets.append(("+Inf", float(sum(n for _s, n in seen))))
+    return buckets, sum(s * n for s, n in seen)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -57,6 +73,8 @@ async def readyz(request: web.Request) -> web.Response:
     age = supervisor.heartbeat_age()
     if age is None or age > 3 * supervisor.beat:  # the others take it for dead after three
         failed.append("ready.heartbeat")
+    if app[keys.ENGINE].cluster.draining:  # the proxy should send new work elsewhere
+        failed.append("ready.draining")
     if not failed:
         return web.json_response({"status": "ready"})
     return web.json_response(
@@ -114,6 +132,76 @@ class ProcessCollector:
         )
         minutes.add_metric([], counts["connected_ms", ""] / 1000)
         yield minutes
+        buckets, total = join_histogram(counts)
+        join = HistogramMetricFamily(
+            "parloir_join_seconds", "From the code accepted to both legs connected."
+        )
+        join.add_metric([], buckets, total)
+        yield join
+        yield from self.legs(engine)
+        sms = CounterMetricFamily(
+            "parloir_sms_attempts",
+            "SMS sending attempts of this process, by the status they led to.",
+            labels=["status"],
+        )
+        worker = getattr(engine.sms, "worker", None)
+        for status, n in sorted(getattr(worker, "counts", {}).items()):
+            sms.add_metric([status], n)
+        yield sms
+        failed = CounterMetricFamily(
+            "parloir_recording_failures", "Recordings abandoned here, by reason.", labels=["reason"]
+        )
+        for (event, label), value in sorted(counts.items()):
+            if event == "recording_failed":
+                failed.add_metric([label], value)
+        yield failed
+        backlog = GaugeMetricFamily(
+            "parloir_recorder_backlog_packets",
+            "Packets of this process's recordings not yet on disk (the writers' queues).",
+        )
+        backlog.add_metric(
+            [], sum(c.recorder.backlog for c in list(engine.calls.values()) if c.recorder)
+        )
+        yield backlog
+        ops = CounterMetricFamily(
+            "parloir_ledger_operations",
+            "Ledger operations of this process (done, or replayed by idempotency), by kind.",
+            labels=["result", "op"],
+        )
+        refusals = CounterMetricFamily(
+            "parloir_ledger_refusals", "Ledger operations refused, by reason.", labels=["reason"]
+        )
+        for (result, label), n in sorted(LEDGER_COUNTS.items()):
+            if result == "refused":
+                refusals.add_metric([label], n)
+            else:
+                ops.add_metric([result, label], n)
+        yield ops
+        yield refusals
+
+    def legs(self, engine: Any) -> Any:
+        """Per live call, leg and kind: what the relay received (packets, bytes: rate() of it is
+        the leg's bitrate) and the keyframes it asked that leg for. Nothing decoded."""
+        labels = ["call", "leg", "kind"]
+        packets = CounterMetricFamily(
+            "parloir_leg_packets", "Encoded frames received from a leg.", labels=labels
+        )
+        size = CounterMetricFamily(
+            "parloir_leg_bytes", "Encoded bytes received from a leg.", labels=labels
+        )
+        keyframes = CounterMetricFamily(
+            "parloir_keyframe_requests", "Keyframe requests sent to a leg.", labels=labels
+        )
+        for call in list(engine.calls.values()):
+            for (leg, kind), source in call.sources.items():
+                key = [call.id, str(leg), kind]
+                packets.add_metric(key, source.packets)
+                size.add_metric(key, source.bytes)
+                if kind == "video":
+                    keyframes.add_metric(key, source.keyframe_requests)
+        yield packets
+        yield size
+        yield keyframes
 
 
 def registry_for(app: web.Application) -> CollectorRegistry:

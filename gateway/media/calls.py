@@ -586,6 +586,7 @@ class Call:
     def _recording_failed(self, reason: str) -> None:
         # An alert for the monitoring staff; the call itself goes on.
         log.error("ALERT call %s: %s", self.id, reason)
+        self.engine.counts["recording_failed", reason.split(":")[0]] += 1  # /metrics
         task = asyncio.ensure_future(
             self.engine.recordings.finished(self.id, self.engine.clock(), "failed", failure=reason)
         )
@@ -773,6 +774,8 @@ class CallEngine:
         existing = self.live_call_for_booking(booking.id)
         if existing is not None:
             return existing
+        if self.cluster.draining:  # drain (gateway.service.drain): no new call here
+            raise CallError("call.draining")
         now = self.clock()
         fresh = await self.desk.directory.booking(booking.id)
         decision = may_start(
@@ -998,6 +1001,9 @@ class CallEngine:
         if lc.end_reason:
             state["end_reason"] = str(lc.end_reason)
         pipe.hset(f"{PREFIX}call:{call.id}", mapping=state)
+        if lc.joined_at and lc.connected_at and any(isinstance(e, CallConnected) for e in events):
+            # /metrics: join time (code accepted to connected), in tenths of a second
+            self.counts["join_ds", str(round((lc.connected_at - lc.joined_at) * 10))] += 1
         if any(isinstance(e, CodeSent | CallConnected | CallEnded) for e in events):
             log.info("call %s: %s", call.id, ", ".join(type(e).__name__ for e in events))
         await pipe.execute()

@@ -49,6 +49,10 @@ class MediaSource:
         self.name = name
         self.consumers: set[RelayTrack] = set()
         self.packets = 0
+        self.bytes = 0
+        "Encoded bytes received (for /metrics: the leg's bitrate is its rate)."
+        self.keyframe_requests = 0
+        "Keyframe requests (PLI) actually sent to the leg."
         self.on_media: Callable[[], None] | None = None
         "Called on the first packet, and on the first one after :meth:`expect_media`."
         self._expecting = True
@@ -77,6 +81,7 @@ class MediaSource:
             self._place(packet, now)
         self.last_packet_at = now
         self.packets += 1
+        self.bytes += packet.size
         if self._expecting:
             self._expecting = False
             if self.on_media is not None:
@@ -144,6 +149,7 @@ class MediaSource:
             return
         if self._keyframe_requester is not None and self._keyframe_requester():
             self._last_keyframe_request = now
+            self.keyframe_requests += 1
             self._pending_keyframe_request = False
         else:
             # No SSRC seen yet: ask as soon as the first packet arrives.

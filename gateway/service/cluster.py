@@ -115,6 +115,8 @@ class Cluster:
         self._pool: Any = None
         self._reader: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.draining = False
+        "Set when this process drains (gateway.service.drain): it takes no new call."
 
     # -- membership ---------------------------------------------------------------------
     async def live(self) -> dict[str, dict[str, str]]:
@@ -134,7 +136,11 @@ class Cluster:
 
     async def place(self, key: str) -> str:
         """The owner of a new call for booking ``key`` (this process if none has beaten yet)."""
-        loads = {owner: int(beat.get("calls") or 0) for owner, beat in (await self.live()).items()}
+        loads = {
+            owner: int(beat.get("calls") or 0)
+            for owner, beat in (await self.live()).items()
+            if beat.get("draining") != "1" and not (owner == self.owner and self.draining)
+        }  # a draining process weighs nothing: others take its new calls
         return choose_owner(loads, key) or self.owner
 
     # -- messages -----------------------------------------------------------------------

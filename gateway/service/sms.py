@@ -14,6 +14,7 @@ so a message re-claimed after a crash is not sent twice.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -106,6 +107,8 @@ class SmsWorker:
         self.policy, self.lease, self.poll, self.clock = policy, lease, poll, clock
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.counts: collections.Counter[str] = collections.Counter()
+        "Attempts this process made, by the status they led to (for /metrics)."
 
     def wake(self) -> None:
         self._wake.set()
@@ -144,6 +147,7 @@ class SmsWorker:
             except Exception as exc:  # a sender's bug or a dropped link: try again later
                 outcome = Outcome("transient", reason=f"sms.error:{type(exc).__name__}")
             decision = after_attempt(outcome, msg.attempts, self.clock(), self.policy)
+            self.counts[str(decision.status)] += 1
             kept = await self.queue.settle(
                 msg.id, self.owner, decision, self.clock(), outcome.provider_id
             )

@@ -86,7 +86,8 @@ class Supervisor:
             self.alive_key,
             mapping={"calls": str(len(engine.calls)), "url": engine.public_base_url,
                      "host": socket.gethostname(), "pid": str(os.getpid()),
-                     "at": repr(engine.clock())},
+                     "at": repr(engine.clock()),
+                     "draining": "1" if engine.cluster.draining else "0"},
         )  # fmt: skip
         pipe.expire(self.alive_key, 3 * self.beat)
         pipe.zadd(GATEWAYS, {engine.owner: engine.clock()})

@@ -48,6 +48,7 @@ The scripts touch keys of several accounts' namespaces, so this layout needs a s
 
 from __future__ import annotations
 
+import collections
 import json
 import re
 from collections.abc import Mapping
@@ -87,6 +88,10 @@ _MESSAGES = {
     "ledger.unknown_tariff": "Tarif inconnu.",
     "booking.insufficient_credit": "Crédit téléphonique insuffisant pour réserver ce créneau.",
 }
+
+
+COUNTS: collections.Counter[tuple[str, str]] = collections.Counter()
+"""This process's ledger operations, for /metrics: (done|replayed, op) and (refused, reason)."""
 
 
 class LedgerError(Exception):
@@ -676,7 +681,9 @@ class Ledger:
         status, res = _s(status), json.loads(_s(payload))
         if status == "err":
             reason = res.pop("err")
+            COUNTS["refused", str(reason)] += 1
             raise LedgerError(reason, details={k: int(v) for k, v in res.items()})
+        COUNTS["replayed" if status != "new" else "done", str(res.get("op", ""))] += 1
         return self._hold_receipt(_number(number), res, status != "new")
 
     async def previous_credit(self, number: str, idem: str) -> int | None:
@@ -785,7 +792,9 @@ class Ledger:
         status, res = _s(status), json.loads(_s(payload))
         if status == "err":
             reason = res.pop("err")
+            COUNTS["refused", str(reason)] += 1
             raise LedgerError(reason, details={k: int(v) for k, v in res.items()})
+        COUNTS["replayed" if status != "new" else "done", str(res.get("op", ""))] += 1
         return res, status != "new"
 
     def _account(self, number: str, values: list[Any]) -> Account:
