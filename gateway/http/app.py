@@ -215,7 +215,7 @@ def create_app(
     sms_queue = SmsQueue(redis)
     sms_worker = SmsWorker(
         sms_queue,
-        make_transport(config.sms_sender, config.outbox_path),
+        make_transport(config, sms_queue),
         owner,
         RetryPolicy(
             first_delay=config.sms_retry_first_seconds,
