@@ -79,6 +79,16 @@ class GatewayConfig:
     sms_sender: str = "outbox"
     "How SMS leave (after the Redis queue): ``outbox`` (JSON lines in ``sms_outbox_path``) or "
     "``smpp`` (an operator's SMSC, ``sms_smpp_*``)."
+    sms_https_url: str = ""
+    "The HTTPS provider's send URL (``sms_sender = https``)."
+    sms_https_token: str = ""
+    "Bearer token the provider gave."
+    sms_https_timeout_seconds: float = 10.0
+    "Longest wait for the provider's answer (then retried)."
+    sms_webhook_secret: str = ""
+    "Shared secret of the provider's signed status webhook (``POST /api/sms/status``)."
+    sms_webhook_window_seconds: float = 300.0
+    "A webhook call signed longer ago than this (or ahead by as much) is refused."
     sms_smpp_host: str = ""
     "The operator's SMSC host name or address."
     sms_smpp_port: int = 2775
@@ -182,7 +192,11 @@ class GatewayConfig:
             raise ConfigError("reconnect_grace_seconds must be >= 0, media_silence_seconds > 0")
         if self.code_max_attempts < 1:
             raise ConfigError("code_max_attempts must be at least 1")
-        if self.sms_sender not in ("outbox", "smpp"):
+        if self.sms_sender == "https" and not self.sms_https_url.startswith(
+            ("https://", "http://")
+        ):
+            raise ConfigError("sms_sender https needs sms_https_url")
+        if self.sms_sender not in ("outbox", "smpp", "https"):
             raise ConfigError(f"unknown sms_sender {self.sms_sender!r}")
         if self.sms_sender == "smpp" and not self.sms_smpp_host:
             raise ConfigError("sms_sender smpp needs sms_smpp_host")

@@ -26,6 +26,7 @@ from gateway.http import (
     monitor_api,
     openapi,
     regie_api,
+    sms_api,
     staff_api,
 )
 from gateway.http import public_api as api
@@ -248,6 +249,7 @@ def create_app(
     app.router.add_post("/api/join", api.join)
     websocket.setup(app)
     add_desk_routes(app)
+    sms_api.add_routes(app, sms_queue)  # the HTTPS provider's status webhook
     staff_api.add_routes(app)
     app.router.add_static("/static/", WEB_DIR / "static")
 

@@ -215,4 +215,9 @@ def make_transport(config: GatewayConfig, queue: SmsQueue) -> Transport:
             enquire_seconds=config.sms_smpp_enquire_seconds,
         )  # fmt: skip
         return SmppSender(settings, on_receipt)
+    if config.sms_sender == "https":
+        from gateway.service.sms_https import HttpsSender
+
+        return HttpsSender(config.sms_https_url, config.sms_https_token,
+                           config.sms_https_timeout_seconds)  # fmt: skip
     raise ValueError(f"unknown SMS sender {config.sms_sender!r}")
