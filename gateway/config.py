@@ -79,6 +79,10 @@ class GatewayConfig:
     sms_sender: str = "outbox"
     "How SMS leave (after the Redis queue): ``outbox`` (JSON lines in ``sms_outbox_path``) or "
     "``smpp`` (an operator's SMSC, ``sms_smpp_*``)."
+    sms_booking_notices: bool = False
+    "SMS the relative when a slot is booked, before it starts and when it is cancelled."
+    sms_reminder_minutes: int = 30
+    "How long before the slot the reminder goes."
     sms_https_url: str = ""
     "The HTTPS provider's send URL (``sms_sender = https``)."
     sms_https_token: str = ""
@@ -200,6 +204,8 @@ class GatewayConfig:
             raise ConfigError(f"unknown sms_sender {self.sms_sender!r}")
         if self.sms_sender == "smpp" and not self.sms_smpp_host:
             raise ConfigError("sms_sender smpp needs sms_smpp_host")
+        if self.sms_reminder_minutes < 1:
+            raise ConfigError("sms_reminder_minutes must be at least 1")
         if self.sms_smpp_window < 1 or self.sms_smpp_throttle < 0:
             raise ConfigError("sms_smpp_window must be >= 1 and sms_smpp_throttle >= 0")
         for name in ("sms_lease_seconds", "sms_retry_first_seconds", "sms_retry_max_seconds",

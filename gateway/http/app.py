@@ -34,6 +34,7 @@ from gateway.http.forwarded import forwarded_headers
 from gateway.http.staff_auth import staff_auth
 from gateway.media import aiortc_passthrough
 from gateway.media.calls import CallEngine
+from gateway.service.booking_sms import BookingNotices
 from gateway.service.sms import QueuedSms, SmsWorker, follow_status, make_transport
 from gateway.service.supervisor import Supervisor
 from gateway.store.bookings import BookingDesk
@@ -250,12 +251,18 @@ def create_app(
     websocket.setup(app)
     add_desk_routes(app)
     sms_api.add_routes(app, sms_queue)  # the HTTPS provider's status webhook
+    app[sms_api.BOOKING_NOTICES] = notices = BookingNotices(
+        redis, app[keys.DIRECTORY], app[keys.ENGINE].sms, app[keys.DESK].local,
+        enabled=config.sms_booking_notices, lead_minutes=config.sms_reminder_minutes,
+        lang=config.lang,
+    )  # fmt: skip
     staff_api.add_routes(app)
     app.router.add_static("/static/", WEB_DIR / "static")
 
     async def on_startup(app: web.Application) -> None:
         await supervisor.start()
         sms_worker.start()
+        notices.start(time.time)
         engine = app[keys.ENGINE]
 
         async def on_sms(call_id: str, status: str, reason: str) -> None:
@@ -268,6 +275,7 @@ def create_app(
     async def on_shutdown(app: web.Application) -> None:
         await supervisor.stop()
         await sms_worker.stop()
+        await notices.stop()
         feed = app[SMS_FEED]
         feed.cancel()  # and wait for it: nothing of this app may outlive its shutdown
         with contextlib.suppress(asyncio.CancelledError, Exception):

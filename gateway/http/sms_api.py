@@ -16,11 +16,13 @@ from aiohttp import web
 
 from gateway.core import webhook_sig
 from gateway.http import appkeys as keys
+from gateway.service.booking_sms import BookingNotices
 from gateway.store.sms_queue import SmsQueue
 
 log = logging.getLogger(__name__)
 
 SMS_QUEUE = web.AppKey("parloir_sms_queue", SmsQueue)
+BOOKING_NOTICES = web.AppKey("parloir_booking_notices", BookingNotices)
 MAX_BODY = 16 * 1024
 STATUSES = {"delivered", "failed"}
 
