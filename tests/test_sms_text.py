@@ -54,3 +54,13 @@ def test_smpp_statuses_and_receipts() -> None:
     assert parse_receipt(text.replace("DELIVRD", "UNDELIV")).status == "failed"
     assert parse_receipt(text.replace("DELIVRD", "ACCEPTD")).status == ""
     assert parse_receipt("", receipted_id="zz", message_state=2).message_id == "zz"
+
+
+def test_the_code_sms_is_one_segment_with_a_long_address() -> None:
+    from gateway.core.i18n import message
+
+    url = "https://visio.etablissement.example.fr/join?appel=AbCdEfGhIjKl"
+    assert len(url) == 62
+    for lang in ("fr", "en"):
+        text = message("sms.code", lang).format(code="123456", minutes=5, url=url)
+        assert segments(text) == sms_text.Segments("gsm7", len(text), 1), text

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 MESSAGES: dict[str, dict[str, str]] = {
     "sms.code": {
-        "fr": "Parloir : votre proche détenu vous appelle en visio. Code : {code}. "
-        "Ouvrez {url} et saisissez ce code dans les {minutes} minutes.",
-        "en": "Parloir: your relative in prison is video-calling you. Code: {code}. "
-        "Open {url} and enter this code within {minutes} minutes.",
+        # One GSM-7 segment with an address of up to 63 characters (tests/test_sms_text.py).
+        "fr": "Parloir : votre proche détenu vous appelle en visio. "
+        "Code : {code} (valable {minutes} min), à saisir sur {url}",
+        "en": "Parloir: your relative in prison is video-calling you. "
+        "Code: {code} (valid {minutes} min), enter it at {url}",
     },
     "code.invalid": {
         "fr": "Ce code n'est pas valide. Vérifiez les 6 chiffres reçus par SMS.",
