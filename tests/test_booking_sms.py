@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from string import Formatter
 from typing import Any
-
-import redis.asyncio as aioredis
 
 from gateway.core import booking_sms
 from gateway.core.booking_sms import NoticeFacts, should_send
 from gateway.core.i18n import MESSAGES
 from gateway.core.sms_text import segments
 from gateway.http import appkeys as keys
-from gateway.service.booking_sms import BookingNotices
 from gateway.store.sanctions import Sanctions
 
 from .callkit import seeded
@@ -105,24 +104,29 @@ async def test_booked_cancelled_and_reminded_once(gateway_factory, redis_url: st
     await Sanctions(gateway.app[keys.REDIS]).sanction_number(
         "+33698765432", now, now + 30 * 86400, "test", "test"
     )
-    # Three notifiers (as in three processes), each its own Redis connection, one clock.
-    clients = [aioredis.from_url(redis_url, decode_responses=True) for _ in range(3)]
-    engine_sms = gateway.app[keys.ENGINE].sms
-    notifiers = [
-        BookingNotices(c, gateway.app[keys.DIRECTORY], engine_sms, desk.local, enabled=True)
-        for c in clients
+    # Three processes, each its own notifier and Redis connection, the same injected clock
+    # stepped minute by minute from before the first slot to past the last, started together.
+    first = min(s.timestamp() for s in starts) - 3 * 3600.0
+    last = max(s.timestamp() for s in starts) + 60.0
+    go_at = time.time() + 2.0
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.reminder_proc",
+            redis_url,
+            str(first),
+            str(last),
+            str(go_at),
+            stdout=asyncio.subprocess.PIPE,
+            cwd=str(Path(__file__).parent.parent),
+        )  # fmt: skip
+        for _ in range(3)
     ]
-    try:
-        last = max(s.timestamp() for s in starts)
-        clock = min(s.timestamp() for s in starts) - 3 * 3600.0
-        queued = 0
-        while clock < last + 60:  # every minute from before the first slot to past the last
-            counts = await asyncio.gather(*(n.remind(clock) for n in notifiers))
-            queued += sum(counts)
-            clock += 60.0
-    finally:
-        for c in clients:
-            await c.aclose()
+    outputs = [await asyncio.wait_for(p.communicate(), 60) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0]
+    counts = sorted(int(out.decode()) for out, _ in outputs)
+    queued = sum(counts)
     assert queued == 1  # the mother's remaining booking only: not the cancelled, not the son
     sent = await _wait_outbox(gateway, 5)
     assert len(sent) == 5

@@ -148,7 +148,10 @@ class SmsWorker:
         The claimed messages go out together: the sender bounds how many are in flight (SMPP's
         window), so a slow answer does not hold up the others."""
         claimed = await self.queue.claim(self.owner, self.clock(), self.lease)
-        await asyncio.gather(*(self._attempt(msg) for msg in claimed))
+        results = await asyncio.gather(*(self._attempt(m) for m in claimed), return_exceptions=True)
+        for msg, result in zip(claimed, results, strict=True):
+            if isinstance(result, BaseException):  # Redis away at settle: the lease runs out
+                log.error("SMS %s not settled: %r", msg.id, result)
         return len(claimed)
 
     async def _attempt(self, msg: Claimed) -> None:
