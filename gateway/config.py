@@ -77,8 +77,8 @@ class GatewayConfig:
     turn_secret: str = ""
     "coturn's ``static-auth-secret``: each call gets TURN credentials valid about its length."
     sms_sender: str = "outbox"
-    "How SMS leave (after the Redis queue): ``outbox`` (JSON lines in ``sms_outbox_path``) or "
-    "``smpp`` (an operator's SMSC, ``sms_smpp_*``)."
+    "How SMS leave (after the Redis queue): ``outbox`` (JSON lines in ``sms_outbox_path``), "
+    "``smpp`` (an operator's SMSC, ``sms_smpp_*``) or ``https`` (a provider, ``sms_https_*``)."
     sms_booking_notices: bool = False
     "SMS the relative when a slot is booked, before it starts and when it is cancelled."
     sms_reminder_minutes: int = 30
