@@ -77,7 +77,44 @@ class GatewayConfig:
     turn_secret: str = ""
     "coturn's ``static-auth-secret``: each call gets TURN credentials valid about its length."
     sms_sender: str = "outbox"
-    "How SMS leave (after the Redis queue): ``outbox`` appends JSON lines to ``sms_outbox_path``."
+    "How SMS leave (after the Redis queue): ``outbox`` (JSON lines in ``sms_outbox_path``), "
+    "``smpp`` (an operator's SMSC, ``sms_smpp_*``) or ``https`` (a provider, ``sms_https_*``)."
+    sms_booking_notices: bool = False
+    "SMS the relative when a slot is booked, before it starts and when it is cancelled."
+    sms_reminder_minutes: int = 30
+    "How long before the slot the reminder goes."
+    sms_https_url: str = ""
+    "The HTTPS provider's send URL (``sms_sender = https``)."
+    sms_https_token: str = ""
+    "Bearer token the provider gave."
+    sms_https_timeout_seconds: float = 10.0
+    "Longest wait for the provider's answer (then retried)."
+    sms_webhook_secret: str = ""
+    "Shared secret of the provider's signed status webhook (``POST /api/sms/status``)."
+    sms_webhook_window_seconds: float = 300.0
+    "A webhook call signed longer ago than this (or ahead by as much) is refused."
+    sms_smpp_host: str = ""
+    "The operator's SMSC host name or address."
+    sms_smpp_port: int = 2775
+    "Its SMPP port (2775 is the usual one; many operators use a TLS tunnel or a VPN to it)."
+    sms_smpp_system_id: str = ""
+    "The account's system_id, given by the operator."
+    sms_smpp_password: str = ""
+    "The account's password (8 characters at most in SMPP 3.4)."
+    sms_smpp_system_type: str = ""
+    "system_type, when the operator asks for one (often empty)."
+    sms_smpp_source_addr: str = "Parloir"
+    "The sender shown on the phone: an alphanumeric name (11 characters) or a number."
+    sms_smpp_source_ton: int = 5
+    "Type of number of the sender: 5 alphanumeric, 1 international (with npi 1)."
+    sms_smpp_source_npi: int = 0
+    "Numbering plan of the sender: 0 for an alphanumeric name, 1 (E.164) for a number."
+    sms_smpp_window: int = 10
+    "submit_sm awaiting their response at once, at most (the operator's window)."
+    sms_smpp_throttle: float = 0.0
+    "submit_sm per second at most (0: no limit), the operator's throughput."
+    sms_smpp_enquire_seconds: float = 30.0
+    "Seconds between two enquire_link keep-alives."
     sms_outbox_path: str = ""
     "Outbox file (default ``DATA_DIR/sms-outbox.jsonl``)."
     sms_lease_seconds: float = 30.0
@@ -168,8 +205,18 @@ class GatewayConfig:
             raise ConfigError("reconnect_grace_seconds must be >= 0, media_silence_seconds > 0")
         if self.code_max_attempts < 1:
             raise ConfigError("code_max_attempts must be at least 1")
-        if self.sms_sender not in ("outbox",):
+        if self.sms_sender == "https" and not self.sms_https_url.startswith(
+            ("https://", "http://")
+        ):
+            raise ConfigError("sms_sender https needs sms_https_url")
+        if self.sms_sender not in ("outbox", "smpp", "https"):
             raise ConfigError(f"unknown sms_sender {self.sms_sender!r}")
+        if self.sms_sender == "smpp" and not self.sms_smpp_host:
+            raise ConfigError("sms_sender smpp needs sms_smpp_host")
+        if self.sms_reminder_minutes < 1:
+            raise ConfigError("sms_reminder_minutes must be at least 1")
+        if self.sms_smpp_window < 1 or self.sms_smpp_throttle < 0:
+            raise ConfigError("sms_smpp_window must be >= 1 and sms_smpp_throttle >= 0")
         for name in ("sms_lease_seconds", "sms_retry_first_seconds", "sms_retry_max_seconds",
                      "sms_poll_seconds"):  # fmt: skip
             if not float(getattr(self, name)) > 0:

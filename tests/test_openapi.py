@@ -759,6 +759,8 @@ async def test_real_responses_match_their_schemas(gateway_factory) -> None:
         join = {"code": "123456", "rules_accepted": True}
         await api("post", "/api/join", 403, body=join)
         await api("post", "/api/join", 400, body={**join, "rules_accepted": False})
+        # The SMS provider's webhook (no secret configured here: off).
+        await api("post", "/api/sms/status", 404, body={"id": "p1", "status": "delivered"})
 
     # Every operation of the document was exercised, save the document itself.
     exercised = {(m, p) for m, p, _ in api.seen}

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 MESSAGES: dict[str, dict[str, str]] = {
     "sms.code": {
-        "fr": "Parloir : votre proche détenu vous appelle en visio. Code : {code}. "
-        "Ouvrez {url} et saisissez ce code dans les {minutes} minutes.",
-        "en": "Parloir: your relative in prison is video-calling you. Code: {code}. "
-        "Open {url} and enter this code within {minutes} minutes.",
+        # One GSM-7 segment with an address of up to 63 characters (tests/test_sms_text.py).
+        "fr": "Parloir : votre proche détenu vous appelle en visio. "
+        "Code : {code} (valable {minutes} min), à saisir sur {url}",
+        "en": "Parloir: your relative in prison is video-calling you. "
+        "Code: {code} (valid {minutes} min), enter it at {url}",
     },
     "code.invalid": {
         "fr": "Ce code n'est pas valide. Vérifiez les 6 chiffres reçus par SMS.",
@@ -133,6 +134,23 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The call was interrupted by the service.",
     },
     # What the kiosk shows of the code's SMS, by status.
+    # Booking notices (gateway/core/booking_sms.py): GSM-7 only, one segment each.
+    "sms.booking.booked": {
+        "fr": "Parloir : visio réservée le {date} à {time}. "
+        "Vous recevrez un code à 6 chiffres au moment de l'appel.",
+        "en": "Parloir: video call booked on {date} at {time}. "
+        "You will receive a 6-digit code when the call starts.",
+    },
+    "sms.booking.reminder": {
+        "fr": "Parloir : rappel, visio le {date} à {time}, dans {minutes} min. "
+        "Vous recevrez un code à 6 chiffres au moment de l'appel.",
+        "en": "Parloir: reminder, video call on {date} at {time}, in {minutes} min. "
+        "You will receive a 6-digit code when the call starts.",
+    },
+    "sms.booking.cancelled": {
+        "fr": "Parloir : la visio du {date} à {time} est annulée.",
+        "en": "Parloir: the video call of {date} at {time} is cancelled.",
+    },
     "sms.status.queued": {"fr": "SMS en attente d'envoi", "en": "SMS waiting to be sent"},
     "sms.status.sending": {"fr": "SMS en cours d'envoi", "en": "SMS being sent"},
     "sms.status.sent": {"fr": "SMS envoyé", "en": "SMS sent"},

@@ -27,6 +27,7 @@ from gateway.http import (
     notice,
     openapi,
     regie_api,
+    sms_api,
     staff_api,
 )
 from gateway.http import public_api as api
@@ -34,6 +35,7 @@ from gateway.http.forwarded import forwarded_headers
 from gateway.http.staff_auth import staff_auth
 from gateway.media import aiortc_passthrough
 from gateway.media.calls import CallEngine
+from gateway.service.booking_sms import BookingNotices
 from gateway.service.sms import QueuedSms, SmsWorker, follow_status, make_transport
 from gateway.service.supervisor import Supervisor
 from gateway.store.bookings import BookingDesk
@@ -216,7 +218,7 @@ def create_app(
     sms_queue = SmsQueue(redis)
     sms_worker = SmsWorker(
         sms_queue,
-        make_transport(config.sms_sender, config.outbox_path),
+        make_transport(config, sms_queue),
         owner,
         RetryPolicy(
             first_delay=config.sms_retry_first_seconds,
@@ -250,12 +252,19 @@ def create_app(
     app.router.add_post("/api/join", api.join)
     websocket.setup(app)
     add_desk_routes(app)
+    sms_api.add_routes(app, sms_queue)  # the HTTPS provider's status webhook
+    app[sms_api.BOOKING_NOTICES] = notices = BookingNotices(
+        redis, app[keys.DIRECTORY], app[keys.ENGINE].sms, app[keys.DESK].local,
+        enabled=config.sms_booking_notices, lead_minutes=config.sms_reminder_minutes,
+        lang=config.lang,
+    )  # fmt: skip
     staff_api.add_routes(app)
     app.router.add_static("/static/", WEB_DIR / "static")
 
     async def on_startup(app: web.Application) -> None:
         await supervisor.start()
         sms_worker.start()
+        notices.start(time.time)
         engine = app[keys.ENGINE]
 
         async def on_sms(call_id: str, status: str, reason: str) -> None:
@@ -268,6 +277,7 @@ def create_app(
     async def on_shutdown(app: web.Application) -> None:
         await supervisor.stop()
         await sms_worker.stop()
+        await notices.stop()
         feed = app[SMS_FEED]
         feed.cancel()  # and wait for it: nothing of this app may outlive its shutdown
         with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -23,6 +23,7 @@ from gateway.core.receipt_pdf import ReceiptData, render_receipt
 from gateway.core.text import TextRefused
 from gateway.core.text import clean as clean_text
 from gateway.http import appkeys as keys
+from gateway.http import sms_api
 from gateway.http.public_api import load_json, read_limited
 from gateway.http.staff_auth import actor
 from gateway.service.sms import mask_phone
@@ -428,6 +429,7 @@ async def create_booking(request: web.Request) -> web.Response:
         guard=actor(request),
         now=_now(request),
     )
+    await request.app[sms_api.BOOKING_NOTICES].notify(booking, "booked", _now(request))
     return web.json_response(booking_json(booking, desk), status=201)
 
 
@@ -449,6 +451,7 @@ async def cancel_booking(request: web.Request) -> web.Response:
         text(data, "reason", limit=200),
         _now(request),
     )
+    await request.app[sms_api.BOOKING_NOTICES].notify(booking, "cancelled", _now(request))
     return web.json_response(booking_json(booking, desk))
 
 

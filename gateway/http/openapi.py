@@ -52,6 +52,12 @@ REASONS: dict[str, str] = {
     "request.bad_date": "a date is not `YYYY-MM-DD`",
     "request.bad_days": f"`days` is not a whole number from 1 to {MAX_DAYS}",
     "http.404": "no such resource",
+    "sms.webhook.disabled": "no `sms_webhook_secret` is configured: the webhook is off",
+    "sms.webhook.signature_missing": "no `X-Parloir-Signature` header",
+    "sms.webhook.signature_malformed": "the signature header is not `t=…,v1=…`",
+    "sms.webhook.signature_invalid": "the HMAC-SHA256 does not match the body and timestamp",
+    "sms.webhook.stale": "the signed timestamp is outside `sms_webhook_window_seconds`",
+    "sms.webhook.bad_status": "`status` is not `delivered` or `failed`, or `id` is empty",
     "http.413": "the body is larger than the limit of this endpoint",
     "staff.forbidden_network": "the client is not on one of the `staff_networks`",
     # Staff sessions and roles (gateway.http.staff_auth, gateway.http.staff_api).
@@ -1618,6 +1624,52 @@ wrong codes typed without `ref` share one budget for the whole service
                     _ref("JoinRequest"),
                     PUBLIC_BODY,
                     {"code": "123456", "ref": "c_8f3a", "rules_accepted": True, "lang": "fr"},
+                ),
+                lang=False,
+            )
+        },
+        "/api/sms/status": {
+            "post": _op(
+                "smsStatusWebhook",
+                "provider",
+                "The HTTPS SMS provider reports what became of a message",
+                """
+Public, called by the SMS provider (`sms_sender = "https"`), signed: header
+`X-Parloir-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + body>` with
+`sms_webhook_secret`, compared in constant time, refused outside `sms_webhook_window_seconds`.
+`id` is the provider's id of the message (its answer to the send). A status only moves forward,
+so a replay changes nothing. `known`: whether the id matched a message of the last day.
+""",
+                {
+                    "200": _ok(
+                        "Recorded (or already known).",
+                        _obj({"known": {"type": "boolean"}}),
+                        {"known": True},
+                    )
+                },
+                {
+                    400: ["request.malformed", "sms.webhook.bad_status"],
+                    401: [
+                        "sms.webhook.signature_missing",
+                        "sms.webhook.signature_malformed",
+                        "sms.webhook.signature_invalid",
+                        "sms.webhook.stale",
+                    ],
+                    404: ["sms.webhook.disabled"],
+                    413: ["http.413"],
+                },
+                body=_json_body(
+                    _obj(
+                        {
+                            "id": {"type": "string"},
+                            "status": {"enum": ["delivered", "failed"]},
+                            "reason": {"type": "string"},
+                        },
+                        required=["id", "status"],
+                        strict=False,
+                    ),
+                    "At most 16 KiB.",
+                    {"id": "prov-81f2", "status": "delivered"},
                 ),
                 lang=False,
             )
@@ -3505,6 +3557,7 @@ def _build(version: str) -> dict[str, Any]:
             },
             {"name": "relative", "description": "The relative's page (« proche »)."},
             {"name": "calendar", "description": "The establishment's public calendar."},
+            {"name": "provider", "description": "Calls from the SMS provider (signed)."},
             {
                 "name": "staff",
                 "description": "Staff sign-in and sessions (« connexion »). Staff network only.",

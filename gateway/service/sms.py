@@ -24,9 +24,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from gateway.config import GatewayConfig
 from gateway.core.sms_queue import Outcome, RetryPolicy, after_attempt, mask_phone
 from gateway.service.cluster import raise_if_cancelled, subscriber_client
-from gateway.store.sms_queue import STATUS_CHANNEL, SmsQueue
+from gateway.store.sms_queue import STATUS_CHANNEL, Claimed, SmsQueue
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,9 @@ class SmsWorker:
         self._wake.set()
 
     def start(self) -> None:
+        starter = getattr(self.transport, "start", None)
+        if starter is not None:  # a long-lived session (SMPP) binds now, not at the first SMS
+            starter()
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
@@ -123,6 +127,9 @@ class SmsWorker:
                 await self._task
             except asyncio.CancelledError:
                 pass
+        stopper = getattr(self.transport, "stop", None)
+        if stopper is not None:
+            await stopper()
 
     async def _run(self) -> None:
         while True:
@@ -139,30 +146,36 @@ class SmsWorker:
             self._wake.clear()
 
     async def run_once(self) -> int:
-        """Send every due message this process could claim; return how many were tried."""
+        """Send every due message this process could claim; return how many were tried.
+
+        The claimed messages go out together: the sender bounds how many are in flight (SMPP's
+        window), so a slow answer does not hold up the others."""
         claimed = await self.queue.claim(self.owner, self.clock(), self.lease)
-        for msg in claimed:
-            try:
-                outcome = await self.transport.deliver(msg.id, msg.to, msg.text)
-            except Exception as exc:  # a sender's bug or a dropped link: try again later
-                outcome = Outcome("transient", reason=f"sms.error:{type(exc).__name__}")
-            decision = after_attempt(outcome, msg.attempts, self.clock(), self.policy)
-            self.counts[str(decision.status)] += 1
-            kept = await self.queue.settle(
-                msg.id, self.owner, decision, self.clock(), outcome.provider_id
-            )
-            # Never the text: it holds the code.
-            log.info(
-                "SMS %s to %s: attempt %d %s -> %s %s%s",
-                msg.id, mask_phone(msg.to), msg.attempts, outcome.kind, decision.status,
-                decision.reason, "" if kept else " (lease lost)",
-            )  # fmt: skip
+        results = await asyncio.gather(*(self._attempt(m) for m in claimed), return_exceptions=True)
+        for msg, result in zip(claimed, results, strict=True):
+            if isinstance(result, BaseException):  # Redis away at settle: the lease runs out
+                log.error("SMS %s not settled: %r", msg.id, result)
         return len(claimed)
 
+    async def _attempt(self, msg: Claimed) -> None:
+        try:
+            outcome = await self.transport.deliver(msg.id, msg.to, msg.text)
+        except Exception as exc:  # a sender's bug or a dropped link: try again later
+            outcome = Outcome("transient", reason=f"sms.error:{type(exc).__name__}")
+        decision = after_attempt(outcome, msg.attempts, self.clock(), self.policy)
+        self.counts[str(decision.status)] += 1
+        kept = await self.queue.settle(
+            msg.id, self.owner, decision, self.clock(), outcome.provider_id
+        )
+        # Never the text: it holds the code.
+        log.info(
+            "SMS %s to %s: attempt %d %s -> %s %s%s",
+            msg.id, mask_phone(msg.to), msg.attempts, outcome.kind, decision.status,
+            decision.reason, "" if kept else " (lease lost)",
+        )  # fmt: skip
 
-async def follow_status(
-    redis: Any, on_status: Callable[[str, str, str], Awaitable[None]]
-) -> None:
+
+async def follow_status(redis: Any, on_status: Callable[[str, str, str], Awaitable[None]]) -> None:
     """Hand every status change of the cluster's SMS (``call``, ``status``, ``reason``) on."""
     client = subscriber_client(redis)
     try:
@@ -188,7 +201,30 @@ async def follow_status(
             await client.connection_pool.disconnect()
 
 
-def make_transport(kind: str, outbox: Path) -> Transport:
-    if kind == "outbox":
-        return OutboxSender(outbox)
-    raise ValueError(f"unknown SMS sender {kind!r}")
+def make_transport(config: GatewayConfig, queue: SmsQueue) -> Transport:
+    """The configured sender; its receipts land in ``queue`` (``delivered`` / ``failed``)."""
+
+    async def on_receipt(provider_id: str, status: str, reason: str) -> None:
+        msg_id = await queue.receipt(provider_id, status, reason, time.time())
+        log.info("SMS receipt %s for %s: %s %s", provider_id, msg_id or "?", status, reason)
+
+    if config.sms_sender == "outbox":
+        return OutboxSender(config.outbox_path)
+    if config.sms_sender == "smpp":
+        from gateway.service.smpp import SmppSender, SmppSettings
+
+        settings = SmppSettings(
+            host=config.sms_smpp_host, port=config.sms_smpp_port,
+            system_id=config.sms_smpp_system_id, password=config.sms_smpp_password,
+            system_type=config.sms_smpp_system_type, source_addr=config.sms_smpp_source_addr,
+            source_ton=config.sms_smpp_source_ton, source_npi=config.sms_smpp_source_npi,
+            window=config.sms_smpp_window, throttle=config.sms_smpp_throttle,
+            enquire_seconds=config.sms_smpp_enquire_seconds,
+        )  # fmt: skip
+        return SmppSender(settings, on_receipt)
+    if config.sms_sender == "https":
+        from gateway.service.sms_https import HttpsSender
+
+        return HttpsSender(config.sms_https_url, config.sms_https_token,
+                           config.sms_https_timeout_seconds)  # fmt: skip
+    raise ValueError(f"unknown SMS sender {config.sms_sender!r}")

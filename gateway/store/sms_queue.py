@@ -157,3 +157,9 @@ class SmsQueue:
     async def _announce(self, msg_id: str, status: str, call: str, reason: str = "") -> None:
         payload = {"id": msg_id, "status": status, "call": call, "reason": reason}
         await self.redis.publish(STATUS_CHANNEL, json.dumps(payload))
+
+
+async def claim_notice(redis: aioredis.Redis, booking_id: str, kind: str, ttl: int) -> bool:
+    """True for the one caller (of the whole cluster) that is to send this booking's notice."""
+    key = f"{PREFIX}smsnotice:{booking_id}:{kind}"
+    return bool(await redis.set(key, "1", nx=True, ex=max(ttl, 3600)))

@@ -1,0 +1,106 @@
+"""Booking notices by SMS: on booking, a reminder before the slot, on cancellation.
+
+The rules are :mod:`gateway.core.booking_sms`; this is the I/O. Each notice is claimed once per
+booking in Redis (:func:`gateway.store.sms_queue.claim_notice`) and then queued like any SMS
+(the queue's idempotency and retries apply). Every process runs :meth:`BookingNotices.run`:
+each pass looks at the bookings starting within the reminder lead, and the claim makes one
+process send each reminder. A failure here never fails the booking itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from gateway.core import booking_sms
+from gateway.core.booking_sms import Kind, NoticeFacts
+from gateway.core.sms_queue import mask_phone
+from gateway.store.directory import Booking, Directory
+from gateway.store.sanctions import Sanctions
+from gateway.store.sms_queue import claim_notice
+
+log = logging.getLogger(__name__)
+
+
+class BookingNotices:
+    def __init__(
+        self,
+        redis: Any,
+        directory: Directory,
+        sms: Any,
+        local: Callable[[float], Any],
+        *,
+        enabled: bool,
+        lead_minutes: int = 30,
+        lang: str = "fr",
+        poll: float = 30.0,
+    ) -> None:
+        self.redis, self.directory, self.sms, self.local = redis, directory, sms, local
+        self.enabled, self.lead_minutes, self.lang, self.poll = enabled, lead_minutes, lang, poll
+        self._task: asyncio.Task[None] | None = None
+
+    async def notify(self, booking: Booking, kind: Kind, now: float) -> bool:
+        """Send ``kind``'s notice for ``booking`` if the rules say so; True if it was queued."""
+        try:
+            return await self._notify(booking, kind, now)
+        except Exception:  # the booking stands even if the SMS cannot be queued
+            log.exception("booking notice %s for %s not queued", kind, booking.id)
+            return False
+
+    async def _notify(self, booking: Booking, kind: Kind, now: float) -> bool:
+        if not self.enabled:
+            return False
+        correspondent = await self.directory.correspondent(booking.correspondent)
+        if correspondent is None:
+            return False
+        sanctioned = bool(await Sanctions(self.redis).active_on(correspondent.phone, now))
+        facts = NoticeFacts(
+            enabled=self.enabled, kind=kind, status=booking.status, start=booking.start,
+            now=now, number_sanctioned=sanctioned, lead_seconds=self.lead_minutes * 60.0,
+        )  # fmt: skip
+        if not booking_sms.should_send(facts):
+            return False
+        ttl = int(max(booking.end, booking.start) - now) + 86400
+        if not await claim_notice(self.redis, booking.id, kind, ttl):
+            return False
+        minutes = max(1, round((booking.start - now) / 60))
+        text = booking_sms.text(kind, self.local(booking.start), minutes, self.lang)
+        await self.sms.send(correspondent.phone, text)
+        log.info(
+            "booking notice %s for %s to %s", kind, booking.id, mask_phone(correspondent.phone)
+        )
+        return True
+
+    async def remind(self, now: float) -> int:
+        """One pass: the reminders due now; returns how many this process queued."""
+        if not self.enabled:
+            return 0
+        start, end = booking_sms.reminder_window(now, self.lead_minutes * 60.0)
+        sent = 0
+        for booking in await self.directory.bookings_between(start, end):
+            sent += await self.notify(booking, "reminder", now)
+        return sent
+
+    def start(self, clock: Callable[[], float]) -> None:
+        if self.enabled:
+            self._task = asyncio.create_task(self._run(clock))
+
+    async def _run(self, clock: Callable[[], float]) -> None:
+        while True:
+            try:
+                await self.remind(clock())
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("booking reminders pass failed")
+            await asyncio.sleep(self.poll)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
