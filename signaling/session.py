@@ -59,8 +59,8 @@ class Session:
     async def attach(self, call: Call) -> None:
         assert self.role is not None
         self.call = call
-        await call.attach(self.role, self.send, self.taken_over)
         await self.attached(call)
+        await call.attach(self.role, self.send, self.taken_over)
 
     def detach(self) -> None:
         if self.call is not None and self.role is not None and not self.superseded:

@@ -460,7 +460,6 @@ class Call:
         the same token, or the same page's dead socket) is closed and the takeover recorded."""
         listeners = self.legs[leg].listeners
         earlier = [(other, close) for other, close in listeners.items() if other != listener]
-        listeners[listener] = shut
         for other, close in earlier:
             listeners.pop(other, None)
             if close is not None:
@@ -472,6 +471,9 @@ class Call:
                 f"{PREFIX}call:{self.id}:events",
                 {"type": "SocketTakenOver", "leg": str(leg), "at": str(self.engine.clock())},
             )
+        # Last, with nothing awaited after it: the caller's `welcome` goes out before any
+        # state this socket could be sent.
+        listeners[listener] = shut
 
     def detach(self, leg: Leg, listener: Listener) -> None:
         self.legs[leg].listeners.pop(listener, None)

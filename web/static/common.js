@@ -884,8 +884,8 @@
     }
   }
 
-  const PING_MS = 1000;            // signaling keep-alive while a page is open
-  const SILENT_SOCKET_MS = 3000;   // nothing heard for this long: the socket is dead
+  const PING_MS = 800;             // signaling keep-alive while a page is open
+  const SILENT_SOCKET_MS = 2500;   // nothing heard for this long: the socket is dead
   const HANGUP_GRACE_MS = 3000;  // if the server does not confirm a hangup, end locally
   const RECONNECT_RETRY_MS = 5000; // a new connection not up by then: try another one
   const FIRST_CONNECT_MS = 12000;  // the page's first connection gets longer (ICE gathering)
