@@ -10,8 +10,9 @@ from typing import Any
 
 from gateway.http import appkeys as keys
 
-from .browser import chromium, enrolled_kiosk_context, frames_decoded, screenshot
-from .callkit import read_codes, seeded, wait_for_code
+from .browser import chromium, frames_decoded, screenshot
+from .callkit import read_codes, seeded
+from .netlab import start_browser_call
 
 
 async def grows(page: Any, by: int = 15, timeout: float = 20.0) -> float:
@@ -25,26 +26,9 @@ async def grows(page: Any, by: int = 15, timeout: float = 20.0) -> float:
 
 
 async def browser_call(gateway: Any, browser: Any, demo: dict[str, Any]) -> tuple[Any, Any]:
-    base = gateway.base_url
-    kiosk_ctx = await enrolled_kiosk_context(browser, gateway)
-    phone_ctx = await browser.new_context(viewport={"width": 360, "height": 640}, is_mobile=True)
-    kiosk, phone = await kiosk_ctx.new_page(), await phone_ctx.new_page()
-    await kiosk.goto(f"{base}/kiosk")
-    await kiosk.fill("#detainee", demo["detainee"])
-    await kiosk.fill("#access-code", demo["access_code"])
-    await kiosk.click("#login")
-    await kiosk.click("#call")
-    code, ref = await wait_for_code(gateway.config.outbox_path, timeout=10)
-    await phone.goto(f"{base}/join?appel={ref}")
-    for rule in ("#rule-1", "#rule-2", "#rule-3"):
-        await phone.check(rule)
-    await phone.click("#accept-rules")
-    await phone.fill("#code", code)
-    await phone.click("#connect")
-    await phone.click("#accept-call")
-    await grows(kiosk)
-    await grows(phone)
-    return kiosk, phone
+    """The kiosk and the phone in one Chromium (two contexts), both decoding video."""
+    call = await start_browser_call(gateway, browser, browser, demo)
+    return call.kiosk, call.phone
 
 
 async def test_reloading_either_page_resumes_the_same_call(gateway_factory, codec_spy) -> None:
