@@ -125,6 +125,8 @@ async def test_watch_flag_cut_then_replay_hold_and_audit(gateway_factory) -> Non
             assert not call["correspondent"]["lawyer"] and call["watchable"]
             assert call["recording"] == "recording"
             assert 0 < call["ends_at"] - listing["server_time"] <= 30 * 60 * 1000
+            # And what became of the code's SMS (the outbox sender says "sent").
+            assert call["sms"] == {"status": "sent", "reason": ""}, call["sms"]
 
             # Bad offers: one audio and one video, or sections that would send.
             url = f"{base}/api/monitor/calls/{call_id}/watch"

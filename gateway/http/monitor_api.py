@@ -58,6 +58,7 @@ async def live_calls(request: web.Request) -> web.Response:
         detainee = await directory.detainee(record.get("detainee", ""))
         corr = await directory.correspondent(record.get("correspondent", ""))
         rec = await engine.recordings.get(call_id)
+        sms = [e for e in await engine.events(call_id) if e.get("type") == "SmsStatus"]
         out.append(
             {
                 "id": call_id,
@@ -79,6 +80,10 @@ async def live_calls(request: web.Request) -> web.Response:
                     "lawyer": bool(corr and corr.lawyer),
                 },
                 "recording": (rec or {}).get("state", "none"),
+                # What became of the code's SMS (sent, delivered, failed), its latest word.
+                "sms": {"status": sms[-1].get("status"), "reason": sms[-1].get("reason", "")}
+                if sms
+                else None,
             }
         )
     return web.json_response({"server_time": int(_now(request) * 1000), "calls": out})

@@ -1018,7 +1018,7 @@ def _monitor_schemas() -> dict[str, Any]:
         "type": "string",
         "enum": [str(s) for s in CallState],
         "description": "`waiting_relative` (code sent, the relative has not joined), "
-        "`connecting`, `connected`, `ended`.",
+        "`connecting`, `connected`, `reconnecting` (a leg lost, may come back), `ended`.",
     }
     side = {"type": "string", "enum": ["kiosk", "relative"]}
     recording_props: dict[str, Any] = {
@@ -1087,6 +1087,16 @@ def _monitor_schemas() -> dict[str, Any]:
                     "enum": ["none", *_RECORDING_STATES],
                     "description": "State of the call's recording; `none`: not recorded "
                     "(a lawyer, recording disabled, or not connected yet).",
+                },
+                "sms": {
+                    "type": ["object", "null"],
+                    "description": "The latest outcome of the code's SMS, or null before any.",
+                    "properties": {
+                        "status": {"type": "string", "enum": ["sent", "delivered", "failed"]},
+                        "reason": _str("Machine-readable, e.g. `sms.unreachable`."),
+                    },
+                    "required": ["status", "reason"],
+                    "additionalProperties": False,
                 },
             },
             description="A call in progress (on any gateway process).",
@@ -2375,6 +2385,7 @@ def _monitor_paths() -> dict[str, Any]:
                     "lawyer": False,
                 },
                 "recording": "recording",
+                "sms": {"status": "delivered", "reason": ""},
             }
         ],
     }

@@ -57,6 +57,9 @@
       'monitor.state.ended': 'Terminé',
       'monitor.rec.recording': 'En cours',
       'monitor.rec.none': 'Non enregistré',
+      'monitor.sms.sent': 'SMS du code envoyé',
+      'monitor.sms.delivered': 'SMS du code remis au téléphone',
+      'monitor.sms.failed': 'SMS du code : échec',
       'monitor.rec.sealed': 'Scellé',
       'monitor.rec.failed': 'Échec de l’enregistrement',
       'monitor.rec.destroyed': 'Détruit',
@@ -135,6 +138,9 @@
       'monitor.state.ended': 'Ended',
       'monitor.rec.recording': 'Recording',
       'monitor.rec.none': 'Not recorded',
+      'monitor.sms.sent': 'Code SMS sent',
+      'monitor.sms.delivered': 'Code SMS delivered to the phone',
+      'monitor.sms.failed': 'Code SMS: failed',
       'monitor.rec.sealed': 'Sealed',
       'monitor.rec.failed': 'Recording failed',
       'monitor.rec.destroyed': 'Destroyed',
@@ -349,8 +355,11 @@
       h('span', { class: 'sub', text: t('monitor.number', { n: call.detainee.number }) }));
     const corr = call.correspondent;
     const sub = [corr.relationship, corr.phone_masked].filter(Boolean).join(' · ');
+    const sms = call.sms && known('monitor.sms.' + call.sms.status)
+      ? h('span', { class: 'sub sms-status', 'data-status': call.sms.status, text: t('monitor.sms.' + call.sms.status) })
+      : null;
     fill(c.correspondent, corr.name || '—', sub ? h('span', { class: 'sub', text: sub }) : null,
-      corr.lawyer ? h('span', { class: 'badge badge-warn lawyer-badge', text: t('monitor.lawyer') }) : null);
+      corr.lawyer ? h('span', { class: 'badge badge-warn lawyer-badge', text: t('monitor.lawyer') }) : null, sms);
     c.kiosk.textContent = call.kiosk || '—';
     c.state.textContent = known('monitor.state.' + call.state) ? t('monitor.state.' + call.state) : call.state;
     const started = call.connected_at || call.created_at;
