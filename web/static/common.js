@@ -772,7 +772,7 @@
           showWarning(this.els.warning, msg.seconds_left);
           break;
         case 'quality':   // sound first: web/static/quality.js
-          if (window.ParloirQuality) window.ParloirQuality.show(this.options.side, msg);
+          if (window.ParloirQuality) window.ParloirQuality.show(this.options.role, msg);
           break;
         case 'ended':
           setState('ended');

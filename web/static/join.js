@@ -44,7 +44,6 @@
 
   const call = new P.CallLeg(els, {
     role: 'relative',
-    side: 'relative',
     endedPrefix: 'ended.join.',
     hangupReason: 'relative_hangup',
     connectingKey: 'common.connecting',

@@ -180,7 +180,6 @@
 
   const call = new P.CallLeg(els, {
     role: 'kiosk',
-    side: 'kiosk',
     endedPrefix: 'ended.kiosk.',
     hangupReason: 'kiosk_hangup',
     connectingKey: 'kiosk.call.connecting',
