@@ -284,8 +284,13 @@ async def test_staff_watch_flag_and_replay_a_call(gateway_factory, codec_spy, re
     connected = int(record["connected_ms"]) / 1000
     folder = gateway.config.recordings_path / rec["folder"]
     kiosk_file, relative_file = _decode(folder / "kiosk.webm"), _decode(folder / "relative.webm")
-    assert kiosk_file["sizes"] == {kiosk_size}, (kiosk_file["sizes"], kiosk_size)
-    assert relative_file["sizes"] == {phone_size}, (relative_file["sizes"], phone_size)
+    # Chrome's encoder may step its resolution down for a while (CPU or bandwidth adaptation,
+    # e.g. 640x480 -> 480x360): what it sent is recorded as sent, so the recording holds the
+    # camera's size and, at most, the same picture scaled down, never another shape.
+    for info, size in ((kiosk_file, kiosk_size), (relative_file, phone_size)):
+        assert max(info["sizes"]) == size, (info["sizes"], size)
+        for width, height in info["sizes"]:
+            assert abs(width * size[1] - height * size[0]) <= size[0], (info["sizes"], size)
     for info in (kiosk_file, relative_file):
         assert abs(info["audio_seconds"] - connected) < 1.0, (info, connected)
     assert abs(kiosk_file["start"] - relative_file["start"]) < 0.1
