@@ -58,7 +58,6 @@ async def live_calls(request: web.Request) -> web.Response:
         detainee = await directory.detainee(record.get("detainee", ""))
         corr = await directory.correspondent(record.get("correspondent", ""))
         rec = await engine.recordings.get(call_id)
-        sms = [e for e in await engine.events(call_id) if e.get("type") == "SmsStatus"]
         out.append(
             {
                 "id": call_id,
@@ -81,8 +80,8 @@ async def live_calls(request: web.Request) -> web.Response:
                 },
                 "recording": (rec or {}).get("state", "none"),
                 # What became of the code's SMS (sent, delivered, failed), its latest word.
-                "sms": {"status": sms[-1].get("status"), "reason": sms[-1].get("reason", "")}
-                if sms
+                "sms": {"status": record["sms_status"], "reason": record.get("sms_reason", "")}
+                if record.get("sms_status")
                 else None,
             }
         )

@@ -439,11 +439,19 @@ class Call:
     async def sms_status(self, status: str, reason: str) -> None:
         """What became of the code's SMS: into the call's events, and to the kiosk."""
         if status in ("sent", "delivered", "failed"):  # the outcomes, not the steps
-            await self.engine.redis.xadd(
-                f"{PREFIX}call:{self.id}:events",
-                {"type": "SmsStatus", "status": status, "reason": reason,
-                 "at": str(self.engine.clock())},
-            )  # fmt: skip
+            # The latest word also goes into the call's record, so that the monitoring list
+            # reads one hash per call instead of its whole event stream.
+            async with self.engine.redis.pipeline(transaction=True) as tx:
+                tx.xadd(
+                    f"{PREFIX}call:{self.id}:events",
+                    {"type": "SmsStatus", "status": status, "reason": reason,
+                     "at": str(self.engine.clock())},
+                )  # fmt: skip
+                tx.hset(
+                    f"{PREFIX}call:{self.id}",
+                    mapping={"sms_status": status, "sms_reason": reason},
+                )
+                await tx.execute()
         await self.send(
             Leg.KIOSK,
             {"type": "sms", "status": status, "reason": reason,
