@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import select
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -228,6 +230,31 @@ def spawn_gateway(command: str, data_dir: Path, env: dict[str, str]) -> subproce
     )  # fmt: skip
 
 
-def started(proc: subprocess.Popen[str]) -> dict[str, Any]:
+def started(proc: subprocess.Popen[str], timeout: float = 60.0) -> dict[str, Any]:
+    """The JSON line the process prints once it serves; a process that does not print it
+    within ``timeout`` fails the test (a bare readline would block the test's loop for ever)."""
     assert proc.stdout is not None
-    return json.loads(proc.stdout.readline())
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    if not ready:
+        stop_gateway(proc)
+        raise AssertionError(f"gateway printed nothing within {timeout:.0f} s")
+    line = proc.stdout.readline()
+    if not line:
+        raise AssertionError(f"gateway exited before serving (exit {proc.wait(10)})")
+    return json.loads(line)
+
+
+def stop_gateway(proc: subprocess.Popen[str], timeout: float = 20.0) -> None:
+    """SIGTERM drains (live calls may go on up to their slot's end), a second SIGTERM ends them
+    interrupted; a process still there after ``timeout`` is killed, so none outlives its test."""
+    for _ in range(2):
+        if proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout / 2)
+        except subprocess.TimeoutExpired:
+            continue
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(10)

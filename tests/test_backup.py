@@ -21,7 +21,16 @@ from gateway.store.directory import Directory
 from gateway.store.ledger import Ledger
 from recorder.integrity import seal
 
-from .callkit import Client, enrol_kiosk, gateway_env, join, spawn_gateway, start_calling, started
+from .callkit import (
+    Client,
+    enrol_kiosk,
+    gateway_env,
+    join,
+    spawn_gateway,
+    start_calling,
+    started,
+    stop_gateway,
+)
 
 
 def cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -131,7 +140,5 @@ async def test_backup_during_a_call_restores_into_a_fresh_service(
             backup_dir / "recordings" / "chain.jsonl"
         ).read_bytes()
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(20)
+        stop_gateway(proc)
         await asyncio.to_thread(fresh.stop)
