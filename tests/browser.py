@@ -104,3 +104,29 @@ async def enrolled_kiosk_context(browser: Any, gateway: Any, **options: Any) -> 
           "httpOnly": True, "sameSite": "Strict"}]
     )  # fmt: skip
     return context
+
+
+async def kiosk_signs_in(kiosk: Any, base: str, detainee: dict[str, Any]) -> None:
+    """The detainee types their number and access code at the kiosk (``detainee`` holds
+    ``detainee`` and ``access_code``, as the demo's seed does)."""
+    await kiosk.goto(f"{base}/kiosk")
+    await kiosk.fill("#detainee", detainee["detainee"])
+    await kiosk.fill("#access-code", detainee["access_code"])
+    await kiosk.click("#login")
+
+
+async def accept_rules(phone: Any) -> None:
+    """The relative ticks the three rules and accepts them (the join page's first step)."""
+    for rule in ("#rule-1", "#rule-2", "#rule-3"):
+        await phone.check(rule)
+    await phone.click("#accept-rules")
+
+
+async def relative_enters_code(phone: Any, base: str, code: str) -> None:
+    """The flyer's steps up to the call's offer: the page, the rules, the code; the page then
+    shows who is calling and waits for 'Accepter'."""
+    await phone.goto(f"{base}/join")
+    await accept_rules(phone)
+    await phone.fill("#code", code)
+    await phone.click("#connect")
+    await phone.wait_for_selector("#accept-call", state="visible")

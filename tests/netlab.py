@@ -45,7 +45,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser import CHROMIUM_ARGS, chromium_path, enrolled_kiosk_context
+from tests.browser import (
+    CHROMIUM_ARGS,
+    chromium_path,
+    enrolled_kiosk_context,
+    kiosk_signs_in,
+    relative_enters_code,
+)
 from tests.callkit import read_codes, seeded, wait_for_code
 
 # Chromium for the lab: the usual flags, but no ICE on loopback. Inside the namespace 127.0.0.1
@@ -537,20 +543,11 @@ async def start_browser_call(
     try:
         kiosk, phone = call.kiosk, call.phone
         sent = len(read_codes(gateway.config.outbox_path))
-        await kiosk.goto(f"{base}/kiosk")
-        await kiosk.fill("#detainee", demo["detainee"])
-        await kiosk.fill("#access-code", demo["access_code"])
-        await kiosk.click("#login")
+        await kiosk_signs_in(kiosk, base, demo)
         await kiosk.wait_for_selector("#call", state="visible")
         await kiosk.click("#call")
         code, _ref = await wait_for_code(gateway.config.outbox_path, count=sent + 1, timeout=10)
-        await phone.goto(f"{base}/join")
-        for rule in ("#rule-1", "#rule-2", "#rule-3"):
-            await phone.check(rule)
-        await phone.click("#accept-rules")
-        await phone.fill("#code", code)
-        await phone.click("#connect")
-        await phone.wait_for_selector("#accept-call", state="visible")
+        await relative_enters_code(phone, base, code)
         await phone.click("#accept-call")
         await _decodes(kiosk, 10, timeout)
         await _decodes(phone, 10, timeout)

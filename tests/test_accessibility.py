@@ -9,7 +9,13 @@ from typing import Any
 
 from axe_playwright_python.async_playwright import Axe
 
-from .browser import chromium, enrolled_kiosk_context, screenshot, signed_in_context
+from .browser import (
+    chromium,
+    enrolled_kiosk_context,
+    kiosk_signs_in,
+    screenshot,
+    signed_in_context,
+)
 from .callkit import seeded, wait_for_code
 
 SKIP = ("/api/", "/ws", "/static", "/config.js", "/healthz", "/readyz", "/metrics", "/sw.js",
@@ -65,10 +71,7 @@ async def test_the_relatives_three_steps_with_the_keyboard_alone_at_320_px(gatew
     async with chromium() as browser:
         kiosk_ctx = await enrolled_kiosk_context(browser, gateway)
         kiosk = await kiosk_ctx.new_page()
-        await kiosk.goto(f"{gateway.base_url}/kiosk")
-        await kiosk.fill("#detainee", demo["detainee"])
-        await kiosk.fill("#access-code", demo["access_code"])
-        await kiosk.click("#login")
+        await kiosk_signs_in(kiosk, gateway.base_url, demo)
         await kiosk.click("#call")
         code, _ref = await wait_for_code(gateway.config.outbox_path, timeout=10)
 

@@ -7,7 +7,15 @@ from typing import Any
 
 from gateway.http import appkeys as keys
 
-from .browser import chromium, enrolled_kiosk_context, frames_decoded, screenshot
+from .browser import (
+    accept_rules,
+    chromium,
+    enrolled_kiosk_context,
+    frames_decoded,
+    kiosk_signs_in,
+    relative_enters_code,
+    screenshot,
+)
 from .callkit import seeded, wait_for_code
 
 
@@ -36,10 +44,7 @@ async def test_kiosk_calls_relative_in_browsers(gateway_factory, codec_spy) -> N
             page.on("pageerror", lambda exc: errors.append(str(exc)))
 
         # The detainee logs in at the kiosk and calls.
-        await kiosk.goto(f"{base}/kiosk")
-        await kiosk.fill("#detainee", demo["detainee"])
-        await kiosk.fill("#access-code", demo["access_code"])
-        await kiosk.click("#login")
+        await kiosk_signs_in(kiosk, base, demo)
         await kiosk.wait_for_selector("#call", state="visible")
         assert "Marie Martin" in await kiosk.inner_text("body")
         await screenshot(kiosk, "kiosk-ready")
@@ -49,9 +54,7 @@ async def test_kiosk_calls_relative_in_browsers(gateway_factory, codec_spy) -> N
         # The relative follows the flyer: rules, code, accept. The bare address, as typed.
         await phone.goto(f"{base}/join")
         await screenshot(phone, "join-rules")
-        for rule in ("#rule-1", "#rule-2", "#rule-3"):
-            await phone.check(rule)
-        await phone.click("#accept-rules")
+        await accept_rules(phone)
         await phone.fill("#code", code)
         await screenshot(phone, "join-code")
         await phone.click("#connect")
@@ -108,10 +111,7 @@ async def test_unanswered_and_failed_calls_cost_nothing_in_browsers(gateway_fact
         kiosk, phone = await kiosk_ctx.new_page(), await phone_ctx.new_page()
 
         async def kiosk_calls() -> str:
-            await kiosk.goto(f"{base}/kiosk")
-            await kiosk.fill("#detainee", demo["detainee"])
-            await kiosk.fill("#access-code", demo["access_code"])
-            await kiosk.click("#login")
+            await kiosk_signs_in(kiosk, base, demo)
             await kiosk.click("#call")
             code, _ref = await wait_for_code(gateway.config.outbox_path, count=sms + 1)
             return code
@@ -125,13 +125,7 @@ async def test_unanswered_and_failed_calls_cost_nothing_in_browsers(gateway_fact
         #    call, so the relative's leg never comes up and the call fails before connecting.
         sms = 1
         code = await kiosk_calls()
-        await phone.goto(f"{base}/join")
-        for rule in ("#rule-1", "#rule-2", "#rule-3"):
-            await phone.check(rule)
-        await phone.click("#accept-rules")
-        await phone.fill("#code", code)
-        await phone.click("#connect")
-        await phone.wait_for_selector("#accept-call", state="visible")
+        await relative_enters_code(phone, base, code)
         await kiosk.wait_for_selector("#ended", state="visible", timeout=15_000)
         await kiosk_ctx.close()
         await phone_ctx.close()

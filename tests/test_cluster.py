@@ -37,7 +37,12 @@ from recorder.audit import Audit
 from recorder.integrity import seal
 from recorder.retention import destructions
 
-from .browser import chromium, frames_decoded
+from .browser import (
+    chromium,
+    frames_decoded,
+    kiosk_signs_in,
+    relative_enters_code,
+)
 from .callkit import (
     Client,
     enrol_kiosk,
@@ -150,23 +155,14 @@ async def test_kiosk_on_one_process_relative_and_monitoring_on_another(
                 page.on("pageerror", lambda exc: errors.append(str(exc)))
 
             # The detainee calls from the kiosk, served by the process that will own the call.
-            await kiosk.goto(f"{owner['url']}/kiosk")
-            await kiosk.fill("#detainee", first["detainee"])
-            await kiosk.fill("#access-code", first["access_code"])
-            await kiosk.click("#login")
+            await kiosk_signs_in(kiosk, owner["url"], first)
             await kiosk.click("#call")
             code, _ref = await wait_for_code(gateways.outbox, timeout=10)
             [call_id] = await redis.smembers("parloir:calls:live")
             assert await redis.hget(f"parloir:call:{call_id}", "owner") == owner["owner"]
 
             # The relative's page, code entry and socket are on the other process.
-            await phone.goto(f"{other['url']}/join")
-            for rule in ("#rule-1", "#rule-2", "#rule-3"):
-                await phone.check(rule)
-            await phone.click("#accept-rules")
-            await phone.fill("#code", code)
-            await phone.click("#connect")
-            await phone.wait_for_selector("#accept-call", state="visible")
+            await relative_enters_code(phone, other["url"], code)
             assert "Jean M." in await phone.inner_text("body")
             await phone.click("#accept-call")
             for page in (kiosk, phone):

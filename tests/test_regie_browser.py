@@ -10,7 +10,13 @@ import aiohttp
 from gateway.core.pricing import CHARTER_TARIFFS, Rounding, call_cost
 from gateway.http import appkeys as keys
 
-from .browser import chromium, enrolled_kiosk_context, screenshot, signed_in_context
+from .browser import (
+    chromium,
+    enrolled_kiosk_context,
+    kiosk_signs_in,
+    screenshot,
+    signed_in_context,
+)
 from .callkit import Client, join, seeded, wait_for_code
 from .test_regie_api import _closed_call, people
 
@@ -237,10 +243,7 @@ async def test_kiosk_shows_the_balance_and_the_running_cost(gateway_factory) -> 
         )
         kiosk = await ctx.new_page()
         errors = watch_errors(kiosk)
-        await kiosk.goto(f"{base}/kiosk")
-        await kiosk.fill("#detainee", demo["detainee"])
-        await kiosk.fill("#access-code", demo["access_code"])
-        await kiosk.click("#login")
+        await kiosk_signs_in(kiosk, base, demo)
         await kiosk.wait_for_selector("#balance-line", state="visible")
         line = await text_of(kiosk, "#balance-line")
         assert line == "Solde de votre compte téléphone : 50,00 €"

@@ -11,7 +11,13 @@ from gateway.config import ConfigError
 from gateway.core.notice import Facts, default_notice, parse_custom
 from gateway.http.notice import load
 
-from .browser import CHROMIUM_ARGS, chromium, chromium_path, screenshot
+from .browser import (
+    CHROMIUM_ARGS,
+    accept_rules,
+    chromium,
+    chromium_path,
+    screenshot,
+)
 from .conftest import make_config
 
 
@@ -62,9 +68,7 @@ async def test_the_page_links_the_notice_and_remembers_the_rules(gateway_factory
         # Before the rules are accepted, and on every step: the notice is one tap away.
         assert await page.is_visible("#step-rules a[href='/confidentialite']")
         assert await page.is_visible("footer a[href='/confidentialite']")
-        for rule in ("#rule-1", "#rule-2", "#rule-3"):
-            await page.check(rule)
-        await page.click("#accept-rules")
+        await accept_rules(page)
         await page.wait_for_selector("#code", state="visible")
         assert await page.is_visible("footer a[href='/confidentialite']")
         # The next time, on this phone: straight to the code (the flyer's three steps).
@@ -132,9 +136,7 @@ async def test_the_device_check_shows_camera_and_sound_and_sends_nothing(gateway
         ctx = await browser.new_context(viewport={"width": 360, "height": 640})
         page = await ctx.new_page()
         await page.goto(f"{gateway.base_url}/join")
-        for rule in ("#rule-1", "#rule-2", "#rule-3"):
-            await page.check(rule)
-        await page.click("#accept-rules")
+        await accept_rules(page)
         requests: list[str] = []
         page.on("request", lambda r: requests.append(r.url))
         sockets: list[str] = []
@@ -174,9 +176,7 @@ async def test_a_refused_camera_says_how_to_allow_it(gateway_factory) -> None:
         )
         page = await ctx.new_page()
         await page.goto(f"{gateway.base_url}/join")
-        for rule in ("#rule-1", "#rule-2", "#rule-3"):
-            await page.check(rule)
-        await page.click("#accept-rules")
+        await accept_rules(page)
         await page.click("#open-check")
         await page.wait_for_selector("#check-help", state="visible")
         assert "pas autorisé" in await page.inner_text("#check-error")

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .browser import chromium, enrolled_kiosk_context, screenshot
+from .browser import (
+    chromium,
+    enrolled_kiosk_context,
+    kiosk_signs_in,
+    screenshot,
+)
 from .callkit import seeded
 
 
@@ -14,10 +19,7 @@ async def _call(gateway, browser):  # type: ignore[no-untyped-def]
     kiosk = await ctx.new_page()
     errors: list[str] = []
     kiosk.on("pageerror", lambda exc: errors.append(str(exc)))
-    await kiosk.goto(f"{gateway.base_url}/kiosk")
-    await kiosk.fill("#detainee", demo["detainee"])
-    await kiosk.fill("#access-code", demo["access_code"])
-    await kiosk.click("#login")
+    await kiosk_signs_in(kiosk, gateway.base_url, demo)
     await kiosk.wait_for_selector("#call", state="visible")
     await kiosk.click("#call")
     return kiosk, errors
