@@ -492,7 +492,7 @@ async def broken_texts_in(redis: aioredis.Redis) -> list[dict[str, str]]:
     """Every stored detainee and correspondent text that breaks the core's text rule (records
     from before the rule, or written around the API): reported, never changed."""
     directory = Directory(redis)
-    numbers = sorted(await redis.smembers("parloir:detainees"))
+    numbers = await directory.detainee_numbers()
     found: list[dict[str, str]] = []
     for detainee in await directory.detainees(numbers):
         for name in broken_texts(detainee, DETAINEE_TEXTS):

@@ -32,10 +32,10 @@ from zoneinfo import ZoneInfo
 from redis.asyncio import Redis
 
 from gateway.core.text import spreadsheet_cell
+from gateway.store.keys import PREFIX
 
 __all__ = ["ACTION_LABELS", "Audit", "AuditEntry", "audit_csv"]
 
-PREFIX = "parloir:"
 STREAM = "audit"
 _PAGE = 500
 _ACTION = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")

@@ -19,7 +19,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-PREFIX = "parloir:"
+from gateway.store import keys
+from gateway.store.keys import PREFIX
 
 
 @dataclass(frozen=True)
@@ -80,12 +81,12 @@ class RecordingStore:
     # -- flags ------------------------------------------------------------------------------
     async def flag(self, call_id: str, at: float, by: str, comment: str) -> str:
         flag_id = await self.redis.xadd(
-            f"{PREFIX}call:{call_id}:flags", {"at": repr(at), "by": by, "comment": comment}
+            keys.call_flags(call_id), {"at": repr(at), "by": by, "comment": comment}
         )
         if await self.redis.exists(self.key(call_id)):
             await self.redis.hincrby(self.key(call_id), "flags", 1)
         return str(flag_id)
 
     async def flags(self, call_id: str) -> list[Flag]:
-        raw: list[Any] = await self.redis.xrange(f"{PREFIX}call:{call_id}:flags")
+        raw: list[Any] = await self.redis.xrange(keys.call_flags(call_id))
         return [Flag(str(i), float(f["at"]), f["by"], f["comment"]) for i, f in raw]

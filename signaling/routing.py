@@ -35,7 +35,6 @@ from . import messages as m
 from .session import Session, dispatch, welcome
 
 log = logging.getLogger(__name__)
-PREFIX = "parloir:"
 OWNER_SILENCE_BEATS = 6
 "Beats without the owner's heartbeat after which a holder ends the session itself."
 
@@ -191,8 +190,7 @@ class RemoteSession(Session):
         await self._publish({"op": "shut", "code": code, "reason": reason})
 
     async def attached(self, call: Call) -> None:
-        key = f"{PREFIX}call:{call.id}:socks"
-        await self.engine.redis.sadd(key, f"{self.holder} {self.sid} {self.lang}")
+        await self.engine.records.add_socket(call.id, f"{self.holder} {self.sid} {self.lang}")
 
     def stop(self) -> None:
         self._worker.cancel()
@@ -220,8 +218,8 @@ class RemoteSession(Session):
             self.router.remote.pop(self.sid, None)
             if self.call is not None:
                 with contextlib.suppress(Exception):
-                    key = f"{PREFIX}call:{self.call.id}:socks"
-                    await self.engine.redis.srem(key, f"{self.holder} {self.sid} {self.lang}")
+                    entry = f"{self.holder} {self.sid} {self.lang}"
+                    await self.engine.records.remove_socket(self.call.id, entry)
 
     async def _open(self, envelope: Envelope) -> bool:
         self.identify(dict(envelope.get("claims") or {}))

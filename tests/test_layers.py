@@ -33,8 +33,6 @@ KNOWN_CORE_LEAKS: set[tuple[str, str]] = {
 KNOWN_HTTP_LEAKS: set[tuple[str, str]] = {
     ("gateway.http.app", "redis.asyncio"),
     ("gateway.http.appkeys", "redis.asyncio"),
-    ("gateway.http.monitor_api", "key:parloir:"),
-    ("gateway.http.regie_api", "key:parloir:"),
 }
 KNOWN_STORE_LEAKS: set[tuple[str, str]] = set()
 # Package edges that close a cycle today.

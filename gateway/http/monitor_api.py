@@ -47,12 +47,11 @@ def refuse(status: int, reason: str, message: str) -> web.Response:
 async def live_calls(request: web.Request) -> web.Response:
     """GET /api/monitor/calls: every call in progress, with who, where and how long left."""
     engine = _engine(request)
-    redis = engine.redis
     directory: Directory = request.app[keys.DIRECTORY]
     live = set(await engine.cluster.live()) | {engine.owner}
     out = []
-    for call_id in sorted(await redis.smembers("parloir:calls:live")):
-        record = await redis.hgetall(f"parloir:call:{call_id}")
+    for call_id in sorted(await engine.records.live_ids()):
+        record = await engine.records.get(call_id)
         if not record:
             continue
         detainee = await directory.detainee(record.get("detainee", ""))

@@ -259,7 +259,7 @@ async def report(request: web.Request) -> web.Response:
     bookings = await directory.bookings_between(begin.timestamp(), end.timestamp())
     ledger: Ledger = app[keys.LEDGER]
     entries = []
-    for number in sorted(await directory.redis.smembers("parloir:detainees")):
+    for number in await directory.detainee_numbers():
         entries.extend(await ledger.entries(number))
     totals = daily_report(
         bookings,

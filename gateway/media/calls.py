@@ -63,6 +63,7 @@ from gateway.media.relay import MediaSource, RelayTrack
 from gateway.service.cluster import Cluster, ClusterError, alive_key
 from gateway.service.sms import SmsSender, mask_phone
 from gateway.store.bookings import BookingDesk
+from gateway.store.call_records import CallRecords, event_fields
 from gateway.store.codes import CodeStore
 from gateway.store.directory import Booking, Correspondent, Detainee
 from gateway.store.sanctions import DetaineeSanctions, Sanctions
@@ -71,7 +72,6 @@ from recorder.store import RecordingStore
 from recorder.writer import CallRecorder
 
 log = logging.getLogger(__name__)
-PREFIX = "parloir:"
 KINDS = ("audio", "video")
 WANTED_CODECS = {"audio": ("audio/opus",), "video": ("video/vp8", "video/rtx")}
 
@@ -441,17 +441,12 @@ class Call:
         if status in ("sent", "delivered", "failed"):  # the outcomes, not the steps
             # The latest word also goes into the call's record, so that the monitoring list
             # reads one hash per call instead of its whole event stream.
-            async with self.engine.redis.pipeline(transaction=True) as tx:
-                tx.xadd(
-                    f"{PREFIX}call:{self.id}:events",
-                    {"type": "SmsStatus", "status": status, "reason": reason,
-                     "at": str(self.engine.clock())},
-                )  # fmt: skip
-                tx.hset(
-                    f"{PREFIX}call:{self.id}",
-                    mapping={"sms_status": status, "sms_reason": reason},
-                )
-                await tx.execute()
+            await self.engine.records.save(
+                self.id,
+                [{"type": "SmsStatus", "status": status, "reason": reason,
+                  "at": str(self.engine.clock())}],
+                {"sms_status": status, "sms_reason": reason},
+            )  # fmt: skip
         await self.send(
             Leg.KIOSK,
             {"type": "sms", "status": status, "reason": reason,
@@ -475,9 +470,10 @@ class Call:
                     await close()
         if earlier:
             log.info("call %s: %s socket taken over", self.id, leg)
-            await self.engine.redis.xadd(
-                f"{PREFIX}call:{self.id}:events",
-                {"type": "SocketTakenOver", "leg": str(leg), "at": str(self.engine.clock())},
+            await self.engine.records.save(
+                self.id,
+                [{"type": "SocketTakenOver", "leg": str(leg), "at": str(self.engine.clock())}],
+                {},
             )
         # Last, with nothing awaited after it: the caller's `welcome` goes out before any
         # state this socket could be sent.
@@ -530,11 +526,10 @@ class Call:
     async def _checkpoint_loop(self) -> None:
         """Save the connected time every few seconds: a crash loses at most one interval."""
         every = self.engine.config.checkpoint_seconds
-        key = f"{PREFIX}call:{self.id}"
         while self.lifecycle.state in (CallState.CONNECTED, CallState.RECONNECTING):
             ms = int(self.lifecycle.connected_seconds(self.engine.clock()) * 1000)
             try:
-                await self.engine.redis.hset(key, "connected_ms", str(ms))
+                await self.engine.records.checkpoint(self.id, ms)
             except Exception:  # Redis restarting: the next checkpoint will catch up
                 log.warning("checkpoint of %s failed", self.id, exc_info=True)
             await asyncio.sleep(every)
@@ -726,6 +721,7 @@ class CallEngine:
         self.owner = owner
         self.desk = desk
         self.recordings = RecordingStore(redis)
+        self.records = CallRecords(redis)
         self.clock = clock
         self._background: asyncio.Task[None] | None = None
         self.codes = CodeStore(redis, config.code_max_attempts)
@@ -834,9 +830,9 @@ class CallEngine:
         }
         self.calls[call_id] = call
         self.by_booking[booking.id] = call
-        await self.redis.hset(
-            f"{PREFIX}call:{call_id}",
-            mapping={
+        await self.records.create(
+            call_id,
+            {
                 "id": call_id,
                 "ref": call.ref,
                 "owner": self.owner,
@@ -847,11 +843,9 @@ class CallEngine:
                 "created_at": repr(now),
                 "state": str(call.state),
             },
+            ref=call.ref,
+            ref_ttl=int(booking.end - now) + 3600,
         )
-        await self.redis.set(
-            f"{PREFIX}callref:{call.ref}", call_id, ex=int(booking.end - now) + 3600
-        )
-        await self.redis.sadd(f"{PREFIX}calls:live", call_id)
         self.counts["calls_started", ""] += 1
         await self._note_load()
         await call.new_code()
@@ -859,14 +853,8 @@ class CallEngine:
 
     async def _claim_booking(self, booking: Booking, call_id: str, now: float) -> None:
         """One live call per booking across the service: ``bookingcall:{booking}``, set NX."""
-        key = f"{PREFIX}bookingcall:{booking.id}"
-        ttl = int(booking.end - now) + 3600
-        if await self.redis.set(key, call_id, nx=True, ex=ttl):
-            return
-        other = await self.redis.get(key)
-        if other and await self.redis.sismember(f"{PREFIX}calls:live", other):
+        if not await self.records.claim_booking(booking.id, call_id, int(booking.end - now) + 3600):
             raise CallError("signaling.out_of_order")  # a call of this booking is live elsewhere
-        await self.redis.set(key, call_id, ex=ttl)  # left by an ended call
 
     async def _note_load(self) -> None:
         """Refresh this process's live-call count at once, for the next placement's sake."""
@@ -884,7 +872,7 @@ class CallEngine:
         now = self.clock()
         call_id: str | None = None
         if ref:
-            call_id = await self.redis.get(f"{PREFIX}callref:{ref}")
+            call_id = await self.records.by_ref(ref)
             if call_id is None:
                 self.counts["code_refused", str(Outcome.INVALID)] += 1
                 return Outcome.INVALID, None
@@ -919,21 +907,14 @@ class CallEngine:
         """The process owning a live call (this one or another), None if it is not live."""
         if call_id in self.calls:
             return self.owner
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.sismember(f"{PREFIX}calls:live", call_id)
-        pipe.hget(f"{PREFIX}call:{call_id}", "owner")
-        live, owner = await pipe.execute()
-        return str(owner) if live and owner else None
+        return await self.records.owner_of(call_id)
 
     async def live_call_id(self, booking_id: str) -> str | None:
         """The live call of a booking, on whichever process."""
         here = self.live_call_for_booking(booking_id)
         if here is not None:
             return here.id
-        call_id = await self.redis.get(f"{PREFIX}bookingcall:{booking_id}")
-        if call_id and await self.redis.sismember(f"{PREFIX}calls:live", call_id):
-            return str(call_id)
-        return None
+        return await self.records.live_call_of_booking(booking_id)
 
     async def at_owner(self, call_id: str, method: str, **args: Any) -> dict[str, Any]:
         """Run ``method`` on the process owning ``call_id``; its refusals as :class:`CallError`
@@ -997,12 +978,6 @@ class CallEngine:
 
     async def _record(self, call: Call, events: list[Event]) -> None:
         lc = call.lifecycle
-        pipe = self.redis.pipeline(transaction=True)
-        for event in events:
-            fields = {"type": type(event).__name__}
-            for key, value in vars(event).items():
-                fields[key] = str(value)
-            pipe.xadd(f"{PREFIX}call:{call.id}:events", fields)
         state: dict[str, str] = {"state": str(lc.state)}
         for name in ("code_expires_at", "joined_at", "connected_at", "ends_at", "ended_at"):
             value = getattr(lc, name)
@@ -1010,39 +985,33 @@ class CallEngine:
                 state[name] = repr(value)
         if lc.end_reason:
             state["end_reason"] = str(lc.end_reason)
-        pipe.hset(f"{PREFIX}call:{call.id}", mapping=state)
         if lc.joined_at and lc.connected_at and any(isinstance(e, CallConnected) for e in events):
             # /metrics: join time (code accepted to connected), in tenths of a second
             self.counts["join_ds", str(round((lc.connected_at - lc.joined_at) * 10))] += 1
         if any(isinstance(e, CodeSent | CallConnected | CallEnded) for e in events):
             log.info("call %s: %s", call.id, ", ".join(type(e).__name__ for e in events))
-        await pipe.execute()
+        await self.records.save(call.id, [event_fields(e) for e in events], state)
 
     async def _account(self, call: Call, event: CallEnded) -> None:
         """Add the call's connected time to its booking; close the booking when it is over."""
         ms = int(call.lifecycle.connected_seconds(event.at) * 1000)
         self.counts["calls_ended", str(event.reason)] += 1
         self.counts["connected_ms", ""] += ms
-        await self.redis.hset(f"{PREFIX}call:{call.id}", "connected_ms", str(ms))
+        await self.records.checkpoint(call.id, ms)
         await self.desk.add_connected(call.booking.id, call.id, ms)
         if closes_booking(event.reason, ms, event.at, call.booking.end):
             await self.desk.close(call.booking.id, event.at, f"call:{call.id}")
 
     async def _forget(self, call: Call) -> None:
         await self.codes.discard(call.id)
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.srem(f"{PREFIX}calls:live", call.id)
-        pipe.delete(f"{PREFIX}callref:{call.ref}", f"{PREFIX}call:{call.id}:socks")
-        pipe.eval(DELETE_IF_EQUAL, 1, f"{PREFIX}bookingcall:{call.booking.id}", call.id)
-        await pipe.execute()
+        await self.records.forget(call.id, call.ref, call.booking.id)
         self.calls.pop(call.id, None)
         if self.by_booking.get(call.booking.id) is call:
             del self.by_booking[call.booking.id]
         await self._note_load()
 
     async def events(self, call_id: str) -> list[dict[str, str]]:
-        entries = await self.redis.xrange(f"{PREFIX}call:{call_id}:events")
-        return [fields for _id, fields in entries]
+        return await self.records.events(call_id)
 
     async def shutdown(self) -> None:
         """End every call this process owns as interrupted (the process is stopping)."""
@@ -1053,12 +1022,6 @@ class CallEngine:
 
     def stats(self) -> dict[str, Any]:
         return {"calls": len(self.calls), "owner": self.owner}
-
-
-DELETE_IF_EQUAL = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
 
 
 def dumps(msg: dict[str, Any]) -> str:

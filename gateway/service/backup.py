@@ -36,9 +36,10 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
+from gateway.store.keys import PREFIX
 from recorder.integrity import CHAIN, CHAIN_LOCK, locked
 
-PATTERN = "parloir:*"
+PATTERN = f"{PREFIX}*"
 KEYS_FILE = "redis.jsonl"
 INFO_FILE = "backup.json"
 RECORDINGS = "recordings"

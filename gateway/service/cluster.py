@@ -44,8 +44,9 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from gateway.store.keys import PREFIX
+
 log = logging.getLogger(__name__)
-PREFIX = "parloir:"
 GATEWAYS = f"{PREFIX}gateways"
 REQUEST_TIMEOUT = 10.0
 

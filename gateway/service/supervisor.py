@@ -36,8 +36,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from gateway.core.i18n import message
-from gateway.media.calls import DELETE_IF_EQUAL
 from gateway.service.cluster import GATEWAYS, channel
+from gateway.store.keys import PREFIX
 from recorder.audit import Audit
 from recorder.integrity import seal
 from recorder.retention import purge
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     from gateway.media.calls import CallEngine
 
 log = logging.getLogger(__name__)
-PREFIX = "parloir:"
 
 
 class Supervisor:
@@ -134,10 +133,8 @@ class Supervisor:
         calls = list(engine.calls.values())
         if not calls:
             return
-        pipe = engine.redis.pipeline(transaction=False)
-        for call in calls:
-            pipe.hget(f"{PREFIX}call:{call.id}", "recovered_by")
-        for call, by in zip(calls, await pipe.execute(), strict=True):
+        recovered = await engine.records.recovered_by([call.id for call in calls])
+        for call, by in zip(calls, recovered, strict=True):
             if by:
                 log.warning("call %s was recovered by %s: ending it here", call.id, by)
                 await call.input(call.lifecycle.interrupt)
@@ -147,19 +144,19 @@ class Supervisor:
         recovered: list[str] = []
         if not self.steady:
             return recovered
-        for call_id in await redis.smembers(f"{PREFIX}calls:live"):
-            record = await redis.hgetall(f"{PREFIX}call:{call_id}")
+        for call_id in await engine.records.live_ids():
+            record = await engine.records.get(call_id)
             owner = record.get("owner", "")
             if owner == engine.owner or await redis.exists(f"{PREFIX}gw:{owner}"):
                 continue
-            if not await redis.set(f"{PREFIX}recover:{call_id}", engine.owner, nx=True, ex=60):
+            if not await engine.records.claim_recovery(call_id, engine.owner):
                 continue  # another process is on it
             await self._recover(call_id, record)
             recovered.append(call_id)
         return recovered
 
     async def _recover(self, call_id: str, record: dict[str, str]) -> None:
-        engine, redis = self.engine, self.engine.redis
+        engine = self.engine
         now = engine.clock()
         ms = int(record.get("connected_ms") or 0)
         booking_id = record.get("booking", "")
@@ -167,22 +164,7 @@ class Supervisor:
                     record.get("owner"), ms)  # fmt: skip
         if booking_id:
             await engine.desk.add_connected(booking_id, call_id, ms)
-        pipe = redis.pipeline(transaction=True)
-        pipe.hset(
-            f"{PREFIX}call:{call_id}",
-            mapping={"state": "ended", "end_reason": "interrupted", "ended_at": repr(now),
-                     "recovered_by": engine.owner},
-        )  # fmt: skip
-        pipe.xadd(
-            f"{PREFIX}call:{call_id}:events",
-            {"type": "CallEnded", "at": repr(now), "reason": "interrupted"},
-        )
-        pipe.srem(f"{PREFIX}calls:live", call_id)
-        if record.get("ref"):
-            pipe.delete(f"{PREFIX}callref:{record['ref']}")
-        if booking_id:
-            pipe.eval(DELETE_IF_EQUAL, 1, f"{PREFIX}bookingcall:{booking_id}", call_id)
-        await pipe.execute()
+        await engine.records.end_orphan(call_id, record, now, engine.owner)
         await engine.codes.discard(call_id)
         await self._tell_sockets(call_id)
         await self._seal_orphan_recording(call_id, now)
@@ -193,8 +175,7 @@ class Supervisor:
     async def _tell_sockets(self, call_id: str) -> None:
         """The dead owner's participants whose sockets live on other processes: 'interrupted'."""
         redis = self.engine.redis
-        key = f"{PREFIX}call:{call_id}:socks"
-        for entry in await redis.smembers(key):
+        for entry in await self.engine.records.take_sockets(call_id):
             holder, sid, lang = (entry.split(" ") + ["", ""])[:3]
             msg = {
                 "type": "ended",
@@ -203,7 +184,6 @@ class Supervisor:
             }
             envelope = {"op": "down", "sid": sid, "msg": msg}  # fmt: skip
             await redis.publish(channel(holder), json.dumps(envelope))
-        await redis.delete(key)
 
     async def _seal_orphan_recording(self, call_id: str, now: float) -> None:
         """The dead process's files end at its last flushed cluster: seal them as they are."""
@@ -258,9 +238,5 @@ class Supervisor:
         engine, redis = self.engine, self.engine.redis
         if not await redis.set(f"{PREFIX}lock:sweep", engine.owner, nx=True, ex=self.beat):
             return []
-        live = set()
-        for call_id in await redis.smembers(f"{PREFIX}calls:live"):
-            booking = await redis.hget(f"{PREFIX}call:{call_id}", "booking")
-            if booking:
-                live.add(booking)
+        live = await engine.records.live_bookings()
         return await engine.desk.close_overdue(engine.clock(), live, "sweeper")

@@ -17,8 +17,8 @@ from redis.exceptions import WatchError
 
 from gateway.core import codes
 from gateway.core.codes import CodeRecord, Judgement, Outcome
+from gateway.store.keys import PREFIX
 
-PREFIX = "parloir:"
 _GRACE = 60  # keep the record a minute past expiry, to say "expired" rather than "invalid"
 
 

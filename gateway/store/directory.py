@@ -26,8 +26,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from gateway.core.text import is_clean
+from gateway.store import keys
+from gateway.store.keys import PREFIX
 
-PREFIX = "parloir:"
 _hasher = PasswordHasher()
 
 
@@ -237,7 +238,7 @@ class Directory:
         _guard_texts(detainee, DETAINEE_TEXTS)
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(f"{PREFIX}detainee:{detainee.number}", mapping=_dump(detainee))
-        pipe.sadd(f"{PREFIX}detainees", detainee.number)
+        pipe.sadd(keys.DETAINEES, detainee.number)
         await pipe.execute()
 
     async def detainee(self, number: str) -> Detainee | None:
@@ -250,12 +251,16 @@ class Directory:
             pipe.hgetall(f"{PREFIX}detainee:{number}")
         return [_load(Detainee, d) for d in await pipe.execute() if d]
 
+    async def detainee_numbers(self) -> list[str]:
+        """Every detainee number in the directory, sorted."""
+        return sorted(await self.redis.smembers(keys.DETAINEES))
+
     async def search_detainees(self, query: str, limit: int = 50) -> list[Detainee]:
         """By number (exact or prefix) or by any part of the names, accents ignored."""
         needle = fold(query)
         if not needle:
             return []
-        numbers = sorted(await self.redis.smembers(f"{PREFIX}detainees"))
+        numbers = await self.detainee_numbers()
         found = []
         for detainee in await self.detainees(numbers):
             names = fold(f"{detainee.last_name} {detainee.first_name}")

@@ -20,7 +20,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-PREFIX = "parloir:"
+from gateway.store.keys import PREFIX
+
 ENROLMENT_SECONDS = 30 * 60
 CREDENTIAL_HEADER = "X-Parloir-Kiosk"
 CREDENTIAL_COOKIE = "parloir_kiosk"

@@ -59,6 +59,7 @@ from redis.asyncio import Redis
 
 from gateway.core.identifiers import is_detainee_number
 from gateway.core.pricing import CHARTER_TARIFFS, TariffTable
+from gateway.store.keys import PREFIX
 
 __all__ = [
     "MAX_AMOUNT",
@@ -507,7 +508,7 @@ class Ledger:
         self,
         redis: Redis,
         *,
-        prefix: str = "parloir:",
+        prefix: str = PREFIX,
         tariffs: TariffTable = CHARTER_TARIFFS,
     ) -> None:
         self._redis = redis

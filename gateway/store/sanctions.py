@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-PREFIX = "parloir:"
+from gateway.store.keys import PREFIX
 
 
 @dataclass(frozen=True)

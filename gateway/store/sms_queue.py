@@ -21,8 +21,8 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from gateway.core.sms_queue import Decision, mask_phone, moves_forward
+from gateway.store.keys import PREFIX
 
-PREFIX = "parloir:"
 KEEP_SECONDS = 86400
 STATUS_CHANNEL = f"{PREFIX}sms:status"
 

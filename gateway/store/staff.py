@@ -28,8 +28,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from gateway.core.roles import Role
+from gateway.store.keys import PREFIX
 
-PREFIX = "parloir:"
 LOCK_SECONDS = 15 * 60
 MIN_PASSWORD = 12
 _hasher = PasswordHasher()

@@ -13,7 +13,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-PREFIX = "parloir:"
+from gateway.store.keys import PREFIX
 
 
 def _key(token: str) -> str:
