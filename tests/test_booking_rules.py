@@ -32,6 +32,7 @@ from gateway.core.booking_rules import (
     ExistingBooking,
     Refusal,
     RefusalCode,
+    SanctionFacts,
     SlotGrid,
     SlotReason,
     SlotTime,
@@ -46,6 +47,7 @@ METROPOLE = SlotGrid()
 ALSACE_MOSELLE = SlotGrid(holiday_region="alsace-moselle")
 ACTIVE = DetaineeFacts(DetaineeStatus.ACTIVE, charter_signed=True)
 ADULT = CorrespondentFacts(CorrespondentStatus.AUTHORISED, minor=False, parental_consent=False)
+SANCTIONED = CorrespondentFacts(CorrespondentStatus.AUTHORISED, False, False, sanctioned=True)
 LONG_BEFORE = datetime(2024, 12, 1, 12, 0, tzinfo=PARIS)
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -68,6 +70,7 @@ def book(
     detainee: DetaineeFacts = ACTIVE,
     correspondent: CorrespondentFacts = ADULT,
     kiosk_free: bool = True,
+    detainee_sanction: SanctionFacts | None = None,
 ) -> str | None:
     """The refusal code of a booking attempt, or None when accepted."""
     refusal = check_booking(
@@ -78,6 +81,7 @@ def book(
         detainee=detainee,
         correspondent=correspondent,
         kiosk_free=kiosk_free,
+        detainee_sanction=detainee_sanction,
     )
     return None if refusal is None else refusal.code
 
@@ -681,6 +685,29 @@ def test_first_refusal_wins() -> None:
     assert book(start, NOW, kiosk_free=False) == RefusalCode.KIOSK_BUSY
 
 
+def test_sanctions_are_judged_after_the_slot_and_say_until_when() -> None:
+    start = paris(2026, 3, 12, 8, 30)
+    suspended = SanctionFacts(datetime(2026, 4, 1, 0, 0, tzinfo=PARIS))  # until the 31st, incl.
+    # The slot's own refusals come first; then the number; then the detainee's access.
+    assert book(start, NOW, kiosk_free=False, correspondent=SANCTIONED) == RefusalCode.KIOSK_BUSY
+    both = dict(correspondent=SANCTIONED, detainee_sanction=suspended)
+    assert book(start, NOW, **both) == RefusalCode.NUMBER_SANCTIONED
+    assert book(start, NOW, detainee_sanction=suspended) == RefusalCode.DETAINEE_SANCTIONED
+    assert book(start, NOW) is None
+    refusal = check_booking(
+        METROPOLE, start, NOW, bookings=(), detainee=ACTIVE, correspondent=ADULT,
+        kiosk_free=True, detainee_sanction=suspended,
+    )  # fmt: skip
+    assert refusal is not None
+    assert refusal.message_fr.endswith("suspendu jusqu'au 31/03/2026 inclus.")
+    assert refusal.message_en.endswith("suspended until 31/03/2026 included.")
+    withdrawn = check_booking(
+        METROPOLE, start, NOW, bookings=(), detainee=ACTIVE, correspondent=ADULT,
+        kiosk_free=True, detainee_sanction=SanctionFacts(None),
+    )  # fmt: skip
+    assert withdrawn is not None and withdrawn.message_fr.endswith("est retiré.")
+
+
 def test_every_refusal_can_be_read_out() -> None:
     cases: list[Refusal | None] = []
     for code_case in (
@@ -696,6 +723,8 @@ def test_every_refusal_can_be_read_out() -> None:
         dict(correspondent=CorrespondentFacts(CorrespondentStatus.WITHDRAWN, False, False)),
         dict(correspondent=CorrespondentFacts(CorrespondentStatus.AUTHORISED, True, False)),
         dict(kiosk_free=False),
+        dict(correspondent=SANCTIONED),
+        dict(detainee_sanction=SanctionFacts(None)),
     ):
         arguments = dict(
             start=FIRST,

@@ -260,6 +260,16 @@ class CorrespondentFacts:
     """Whether the correspondent is under 18."""
     parental_consent: bool
     """Whether the consent of the holders of parental authority is recorded (minors only)."""
+    sanctioned: bool = False
+    """Whether the correspondent's number is under a sanction (since the incident)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SanctionFacts:
+    """A sanction of the detainee's video-call access covering the slot."""
+
+    until: datetime | None
+    """The end of a suspension (exclusive); ``None``: access withdrawn."""
 
 
 # --- Decisions -----------------------------------------------------------------------------------
@@ -303,6 +313,8 @@ class RefusalCode(StrEnum):
     CORRESPONDENT_NOT_AUTHORISED = "booking.correspondent_not_authorised"
     MINOR_WITHOUT_CONSENT = "booking.minor_without_consent"
     KIOSK_BUSY = "booking.kiosk_busy"
+    NUMBER_SANCTIONED = "booking.number_sanctioned"
+    DETAINEE_SANCTIONED = "booking.detainee_sanctioned"
 
 
 @dataclass(frozen=True, slots=True)
@@ -458,6 +470,10 @@ def _en_datetime(when: datetime) -> str:
 
 
 _FIXED_MESSAGES: dict[RefusalCode, tuple[str, str]] = {
+    RefusalCode.NUMBER_SANCTIONED: (
+        "Ce numéro est sanctionné : il ne peut pas être appelé pour le moment.",
+        "This number is under a sanction: it cannot be called for now.",
+    ),
     RefusalCode.DETAINEE_RELEASED: (
         "Cette personne n'est plus détenue dans l'établissement : aucune réservation n'est "
         "possible.",
@@ -544,11 +560,14 @@ def check_booking(
     detainee: DetaineeFacts,
     correspondent: CorrespondentFacts,
     kiosk_free: bool,
+    detainee_sanction: SanctionFacts | None = None,
 ) -> Refusal | None:
     """The first rule that refuses booking the slot starting at ``start``, or ``None`` (R1-R6).
 
     ``bookings`` are the detainee's existing bookings, whatever their status; ``kiosk_free``
-    says whether the kiosk is free for that slot.
+    says whether the kiosk is free for that slot; ``detainee_sanction`` is the sanction of the
+    detainee's access that covers the slot, if any. Sanctions are judged last, as before the
+    rules were gathered here, so that a guard hears the slot's own refusals first.
     """
     _aware(now, "now")
     zone = grid.zone
@@ -598,7 +617,27 @@ def check_booking(
         return _quota_refusal(grid, conflict)
     if not kiosk_free:
         return _fixed(RefusalCode.KIOSK_BUSY)
+    if correspondent.sanctioned:
+        return _fixed(RefusalCode.NUMBER_SANCTIONED)
+    if detainee_sanction is not None:
+        return _sanction_refusal(detainee_sanction, zone)
     return None
+
+
+def _sanction_refusal(sanction: SanctionFacts, zone: ZoneInfo) -> Refusal:
+    if sanction.until is None:
+        return Refusal(
+            RefusalCode.DETAINEE_SANCTIONED,
+            "L'accès de cette personne à la visiophonie est retiré.",
+            "This person's video-call access is withdrawn.",
+        )
+    # ``until`` is exclusive: the last day of the suspension is the day before it, locally.
+    last = (sanction.until.astimezone(zone) - timedelta(seconds=1)).strftime("%d/%m/%Y")
+    return Refusal(
+        RefusalCode.DETAINEE_SANCTIONED,
+        f"L'accès de cette personne à la visiophonie est suspendu jusqu'au {last} inclus.",
+        f"This person's video-call access is suspended until {last} included.",
+    )
 
 
 # --- After booking: cancelling and extending (the desk's adapter asks these) ---------------

@@ -41,6 +41,7 @@ from gateway.core.booking_rules import (
     DetaineeFacts,
     DetaineeStatus,
     ExistingBooking,
+    SanctionFacts,
     cancellation,
     check_booking,
     closed_day,
@@ -81,10 +82,6 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "booking.contended": (
         "Le créneau est très demandé en ce moment : réessayez.",
         "The slot is in high demand right now: try again.",
-    ),
-    "booking.number_sanctioned": (
-        "Ce numéro est sanctionné : il ne peut pas être appelé pour le moment.",
-        "This number is under a sanction: it cannot be called for now.",
     ),
     "booking.not_extendable": (
         "Cette réservation ne peut plus être prolongée (créneau terminé ou réservation close).",
@@ -258,6 +255,8 @@ class BookingDesk:
                     existing.append(
                         ExistingBooking(self.local(float(raw[0])), BookingStatus(raw[1]))
                     )
+            slot_end = start_epoch + est.call_max_seconds
+            sanction = await DetaineeSanctions(self.redis).blocking(number, start_epoch, slot_end)
             refusal = check_booking(
                 est.grid,
                 start,
@@ -271,29 +270,19 @@ class BookingDesk:
                     _status(CorrespondentStatus, corr.status, CorrespondentStatus.SUSPENDED),
                     corr.minor,
                     corr.parental_consent,
+                    sanctioned=await Sanctions(self.redis).active_on(corr.phone, now) is not None,
                 ),
                 kiosk_free=not busy,
+                detainee_sanction=None
+                if sanction is None
+                else SanctionFacts(
+                    None
+                    if sanction.until == float("inf")
+                    else datetime.fromtimestamp(sanction.until, UTC)
+                ),
             )
             if refusal is not None:
                 raise DeskError(str(refusal.code), refusal.message_fr, refusal.message_en)
-            if await Sanctions(self.redis).active_on(corr.phone, now):
-                raise DeskError("booking.number_sanctioned")
-            slot_end = start_epoch + est.call_max_seconds
-            if sanction := await DetaineeSanctions(self.redis).blocking(
-                number, start_epoch, slot_end
-            ):
-                until = (
-                    self.local(sanction.until - 1).strftime("%d/%m/%Y")
-                    if sanction.until != float("inf")
-                    else ""
-                )
-                raise DeskError(
-                    "booking.detainee_sanctioned",
-                    "L'accès de cette personne à la visiophonie est "
-                    + (f"suspendu jusqu'au {until} inclus." if until else "retiré."),
-                    "This person's video-call access is "
-                    + (f"suspended until {until} included." if until else "withdrawn."),
-                )
             balance, held, tariff_name = await pipe.hmget(akey, ["balance", "held", "tariff"])
             tariff = est.tariffs.get(tariff_name or est.default_tariff)
             max_seconds = est.call_max_seconds
