@@ -291,6 +291,9 @@ async def test_head_of_prison_sanctions_lifts_and_extends(gateway_factory) -> No
         async with desk.post(f"{base}/api/desk/bookings", json=order) as resp:
             refused = await resp.json()
             assert resp.status == 409 and refused["reason"] == "booking.detainee_sanctioned"
+            # The guard reads out the suspension's last day, the one the direction typed.
+            until = (today + timedelta(days=20)).strftime("%d/%m/%Y")
+            assert refused["message"].endswith(f"suspendu jusqu'au {until} inclus."), refused
 
         await row.locator("button[data-action='lift']").click()
         await expect(row).to_have_attribute("data-active", "0")
