@@ -97,3 +97,8 @@ def judge(record: CodeRecord, candidate: str, now: float, max_attempts: int) -> 
             Outcome.BURNED, replace(record, attempts=attempts, burned=True), just_burned=True
         )
     return Judgement(Outcome.INVALID, replace(record, attempts=attempts))
+
+
+def code_minutes(validity_seconds: float) -> int:
+    """The code's validity as the whole minutes people are told (rounded up, at least 1)."""
+    return max(1, -int(-validity_seconds // 60))

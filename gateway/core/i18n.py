@@ -18,8 +18,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "This code is not valid. Check the 6 digits you received by SMS.",
     },
     "code.expired": {
-        "fr": "Ce code a expiré (il est valable 5 minutes). Votre proche peut en envoyer un autre.",
-        "en": "This code has expired (it is valid for 5 minutes). Your relative can send another.",
+        "fr": "Ce code a expiré (il est valable {minutes} minutes). Votre proche peut en envoyer "
+        "un autre.",
+        "en": "This code has expired (it is valid for {minutes} minutes). Your relative can send "
+        "another.",
     },
     "code.used": {
         "fr": "Ce code a déjà été utilisé.",
@@ -180,11 +182,16 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
-def message(key: str, lang: str = "fr") -> str:
+def message(key: str, lang: str = "fr", **values: object) -> str:
+    """The sentence for ``key`` in ``lang``; ``{name}`` placeholders take ``values`` (a
+    configurable figure, such as the code's validity, is never written into a sentence)."""
     entry = MESSAGES.get(key)
     if entry is None:
         return key
-    return entry.get(lang) or entry["fr"]
+    text = entry.get(lang) or entry["fr"]
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", str(value))
+    return text
 
 
 def pick_lang(value: object, default: str = "fr") -> str:

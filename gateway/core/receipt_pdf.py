@@ -54,6 +54,7 @@ class ReceiptData:
     booked_at: datetime  # aware
     status: str = "booked"  # "booked" or "cancelled"
     cancel_reason: str = ""
+    code_minutes: int = 5  # the code's validity, from the configuration
 
 
 # --- Dates, spelled out by hand: the system locale is not to be trusted (often C or en_US). ---
@@ -173,8 +174,8 @@ _REMINDERS: dict[str, tuple[str, ...]] = {
         "Apporter un masque.",
         "Apporter sa carte de circulation.",
         "L'appel dure de 20 à 30 minutes.",
-        "Le correspondant reçoit par SMS un code à 6 chiffres et dispose de 5 minutes "
-        "pour le saisir.",
+        "Le correspondant reçoit par SMS un code à 6 chiffres et dispose de {code_minutes} "
+        "minutes pour le saisir.",
     ),
     "en": (
         "Be on time at the room shown above.",
@@ -182,7 +183,8 @@ _REMINDERS: dict[str, tuple[str, ...]] = {
         "Bring a mask.",
         "Bring your movement card (carte de circulation).",
         "The call lasts 20 to 30 minutes.",
-        "Your correspondent receives a 6-digit code by SMS and has 5 minutes to enter it.",
+        "Your correspondent receives a 6-digit code by SMS and has {code_minutes} minutes to "
+        "enter it.",
     ),
 }
 
@@ -430,7 +432,7 @@ def render_receipt(data: ReceiptData, lang: str = "fr") -> bytes:
 
     w.section(words["sec.reminders"])
     for reminder in _REMINDERS[lang]:
-        w.bullet_item(reminder)
+        w.bullet_item(reminder.replace("{code_minutes}", str(data.code_minutes)))
 
     # Signatures at a fixed place at the bottom, with room to sign above the line.
     half = (w.width - 10) / 2

@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from gateway.config import GatewayConfig
+from gateway.core.codes import code_minutes
 from gateway.core.establishment import Establishment
 from gateway.core.sms_queue import RetryPolicy
 from gateway.http import appkeys as keys
@@ -157,9 +158,14 @@ async def kiosk_page(request: web.Request) -> web.StreamResponse:
 
 
 async def client_config(request: web.Request) -> web.Response:
-    """ICE servers for the browsers, as a script so the pages need no inline code."""
+    """ICE servers for the browsers, as a script so the pages need no inline code, and the
+    configured figures the pages' sentences name (``vars``: the code's validity)."""
     config: GatewayConfig = request.app[keys.CONFIG]
-    body = "window.PARLOIR_CONFIG = " + json.dumps({"iceServers": config.ice_servers()}) + ";\n"
+    settings = {
+        "iceServers": config.ice_servers(),
+        "vars": {"codeMinutes": code_minutes(config.code_validity_seconds)},
+    }
+    body = "window.PARLOIR_CONFIG = " + json.dumps(settings) + ";\n"
     return web.Response(text=body, content_type="application/javascript")
 
 

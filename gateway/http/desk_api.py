@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.core import csv_import
+from gateway.core.codes import code_minutes
 from gateway.core.i18n import pick_lang
 from gateway.core.identifiers import is_access_code, is_detainee_number
 from gateway.core.receipt_pdf import ReceiptData, render_receipt
@@ -505,6 +506,7 @@ async def receipt(request: web.Request) -> web.Response:
         booked_at=desk.local(booking.booked_at or booking.start),
         status="cancelled" if booking.status == "cancelled" else "booked",
         cancel_reason=booking.cancel_reason,
+        code_minutes=code_minutes(request.app[keys.CONFIG].code_validity_seconds),
     )
     pdf = await asyncio.to_thread(render_receipt, data, _lang(request))
     name = f"bon-visiophonie-{data.number}.pdf"

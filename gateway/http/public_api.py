@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.core.codes import Outcome
+from gateway.core.codes import Outcome, code_minutes
 from gateway.core.i18n import message, pick_lang
 from gateway.core.lifecycle import Leg
 from gateway.http import appkeys as keys
@@ -21,8 +21,9 @@ from gateway.store.tokens import RateLimiter, SlidingBudget, Tokens
 MAX_BODY = 4096
 
 
-def refusal(status: int, reason: str, lang: str) -> web.Response:
-    return web.json_response({"reason": reason, "message": message(reason, lang)}, status=status)
+def refusal(status: int, reason: str, lang: str, **values: object) -> web.Response:
+    body = {"reason": reason, "message": message(reason, lang, **values)}
+    return web.json_response(body, status=status)
 
 
 async def read_limited(request: web.Request, limit: int) -> bytes:
@@ -168,7 +169,8 @@ async def join(request: web.Request) -> web.Response:
     if outcome is not Outcome.ACCEPTED or call is None:
         # Without the SMS link's reference, say nothing about whether a code exists.
         reason = str(outcome) if ref else str(Outcome.INVALID)
-        return refusal(403, reason, lang)
+        minutes = code_minutes(app[keys.CONFIG].code_validity_seconds)
+        return refusal(403, reason, lang, minutes=minutes)
     # The call may be owned by another process: ``call`` is what its owner answered.
     tokens: Tokens = app[keys.TOKENS]
     ttl = int(max(60.0, call.booking_end - engine.clock()) + 600)

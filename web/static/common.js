@@ -59,16 +59,20 @@
     return value == null ? '' : String(value);
   }
 
+  /* Figures the sentences name that the gateway's configuration sets (e.g. {codeMinutes},
+   * the code's validity), from /config.js; the defaults are the service note's, for a page
+   * opened from the home screen without a connection. */
+  const CONFIG_VARS = Object.assign({ codeMinutes: 5 },
+    (window.PARLOIR_CONFIG && window.PARLOIR_CONFIG.vars) || {});
+
   /** Translate `key` in the current language, replacing {placeholders} by vars. */
-  function t(key, vars) {
+  function t(key, given) {
     const dict = DICTS[lang] || {};
     let text = Object.prototype.hasOwnProperty.call(dict, key) ? dict[key] : DICTS.fr[key];
     if (text === undefined) return key;
-    if (vars) {
-      text = text.replace(/\{(\w+)\}/g, (m, name) =>
-        (Object.prototype.hasOwnProperty.call(vars, name) ? formatVar(vars[name]) : m));
-    }
-    return text;
+    const vars = Object.assign({}, CONFIG_VARS, given || {});
+    return text.replace(/\{(\w+)\}/g, (m, name) =>
+      (Object.prototype.hasOwnProperty.call(vars, name) ? formatVar(vars[name]) : m));
   }
 
   function render(el) {
