@@ -58,7 +58,9 @@ async def live_calls(request: web.Request) -> web.Response:
         detainee = await directory.detainee(record.get("detainee", ""))
         corr = await directory.correspondent(record.get("correspondent", ""))
         rec = await engine.recordings.get(call_id)
-        sms = [e for e in await engine.events(call_id) if e.get("type") == "SmsStatus"]
+        events = await engine.events(call_id)
+        sms = [e for e in events if e.get("type") == "SmsStatus"]
+        media = [e for e in events if e.get("type") == "MediaChosen"]
         out.append(
             {
                 "id": call_id,
@@ -84,6 +86,8 @@ async def live_calls(request: web.Request) -> web.Response:
                 "sms": {"status": sms[-1].get("status"), "reason": sms[-1].get("reason", "")}
                 if sms
                 else None,
+                # The relative's camera off or sound only, by choice (their latest word).
+                "relative_media": media[-1].get("mode", "video") if media else "video",
             }
         )
     return web.json_response({"server_time": int(_now(request) * 1000), "calls": out})
