@@ -9,7 +9,10 @@ Theory of operation
   context at all (``add_mux_stream``), so no encoder or decoder can exist.
 * **One file per side**: ``kiosk.webm`` and ``relative.webm``, each with that side's VP8 video
   and Opus audio. A file is opened when its side's first video keyframe arrives (the muxer needs
-  the picture size, which a VP8 keyframe carries); a new consumer asks for a keyframe.
+  the picture size, which a VP8 keyframe carries); a new consumer asks for a keyframe. A side
+  that sends no picture at all (the relative chose sound only from the start) gets its file
+  once :data:`EARLY_AUDIO` packets of sound wait, sized :data:`PLACEHOLDER_SIZE`; a stretch
+  with the camera off is simply a stretch without video packets.
 * **Timestamps on one clock.** Each stream's first packet is placed at its arrival time on the
   call's recording clock (milliseconds since the recording started); later packets follow their
   RTP timestamps from there. Both files therefore share a time line: a player that starts them
@@ -52,6 +55,8 @@ log = logging.getLogger(__name__)
 MS = Fraction(1, 1000)
 EARLY_AUDIO = 1500
 """Audio packets (30 s) kept while a side's first video keyframe is awaited."""
+PLACEHOLDER_SIZE = (640, 480)
+"""The picture size written in a file opened before any keyframe (what the pages capture)."""
 QUEUE_LIMIT = 2000
 """Packets waiting for the disk (about 10 s of a call) before the recording is abandoned."""
 HAND_OVER_INTERVAL = 0.05
@@ -115,9 +120,15 @@ class _SideFile:
             size = vp8_size(item.data) if item.kind == "video" and item.keyframe else None
             if size is None:
                 # Video starts at a keyframe, never mid-GOP; the sound until then is kept.
-                if item.kind == "audio" and len(self._early_audio) < EARLY_AUDIO:
+                if item.kind != "audio":
+                    return
+                if len(self._early_audio) < EARLY_AUDIO:
                     self._early_audio.append(item)
-                return
+                    return
+                # No picture for that long (the relative chose sound only from the start):
+                # the sound must not be lost. The header's size is only a hint to players;
+                # the frames, if any come later, carry their own.
+                size = PLACEHOLDER_SIZE
             self.container = av.open(
                 str(self.path),
                 "w",

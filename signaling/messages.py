@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from gateway.core.media_choice import MediaMode, parse_mode
+
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_SDP_CHARS = 60 * 1024
 
@@ -56,6 +58,14 @@ class Leaving:
 
 
 @dataclass(frozen=True)
+class ChooseMedia:
+    """The relative turns their camera off or on, or asks for sound only
+    (:mod:`gateway.core.media_choice`)."""
+
+    mode: MediaMode
+
+
+@dataclass(frozen=True)
 class Hangup:
     pass
 
@@ -65,9 +75,10 @@ class Ping:
     pass
 
 
-ClientMessage = Hello | StartCall | Offer | Hangup | Ping | Leaving
+ClientMessage = Hello | StartCall | Offer | Hangup | Ping | Leaving | ChooseMedia
 
 _KIOSK_ONLY = (StartCall,)
+_RELATIVE_ONLY = (ChooseMedia,)
 
 
 def parse(text: str) -> ClientMessage:
@@ -96,6 +107,11 @@ def parse(text: str) -> ClientMessage:
         return Offer(sdp=_text(data, "sdp", MAX_SDP_CHARS), id=offer_id)
     if kind == "leaving":
         return Leaving()
+    if kind == "media":
+        mode = parse_mode(data.get("mode"))
+        if mode is None:
+            raise ProtocolError(MALFORMED, "signaling.malformed", "bad field mode")
+        return ChooseMedia(mode=mode)
     if kind == "hangup":
         return Hangup()
     if kind == "ping":
@@ -125,3 +141,5 @@ def check_role(message: ClientMessage, role: str) -> None:
         raise ProtocolError(OUT_OF_ORDER, "signaling.out_of_order", "hello twice")
     if isinstance(message, _KIOSK_ONLY) and role != "kiosk":
         raise ProtocolError(OUT_OF_ORDER, "signaling.out_of_order", "kiosk-only message")
+    if isinstance(message, _RELATIVE_ONLY) and role != "relative":
+        raise ProtocolError(OUT_OF_ORDER, "signaling.out_of_order", "relative-only message")

@@ -117,6 +117,8 @@ async def dispatch(session: Session, msg: m.ClientMessage, directory: Directory)
         await call.hangup(session.role)
     elif isinstance(msg, m.Leaving):
         await call.leaving(session.role)
+    elif isinstance(msg, m.ChooseMedia):
+        await call.choose_media(msg.mode)
 
 
 async def enrolled(session: Session) -> bool:

@@ -37,7 +37,7 @@ import socket
 import subprocess
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -519,12 +519,14 @@ async def start_browser_call(
     *,
     phone_init_script: str = "",
     timeout: float = 30.0,
+    on_page: Callable[[str, Any], Awaitable[None]] | None = None,
 ) -> BrowserCall:
     """Stand a call up through the real pages, as tests/test_call_browsers.py does: the
     kiosk (an enrolled context) logs in and calls, the SMS's code is read from the outbox,
     the relative accepts the rules, types the code (bare address) and accepts. Returns once
     both pages decode video. ``demo`` is :func:`tests.callkit.seeded`'s (seeded here if not
-    given); ``phone_init_script`` runs in the phone's page before its own scripts."""
+    given); ``phone_init_script`` runs in the phone's page before its own scripts;
+    ``on_page("kiosk" | "phone", page)`` is awaited for each page before it opens anything."""
     demo = demo or await seeded(gateway)
     base = gateway.base_url
     kiosk_ctx = await enrolled_kiosk_context(
@@ -541,6 +543,9 @@ async def start_browser_call(
     for page in (call.kiosk, call.phone):
         page.on("pageerror", lambda exc: call.errors.append(str(exc)))
     try:
+        if on_page is not None:
+            await on_page("kiosk", call.kiosk)
+            await on_page("phone", call.phone)
         kiosk, phone = call.kiosk, call.phone
         sent = len(read_codes(gateway.config.outbox_path))
         await kiosk_signs_in(kiosk, base, demo)

@@ -127,6 +127,13 @@ async def test_watch_flag_cut_then_replay_hold_and_audit(gateway_factory) -> Non
             assert 0 < call["ends_at"] - listing["server_time"] <= 30 * 60 * 1000
             # And what became of the code's SMS (the outbox sender says "sent").
             assert call["sms"] == {"status": "sent", "reason": ""}, call["sms"]
+            # The relative's choice of media, their latest (sound only, by choice).
+            assert call["relative_media"] == "video"
+            await relative.send({"type": "media", "mode": "audio_only"})
+            await kiosk.expect("media", mode="audio_only")
+            async with http.get(f"{base}/api/monitor/calls") as resp:
+                (call,) = (await _json(resp))["calls"]
+            assert call["relative_media"] == "audio_only"
 
             # Bad offers: one audio and one video, or sections that would send.
             url = f"{base}/api/monitor/calls/{call_id}/watch"

@@ -8,11 +8,14 @@ receives, what both sockets say and what the recorder keeps are then read from t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from aiortc import RTCRtpReceiver, RTCRtpSender, VideoStreamTrack
+from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender, VideoStreamTrack
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unpack_remb_fci
 from av import VideoFrame
 
@@ -90,10 +93,21 @@ class WeakBrowser:
             await asyncio.sleep(0.5)
 
 
-async def test_weak_receiver_caps_the_sender_pauses_its_video_only_and_resumes(
-    gateway_factory,
-) -> None:
-    gateway = await gateway_factory(call_max_seconds=120)
+@dataclass
+class WeakCall:
+    """A call between two aiortc peers; the relative's REMBs go through ``weak``."""
+
+    kiosk: Client
+    relative: Client
+    call: Call
+    weak: WeakBrowser
+    kiosk_remb: list[int]
+    """The REMB values the kiosk's video sender is told."""
+
+
+@contextlib.asynccontextmanager
+async def weak_call(gateway: Any) -> AsyncIterator[WeakCall]:
+    """Stand the call up, the kiosk sending a camera's worth of noise, both receiving video."""
     demo = await seeded(gateway)
     async with aiohttp.ClientSession() as http:
         kiosk = Client(gateway.base_url, http)
@@ -112,12 +126,6 @@ async def test_weak_receiver_caps_the_sender_pauses_its_video_only_and_resumes(
             await relative.start_media()
             await relative.expect("state", call__state="connected")
             call: Call = gateway.app[keys.ENGINE].calls[body["call"]["id"]]
-
-            # Opus in-band FEC is in the gateway's answers.
-            for client in (kiosk, relative):
-                assert client.pc is not None
-                assert "useinbandfec=1" in client.pc.remoteDescription.sdp
-
             assert kiosk.pc is not None and relative.pc is not None
             # A camera's worth of bits, so that the gateway's own estimate of the kiosk's
             # path (which follows what it receives) is above the relative's.
@@ -127,57 +135,140 @@ async def test_weak_receiver_caps_the_sender_pauses_its_video_only_and_resumes(
             weak = WeakBrowser(_video(relative.pc)[1])
             weak_task = asyncio.ensure_future(weak.run())
             await wait_until(lambda: relative.received["video"] > 20, timeout=15)
-
-            # 1. The relative's browser estimates 300 kbit/s: the kiosk is told so.
-            weak.bitrate = 300_000
-            print("kiosk sends", await _sent_kbit(kiosk.pc))
-            await wait_until(lambda: bool(kiosk_remb) and kiosk_remb[-1] == 300_000, timeout=8)
-            assert call.quality.rules[_leg("relative")].video is bw.Video.OK
-
-            # 2. 100 kbit/s: the video budget (60k) stays under 100k, the relative's video
-            #    pauses after ~4 s; its sound goes on; both sides are told, in French.
-            weak.bitrate = 100_000
-            here = await relative.expect("quality", timeout=bw.PAUSE_AFTER + 4, video="paused")
-            there = await kiosk.expect("quality", timeout=2, video="paused")
-            assert here["side"] == there["side"] == "relative"
-            assert here["message"] == "Vidéo suspendue : connexion trop faible — le son continue"
-            assert there["message"] == "Votre proche reçoit mal la vidéo — le son continue"
-            # Paused, the relative no longer limits the kiosk: the cap is lifted upstream.
-            await wait_until(lambda: kiosk_remb[-1] > 300_000, timeout=3)
-            recorder = call.recorder
-            assert recorder is not None
-            video_then = relative.received["video"]
-            audio_then = relative.received["audio"]
-            kiosk_to_relative = call.sources[(_leg("kiosk"), "video")]
-            recorded_then = recorder.stats()["kiosk"]
-            published_then = kiosk_to_relative.packets
-            await asyncio.sleep(2.5)
-            # (a frame or two may have been in flight when the pause came)
-            assert relative.received["video"] - video_then <= 3
-            assert relative.received["audio"] - audio_then > 50  # 20 ms packets: ~125 in 2.5 s
-            # The recording keeps the kiosk's whole video: its consumer is never paused.
-            assert kiosk_to_relative.packets - published_then > 30
-            assert recorder.stats()["kiosk"] - recorded_then > 30
-            rec_video = [t for t in recorder._tracks if t.source is kiosk_to_relative]
-            assert rec_video and not any(t.paused or t.skipped for t in rec_video)
-            # The kiosk still receives the relative's video (only one direction is weak).
-            kiosk_video = kiosk.received["video"]
-            await wait_until(lambda: kiosk.received["video"] > kiosk_video + 10, timeout=5)
-
-            # 3. The link recovers (the browser's REMB is its own again): the next probe
-            #    succeeds and video resumes, from a keyframe, within a probe period.
-            weak.bitrate = None
-            timeout = bw.PROBE_EVERY + bw.PROBE_FOR + 4
-            await relative.expect("quality", timeout=timeout, video="ok")
-            await kiosk.expect("quality", timeout=2, video="ok")
-            print("kiosk sends", await _sent_kbit(kiosk.pc))
-            resumed = relative.received["video"]
-            await wait_until(lambda: relative.received["video"] > resumed + 20, timeout=5)
+            yield WeakCall(kiosk, relative, call, weak, kiosk_remb)
         finally:
             if weak_task is not None:
                 weak_task.cancel()
             await kiosk.close()
             await relative.close()
+
+
+async def test_weak_receiver_caps_the_sender_pauses_its_video_only_and_resumes(
+    gateway_factory,
+) -> None:
+    gateway = await gateway_factory(call_max_seconds=120)
+    async with weak_call(gateway) as c:
+        kiosk, relative, call, weak, kiosk_remb = (
+            c.kiosk, c.relative, c.call, c.weak, c.kiosk_remb
+        )  # fmt: skip
+        # Opus in-band FEC is in the gateway's answers.
+        for client in (kiosk, relative):
+            assert client.pc is not None
+            assert "useinbandfec=1" in client.pc.remoteDescription.sdp
+
+        # 1. The relative's browser estimates 300 kbit/s: the kiosk is told so.
+        weak.bitrate = 300_000
+        print("kiosk sends", await _sent_kbit(kiosk.pc))
+        await wait_until(lambda: bool(kiosk_remb) and kiosk_remb[-1] == 300_000, timeout=8)
+        assert call.quality.rules[_leg("relative")].video is bw.Video.OK
+
+        # 2. 100 kbit/s: the video budget (60k) stays under 100k, the relative's video
+        #    pauses after ~4 s; its sound goes on; both sides are told, in French.
+        weak.bitrate = 100_000
+        here = await relative.expect("quality", timeout=bw.PAUSE_AFTER + 4, video="paused")
+        there = await kiosk.expect("quality", timeout=2, video="paused")
+        assert here["side"] == there["side"] == "relative"
+        assert here["message"] == "Vidéo suspendue : connexion trop faible — le son continue"
+        assert there["message"] == "Votre proche reçoit mal la vidéo — le son continue"
+        # Paused, the relative no longer limits the kiosk: the cap is lifted upstream.
+        await wait_until(lambda: kiosk_remb[-1] > 300_000, timeout=3)
+        recorder = call.recorder
+        assert recorder is not None
+        video_then = relative.received["video"]
+        audio_then = relative.received["audio"]
+        kiosk_to_relative = call.sources[(_leg("kiosk"), "video")]
+        recorded_then = recorder.stats()["kiosk"]
+        published_then = kiosk_to_relative.packets
+        await asyncio.sleep(2.5)
+        # (a frame or two may have been in flight when the pause came)
+        assert relative.received["video"] - video_then <= 3
+        assert relative.received["audio"] - audio_then > 50  # 20 ms packets: ~125 in 2.5 s
+        # The recording keeps the kiosk's whole video: its consumer is never paused.
+        assert kiosk_to_relative.packets - published_then > 30
+        assert recorder.stats()["kiosk"] - recorded_then > 30
+        rec_video = [t for t in recorder._tracks if t.source is kiosk_to_relative]
+        assert rec_video and not any(t.paused or t.skipped for t in rec_video)
+        # The kiosk still receives the relative's video (only one direction is weak).
+        kiosk_video = kiosk.received["video"]
+        await wait_until(lambda: kiosk.received["video"] > kiosk_video + 10, timeout=5)
+
+        # 3. The link recovers (the browser's REMB is its own again): the next probe
+        #    succeeds and video resumes, from a keyframe, within a probe period.
+        weak.bitrate = None
+        timeout = bw.PROBE_EVERY + bw.PROBE_FOR + 4
+        await relative.expect("quality", timeout=timeout, video="ok")
+        await kiosk.expect("quality", timeout=2, video="ok")
+        print("kiosk sends", await _sent_kbit(kiosk.pc))
+        resumed = relative.received["video"]
+        await wait_until(lambda: relative.received["video"] > resumed + 20, timeout=5)
+
+
+class DarkCamera(MediaStreamTrack):
+    """A camera turned off: the sender gets no frame, so nothing is sent (as a browser's
+    ``replaceTrack(null)``)."""
+
+    kind = "video"
+
+    async def recv(self) -> VideoFrame:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+async def test_sound_only_by_choice_overrides_the_controller_and_camera_off_is_no_silence(
+    gateway_factory,
+) -> None:
+    gateway = await gateway_factory(call_max_seconds=120)
+    async with weak_call(gateway) as c:
+        # 1. A weak link: the controller pauses the video to the relative.
+        c.weak.bitrate = 100_000
+        await c.relative.expect("quality", timeout=bw.PAUSE_AFTER + 4, video="paused")
+        await c.kiosk.expect("quality", timeout=2, video="paused")
+
+        # 2. The relative chooses sound only: the choice replaces the bandwidth pause (both
+        #    pages are told it is over), the kiosk is told of the choice.
+        await c.relative.send({"type": "media", "mode": "audio_only"})
+        await c.kiosk.expect("quality", timeout=2, video="ok", side="relative")
+        told = await c.kiosk.expect("media", timeout=2, mode="audio_only")
+        assert told["message"] == "Votre proche a choisi l'appel audio seulement"
+        # The link recovers, yet nothing is probed nor resumed: no video reaches the relative
+        # for a whole probe period and more; the relative puts no cap on the kiosk.
+        c.weak.bitrate = None
+        video_then = c.relative.received["video"]
+        probes = [h for h in c.call.quality.history if h[1] == _leg("relative")]
+        await asyncio.sleep(bw.PROBE_EVERY + bw.PROBE_FOR + 1)
+        assert c.relative.received["video"] == video_then
+        assert [h for h in c.call.quality.history if h[1] == _leg("relative")] == probes
+        video_to_relative = c.call.quality.legs[_leg("relative")].video_track
+        assert video_to_relative.paused
+        assert c.kiosk_remb and c.kiosk_remb[-1] > 300_000
+        audio_then = c.relative.received["audio"]
+        await asyncio.sleep(1.0)
+        assert c.relative.received["audio"] - audio_then > 20
+
+        # 3. Back to video: at once, from a keyframe, with a controller that starts afresh.
+        await c.relative.send({"type": "media", "mode": "video"})
+        await c.kiosk.expect("media", timeout=2, mode="video")
+        await wait_until(lambda: c.relative.received["video"] > video_then + 10, timeout=5)
+        assert c.call.quality.rules[_leg("relative")].video is bw.Video.OK
+
+        # 4. Camera off, for longer than media_silence_seconds: the relative's sound goes on,
+        #    so the leg is not lost, and the kiosk's controller does not judge missing video.
+        relative_pc = c.relative.pc
+        assert relative_pc is not None
+        _video(relative_pc)[0].replaceTrack(DarkCamera())
+        await c.relative.send({"type": "media", "mode": "camera_off"})
+        told = await c.kiosk.expect("media", timeout=2, mode="camera_off")
+        assert told["message"] == "Votre proche a coupé sa caméra"
+        seen = c.kiosk.received["video"]
+        await asyncio.sleep(3 * gateway.config.media_silence_seconds)
+        assert c.kiosk.received["video"] - seen <= 3  # what was in flight
+        assert c.call.state == "connected"
+        events = await gateway.app[keys.ENGINE].events(c.call.id)
+        assert "LegLost" not in [e["type"] for e in events]
+        assert [e["mode"] for e in events if e["type"] == "MediaChosen"] == [
+            "audio_only", "video", "camera_off"
+        ]  # fmt: skip
+        assert all(h[1] != _leg("kiosk") for h in c.call.quality.history)
 
 
 async def _sent_kbit(pc: Any, seconds: float = 2.0) -> float:

@@ -115,3 +115,30 @@ async def test_the_writer_thread_is_woken_per_batch_not_per_packet(tmp_path: Pat
         source.end()
     await recorder.close()
     assert recorder._written == 40 and recorder.failed is None
+
+
+async def test_sound_only_from_the_start_keeps_all_the_sound(tmp_path: Path, monkeypatch) -> None:
+    """The relative chose sound only before any keyframe of theirs arrived: past the early
+    audio the recorder would hold, their file opens anyway and keeps every sound packet; the
+    video that comes later (camera back on) is in it too."""
+    monkeypatch.setattr(writer, "EARLY_AUDIO", 40)
+    srcs = sources()
+    recorder = CallRecorder(tmp_path / "call", srcs, lambda reason: None)
+    recorder.start()
+    await asyncio.sleep(0)
+    for i in range(100):
+        srcs[("relative", "audio")].publish(packet(b"\xfc" + bytes(60), 1000 + i * 960, 48_000))
+        if i >= 80 and i % 2 == 0:  # the camera comes back, from a keyframe
+            data = vp8_keyframe() if i == 80 else b"\x11" + bytes(100)
+            srcs[("relative", "video")].publish(packet(data, 5000 + i * 1800, 90_000))
+        await asyncio.sleep(0.005)
+    for source in srcs.values():
+        source.end()
+    await recorder.close()
+    assert recorder.failed is None
+    with av.open(str(tmp_path / "call" / "relative.webm")) as container:
+        kinds = [p.stream.type for p in container.demux() if p.size]
+        video = container.streams.video[0]
+        assert (video.codec_context.width, video.codec_context.height) == writer.PLACEHOLDER_SIZE
+    assert kinds.count("audio") == 100 and kinds.count("video") == 10
+    assert not (tmp_path / "call" / "kiosk.webm").exists()  # nothing from the kiosk here

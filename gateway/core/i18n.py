@@ -107,6 +107,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Votre proche reçoit mal la vidéo — le son continue",
         "en": "Your contact’s video reception is poor — the sound goes on",
     },
+    "media.camera_off_there": {
+        "fr": "Votre proche a coupé sa caméra",
+        "en": "Your relative turned their camera off",
+    },
+    "media.audio_only_there": {
+        "fr": "Votre proche a choisi l'appel audio seulement",
+        "en": "Your relative chose a sound-only call",
+    },
     "ended.time_limit": {
         "fr": "L'appel est terminé : la durée maximale est atteinte.",
         "en": "The call is over: the maximum duration was reached.",

@@ -82,6 +82,8 @@ async def live_calls(request: web.Request) -> web.Response:
                 "sms": {"status": record["sms_status"], "reason": record.get("sms_reason", "")}
                 if record.get("sms_status")
                 else None,
+                # The relative's camera off or sound only, by choice (their latest word).
+                "relative_media": record.get("relative_media", "video"),
             }
         )
     return web.json_response({"server_time": int(_now(request) * 1000), "calls": out})

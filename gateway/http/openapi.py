@@ -1098,6 +1098,13 @@ def _monitor_schemas() -> dict[str, Any]:
                     "required": ["status", "reason"],
                     "additionalProperties": False,
                 },
+                "relative_media": {
+                    "type": "string",
+                    "enum": ["video", "camera_off", "audio_only"],
+                    "description": "The relative's choice: `camera_off` (they send no video), "
+                    "`audio_only` (no video either way, to save data) or `video`. Each change "
+                    "is a `MediaChosen` entry in the call's events.",
+                },
             },
             description="A call in progress (on any gateway process).",
         ),
@@ -2386,6 +2393,7 @@ def _monitor_paths() -> dict[str, Any]:
                 },
                 "recording": "recording",
                 "sms": {"status": "delivered", "reason": ""},
+                "relative_media": "video",
             }
         ],
     }

@@ -57,6 +57,7 @@ from gateway.core.lifecycle import (
     LifecycleError,
     TimeWarningDue,
 )
+from gateway.core.media_choice import CHOOSER, MediaMode, notice_key, sends_video
 from gateway.media import aiortc_passthrough as passthrough
 from gateway.media.quality import CallQuality, Video
 from gateway.media.relay import MediaSource, RelayTrack
@@ -172,6 +173,8 @@ class Call:
             "lost": sorted(str(leg) for leg in lc.lost_legs),
             "reconnect_until": _ms(lc.reconnect_until),
             "connected_ms": int(lc.connected_seconds(self.engine.clock()) * 1000),
+            # The relative's choice of media (camera off, sound only): both pages show it.
+            "relative_media": str(self.quality.mode),
         }
         if leg is Leg.KIOSK:
             view["correspondent"] = {
@@ -410,6 +413,34 @@ class Call:
         self.legs[leg].pc_up = False
         if leg in self.lifecycle.legs_up:
             await self._lose(leg, "page leaving")
+
+    async def choose_media(self, mode: MediaMode) -> None:
+        """The relative turned their camera off or on, or asked for sound only
+        (gateway/core/media_choice.py): the relay follows at once, the kiosk is told, the
+        monitoring staff see it in the call's events. Sent again after a reconnection, the
+        same choice changes nothing (the page is only told it holds)."""
+        before = self.quality.mode
+        if mode is before:
+            await self.send(CHOOSER, self._media_message(mode))
+            return
+        await self.quality.choose(mode)
+        if sends_video(mode, CHOOSER) and not sends_video(before, CHOOSER):
+            self.sources[(CHOOSER, "video")].request_keyframe()  # the picture comes back whole
+        log.info("call %s: relative media %s", self.id, mode)
+        await self.engine.records.save(
+            self.id,
+            [{"type": "MediaChosen", "leg": str(CHOOSER), "mode": str(mode),
+              "before": str(before), "at": str(self.engine.clock())}],
+            {"relative_media": str(mode)},  # the monitoring list's latest word
+        )  # fmt: skip
+        await self.broadcast(self._media_message(mode))
+
+    def _media_message(self, mode: MediaMode) -> dict[str, Any]:
+        msg: dict[str, Any] = {"type": "media", "side": str(CHOOSER), "mode": str(mode)}
+        key = notice_key(mode)
+        if key is not None:
+            msg["message"] = message(key, self.lang)
+        return msg
 
     async def input(self, step: Callable[[float], list[Event]]) -> None:
         """Feed one input to the lifecycle and carry out what it decided."""

@@ -13,6 +13,11 @@ sender's path, then carries the decision out:
 * a pause stops the relay's video consumer of this leg only
   (:meth:`~gateway.media.relay.RelayTrack.pause`), a resume restarts it from a keyframe;
 * a visible change is told to both pages (``{"type": "quality", ...}``, docs/signaling.md).
+
+The relative's choice of media (:mod:`gateway.core.media_choice`) comes first: a receiver who
+chose sound only gets no video at all (no pause/probe cycle, no cap upstream) until they ask
+again, and video from a camera turned off has nothing to measure, so its receiver's rule is
+held; either rule starts afresh when its video comes back.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from aiortc import RTCPeerConnection
 
 from gateway.core.bandwidth import PROBE_BPS, ReceiverRule, Video
 from gateway.core.lifecycle import Leg
+from gateway.core.media_choice import MediaMode, VideoPath, restarts_control, video_path
 from gateway.media.aiortc_passthrough import (
     PacedSender,
     Packer,
@@ -134,6 +140,32 @@ class CallQuality:
         """Every step: (time, receiving leg, REMB, loss, own estimate, cap, video, sent),
         the last 5 minutes."""
         self._task: asyncio.Task[None] | None = None
+        self.mode = MediaMode.VIDEO
+        """The relative's choice of media (held by the call, re-applied to a new leg)."""
+
+    async def choose(self, mode: MediaMode) -> None:
+        """The relative chose ``mode``: apply it now, not at the next tick."""
+        before, self.mode = self.mode, mode
+        for receiver in Leg:
+            rule = self.rules[receiver]
+            held = video_path(mode, receiver) is not VideoPath.CONTROLLED
+            if held and video_path(before, receiver) is VideoPath.CONTROLLED:
+                if rule.video is not Video.OK:
+                    # The pages were told of a pause for bandwidth: the choice replaces it.
+                    await self.notify(receiver, Video.OK)
+            if restarts_control(before, mode, receiver):
+                self.rules[receiver] = ReceiverRule()  # what it measured is stale
+            media = self.legs.get(receiver)
+            if media is not None:
+                self._apply_path(receiver, media)
+
+    def _apply_path(self, receiver: Leg, into: LegMedia) -> None:
+        """Forward or stop the video to ``receiver`` as the choice wants, outside the rule."""
+        path = video_path(self.mode, receiver)
+        if path is VideoPath.REFUSED:
+            into.video_track.pause()
+        elif path is VideoPath.IDLE or self.rules[receiver].video is not Video.PAUSED:
+            into.video_track.resume()
 
     def attach(self, leg: Leg, pc: RTCPeerConnection) -> None:
         """A leg's peer connection is wired (again, after a reconnection): follow it."""
@@ -142,6 +174,7 @@ class CallQuality:
             log.warning("quality: leg %s has no complete video path", leg)
             return
         self.legs[leg] = media
+        self._apply_path(leg, media)  # a new connection keeps the choice from its first packet
         if self._task is None:
             self._task = asyncio.ensure_future(self._run())
 
@@ -171,6 +204,18 @@ class CallQuality:
             if into.video_out.reports != into.reports_seen:
                 into.reports_seen = into.video_out.reports
                 loss = into.windowed_loss(now)
+            if out_of.audio_in is not None and into.audio_out is not None:
+                far = into.audio_out.loss or 0.0
+                out_of.audio_in.forward_loss = min(far, FORWARDED_LOSS_MAX)
+            path = video_path(self.mode, receiver)
+            if path is not VideoPath.CONTROLLED:
+                # Chosen, not measured: no cap from this receiver, no pacing, no probe.
+                self.trace.append((now, str(receiver), None, loss, None, None, str(path), None))
+                out_of.video_in.cap = None
+                into.video_pacer.rate = None
+                self._apply_path(receiver, into)
+                await out_of.video_in.announce()
+                continue
             rule = self.rules[receiver]
             sent = into.sent_bps(now)
             decision = rule.update(
@@ -189,9 +234,6 @@ class CallQuality:
                 )
             )
             out_of.video_in.cap = decision.cap
-            if out_of.audio_in is not None and into.audio_out is not None:
-                far = into.audio_out.loss or 0.0
-                out_of.audio_in.forward_loss = min(far, FORWARDED_LOSS_MAX)
             estimate = rule.estimate
             if decision.video is Video.PROBING:
                 into.video_pacer.rate = float(PROBE_BPS)  # a probe never floods a weak link

@@ -563,7 +563,7 @@
    *  stream, call countdown and warnings, hang-up and the "ended" step.
    *
    *  els: callStatus, remaining, warning, remoteVideo, localVideo, minuteAnnounce,
-   *       hangup, endedReason.
+   *       hangup, endedReason, linkNotice, mediaNotice (the last two optional).
    *  options:
    *    side                 this page's leg, 'kiosk' or 'relative' (quality notices)
    *    endedPrefix          i18n prefix of the end sentences ('ended.kiosk.', 'ended.join.')
@@ -575,6 +575,7 @@
    *    onWelcome(view)      every `welcome` (view: its CallView or null)
    *    onError(msg)         `error` message (default: shown in callStatus)
    *    onMessage(msg)       any other message type
+   *    onMedia(mode, changed) the relative's choice of media was shown (see showMedia)
    *    status(key)          where transient statuses go (default: callStatus)
    *    onHangup()           local hang-up started
    *    onTeardown()         page-specific teardown
@@ -596,6 +597,8 @@
       this.retryTimer = null;      // next new-connection attempt while ours is down
       this.lastOfferAt = 0;
       this.linkTimer = null;       // ticks the "reconnecting" notice
+      this.media = 'video';        // the relative's choice (their page only)
+      this.shownMedia = null;      // the choice shown (both pages)
       els.hangup.addEventListener('click', () => this.hangup());
       this.watchNetwork();
     }
@@ -691,6 +694,68 @@
       if (!this.linkTimer) this.linkTimer = window.setInterval(() => this.showLink(), 1000);
     }
 
+    /* ------------------------------------------- sound only, by choice
+     * The relative may turn their camera off ('camera_off') or ask for sound only
+     * ('audio_only': no video either way) and back ('video'), at any time
+     * (gateway/core/media_choice.py). Their page stops sending its camera with
+     * replaceTrack(null), no renegotiation; the gateway stops forwarding video to a page that
+     * chose sound only, and tells the kiosk. */
+
+    /** The relative's page: choose a mode, apply it, tell the gateway. */
+    chooseMedia(mode) {
+      if (!MEDIA_MODES.includes(mode) || this.options.role !== 'relative') return;
+      this.media = mode;
+      this.applyMedia();
+      if (this.sig) this.sig.send({ type: 'media', mode });
+      this.showMedia(mode);
+    }
+
+    /** Our camera goes to our current connection only when the choice is video. */
+    applyMedia() {
+      const camera = this.media === 'video';
+      const track = this.localStream && this.localStream.getVideoTracks()[0];
+      if (track) track.enabled = camera;   // the preview goes dark too
+      const pc = this.pc;
+      if (!pc || pc.signalingState === 'closed' || this.options.role !== 'relative') return;
+      pc.getTransceivers().forEach((tr) => {
+        if (!tr.sender || !tr.receiver || tr.receiver.track.kind !== 'video') return;
+        const wanted = camera ? (track || null) : null;
+        if (tr.sender.track !== wanted) {
+          tr.sender.replaceTrack(wanted).catch((err) => console.warn('replaceTrack failed', err));
+        }
+      });
+    }
+
+    /** Show the relative's choice: the kiosk's notice over the stage, the relative's own
+     *  stage; options.onMedia(mode, changed) for the page's controls. */
+    showMedia(mode, message) {
+      const value = MEDIA_MODES.includes(mode) ? mode : 'video';
+      const before = this.shownMedia;
+      const changed = value !== before;
+      this.shownMedia = value;
+      window.parloir.media = value;
+      const mine = this.options.role === 'relative';
+      const stage = this.els.remoteVideo && this.els.remoteVideo.closest('.stage');
+      if (stage) {
+        stage.classList.toggle('camera-off-here', mine && value !== 'video');
+        stage.classList.toggle('video-off-here', mine && value === 'audio_only');
+        stage.classList.toggle('peer-camera-off', !mine && value !== 'video');
+      }
+      const el = this.els.mediaNotice;
+      if (el && changed) {
+        // The relative with their camera off still sees the kiosk: nothing over the picture.
+        if (value === 'video' || (mine && value === 'camera_off')) {
+          clearText(el);
+          el.hidden = true;
+        } else {
+          setText(el, (mine ? 'media.here.' : 'media.there.') + value, null, message);
+          el.hidden = false;
+        }
+      }
+      // Announced only as a change (not when a page first shows the choice it resumed with).
+      if (this.options.onMedia) this.options.onMedia(value, changed && before !== null);
+    }
+
     status(key) {
       if (this.options.status) this.options.status(key);
       else setText(this.els.callStatus, key);
@@ -702,6 +767,8 @@
       this.connectedShown = false;
       setState(null);
       attachVideo(this.els.localVideo, this.localStream);
+      this.shownMedia = null;
+      this.showMedia(this.media);   // shown, not announced: a resumed page's choice
     }
 
     openSignaling(token) {
@@ -721,6 +788,7 @@
     createPeer() {
       const pc = createPeer(this.localStream, this.els.remoteVideo);
       this.pc = pc;
+      this.applyMedia();   // a new connection (a resume) keeps the relative's choice
       pc.addEventListener('connectionstatechange', () => {
         if (this.pc !== pc || this.finished) return;
         if (pc.connectionState === 'disconnected' || pc.connectionState === 'failed') {
@@ -749,6 +817,12 @@
             o.onReconnected(view);
           }
           o.onWelcome(view);
+          // Back after a reload or a new socket: the gateway holds the call's choice; ours
+          // (kept in the tab) goes again if it differs.
+          if (view && this.options.role === 'relative' && this.sig && !this.finished
+              && view.relative_media && view.relative_media !== this.media) {
+            this.sig.send({ type: 'media', mode: this.media });
+          }
           // Back on a socket (network change, reload) with our connection down: a new one.
           if (view && this.live) {
             // (A page sending its first offer has a 'new' connection: that offer will do.)
@@ -775,6 +849,10 @@
         case 'warning':
           showWarning(this.els.warning, msg.seconds_left);
           break;
+        case 'media':     // the relative's camera off or sound only, by choice
+          // The relative's own page follows its own choice, not the echo of an older one.
+          if (this.options.role !== msg.side) this.showMedia(msg.mode, msg.message);
+          break;
         case 'quality':   // sound first: web/static/quality.js
           if (window.ParloirQuality) window.ParloirQuality.show(this.options.role, msg);
           break;
@@ -796,6 +874,7 @@
       setState(view.state);
       this.view = view;
       this.showLink();
+      if (this.options.role !== 'relative' && view.relative_media) this.showMedia(view.relative_media);
       if (this.options.onView && this.options.onView(view)) return;
       switch (view.state) {
         case 'reconnecting':
@@ -883,11 +962,15 @@
       clearText(this.els.callStatus);
       clearText(this.els.minuteAnnounce);
       if (window.ParloirQuality) window.ParloirQuality.clear();
+      this.media = 'video';
+      this.showMedia('video');
+      this.shownMedia = null;
       this.els.hangup.disabled = false;
       if (this.options.onTeardown) this.options.onTeardown();
     }
   }
 
+  const MEDIA_MODES = ['video', 'camera_off', 'audio_only'];
   const PING_MS = 800;             // signaling keep-alive while a page is open
   const SILENT_SOCKET_MS = 2500;   // nothing heard for this long: the socket is dead
   const HANGUP_GRACE_MS = 3000;  // if the server does not confirm a hangup, end locally

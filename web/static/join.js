@@ -16,6 +16,8 @@
     remoteVideo: $('remote-video'), localVideo: $('local-video'), callStatus: $('call-status'),
     minuteAnnounce: $('minute-announce'), hangup: $('hangup'),
     endedReason: $('ended-reason'), restart: $('restart'), linkNotice: $('link-notice'),
+    mediaNotice: $('media-notice'), cameraToggle: $('camera-toggle'), audioOnly: $('audio-only'),
+    mediaStatus: $('media-status'),
   };
 
   // The join token survives a reload of the page (a phone may also discard a background tab):
@@ -25,6 +27,7 @@
     try {
       window.sessionStorage.setItem(SAVED, JSON.stringify({
         token, detaineeName, iceServers: (window.PARLOIR_CONFIG || {}).iceServers || null,
+        media: call.media,
       }));
     } catch (e) { /* private mode: no resume after a reload */ }
   }
@@ -58,6 +61,34 @@
       token = null;
     },
     onEnded: forget,
+    onMedia: showMediaControls,
+  });
+
+  /* ------------------------------------- in call: camera off, sound only */
+
+  // Two toggles (aria-pressed): "Couper ma caméra" (video <-> camera_off) and "Son seulement"
+  // (no video either way, to save data). While sound only is on, the camera stays off: the
+  // camera toggle shows it pressed and waits. One polite sentence per change, none per tick.
+  function showMediaControls(mode, changed) {
+    els.cameraToggle.setAttribute('aria-pressed', String(mode !== 'video'));
+    els.cameraToggle.disabled = mode === 'audio_only';
+    els.audioOnly.setAttribute('aria-pressed', String(mode === 'audio_only'));
+    if (changed) {
+      if (call.finished || !token) P.clearText(els.mediaStatus);
+      else P.setText(els.mediaStatus, 'media.status.' + mode);
+    }
+  }
+
+  function choose(mode) {
+    call.chooseMedia(mode);
+    save();   // a reload keeps the choice (re-applied to the new connection)
+  }
+
+  els.cameraToggle.addEventListener('click', () => {
+    choose(call.media === 'video' ? 'camera_off' : 'video');
+  });
+  els.audioOnly.addEventListener('click', () => {
+    choose(call.media === 'audio_only' ? 'video' : 'audio_only');
   });
 
   /* ---------------------------------------------------- step 1: rules */
@@ -252,6 +283,7 @@
   /** After a reload during a call: straight back into it with the saved token. */
   async function resume(state) {
     token = state.token;
+    if (['camera_off', 'audio_only'].includes(state.media)) call.media = state.media;
     detaineeName = state.detaineeName || '';
     if (Array.isArray(state.iceServers)) {
       window.PARLOIR_CONFIG = Object.assign({}, window.PARLOIR_CONFIG, { iceServers: state.iceServers });

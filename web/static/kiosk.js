@@ -23,7 +23,7 @@
     endedReason: $('ended-reason'), restart: $('restart'),
     balanceLine: $('balance-line'), balance: $('balance'),
     moneyBox: $('money-box'), callCost: $('call-cost'), balanceLeft: $('balance-left'),
-    linkNotice: $('link-notice'),
+    linkNotice: $('link-notice'), mediaNotice: $('media-notice'),
   };
 
   // The call survives a reload of the kiosk page: the session (the call's token, valid for

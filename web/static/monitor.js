@@ -60,6 +60,8 @@
       'monitor.sms.sent': 'SMS du code envoyé',
       'monitor.sms.delivered': 'SMS du code remis au téléphone',
       'monitor.sms.failed': 'SMS du code : échec',
+      'monitor.media.camera_off': 'Le proche a coupé sa caméra',
+      'monitor.media.audio_only': 'Le proche a choisi le son seulement',
       'monitor.rec.sealed': 'Scellé',
       'monitor.rec.failed': 'Échec de l’enregistrement',
       'monitor.rec.destroyed': 'Détruit',
@@ -141,6 +143,8 @@
       'monitor.sms.sent': 'Code SMS sent',
       'monitor.sms.delivered': 'Code SMS delivered to the phone',
       'monitor.sms.failed': 'Code SMS: failed',
+      'monitor.media.camera_off': 'The relative turned their camera off',
+      'monitor.media.audio_only': 'The relative chose sound only',
       'monitor.rec.sealed': 'Sealed',
       'monitor.rec.failed': 'Recording failed',
       'monitor.rec.destroyed': 'Destroyed',
@@ -358,8 +362,12 @@
     const sms = call.sms && known('monitor.sms.' + call.sms.status)
       ? h('span', { class: 'sub sms-status', 'data-status': call.sms.status, text: t('monitor.sms.' + call.sms.status) })
       : null;
+    // The relative's camera off or sound only, by choice (MediaChosen in the call's events).
+    const media = call.relative_media && call.relative_media !== 'video' && known('monitor.media.' + call.relative_media)
+      ? h('span', { class: 'sub media-choice', 'data-mode': call.relative_media, text: t('monitor.media.' + call.relative_media) })
+      : null;
     fill(c.correspondent, corr.name || '—', sub ? h('span', { class: 'sub', text: sub }) : null,
-      corr.lawyer ? h('span', { class: 'badge badge-warn lawyer-badge', text: t('monitor.lawyer') }) : null, sms);
+      corr.lawyer ? h('span', { class: 'badge badge-warn lawyer-badge', text: t('monitor.lawyer') }) : null, sms, media);
     c.kiosk.textContent = call.kiosk || '—';
     c.state.textContent = known('monitor.state.' + call.state) ? t('monitor.state.' + call.state) : call.state;
     const started = call.connected_at || call.created_at;
