@@ -565,7 +565,7 @@
    *  els: callStatus, remaining, warning, remoteVideo, localVideo, minuteAnnounce,
    *       hangup, endedReason, linkNotice, mediaNotice (the last two optional).
    *  options:
-   *    side                 this page's leg, 'kiosk' or 'relative' (quality notices)
+   *    role                 this page's leg, 'kiosk' or 'relative' (quality notices)
    *    endedPrefix          i18n prefix of the end sentences ('ended.kiosk.', 'ended.join.')
    *    hangupReason         end reason when the server does not confirm our hang-up
    *    connectingKey        status shown while the call is `connecting`
