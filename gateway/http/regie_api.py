@@ -28,6 +28,8 @@ def ledger_refusal(request: web.Request, exc: LedgerError) -> web.Response:
     status = 404 if exc.reason in ("ledger.unknown_call", "ledger.unknown_hold") else 409
     if exc.reason in ("ledger.bad_amount", "ledger.bad_argument"):
         status = 400
+    if exc.reason == "ledger.unreplicated":  # a failover: retry with the same reference
+        status = 503
     payload: dict[str, Any] = {"reason": exc.reason, "message": exc.message}
     if exc.details:
         payload["details"] = exc.details
