@@ -217,7 +217,7 @@ async def test_master_killed_during_a_call_and_a_burst_of_credits(
         ledger: Ledger = gateway.app[keys.LEDGER]
         redis = gateway.redis
         number = demo["detainee"]
-        credential2 = await _second_booking(gateway, demo["booking"])
+        second, credential2 = await _second_booking(gateway, demo["booking"])
         async with aiohttp.ClientSession() as http:
             kiosk, relative = Client(gateway.base_url, http), Client(gateway.base_url, http)
             kiosk2 = Client(gateway.base_url, http)
@@ -282,6 +282,8 @@ async def test_master_killed_during_a_call_and_a_burst_of_credits(
                 with pytest.raises(LedgerError) as refused:
                     await ledger.credit(number, 100, "test", "after-failover", _ms())
                 assert refused.value.reason == "ledger.unreplicated", refused.value
+                with pytest.raises(LedgerError, match="ledger.unreplicated"):  # a desk's too
+                    await ledger.replicated()
                 # The old master comes back (systemd would restart it): Sentinel makes it a
                 # replica of the new one, and ledger operations are confirmed again.
                 restarted_at = time.monotonic()
@@ -290,7 +292,14 @@ async def test_master_killed_during_a_call_and_a_burst_of_credits(
                 timings["replica_back"] = round(time.monotonic() - restarted_at, 2)
                 again = await ledger.credit(number, 100, "test", "after-failover", _ms())
                 assert again.replayed  # it was done on the master the first time: once
+                held = await ledger.hold(number, "bk_after_failover", 100, "test", _ms())
+                assert held.state == "held" and not held.replayed  # a new booking's hold
                 timings["money"] = round(time.monotonic() - killed_at, 2)
+                await kiosk2.send({"type": "hangup"})
+                await kiosk2.expect("ended", timeout=10)
+                # The desk closes the second booking (MULTI/EXEC, then WAIT): its hold released.
+                closed = await gateway.app[keys.DESK].close(second, time.time(), "test")
+                assert closed is not None and closed.status == "no_answer"
 
                 # The call is still connected and its media flowed all along.
                 assert call_id in gateway.app[keys.ENGINE].calls
@@ -318,6 +327,8 @@ async def test_master_killed_during_a_call_and_a_burst_of_credits(
             key = f"hold:{op_id}" if op_id.startswith("bk_") else op_id
             mine = [e for e in entries if e.idem == key]
             assert len(mine) == 1, (op_id, outcome, mine)
+        assert len([e for e in entries if e.idem == "after-failover"]) == 1
+        assert [e.kind for e in entries if e.hold_id == second] == ["hold", "release"]
         audit = await ledger.verify(number)
         assert audit.ok, audit.problems
         print(f"burst: {len(results)} operations; raised, then retried: {raised}")
@@ -415,14 +426,14 @@ def _check_media(at_kill: tuple[int, int], samples: list[tuple[int, int]]) -> No
         previous = sample
 
 
-async def _second_booking(gateway: Any, booking_id: str) -> str:
-    """The same slot on kiosk-2 (enrolled), with its hold: its kiosk credential."""
+async def _second_booking(gateway: Any, booking_id: str) -> tuple[str, str]:
+    """The same slot on kiosk-2 (enrolled), with its hold: its id and kiosk credential."""
     directory, ledger = gateway.app[keys.DIRECTORY], gateway.app[keys.LEDGER]
     booking = await directory.booking(booking_id)
     second = replace(booking, id=new_id("bk"), kiosk="kiosk-2", receipt="HA-2")
     await directory.put_booking(second)
     await ledger.hold(booking.detainee, second.id, second.hold, "test", _ms())
-    return await KioskRegistry(gateway.redis).enrol("kiosk-2", "test", time.time())
+    return second.id, await KioskRegistry(gateway.redis).enrol("kiosk-2", "test", time.time())
 
 
 async def test_manual_failover_moves_everything_and_loses_no_money(
