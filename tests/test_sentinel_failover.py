@@ -505,6 +505,16 @@ async def test_manual_failover_moves_everything_and_loses_no_money(
         assert (await ledger.verify(number)).ok
         print(f"credits: {len(results)}; raised, then retried: {raised}")
         assert raised and len(results) > len(raised), raised  # some were refused, some not
+        # The command line goes through Sentinel too: a backup of the new master.
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PARLOIR_", "REDIS_"))}
+        env.update(REDIS_SENTINELS=lab.sentinels, REDIS_SENTINEL_MASTER=MASTER,
+                   PARLOIR_RECORDINGS_DIR=str(tmp_path / "recordings"))  # fmt: skip
+        done = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "gateway", "backup", str(tmp_path / "bk")],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["keys"] > 10
     finally:
         await asyncio.wait_for(gateway.stop(), 30)
 
