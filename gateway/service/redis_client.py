@@ -65,7 +65,18 @@ class MasterConnection(SentinelManagedConnection):
 
 
 class BlockingSentinelPool(SentinelConnectionPool, BlockingConnectionPool):
-    """Sentinel's master-following pool that waits for a free connection rather than fail."""
+    """Sentinel's master-following pool that waits for a free connection rather than fail.
+
+    When the master moves, redis-py drops the idle connections to the old one, not those in
+    use at that moment: they would go back to the pool still talking to the old master (alive
+    and taking writes until Sentinel demotes it, seconds later). Here one is dropped as it is
+    released, and connects to the new master when next used."""
+
+    async def release(self, connection: Any) -> None:
+        master = self.master_address
+        if self.is_master and master is not None and (connection.host, connection.port) != master:
+            await connection.disconnect()
+        await super().release(connection)
 
 
 def uses_sentinel(config: GatewayConfig) -> bool:

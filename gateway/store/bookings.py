@@ -445,6 +445,10 @@ class BookingDesk:
                                 raise DeskError(
                                     "booking.insufficient_credit", details=exc.details
                                 ) from exc
+                            if exc.reason == "ledger.unreplicated":  # a retry is a replay
+                                raise DeskError(
+                                    "booking.unreplicated", status=503, details=exc.details
+                                ) from exc
                             raise
                     longer = replace(booking, max_seconds=max_seconds, hold=new_hold)
                     pipe.multi()
