@@ -22,7 +22,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from gateway.config import GatewayConfig, from_environ
+from gateway.config import ConfigError, GatewayConfig, from_environ
 from gateway.core.booking_rules import slots
 from gateway.core.establishment import Establishment
 from gateway.core.pricing import max_hold
@@ -33,6 +33,8 @@ from gateway.http.desk_api import slots_json
 from gateway.service.backup import BackupError, backup, restore
 from gateway.service.cluster import alive_key, channel
 from gateway.service.drain import Drainer
+from gateway.service.redis_client import close as close_redis
+from gateway.service.redis_client import connect, has_redis
 from gateway.service.redis_server import EmbeddedRedis, EmbeddedRedisError
 from gateway.service.tls import server_context
 from gateway.store.bookings import BookingDesk, DeskError
@@ -78,7 +80,7 @@ class Running:
 
     async def stop(self) -> None:
         await self.runner.cleanup()
-        await self.redis.aclose()
+        await close_redis(self.redis)
         if self.embedded is not None:
             await asyncio.to_thread(self.embedded.stop)
 
@@ -87,17 +89,14 @@ async def start(config: GatewayConfig) -> Running:
     ssl_context = server_context(config)  # before anything starts: a bad file stops here
     embedded = None
     url = config.redis_url
-    if not url:
+    if not has_redis(config):
         embedded = EmbeddedRedis(config.data_path / "redis")
         await asyncio.to_thread(embedded.start)
         url = embedded.url
     # A bounded pool that makes requests wait for a connection rather than fail: redis-py's
     # default pool raises "Too many connections" past 100 concurrent commands (a burst of
-    # guesses on /api/join did it).
-    pool = aioredis.BlockingConnectionPool.from_url(
-        url, decode_responses=True, max_connections=config.redis_connections, timeout=20
-    )
-    redis = aioredis.Redis.from_pool(pool)
+    # guesses on /api/join did it). Through Sentinel when it is configured.
+    redis = connect(config, url, max_connections=config.redis_connections)
     try:
         await redis.ping()
         app = create_app(config, redis)
@@ -110,7 +109,7 @@ async def start(config: GatewayConfig) -> Running:
             await runner.cleanup()
             raise
     except BaseException:  # the port is taken, say: leave no redis-server behind
-        await redis.aclose()
+        await close_redis(redis)
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
         raise
@@ -291,18 +290,21 @@ async def backup_command(args: argparse.Namespace) -> int:
     """``backup DIR``: the ``parloir:`` keys at one instant and the recordings with their chain;
     ``restore DIR``: into a fresh Redis (``REDIS_URL``) and an empty recordings folder."""
     config = from_environ(args.config)
-    if not config.redis_url:
-        print(f"parloir {args.command}: set REDIS_URL", file=sys.stderr)
+    if not has_redis(config):
+        print(f"parloir {args.command}: set REDIS_URL or REDIS_SENTINELS", file=sys.stderr)
         return 2
     folder = Path(args.folder)
+    redis = connect(config, decode_responses=False)
     try:
         if args.command == "backup":
-            done = await backup(config.redis_url, config.recordings_path, folder, time.time())
+            done = await backup(redis, config.recordings_path, folder, time.time())
         else:
-            done = await restore(config.redis_url, config.recordings_path, folder)
+            done = await restore(redis, config.recordings_path, folder)
     except (BackupError, OSError, RedisError) as exc:
         print(f"parloir {args.command}: {exc}", file=sys.stderr)
         return 1
+    finally:
+        await close_redis(redis)
     print(
         json.dumps(
             {
@@ -332,10 +334,11 @@ async def drain_command(args: argparse.Namespace) -> int:
         os.kill(args.pid, signal.SIGTERM)
         print(json.dumps({"signalled": args.pid}))
         return 0
-    if not config.redis_url or not args.owner:
-        print("parloir drain: give --pid, or --owner with REDIS_URL set", file=sys.stderr)
+    if not has_redis(config) or not args.owner:
+        print("parloir drain: give --pid, or --owner with REDIS_URL (or REDIS_SENTINELS) set",
+              file=sys.stderr)  # fmt: skip
         return 2
-    redis = aioredis.from_url(config.redis_url, decode_responses=True)
+    redis = connect(config)
     try:
         heard = await redis.publish(channel(args.owner), json.dumps({"op": "drain"}))
         if not heard:
@@ -344,7 +347,7 @@ async def drain_command(args: argparse.Namespace) -> int:
         if args.wait:
             await _gone(redis, args.owner)
     finally:
-        await redis.aclose()
+        await close_redis(redis)
     print(json.dumps({"drained" if args.wait else "asked": args.owner}))
     return 0
 
@@ -398,14 +401,14 @@ async def print_slots(args: argparse.Namespace) -> int:
     if not 1 <= args.days <= 366:
         print("parloir slots: --days must be 1 to 366", file=sys.stderr)
         return 2
-    if config.redis_url:  # with the bookings: slots where every kiosk is taken are "full"
-        redis = aioredis.from_url(config.redis_url, decode_responses=True)
+    if has_redis(config):  # with the bookings: slots where every kiosk is taken are "full"
+        redis = connect(config)
         try:
             directory = Directory(redis)
             desk = BookingDesk(redis, directory, Ledger(redis), est)
             listed = await desk.establishment_slots(first, args.days, now.timestamp())
         finally:
-            await redis.aclose()
+            await close_redis(redis)
     else:
         listed = slots(est.grid, first, args.days, now)
     print(json.dumps(slots_json(listed), ensure_ascii=False, indent=1))
@@ -422,13 +425,14 @@ async def recordings_command(args: argparse.Namespace) -> int:
         print(json.dumps({"ok": report.ok, "checked": report.checked,
                           "problems": report.problems}, ensure_ascii=False, indent=1))  # fmt: skip
         return 0 if report.ok else 1
-    if not config.redis_url:
-        print("parloir recordings purge: set REDIS_URL (holds are in Redis)", file=sys.stderr)
+    if not has_redis(config):
+        print("parloir recordings purge: set REDIS_URL or REDIS_SENTINELS (holds are in Redis)",
+              file=sys.stderr)  # fmt: skip
         return 2
     now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    redis = aioredis.from_url(config.redis_url, decode_responses=True)
+    redis = connect(config)
     try:
         held = await RecordingStore(redis).held_ids()
         records = await asyncio.to_thread(
@@ -442,7 +446,7 @@ async def recordings_command(args: argparse.Namespace) -> int:
             await audit.record("parloir:cli", "recording.destroy", record.call_id,
                                now.timestamp(), manifest=record.manifest)  # fmt: skip
     finally:
-        await redis.aclose()
+        await close_redis(redis)
     print(json.dumps({"destroyed": [r.call_id for r in records]}, indent=1))
     return 0
 
@@ -461,14 +465,14 @@ async def staff_command(args: argparse.Namespace) -> int:
             return 2
     embedded = None
     url = config.redis_url
-    if not url:
+    if not has_redis(config):
         embedded = EmbeddedRedis(config.data_path / "redis")
         if await asyncio.to_thread(embedded.answering):
             url, embedded = embedded.url, None  # the running gateway's own Redis
         else:
             await asyncio.to_thread(embedded.start)
             url = embedded.url
-    redis = aioredis.from_url(url, decode_responses=True)
+    redis = connect(config, url)
     try:
         accounts = StaffAccounts(redis)
         member = await accounts.create(
@@ -481,7 +485,7 @@ async def staff_command(args: argparse.Namespace) -> int:
         print(f"parloir staff: {exc.reason}", file=sys.stderr)
         return 1
     finally:
-        await redis.aclose()
+        await close_redis(redis)
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
     print(json.dumps({"created": member.login, "roles": ["admin"]}))
@@ -508,14 +512,14 @@ async def broken_texts_in(redis: aioredis.Redis) -> list[dict[str, str]]:
 async def check_texts_command(args: argparse.Namespace) -> int:
     """``check-texts``: list the stored texts that break the text rule (exit 1 if any)."""
     config = from_environ(args.config)
-    if not config.redis_url:
-        print("parloir check-texts: set REDIS_URL", file=sys.stderr)
+    if not has_redis(config):
+        print("parloir check-texts: set REDIS_URL or REDIS_SENTINELS", file=sys.stderr)
         return 2
-    redis = aioredis.from_url(config.redis_url, decode_responses=True)
+    redis = connect(config)
     try:
         found = await broken_texts_in(redis)
     finally:
-        await redis.aclose()
+        await close_redis(redis)
     print(json.dumps({"broken": found}, ensure_ascii=False, indent=1))
     return 1 if found else 0
 
@@ -561,19 +565,13 @@ def main(argv: list[str] | None = None) -> int:
     cmd = sub.add_parser("check-texts", help="report stored texts breaking the text rule")
     cmd.add_argument("--config", help="TOML configuration file")
     args = parser.parse_args(argv)
-    if args.command in ("backup", "restore"):
-        return asyncio.run(backup_command(args))
-    if args.command == "drain":
-        return asyncio.run(drain_command(args))
-    if args.command == "check-texts":
-        return asyncio.run(check_texts_command(args))
-    if args.command == "staff":
-        return asyncio.run(staff_command(args))
-    if args.command == "recordings":
-        return asyncio.run(recordings_command(args))
-    if args.command == "slots":
-        return asyncio.run(print_slots(args))
-    return asyncio.run(run(args))
+    commands = {"backup": backup_command, "restore": backup_command, "drain": drain_command,
+                "check-texts": check_texts_command, "staff": staff_command,
+                "recordings": recordings_command, "slots": print_slots}  # fmt: skip
+    try:
+        return asyncio.run(commands.get(args.command, run)(args))
+    except ConfigError as exc:  # a bad setting: one sentence, no traceback
+        return _refuse(args.command, f"configuration invalide : {exc}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """The gateway's configuration: one frozen dataclass, built once at start-up.
 
 Sources, later ones winning: the defaults below, a TOML file (``PARLOIR_CONFIG`` or ``--config``),
-then environment variables ``PARLOIR_<FIELD>`` (upper-case field name; ``REDIS_URL`` is also read
-as is). No other module reads the environment: the built config is passed in explicitly.
+then environment variables ``PARLOIR_<FIELD>`` (upper-case field name; ``REDIS_URL``,
+``REDIS_SENTINELS`` and ``REDIS_SENTINEL_MASTER`` are also read as they are). No other module
+reads the environment: the built config is passed in explicitly.
 """
 
 from __future__ import annotations
@@ -34,6 +35,21 @@ class GatewayConfig:
     "Redis to use; empty: start a private embedded ``redis-server`` under ``data_dir``."
     redis_connections: int = 256
     "Redis connections per process at most; requests beyond wait for a free one."
+    redis_sentinels: tuple[str, ...] = ()
+    "Redis Sentinel instead of ``redis_url``: the sentinels' ``host:port`` (three or more, "
+    "``REDIS_SENTINELS``); the master is the one they name ``redis_sentinel_master``."
+    redis_sentinel_master: str = ""
+    "The master's name in the sentinels' configuration (``REDIS_SENTINEL_MASTER``)."
+    redis_sentinel_password: str = ""
+    "Password of the sentinels themselves (their ``requirepass``), if any."
+    redis_password: str = ""
+    "Password of the Redis master and replicas under Sentinel (with a URL: in the URL)."
+    redis_wait_replicas: int = 1
+    "Under Sentinel, a ledger operation is acknowledged only once this many replicas have it "
+    "(``WAIT``): a failover cannot lose it. 0: acknowledged as soon as the master has it."
+    redis_wait_timeout_ms: int = 1000
+    "Longest wait for those replicas; past it the operation answers ``ledger.unreplicated`` "
+    "(it may have happened: the caller retries with the same operation id, never counted twice)."
     data_dir: str = "var"
     "Folder for the embedded Redis's append-only file, the SMS outbox and (later) recordings."
     lang: str = "fr"
@@ -243,6 +259,17 @@ class GatewayConfig:
                 ipaddress.ip_network(network, strict=False)
             except ValueError as exc:
                 raise ConfigError(f"trusted_proxies: {network!r}: {exc}") from exc
+        if self.redis_sentinels:
+            if self.redis_url:
+                raise ConfigError("set redis_url or redis_sentinels (REDIS_SENTINELS), not both")
+            sentinel_addresses(self.redis_sentinels)
+            if not self.redis_sentinel_master.strip():
+                raise ConfigError(
+                    "redis_sentinels is set: redis_sentinel_master (REDIS_SENTINEL_MASTER) "
+                    "must name the master, as in the sentinels' 'sentinel monitor NAME …'"
+                )
+        if self.redis_wait_replicas < 0 or self.redis_wait_timeout_ms < 1:
+            raise ConfigError("redis_wait_replicas must be >= 0 and redis_wait_timeout_ms >= 1")
         if self.tls_key and not self.tls_cert:
             raise ConfigError("tls_key is set without tls_cert")
 
@@ -298,6 +325,21 @@ class GatewayConfig:
         return servers
 
 
+def sentinel_addresses(entries: tuple[str, ...]) -> list[tuple[str, int]]:
+    """``host:port`` (``[v6]:port``) entries as (host, port) pairs; :class:`ConfigError` names
+    the first one that is not."""
+    out = []
+    for entry in entries:
+        host, sep, port = entry.strip().rpartition(":")
+        host = host.strip("[]")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(
+                f"redis_sentinels: {entry!r} is not host:port (e.g. 127.0.0.1:26379)"
+            )
+        out.append((host, int(port)))
+    return out
+
+
 def _coerce(name: str, kind: Any, raw: Any) -> Any:
     text_kind = str(kind)
     try:
@@ -343,6 +385,10 @@ def load_config(
             values[key] = _coerce(key, known[key], raw)
     if env.get("REDIS_URL"):
         values["redis_url"] = env["REDIS_URL"]
+    for variable, name in (("REDIS_SENTINELS", "redis_sentinels"),
+                           ("REDIS_SENTINEL_MASTER", "redis_sentinel_master")):  # fmt: skip
+        if env.get(variable):
+            values[name] = _coerce(name, known[name], env[variable])
     for name, kind in known.items():
         raw = env.get(f"PARLOIR_{name.upper()}")
         if raw is not None:
@@ -358,4 +404,4 @@ def from_environ(toml_path: str | None = None, **overrides: Any) -> GatewayConfi
     return load_config(os.environ, toml_path, **overrides)
 
 
-__all__ = ["ConfigError", "GatewayConfig", "from_environ", "load_config"]
+__all__ = ["ConfigError", "GatewayConfig", "from_environ", "load_config", "sentinel_addresses"]

@@ -1,6 +1,7 @@
 """/metrics during a real call (aiortc peers, issue 15): per-leg series from the relay appear
-and move, the join time is observed once, keyframe requests are counted, and they go with
-the call."""
+and move (what it received, what it sent: frames per second, and the loss and round trip its
+receiver reports give), the join time is observed once, keyframe requests are counted, and
+they go with the call."""
 
 from __future__ import annotations
 
@@ -52,6 +53,13 @@ async def test_call_series_appear_move_and_go(gateway_factory) -> None:
             first = await scrape(http, base)
             await asyncio.sleep(1.5)
             second = await scrape(http, base)
+            # Round trips need a receiver report answering a sender report (about a second
+            # each way): wait for one per leg and kind.
+            rtts = second
+            async with asyncio.timeout(10):
+                while len(rtts.get("parloir_leg_rtt_seconds", [])) < 4:
+                    await asyncio.sleep(0.5)
+                    rtts = await scrape(http, base)
             await kiosk.send({"type": "hangup"})
             await relative.expect("ended", reason="kiosk_hangup", timeout=10)
         finally:
@@ -77,10 +85,20 @@ async def test_call_series_appear_move_and_go(gateway_factory) -> None:
             b2 = value(second, "parloir_leg_bytes_total", **labels)
             assert p1 > 0 and p2 - p1 >= rate * 1.5 * 0.3, (leg, kind, p1, p2)  # moved
             assert b2 - b1 > p2 - p1, (leg, kind, b1, b2)  # more than a byte per frame
+            # What the relay sent the leg: as many frames as the other leg sent, near enough.
+            f1 = value(first, "parloir_leg_frames_sent_total", **labels)
+            f2 = value(second, "parloir_leg_frames_sent_total", **labels)
+            assert f1 > 0 and f2 - f1 >= rate * 1.5 * 0.3, (leg, kind, f1, f2)
+            # Its receiver reports: loss and the round trip, on loopback near nothing.
+            assert 0 <= value(second, "parloir_leg_loss_ratio", **labels) <= 0.1
+            assert 0 <= value(second, "parloir_leg_packets_lost", **labels) < 20
+            assert 0 < value(rtts, "parloir_leg_rtt_seconds", **labels) < 0.5, (leg, kind)
         # A keyframe was asked of each video leg as the other side subscribed.
         asked = value(second, "parloir_keyframe_requests_total", call=call, leg=leg, kind="video")
         assert asked >= 1, leg
     # The booking was settled when the call ended: a settlement in the ledger's series.
     ops = {tuple(sorted(lbl.items())): v for lbl, v in after["parloir_ledger_operations_total"]}
     assert sum(v for k, v in ops.items() if ("result", "done") in k) >= 3, ops  # credit, hold…
-    assert not [s for s in after.get("parloir_leg_packets_total", []) if s[0]["call"] == call]
+    for family in ("parloir_leg_packets_total", "parloir_leg_frames_sent_total",
+                   "parloir_leg_rtt_seconds", "parloir_leg_loss_ratio"):  # fmt: skip
+        assert not [s for s in after.get(family, []) if s[0]["call"] == call], family

@@ -198,7 +198,12 @@ def create_app(
     )
     app.on_response_prepare.append(_plain_server_header)
     establishment = Establishment.from_config(config)
-    ledger = Ledger(redis, tariffs=establishment.tariffs)
+    ledger = Ledger(
+        redis,
+        tariffs=establishment.tariffs,
+        replicas=config.redis_wait_replicas if config.redis_sentinels else 0,
+        replica_timeout_ms=config.redis_wait_timeout_ms,
+    )
     app[keys.CONFIG] = config
     app[keys.REDIS] = redis
     app[keys.TOKENS] = Tokens(redis)

@@ -181,7 +181,9 @@ class ProcessCollector:
 
     def legs(self, engine: Any) -> Any:
         """Per live call, leg and kind: what the relay received (packets, bytes: rate() of it is
-        the leg's bitrate) and the keyframes it asked that leg for. Nothing decoded."""
+        the leg's bitrate) and the keyframes it asked that leg for; what it sent the leg
+        (frames: rate() is its fps) and what the leg's receiver reports say of that path
+        (loss, round trip). Nothing decoded."""
         labels = ["call", "leg", "kind"]
         packets = CounterMetricFamily(
             "parloir_leg_packets", "Encoded frames received from a leg.", labels=labels
@@ -192,6 +194,28 @@ class ProcessCollector:
         keyframes = CounterMetricFamily(
             "parloir_keyframe_requests", "Keyframe requests sent to a leg.", labels=labels
         )
+        frames = CounterMetricFamily(
+            "parloir_leg_frames_sent",
+            "Encoded frames the relay sent to a leg (rate(): the fps it receives).",
+            labels=labels,
+        )
+        loss = GaugeMetricFamily(
+            "parloir_leg_loss_ratio",
+            "Fraction of the relay's packets lost on the way to a leg, in its last receiver "
+            "report (RTCP).",
+            labels=labels,
+        )
+        lost = GaugeMetricFamily(
+            "parloir_leg_packets_lost",
+            "Packets lost on the way to a leg since its stream began, as its receiver reports "
+            "say (cumulative; a duplicate may lower it).",
+            labels=labels,
+        )
+        rtt = GaugeMetricFamily(
+            "parloir_leg_rtt_seconds",
+            "Round trip between the relay and a leg's browser (RTCP LSR/DLSR, smoothed).",
+            labels=labels,
+        )
         for call in list(engine.calls.values()):
             for (leg, kind), source in call.sources.items():
                 key = [call.id, str(leg), kind]
@@ -199,9 +223,24 @@ class ProcessCollector:
                 size.add_metric(key, source.bytes)
                 if kind == "video":
                     keyframes.add_metric(key, source.keyframe_requests)
+            for leg, media in list(call.quality.legs.items()):
+                for kind, out in (("video", media.video_out), ("audio", media.audio_out)):
+                    if out is None:
+                        continue
+                    key = [call.id, str(leg), kind]
+                    frames.add_metric(key, out.frames_packed)
+                    if out.reports:
+                        loss.add_metric(key, out.loss or 0.0)
+                        lost.add_metric(key, out.packets_lost)
+                    if out.rtt is not None:
+                        rtt.add_metric(key, out.rtt)
         yield packets
         yield size
         yield keyframes
+        yield frames
+        yield loss
+        yield lost
+        yield rtt
 
 
 def registry_for(app: web.Application) -> CollectorRegistry:

@@ -165,6 +165,14 @@ REASONS: dict[str, str] = {
         "(`/api/direction/detainees/{number}/sanctions`); the message gives the last day"
     ),
     "booking.contended": "the slot or the booking kept changing under concurrent requests: retry",
+    "booking.unreplicated": (
+        "done, but its ledger operation is not yet confirmed by a Redis replica (a failover is "
+        "under way, README « Redis failover »): check the planning before trying again"
+    ),
+    "ledger.unreplicated": (
+        "not confirmed by a Redis replica in time (a failover, README « Redis failover »): it "
+        "may be done; retry with the same `reference`, it is never counted twice"
+    ),
     "booking.not_found": "no booking with this id",
     "booking.not_cancellable": "the slot has started or the booking is closed",
     "booking.not_extendable": "the slot is over or the booking is closed",
@@ -1968,7 +1976,7 @@ member (`booked_by`; a `guard` field is ignored). {_TEXT_LIMITS}
                         "booking.insufficient_credit",
                     ],
                     413: ["http.413"],
-                    503: ["booking.contended"],
+                    503: ["booking.contended", "booking.unreplicated"],
                 },
                 body=_json_body(_ref("BookingRequest"), STAFF_BODY, booking_example),
                 staff=True,
@@ -2008,7 +2016,7 @@ cancelled booking answers it again, unchanged. `cancelled_by` is the signed-in m
                     404: ["booking.not_found"],
                     409: ["booking.not_cancellable"],
                     413: ["http.413"],
-                    503: ["booking.contended"],
+                    503: ["booking.contended", "booking.unreplicated"],
                 },
                 parameters=[_BID],
                 body=_json_body(
@@ -2136,6 +2144,7 @@ field is ignored). Ledger refusals are in French whatever `lang`. {_TEXT_LIMITS}
                     404: ["booking.unknown_detainee"],
                     409: ["ledger.idempotency_conflict"],
                     413: ["http.413"],
+                    503: ["ledger.unreplicated"],
                 },
                 body=_json_body(
                     _ref("CreditRequest"),
@@ -2287,6 +2296,7 @@ refusals are in French whatever `lang`. {_TEXT_LIMITS}
                     404: ["booking.not_found", "ledger.unknown_call"],
                     409: ["ledger.refund_exceeds_charge", "ledger.idempotency_conflict"],
                     413: ["http.413"],
+                    503: ["ledger.unreplicated"],
                 },
                 body=_json_body(
                     _ref("RefundRequest"),
@@ -2922,7 +2932,7 @@ progress gets its new end and warnings at once. {_STAFF_AUDITED} Logged as `book
                     404: ["booking.not_found"],
                     409: ["booking.not_extendable", "booking.insufficient_credit"],
                     413: ["http.413"],
-                    503: ["booking.contended"],
+                    503: ["booking.contended", "booking.unreplicated"],
                 },
                 parameters=[_BID],
                 body=_json_body(

@@ -28,6 +28,8 @@ def ledger_refusal(request: web.Request, exc: LedgerError) -> web.Response:
     status = 404 if exc.reason in ("ledger.unknown_call", "ledger.unknown_hold") else 409
     if exc.reason in ("ledger.bad_amount", "ledger.bad_argument"):
         status = 400
+    if exc.reason == "ledger.unreplicated":  # a failover: retry with the same reference
+        status = 503
     payload: dict[str, Any] = {"reason": exc.reason, "message": exc.message}
     if exc.details:
         payload["details"] = exc.details
@@ -125,6 +127,7 @@ async def import_credits(request: web.Request) -> web.Response:
             warnings=tuple(sorted(report.warnings + tuple(notes), key=lambda e: e.line)),
         )
     imported = 0
+    unconfirmed: list[str] = []
     if report.ok and not dry_run:
         for row in report.rows:
             try:
@@ -132,10 +135,15 @@ async def import_credits(request: web.Request) -> web.Response:
                     row.detainee, row.amount_cents, f"regie:{who}", row.reference,
                     _now_ms(request),
                 )  # fmt: skip
-            except LedgerError:  # a concurrent credit took the reference meanwhile: skip it
+            except LedgerError as exc:  # a concurrent credit took the reference meanwhile
+                if exc.reason == "ledger.unreplicated":  # a failover: maybe done, import again
+                    unconfirmed.append(row.reference)
                 continue
             imported += 0 if receipt.replayed else 1
-    return web.json_response(report_json(report, _lang(request), dry_run, imported))
+    answer = report_json(report, _lang(request), dry_run, imported)
+    if unconfirmed:  # importing the file again credits each of them once
+        answer["unconfirmed"] = unconfirmed
+    return web.json_response(answer)
 
 
 async def set_tariff(request: web.Request) -> web.Response:

@@ -24,7 +24,8 @@ every sent frame (``RTCRtpSender._next_encoded_frame`` calls the encoder unless 
   :mod:`gateway.core.bandwidth`). What a receiving browser reports reaches the gateway's sender
   for that leg: ``RTCRtpSender._handle_rtcp_packet`` parses its REMB and sets
   ``target_bitrate`` on the sender's encoder, which here is the :class:`Packer` (it keeps it);
-  its receiver reports' ``fraction_lost`` are read by a per-sender wrapper of that method.
+  its receiver reports' ``fraction_lost`` are read by a per-sender wrapper of that method,
+  which also copies aiortc's round-trip estimate (``RTCRtpSender.__rtt``) for /metrics.
   Upstream, the REMB that the gateway's receiver sends to the sending browser (aiortc's
   delay-based estimate, through ``RTCRtpReceiver._send_rtcp``) is rewritten by
   :class:`UpstreamRate` to ``min(aiortc's estimate, cap)``, and sent also when aiortc would
@@ -321,6 +322,11 @@ class Packer:
         """Receiver reports seen: the adapter feeds only new ones to the rule."""
         self.bytes_packed = 0
         """Payload bytes sent (what this receiver is sent, for its rate)."""
+        self.frames_packed = 0
+        """Frames sent to this receiver (for /metrics: its rate is the fps it is sent)."""
+        self.rtt: float | None = None
+        """Round trip to the receiving browser in seconds, aiortc's (from its receiver reports'
+        LSR/DLSR), copied at each report; None before the first that answers a sender report."""
 
     @property
     def target_bitrate(self) -> int | None:
@@ -347,6 +353,7 @@ class Packer:
 
     def pack(self, packet: av.Packet) -> tuple[list[bytes], int | None]:
         self.bytes_packed += packet.size
+        self.frames_packed += 1
         if self.kind == "video":
             return self._vp8.pack(packet)
         # Opus: one packet per RTP payload, timestamp in the 48 kHz clock.
@@ -365,11 +372,14 @@ def attach_sender(sender: RTCRtpSender, on_keyframe_request: Callable[[], None])
     handle = sender._handle_rtcp_packet
 
     async def handle_rtcp(packet: Any) -> None:
-        if isinstance(packet, RtcpRrPacket | RtcpSrPacket):
+        reports = isinstance(packet, RtcpRrPacket | RtcpSrPacket)
+        if reports:
             for block in packet.reports:
                 if block.ssrc == sender._ssrc:
                     packer.report(block.fraction_lost, block.packets_lost, block.highest_sequence)
         await handle(packet)
+        if reports:  # aiortc has just updated its estimate from the blocks' LSR/DLSR
+            packer.rtt = sender._RTCRtpSender__rtt  # type: ignore[attr-defined]
 
     sender._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]
     return packer
@@ -568,6 +578,7 @@ def check_compatibility() -> None:
         'hasattr(self.__encoder, "target_bitrate")',
         "unpack_remb_fci(packet.fci)",
         "self.__encoder = None",
+        "self.__rtt = rtt",
     ):
         if needle not in sender_src:
             problems.append(f"RTCRtpSender no longer contains {needle!r}")

@@ -70,17 +70,11 @@ class Summary:
     taken_at: float
 
 
-def _binary(redis_url: str) -> aioredis.Redis:
-    return aioredis.from_url(redis_url, decode_responses=False)
+async def snapshot(redis: aioredis.Redis) -> dict[bytes, tuple[int, bytes]]:
+    """Every ``parloir:`` key at one instant: name -> (ttl in ms or 0, DUMP payload).
 
-
-async def snapshot(redis_url: str) -> dict[bytes, tuple[int, bytes]]:
-    """Every ``parloir:`` key at one instant: name -> (ttl in ms or 0, DUMP payload)."""
-    redis = _binary(redis_url)
-    try:
-        flat = await redis.eval(SNAPSHOT, 0, PATTERN)  # type: ignore[misc]
-    finally:
-        await redis.aclose()
+    ``redis`` is a binary client (``decode_responses=False``), of a URL or through Sentinel."""
+    flat = await redis.eval(SNAPSHOT, 0, PATTERN)  # type: ignore[misc]
     keys: dict[bytes, tuple[int, bytes]] = {}
     for i in range(0, len(flat), 3):  # SCAN may name a key twice: one entry each
         name, ttl, payload = flat[i], int(flat[i + 1]), flat[i + 2]
@@ -105,9 +99,9 @@ def _empty_folder(folder: Path) -> None:
         raise BackupError(f"{folder} is not empty")
 
 
-async def backup(redis_url: str, recordings: Path, folder: Path, now: float) -> Summary:
+async def backup(redis: aioredis.Redis, recordings: Path, folder: Path, now: float) -> Summary:
     await asyncio.to_thread(_empty_folder, folder)
-    keys = await snapshot(redis_url)  # first Redis, then the files (see the module's notes)
+    keys = await snapshot(redis)  # first Redis, then the files (see the module's notes)
     lines = [
         json.dumps({"key": base64.b64encode(name).decode(), "ttl": ttl,
                     "dump": base64.b64encode(payload).decode()})
@@ -122,27 +116,23 @@ async def backup(redis_url: str, recordings: Path, folder: Path, now: float) -> 
     return Summary(len(keys), files, now)
 
 
-async def restore(redis_url: str, recordings: Path, folder: Path) -> Summary:
+async def restore(redis: aioredis.Redis, recordings: Path, folder: Path) -> Summary:
     info = json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))
     data = (folder / KEYS_FILE).read_bytes()
     if hashlib.sha256(data).hexdigest() != info["redis_sha256"]:
         raise BackupError(f"{KEYS_FILE} does not match {INFO_FILE} (damaged backup)")
     if (recordings / CHAIN).exists():
         raise BackupError(f"{recordings} already holds recordings: restore into a fresh folder")
-    redis = _binary(redis_url)
-    try:
-        async for _key in redis.scan_iter(match=PATTERN, count=100):
-            raise BackupError("the target Redis already holds parloir: keys")
-        pipe = redis.pipeline(transaction=True)
-        count = 0
-        for line in data.decode().splitlines():
-            entry = json.loads(line)
-            pipe.restore(base64.b64decode(entry["key"]), int(entry["ttl"]),
-                         base64.b64decode(entry["dump"]))  # fmt: skip
-            count += 1
-        await pipe.execute()
-    finally:
-        await redis.aclose()
+    async for _key in redis.scan_iter(match=PATTERN, count=100):
+        raise BackupError("the target Redis already holds parloir: keys")
+    pipe = redis.pipeline(transaction=True)
+    count = 0
+    for line in data.decode().splitlines():
+        entry = json.loads(line)
+        pipe.restore(base64.b64decode(entry["key"]), int(entry["ttl"]),
+                     base64.b64decode(entry["dump"]))  # fmt: skip
+        count += 1
+    await pipe.execute()
     source = folder / RECORDINGS
     if source.is_dir():
         await asyncio.to_thread(shutil.copytree, source, recordings, dirs_exist_ok=True)

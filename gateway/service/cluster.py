@@ -44,6 +44,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from gateway.service.redis_client import subscriber_client
 from gateway.store.keys import PREFIX
 
 log = logging.getLogger(__name__)
@@ -71,16 +72,6 @@ def raise_if_cancelled() -> None:
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
-
-
-def subscriber_client(redis: aioredis.Redis) -> aioredis.Redis:
-    """A client on a small pool of its own, for a subscription: a subscribed connection is held
-    for good and must not be one of the shared, bounded pool's."""
-    shared = redis.connection_pool
-    pool = type(shared)(
-        connection_class=shared.connection_class, max_connections=2, **shared.connection_kwargs
-    )
-    return aioredis.Redis(connection_pool=pool)
 
 
 def channel(owner: str) -> str:

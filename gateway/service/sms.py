@@ -26,7 +26,8 @@ from typing import Any, Protocol
 
 from gateway.config import GatewayConfig
 from gateway.core.sms_queue import Outcome, RetryPolicy, after_attempt, mask_phone
-from gateway.service.cluster import raise_if_cancelled, subscriber_client
+from gateway.service.cluster import raise_if_cancelled
+from gateway.service.redis_client import subscriber_client
 from gateway.store.sms_queue import STATUS_CHANNEL, Claimed, SmsQueue
 
 log = logging.getLogger(__name__)

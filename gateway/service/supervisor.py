@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 
 from gateway.core.i18n import message
 from gateway.service.cluster import GATEWAYS, channel
+from gateway.service.redis_client import follow_master
 from gateway.store.keys import PREFIX
 from recorder.audit import Audit
 from recorder.integrity import seal
@@ -80,6 +81,8 @@ class Supervisor:
 
     async def heartbeat(self) -> None:
         engine = self.engine
+        if await follow_master(engine.redis):  # Sentinel named another master
+            log.warning("Redis master moved: connections to the old one dropped")
         pipe = engine.redis.pipeline(transaction=True)
         pipe.hset(
             self.alive_key,

@@ -65,6 +65,12 @@ from gateway.store.sanctions import DetaineeSanctions, Sanctions
 log = logging.getLogger(__name__)
 
 _MESSAGES: dict[str, tuple[str, str]] = {
+    "booking.unreplicated": (
+        "Enregistré, mais non confirmé par la base de secours (bascule en cours) : vérifiez le "
+        "planning dans un instant avant de recommencer.",
+        "Saved, but not confirmed by the standby database (a failover is under way): check the "
+        "planning in a moment before trying again.",
+    ),
     "booking.unknown_detainee": ("Détenu introuvable.", "Unknown detainee."),
     "booking.unknown_correspondent": (
         "Ce correspondant n'est pas enregistré pour ce détenu.",
@@ -330,8 +336,18 @@ class BookingDesk:
             log.exception("hold of %s failed after booking: cancelling it", booking.id)
             await self.cancel(booking.id, "parloir", "échec de la réservation du crédit", now)
             raise
+        await self._replicated(booking.id)
         log.info("booked %s (%s) for %s at %s", booking.id, receipt, number, kiosk)
         return booking
+
+    async def _replicated(self, booking_id: str) -> None:
+        """The booking's ledger operation is on the replicas (Sentinel), or the guard is told it
+        is not confirmed: a failover may still lose it, and checking the planning shows which."""
+        try:
+            await self.ledger.replicated()
+        except LedgerError as exc:
+            log.warning("%s: ledger operation not confirmed by a replica", booking_id)
+            raise DeskError("booking.unreplicated", status=503, details=exc.details) from exc
 
     async def cancel(self, booking_id: str, guard: str, reason: str, now: float) -> Booking:
         """Cancel a booking whose slot has not started; frees the kiosk, releases the hold."""
@@ -376,6 +392,7 @@ class BookingDesk:
                     replies = await pipe.execute()
                 if booking.hold:
                     self.ledger.hold_result(booking.detainee, replies[-1])
+                    await self._replicated(booking.id)  # a retry finds it cancelled: idempotent
                 return done
             except WatchError:
                 continue
@@ -416,6 +433,10 @@ class BookingDesk:
                             if exc.reason == "booking.insufficient_credit":
                                 raise DeskError(
                                     "booking.insufficient_credit", details=exc.details
+                                ) from exc
+                            if exc.reason == "ledger.unreplicated":  # a retry is a replay
+                                raise DeskError(
+                                    "booking.unreplicated", status=503, details=exc.details
                                 ) from exc
                             raise
                     longer = replace(booking, max_seconds=max_seconds, hold=new_hold)
@@ -472,6 +493,11 @@ class BookingDesk:
                     replies = await pipe.execute()
                 if booking.hold:
                     self.ledger.hold_result(booking.detainee, replies[-1])
+                    try:
+                        await self.ledger.replicated()
+                    except LedgerError:  # no one to tell: if a failover loses it, the booking
+                        # is "booked" again and the overdue sweep closes it (settled once)
+                        log.warning("closing of %s not confirmed by a replica", booking.id)
                 log.info("closed %s: %s, %s c", booking.id, closed.status, charge)
                 return closed
             except WatchError:

@@ -32,6 +32,13 @@ money.
   (the hold is the price of the longest call allowed); the excess is not charged, and the
   receipt says ``capped=True`` and keeps the ``requested`` amount for the record.
 * **Refunds** are tied to a settled call and cannot exceed, in total, what was charged for it.
+* **Replicas** (``replicas=N``, under Redis Sentinel): an operation is acknowledged only once N
+  replicas have it. Its script is followed, on the same connection, by a marker write and
+  ``WAIT N timeout``: the marker makes the wait cover every earlier write of the master, so a
+  replay (which writes nothing) also waits for its first run to be replicated. Fewer replicas
+  in time: ``ledger.unreplicated``; the operation may be done (on the master only), and the
+  caller retries it with the same key: a replay if it survived, done once if a failover lost
+  it. Never counted twice, either way (README, "Redis failover").
 
 Key layout (``prefix`` defaults to ``parloir:``)::
 
@@ -56,6 +63,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 from gateway.core.identifiers import is_detainee_number
 from gateway.core.pricing import CHARTER_TARIFFS, TariffTable
@@ -88,6 +96,10 @@ _MESSAGES = {
     "ledger.refund_exceeds_charge": "Le remboursement dépasse le montant prélevé pour cet appel.",
     "ledger.unknown_tariff": "Tarif inconnu.",
     "booking.insufficient_credit": "Crédit téléphonique insuffisant pour réserver ce créneau.",
+    "ledger.unreplicated": (
+        "Opération non confirmée par la base de secours : réessayez, elle ne sera pas comptée "
+        "deux fois."
+    ),
 }
 
 
@@ -510,10 +522,15 @@ class Ledger:
         *,
         prefix: str = PREFIX,
         tariffs: TariffTable = CHARTER_TARIFFS,
+        replicas: int = 0,
+        replica_timeout_ms: int = 1000,
     ) -> None:
         self._redis = redis
         self._prefix = prefix
         self._tariffs = tariffs
+        self._replicas = replicas
+        "Replicas that must hold an operation before it is acknowledged (0: the master only)."
+        self._replica_timeout_ms = replica_timeout_ms
         self._credit = redis.register_script(_CREDIT)
         self._hold = redis.register_script(_HOLD)
         self._release = redis.register_script(_RELEASE)
@@ -787,16 +804,53 @@ class Ledger:
 
     # plumbing -------------------------------------------------------------
 
-    @staticmethod
-    async def _run(script: Any, keys: list[str], args: list[str]) -> tuple[dict[str, Any], bool]:
-        status, payload = await script(keys=keys, args=args)
+    async def _run(
+        self, script: Any, keys: list[str], args: list[str]
+    ) -> tuple[dict[str, Any], bool]:
+        if self._replicas:
+            for attempt in (1, 2):
+                try:
+                    async with self._redis.pipeline(transaction=False) as pipe:
+                        await script(keys=keys, args=args, client=pipe)
+                        self._queue_wait(pipe)
+                        (status, payload), _mark, acked = await pipe.execute()
+                    break
+                except NoScriptError:  # loaded on a master that failed over before the call:
+                    if attempt == 2:  # the next pipeline loads it on the new one
+                        raise
+        else:
+            status, payload = await script(keys=keys, args=args)
         status, res = _s(status), json.loads(_s(payload))
         if status == "err":
             reason = res.pop("err")
             COUNTS["refused", str(reason)] += 1
             raise LedgerError(reason, details={k: int(v) for k, v in res.items()})
+        if self._replicas:
+            self._check_replicas(int(acked))
         COUNTS["replayed" if status != "new" else "done", str(res.get("op", ""))] += 1
         return res, status != "new"
+
+    def _queue_wait(self, pipe: Any) -> None:
+        pipe.incr(f"{self._prefix}ledger:replication")  # the marker: see the module's notes
+        pipe.execute_command("WAIT", self._replicas, self._replica_timeout_ms)
+
+    def _check_replicas(self, acked: int) -> None:
+        if acked < self._replicas:
+            COUNTS["refused", "ledger.unreplicated"] += 1
+            raise LedgerError(
+                "ledger.unreplicated", details={"replicas": acked, "wanted": self._replicas}
+            )
+
+    async def replicated(self) -> None:
+        """After a caller's MULTI/EXEC holding a queued operation (:meth:`queue_hold`…): wait
+        until the replicas have it, or raise ``ledger.unreplicated``. Nothing to wait for
+        without ``replicas``."""
+        if not self._replicas:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            self._queue_wait(pipe)
+            _mark, acked = await pipe.execute()
+        self._check_replicas(int(acked))
 
     def _account(self, number: str, values: list[Any]) -> Account:
         balance, held, tariff = values
