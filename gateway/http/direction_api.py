@@ -154,14 +154,3 @@ async def lift_detainee_sanction(request: web.Request) -> web.Response:
         )
     await request.app[keys.AUDIT].record(staff, "sanction.detainee_lift", number, now)
     return web.json_response(detainee_sanction_json(lifted, now))
-
-
-def add_routes(app: web.Application) -> None:
-    r = app.router
-    r.add_get("/api/direction/sanctions", list_sanctions)
-    r.add_post("/api/direction/sanctions", sanction_number)
-    r.add_post("/api/direction/sanctions/{phone}/lift", lift_sanction)
-    r.add_post("/api/direction/bookings/{bid}/extend", extend_booking)
-    r.add_get("/api/direction/detainee-sanctions", list_detainee_sanctions)
-    r.add_post("/api/direction/detainees/{number}/sanctions", sanction_detainee)
-    r.add_post("/api/direction/detainees/{number}/sanctions/lift", lift_detainee_sanction)

@@ -273,15 +273,3 @@ async def report(request: web.Request) -> web.Response:
         {"date": day.isoformat(), "establishment": desk.establishment.name,
          **dataclasses.asdict(totals)}
     )  # fmt: skip
-
-
-def add_routes(app: web.Application) -> None:
-    r = app.router
-    r.add_post("/api/regie/credits", credit)
-    r.add_post("/api/regie/import/credits", import_credits)
-    r.add_post("/api/regie/accounts/{number}/tariff", set_tariff)
-    r.add_get("/api/regie/tariffs", tariffs)
-    r.add_get("/api/regie/accounts/{number}/statement", statement_view)
-    r.add_get("/api/regie/accounts/{number}/statement.csv", statement_download)
-    r.add_post("/api/regie/refunds", refund)
-    r.add_get("/api/regie/report", report)

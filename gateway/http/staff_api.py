@@ -333,18 +333,3 @@ async def kiosk_enrol(request: web.Request) -> web.Response:
         samesite="Strict",
     )
     return response
-
-
-def add_routes(app: web.Application) -> None:
-    r = app.router
-    r.add_post("/api/staff/login", login)
-    r.add_post("/api/staff/logout", logout)
-    r.add_get("/api/staff/me", me)
-    r.add_post("/api/staff/password", change_password)
-    r.add_get("/api/admin/staff", list_staff)
-    r.add_post("/api/admin/staff", create_staff)
-    r.add_post("/api/admin/staff/{login}", update_staff)
-    r.add_get("/api/admin/kiosks", list_kiosks)
-    r.add_post("/api/admin/kiosks/{kiosk}/enrol", enrol_kiosk)
-    r.add_post("/api/admin/kiosks/{kiosk}/revoke", revoke_kiosk)
-    r.add_post("/api/kiosk/enrol", kiosk_enrol)
