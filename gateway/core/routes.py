@@ -240,10 +240,6 @@ ROUTE_TABLE: tuple[Route, ...] = (
         refusals={
             400: (
                 "request.malformed",
-                "field.start",
-                "field.detainee",
-                "field.correspondent",
-                "field.kiosk",
                 "booking.bad_guard",
             ),
             404: (
@@ -280,7 +276,7 @@ ROUTE_TABLE: tuple[Route, ...] = (
         handler="desk_api.cancel_booking",
         op="cancelBooking",
         refusals={
-            400: ("request.malformed", "field.reason", "booking.bad_guard", "booking.bad_reason"),
+            400: ("request.malformed", "booking.bad_guard", "booking.bad_reason"),
             404: ("booking.not_found",),
             409: ("booking.not_cancellable",),
             413: ("http.413",),
@@ -303,17 +299,7 @@ ROUTE_TABLE: tuple[Route, ...] = (
         handler="desk_api.save_detainee",
         op="saveDetainee",
         refusals={
-            400: (
-                "request.malformed",
-                "field.number",
-                "field.access_code",
-                "field.first_name",
-                "field.last_name",
-                "field.building",
-                "field.floor",
-                "field.cell",
-                "field.status",
-            ),
+            400: ("request.malformed",),
             413: ("http.413",),
         },
         body="DetaineeInput",
@@ -327,13 +313,6 @@ ROUTE_TABLE: tuple[Route, ...] = (
         refusals={
             400: (
                 "request.malformed",
-                "field.name",
-                "field.phone",
-                "field.relationship",
-                "field.status",
-                "field.minor",
-                "field.consent_by",
-                "field.lawyer",
                 "phone.invalid",
             ),
             404: ("booking.unknown_detainee",),
@@ -350,13 +329,6 @@ ROUTE_TABLE: tuple[Route, ...] = (
         refusals={
             400: (
                 "request.malformed",
-                "field.name",
-                "field.phone",
-                "field.relationship",
-                "field.status",
-                "field.minor",
-                "field.consent_by",
-                "field.lawyer",
                 "phone.invalid",
             ),
             404: ("booking.unknown_correspondent",),

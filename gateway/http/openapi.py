@@ -24,11 +24,6 @@ from aiohttp import web
 
 from gateway.core.booking_rules import RefusalCode
 from gateway.core.csv_import import ERROR_REASONS, MAX_ROWS, WARNING_REASONS
-from gateway.core.identifiers import (
-    ACCESS_CODE_PATTERN,
-    DETAINEE_NUMBER_MAX,
-    DETAINEE_NUMBER_PATTERN,
-)
 from gateway.core.lifecycle import CallState
 from gateway.core.pricing import CHARTER_TARIFFS
 from gateway.core.roles import HOME_PAGES, ROLE_LABELS, Perm, Role
@@ -682,28 +677,6 @@ def _schemas() -> dict[str, Any]:
             },
             description="A detainee (never the access code nor its hash).",
         ),
-        "DetaineeInput": _obj(
-            {
-                "number": _str(
-                    "Numéro d'écrou: ASCII letters and digits.",
-                    pattern=DETAINEE_NUMBER_PATTERN,
-                    maxLength=DETAINEE_NUMBER_MAX,
-                ),
-                "access_code": _str(
-                    "Kiosk access code, 4 to 8 ASCII digits; required for a new detainee, kept "
-                    "when omitted on an update. Stored as an Argon2 hash only.",
-                    pattern=ACCESS_CODE_PATTERN,
-                ),
-                "first_name": _str(maxLength=100, minLength=1),
-                "last_name": _str(maxLength=100, minLength=1),
-                "building": _str(maxLength=20),
-                "floor": _str(maxLength=20),
-                "cell": _str(maxLength=20),
-                "status": {**detainee_status, "description": "Default: unchanged, or `active`."},
-            },
-            required=["number", "first_name", "last_name"],
-            strict=False,
-        ),
         "Correspondent": _obj(
             {
                 "id": _str("Correspondent id."),
@@ -724,60 +697,12 @@ def _schemas() -> dict[str, Any]:
             },
             description="A person a detainee may call.",
         ),
-        "CorrespondentInput": _obj(
-            {
-                "name": _str(maxLength=100, minLength=1),
-                "phone": _str(
-                    "Any French or international form; stored as E.164.",
-                    maxLength=30,
-                    minLength=1,
-                ),
-                "relationship": _str(maxLength=40),
-                "status": {
-                    **corr_status,
-                    "description": "Default: `authorised` for a new correspondent, unchanged "
-                    "on an update.",
-                },
-                "minor": _bool("Default: false for a new correspondent, unchanged on an update."),
-                "consent_by": _str(
-                    "Who gave the parental consent; kept only for a minor. The consent time is "
-                    "recorded now, or kept when the same name was already recorded.",
-                    maxLength=100,
-                ),
-                "lawyer": _bool(
-                    "A lawyer: calls neither recorded nor monitored. Default: false for a new "
-                    "correspondent, unchanged on an update."
-                ),
-            },
-            required=["name", "phone"],
-            strict=False,
-        ),
         "Booking": _obj(booking_props, description="A booking of a kiosk for one slot."),
         "BookingSummary": _obj(
             {**booking_props, **summary_extra},
             required=list(booking_props),
             description="A booking with who and where (the people's fields are present when "
             "the people are found).",
-        ),
-        "BookingRequest": _obj(
-            {
-                "detainee": _str("Numéro d'écrou.", maxLength=20, minLength=1),
-                "correspondent": _str("Correspondent id.", maxLength=40, minLength=1),
-                "kiosk": _str("Kiosk id.", maxLength=40, minLength=1),
-                "start": _str(
-                    "Start of the slot: ISO 8601 with offset (`2026-03-05T08:30:00+01:00`), "
-                    "as listed by the calendar.",
-                    format="date-time",
-                    maxLength=40,
-                ),
-            },
-            description="Who books is the signed-in member (a `guard` field is ignored).",
-            strict=False,
-        ),
-        "CancelRequest": _obj(
-            {"reason": _str("Why (« motif »).", maxLength=200, minLength=1)},
-            description="Who cancels is the signed-in member (a `guard` field is ignored).",
-            strict=False,
         ),
         "Account": _obj(
             {
@@ -1659,6 +1584,15 @@ so a replay changes nothing. `known`: whether the id matched a message of the la
             body=_json_body(
                 "At most 16 KiB.",
                 {"id": "prov-81f2", "status": "delivered"},
+                schema=_obj(
+                    {
+                        "id": {"type": "string"},
+                        "status": {"enum": ["delivered", "failed"]},
+                        "reason": {"type": "string"},
+                    },
+                    required=["id", "status"],
+                    strict=False,
+                ),
             ),
             lang=False,
         ),
@@ -3216,7 +3150,7 @@ def _build(version: str) -> dict[str, Any]:
         ],
         "paths": _table_paths(),
         "components": {
-            "schemas": _schemas(),
+            "schemas": {**_schemas(), **models.schemas()},
             "parameters": {"lang": lang},
             "responses": {
                 "StaffNetworkForbidden": staff_network,

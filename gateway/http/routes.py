@@ -10,6 +10,9 @@ from pathlib import Path
 from aiohttp import web
 
 from gateway.core.routes import ROUTE_TABLE, Route
+from gateway.http import appkeys as keys
+from gateway.http import models
+from gateway.http.desk_api import BadRequest, body
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
@@ -34,10 +37,26 @@ def handler_of(route: Route) -> web.Handler:
     return getattr(importlib.import_module(module), name)
 
 
+def with_body(handler: web.Handler, model: type[models.Body]) -> web.Handler:
+    """``handler`` once the request's body is valid for ``model`` (``request[keys.BODY]``);
+    a wrong field is refused ``400`` ``field.<name>`` before the handler runs."""
+
+    async def validated(request: web.Request) -> web.StreamResponse:
+        try:
+            request[keys.BODY] = models.validate(model, await body(request))
+        except models.FieldError as exc:
+            raise BadRequest(exc.reason, exc.fr, exc.en) from None
+        return await handler(request)
+
+    return validated
+
+
 def add_routes(app: web.Application) -> None:
     for route in ROUTE_TABLE:
         if route.static:
             app.router.add_static(route.path + "/", WEB_DIR / route.static)
             continue
         handler = page(route.page) if route.page else handler_of(route)
+        if route.body in models.MODELS:
+            handler = with_body(handler, models.MODELS[route.body])
         app.router.add_route(route.method, route.path, handler)  # a GET answers HEAD too
