@@ -90,6 +90,8 @@ def text(
     comments (``lines``, by default for those names) may come from a multi-line box."""
     if lines is None:
         lines = name in ("reason", "comment")
+    if name in data and data[name] is None:  # the document says a text, or absent: not null
+        raise BadRequest(f"field.{name}", f"Champ « {name} » invalide.", f"Invalid field {name}.")
     try:
         return clean_text(data.get(name, ""), name, required=required, limit=limit, lines=lines)
     except TextRefused as exc:

@@ -40,11 +40,14 @@ __all__ = ["MODELS", "FieldError", "field_reasons", "schemas", "validate"]
 M = TypeVar("M", bound="Body")
 
 
-def _text_rule(limit: int, required: bool, lines: bool, empty_is_none: bool = False) -> Any:
+def _text_rule(limit: int, required: bool, lines: bool) -> Any:
     def check(value: object, info: ValidationInfo) -> object:
         name = info.field_name or "?"
-        cleaned = clean(value, name, required=required, limit=limit, lines=lines)
-        return None if empty_is_none and not cleaned else cleaned
+        if value is None:  # given as null: a field is a text, or absent
+            raise TextRefused(
+                name, "invalid", f"Champ « {name} » invalide.", f"Invalid field {name}."
+            )
+        return clean(value, name, required=required, limit=limit, lines=lines)
 
     return BeforeValidator(check)
 
@@ -62,11 +65,11 @@ def Text(  # noqa: N802 - reads as a type in the models
 
 
 def Choice(*values: str) -> Any:  # noqa: N802
-    """One of ``values``, or absent (an empty text counts as absent)."""
+    """One of ``values`` (after the text rule), or absent (``None``)."""
     return Annotated[
         Literal[values] | None,
-        WithJsonSchema({"type": "string", "enum": list(values)}),  # null is not for clients
-        _text_rule(100, False, False, empty_is_none=True),
+        WithJsonSchema({"type": "string", "enum": list(values)}),  # absent, never null
+        _text_rule(100, False, False),
     ]
 
 

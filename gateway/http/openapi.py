@@ -501,6 +501,12 @@ already used for another amount."""
 _IMPORT_WARNINGS = sorted(WARNING_REASONS | {"csv.already_imported"})
 """The file's own warnings, and the API's: a credit already made with this reference."""
 
+_BODY_LANG = {
+    "description": "Language of `message`: `fr` or `en`; anything else, or none: the gateway's "
+    "`lang` setting.",
+    "examples": ["fr", "en"],
+}
+
 _TEXT_LIMITS = (
     "Text fields follow one rule (`gateway/core/text.py`): Unicode NFC, trimmed, no control "
     "(Cc) or format (Cf) character but ZWNJ/ZWJ (bidi overrides, zero-width spaces, NUL, BOM "
@@ -875,7 +881,7 @@ def _schemas() -> dict[str, Any]:
             {
                 "detainee": _str("Numéro d'écrou (longer than 32: `kiosk.bad_credentials`)."),
                 "access_code": _str("Access code (longer than 64: `kiosk.bad_credentials`)."),
-                "lang": {"type": "string", "enum": ["fr", "en"]},
+                "lang": _BODY_LANG,
             },
             required=["detainee", "access_code"],
             strict=False,
@@ -928,7 +934,7 @@ def _schemas() -> dict[str, Any]:
                     "description": "Call reference from the SMS link (`?appel=`).",
                 },
                 "rules_accepted": {"const": True, "description": "The rules of use accepted."},
-                "lang": {"type": "string", "enum": ["fr", "en"]},
+                "lang": _BODY_LANG,
             },
             required=["code", "rules_accepted"],
             strict=False,
@@ -1425,7 +1431,7 @@ def _staff_schemas() -> dict[str, Any]:
                     minLength=1,
                     maxLength=32,
                 ),
-                "lang": {"type": "string", "enum": ["fr", "en"]},
+                "lang": _BODY_LANG,
             },
             required=["code"],
             strict=False,
