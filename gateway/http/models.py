@@ -22,6 +22,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictInt,
     ValidationError,
     ValidationInfo,
     WithJsonSchema,
@@ -33,7 +34,10 @@ from gateway.core.identifiers import (
     DETAINEE_NUMBER_MAX,
     DETAINEE_NUMBER_PATTERN,
 )
+from gateway.core.pricing import CHARTER_TARIFFS
 from gateway.core.text import TextRefused, clean
+
+TARIFFS = [t.name for t in CHARTER_TARIFFS]
 
 __all__ = ["MODELS", "FieldError", "field_reasons", "schemas", "validate"]
 
@@ -219,9 +223,50 @@ class CancelRequest(Body):
     reason: Text(200, lines=True) = Field(description="Why (« motif »).")
 
 
+# -- the accounts office ---------------------------------------------------------------------
+
+_AMOUNT = (
+    "Montant invalide : un nombre entier de centimes, positif, est attendu.",
+    "Invalid amount: a positive whole number of cents is expected.",
+)
+Cents = Annotated[StrictInt, Field(ge=1, le=1_000_000_000)]
+
+
+class CreditRequest(Body):
+    """Who credits is the signed-in member (an `actor` field is ignored)."""
+
+    MESSAGES = {"amount_cents": _AMOUNT}
+    detainee: Text(20) = Field(description="Numéro d'écrou.")
+    amount_cents: Cents = Field(description="Amount credited, in cents.")
+    reference: Text(64) = Field(
+        description="The accounts office's reference: the idempotency key (a retry with the "
+        "same reference credits once)."
+    )
+
+
+class TariffRequest(Body):
+    """The plan of one phone account (the ledger knows the establishment's plans)."""
+
+    tariff: Annotated[Text(40), Field(json_schema_extra=lambda s: s.update(enum=TARIFFS))] = Field(
+        description="Plan name."
+    )
+
+
+class RefundRequest(Body):
+    """Who refunds is the signed-in member (an `actor` field is ignored)."""
+
+    MESSAGES = {"amount_cents": _AMOUNT}
+    booking: Text(40) = Field(description="The booking whose call is refunded.")
+    amount_cents: Cents = Field(description="Amount refunded, in cents.")
+    reason: Text(200, lines=True) = Field(description="Why (shown on the statement).")
+    reference: Text(64) = Field(description="Idempotency key.")
+
+
 MODELS: dict[str, type[Body]] = {
-    m.__name__: m for m in (DetaineeInput, CorrespondentInput, BookingRequest, CancelRequest)
-}
+    m.__name__: m
+    for m in (DetaineeInput, CorrespondentInput, BookingRequest, CancelRequest, CreditRequest,
+              TariffRequest, RefundRequest)
+}  # fmt: skip
 
 
 def schemas() -> dict[str, Any]:

@@ -775,22 +775,6 @@ def _schemas() -> dict[str, Any]:
             },
             description="Outcome of a CSV import: nothing is written unless `ok`.",
         ),
-        "CreditRequest": _obj(
-            {
-                "detainee": _str("Numéro d'écrou.", maxLength=20, minLength=1),
-                "amount_cents": _int(
-                    "Amount credited, in cents.", minimum=1, maximum=1_000_000_000
-                ),
-                "reference": _str(
-                    "The accounts office's reference: the idempotency key (a retry with the "
-                    "same reference credits once).",
-                    maxLength=64,
-                    minLength=1,
-                ),
-            },
-            description="Who credits is the signed-in member (an `actor` field is ignored).",
-            strict=False,
-        ),
         "CreditResult": _obj(
             {
                 "replayed": _bool("True when this reference was already credited."),
@@ -810,22 +794,6 @@ def _schemas() -> dict[str, Any]:
                 "default": _str("The plan of an account that never chose one."),
                 "tariffs": {"type": "array", "items": _ref("Tariff")},
             }
-        ),
-        "TariffRequest": _obj(
-            {"tariff": {"type": "string", "enum": tariffs, "description": "Plan name."}},
-            strict=False,
-        ),
-        "RefundRequest": _obj(
-            {
-                "booking": _str("The booking whose call is refunded.", maxLength=40, minLength=1),
-                "amount_cents": _int(
-                    "Amount refunded, in cents.", minimum=1, maximum=1_000_000_000
-                ),
-                "reason": _str("Why (shown on the statement).", maxLength=200, minLength=1),
-                "reference": _str("Idempotency key.", maxLength=64, minLength=1),
-            },
-            description="Who refunds is the signed-in member (an `actor` field is ignored).",
-            strict=False,
         ),
         "RefundResult": _obj(
             {
