@@ -262,10 +262,35 @@ class RefundRequest(Body):
     reference: Text(64) = Field(description="Idempotency key.")
 
 
+# -- the direction --------------------------------------------------------------------------
+
+_SIGNED = "The signed-in member is written to the audit log (a `staff` field is ignored)."
+
+
+class SanctionRequest(Body):
+    __doc__ = _SIGNED
+
+    reason: Text(500, lines=True) = Field(description="Why (e.g. the incident report).")
+    phone: Text(30) = Field(description="Any French or international form; stored as E.164.")
+    until: Annotated[Text(10), Field(json_schema_extra={"format": "date"})] = Field(
+        description="Last day of the sanction (included), `YYYY-MM-DD`, local; today or later."
+    )
+
+
+class ExtendRequest(Body):
+    __doc__ = _SIGNED
+
+    MESSAGES = {"minutes": ("Durée invalide (minutes).", "Invalid minutes.")}
+    reason: Text(500, lines=True) = Field(description="Why the longer call is allowed.")
+    minutes: Annotated[StrictInt, Field(ge=1, le=600)] = Field(
+        description="The booking's new longest connected time, in minutes."
+    )
+
+
 MODELS: dict[str, type[Body]] = {
     m.__name__: m
     for m in (DetaineeInput, CorrespondentInput, BookingRequest, CancelRequest, CreditRequest,
-              TariffRequest, RefundRequest)
+              TariffRequest, RefundRequest, SanctionRequest, ExtendRequest)
 }  # fmt: skip
 
 

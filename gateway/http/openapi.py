@@ -1150,34 +1150,6 @@ def _monitor_schemas() -> dict[str, Any]:
             },
             description="A sanction of the direction on a phone number.",
         ),
-        "SanctionRequest": _obj(
-            {
-                "phone": _str(
-                    "Any French or international form; stored as E.164.", maxLength=30, minLength=1
-                ),
-                "until": _str(
-                    "Last day of the sanction (included), `YYYY-MM-DD`, local; today or later.",
-                    format="date",
-                    maxLength=10,
-                ),
-                "reason": _str("Why (e.g. the incident report).", maxLength=500, minLength=1),
-            },
-            description=_SIGNED,
-            strict=False,
-        ),
-        "ExtendRequest": _obj(
-            {
-                "minutes": {
-                    "type": "integer",
-                    "minimum": 1,
-                    "maximum": 600,
-                    "description": "The booking's new longest connected time, in minutes.",
-                },
-                "reason": _str("Why the longer call is allowed.", maxLength=500, minLength=1),
-            },
-            description=_SIGNED,
-            strict=False,
-        ),
         "Extension": _obj(
             {
                 "booking": _str("Booking id."),
