@@ -53,9 +53,8 @@ class SocketSession(Session):
 
 
 def setup(app: web.Application) -> None:
-    """The ``/ws`` route and this process's router of remote sessions."""
+    """This process's router of remote sessions (``/ws`` is in :mod:`gateway.core.routes`)."""
     app[ROUTER] = Router(app[keys.ENGINE], app[keys.DIRECTORY])
-    app.router.add_get("/ws", handle_ws)
 
     async def close_links(app: web.Application) -> None:
         await app[ROUTER].close_links()

@@ -31,6 +31,7 @@ from yarl import URL
 
 from gateway.cli import Running
 from gateway.core.lifecycle import CallState
+from gateway.core.roles import Role
 from gateway.http import appkeys as keys
 from signaling import messages as m
 
@@ -710,3 +711,312 @@ async def test_a_call_in_progress_goes_on_under_fuzz(
     await send_and_check(live.staff_http, live.gateway.base_url, req)
     await live.still_connected()
     assert_clean_log(caplog)
+
+
+# -- 5. what the document refuses, the API refuses ---------------------------------------------
+#
+# For every JSON request body the OpenAPI document describes: a body valid but for one field, the
+# field given a value the document's schema refuses (wrong type, pattern, length, enum, range)
+# or left out when required. The API must refuse it with 400 and that field's ``field.<name>``
+# (or, for the bodies whose refusals are not per field, a 400 the operation documents), and
+# change nothing in Redis. This would have caught ``Élo12`` as a detainee number.
+
+try:
+    import jsonschema
+
+    from gateway.http import openapi
+
+    DOC = openapi.document()
+except ImportError:  # pragma: no cover - jsonschema comes with the test extra
+    jsonschema = None  # type: ignore[assignment]
+    DOC = {"paths": {}, "components": {}}
+
+from gateway.core.text import clean as clean_text  # noqa: E402
+
+# Signed by the provider: the signature is checked before the body (a 401 of its own).
+NOT_BODY_FIRST = {"/api/sms/status"}
+
+
+def _resolve(node: Any) -> Any:
+    while isinstance(node, dict) and "$ref" in node:
+        target: Any = DOC
+        for part in node["$ref"][2:].split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def _refuses(schema: dict[str, Any], value: Any) -> bool:
+    assert jsonschema is not None
+    root = {**schema, "components": DOC["components"]}
+    return not jsonschema.Draft202012Validator(root).is_valid(value)
+
+
+def documented_bodies() -> list[tuple[str, str, dict[str, Any]]]:
+    """(path, method, the body's schema) of every operation taking a JSON object."""
+    found = []
+    for path, item in DOC["paths"].items():
+        for method, op in item.items():
+            media = op.get("requestBody", {}).get("content", {}).get("application/json")
+            if media and path not in NOT_BODY_FIRST:
+                schema = _resolve(media["schema"])
+                # A call must be live for its routes to read a body: not the case here.
+                if "{call}" in path:
+                    continue
+                if schema.get("type") == "object" and schema.get("properties"):
+                    found.append((path, method, {**schema, "x-example": media.get("example")}))
+    return found
+
+
+def _a_valid_value(schema: dict[str, Any]) -> Any:
+    """A value the property's schema takes (the other fields of the body are left valid)."""
+    schema = _resolve(schema)
+    if "anyOf" in schema:
+        return _a_valid_value(schema["anyOf"][0])
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    kind = schema.get("type")
+    kind = kind[0] if isinstance(kind, list) else kind
+    if kind == "boolean":
+        return False
+    if kind in ("integer", "number"):
+        return max(schema.get("minimum", 1), 1)
+    if kind == "array":
+        return [_a_valid_value(schema["items"])] if schema.get("minItems") else []
+    if schema.get("format") == "date-time":
+        return "2026-03-05T08:30:00+01:00"
+    if schema.get("format") == "date":
+        return "2026-03-05"
+    for sample in ("100042", "1234", "a-valid-value-ABC-12345", "x"):
+        if not _refuses(schema, sample):
+            return sample
+    raise AssertionError(f"no sample for {schema}")
+
+
+def valid_body(schema: dict[str, Any], example: Any = None) -> dict[str, Any]:
+    """The documented example when there is one, every property filled in."""
+    body = {name: _a_valid_value(prop) for name, prop in schema["properties"].items()}
+    if isinstance(example, dict) and not _refuses(schema, {**body, **example}):
+        body.update(example)
+    return body
+
+
+CLEAN_CHARS = st.characters(categories=("L", "N", "P", "S", "Zs"))
+# A value of each JSON type, to give a field of another type.
+OF_TYPE = {
+    "null": st.none(),
+    "boolean": st.booleans(),
+    "integer": st.integers(-(10**6), 10**6),
+    "number": st.floats(allow_nan=False, allow_infinity=False),
+    "string": st.text(CLEAN_CHARS, max_size=8),
+    "array": st.lists(st.integers(), max_size=2),
+    "object": st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+}
+
+
+def refused_values(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
+    """Values a property's schema refuses, in the text rule's normal form (trimmed, NFC, no
+    control character: the rule's own refusals are fuzzed above)."""
+    schema = _resolve(schema)
+    kinds = schema.get("type", [])
+    kinds = set(kinds if isinstance(kinds, list) else [kinds])
+    if "number" in kinds:
+        kinds.add("integer")
+    strategies = [OF_TYPE[k] for k in OF_TYPE if kinds and k not in kinds]
+    if "maxLength" in schema:
+        n = schema["maxLength"]
+        strategies.append(st.text(CLEAN_CHARS, min_size=n + 1, max_size=n + 20))
+    if "pattern" in schema or "enum" in schema:
+        strategies.append(st.sampled_from(["Élo12", "²²²²", "١٢٣٤", "12-34", "a b", "x", "0"]))
+        strategies.append(st.text(CLEAN_CHARS, min_size=1, max_size=12))
+    if "minimum" in schema:
+        strategies.append(st.integers(max_value=schema["minimum"] - 1))
+    if "maximum" in schema:
+        strategies.append(st.integers(min_value=schema["maximum"] + 1))
+    if "minLength" in schema:
+        strategies.append(st.just(""))
+
+    def normal(value: Any) -> bool:
+        if not isinstance(value, str):
+            return True
+        try:
+            return clean_text(value, "x", required=False, limit=10**6) == value
+        except ValueError:
+            return False
+
+    return st.one_of(strategies).filter(normal).filter(lambda v: _refuses(schema, v))
+
+
+def fuzzable(schema: dict[str, Any]) -> list[str]:
+    """The properties some value is refused for (a field of any type, such as ``lang``, not)."""
+    return sorted(name for name, prop in schema["properties"].items()
+                  if "type" in _resolve(prop) or name in schema.get("required", []))  # fmt: skip
+
+
+@dataclass(repr=False)
+class BodyTarget(Fixture):
+    gateway: Running
+    http: aiohttp.ClientSession
+    path_values: dict[str, str]
+    body_values: dict[str, Any]
+    volatile: set[bytes]
+
+
+# What the gateway's own duties rewrite as time passes: its heartbeats, its locks.
+PROCESS_KEYS = (b"parloir:gw:", b"parloir:gateways", b"parloir:lock:")
+
+
+async def _state(gateway: Running, volatile: set[bytes]) -> dict[bytes, bytes]:
+    """Every Redis key and its value, but those a harmless request touches (the session's
+    last use) and the process's own."""
+    redis = gateway.app[keys.REDIS]
+    state = {}
+    async for key in redis.scan_iter(count=1000):
+        name = key if isinstance(key, bytes) else key.encode()
+        if name not in volatile and not name.startswith(PROCESS_KEYS):
+            state[name] = await redis.dump(key)
+    return state
+
+
+@pytest.fixture
+async def body_target(
+    gateway_factory: Any, caplog: pytest.LogCaptureFixture
+) -> AsyncIterator[BodyTarget]:
+    caplog.set_level(logging.WARNING)
+    gateway = await gateway_factory(
+        join_attempts_per_minute=10**9, join_failures_per_hour=10**9, kiosk_logins_per_minute=10**9
+    )
+    demo = await seeded(gateway)
+    directory = gateway.app[keys.DIRECTORY]
+    correspondent = (await directory.correspondents_of(demo["detainee"]))[0]
+    spare, _ = await staffkit.create_member(gateway)
+    # One member who may do everything, the administrator's work included.
+    login, password = await staffkit.create_member(gateway, [*staffkit.ALL_WORK, Role.ADMIN])
+    paths = {"number": demo["detainee"], "bid": demo["booking"], "cid": correspondent.id,
+             "login": spare, "kiosk": gateway.config.kiosk_id,
+             "phone": demo["correspondent_phone"]}  # fmt: skip
+    # The body's other fields name what exists, so that only the field under test is wrong.
+    bodies = {"detainee": demo["detainee"], "number": demo["detainee"],
+              "booking": demo["booking"], "correspondent": correspondent.id,
+              "kiosk": gateway.config.kiosk_id, "current": password,
+              "until": "2099-12-31"}  # fmt: skip
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        csrf = await staffkit.sign_in(http, gateway.base_url, login, password)
+        http.headers["X-CSRF-Token"] = csrf
+        before = await _state(gateway, set())
+        async with http.get(gateway.base_url + "/api/staff/me") as resp:
+            assert resp.status == 200
+        after = await _state(gateway, set())
+        volatile = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+        assert len(volatile) < 5, volatile  # the session, not the data
+        yield BodyTarget(gateway, http, paths, bodies, volatile)
+    assert_clean_log(caplog)
+
+
+def test_every_documented_body_is_fuzzed() -> None:
+    if jsonschema is None:
+        pytest.skip("jsonschema is not installed")
+    paths = {path for path, _, _ in documented_bodies()}
+    assert {"/api/desk/detainees", "/api/desk/bookings", "/api/join"} <= paths
+    for _, _, schema in documented_bodies():
+        assert not _refuses(schema, valid_body(schema, schema["x-example"])), schema
+
+
+def base_body(target: BodyTarget, schema: dict[str, Any]) -> dict[str, Any]:
+    """A body the schema takes, naming what exists: only the field under test will be wrong."""
+    body = valid_body(schema, schema["x-example"])
+    body.update({k: v for k, v in target.body_values.items() if k in body})
+    assert not _refuses(schema, body), body
+    return body
+
+
+async def assert_refused(
+    target: BodyTarget, path: str, method: str, name: str, body: dict[str, Any]
+) -> None:
+    """400, a reason the operation documents (a field's names this field), nothing changed."""
+    op = DOC["paths"][path][method]
+    url = target.gateway.base_url + re.sub(r"\{(\w+)\}", lambda m: target.path_values[m[1]], path)
+    before = await _state(target.gateway, target.volatile)
+    async with target.http.request(method, url, json=body) as resp:
+        answer = await resp.json()
+        status = resp.status
+    documented = set(_reasons_of(op["responses"].get("400", {})))
+    assert status == 400, (method, path, body, status, answer)
+    reason = answer["reason"]
+    assert reason in documented, (method, path, body, answer)
+    assert not reason.startswith("field.") or reason == f"field.{name}", (path, body, answer)
+    assert answer["message"]
+    assert await _state(target.gateway, target.volatile) == before, (path, body)
+
+
+def canonical_refusals(schema: dict[str, Any]) -> list[Any]:
+    """For one property, the plain cases: non-ASCII digits and letters against a pattern, one
+    character too many, a value off the enum or the range, another type."""
+    schema = _resolve(schema)
+    kinds = schema.get("type", [])
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    candidates: list[Any] = ["Élo12", "²²²²", "١٢٣٤", "x", "", 12345, 1.5, True, None, [], {}]
+    if "maxLength" in schema:
+        candidates.append("x" * (schema["maxLength"] + 1))
+    if "minimum" in schema:
+        candidates.append(schema["minimum"] - 1)
+    if "maximum" in schema:
+        candidates.append(schema["maximum"] + 1)
+    return [v for v in candidates if kinds and _refuses(schema, v)]
+
+
+async def test_the_plain_refusals_of_every_documented_field(
+    body_target: BodyTarget, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every field of every documented body, each plain case: ``Élo12`` as a detainee number,
+    ``²²²²`` as an access code, a text one character too long, a number for a text…"""
+    if jsonschema is None:
+        pytest.skip("jsonschema is not installed")
+    checked = 0
+    for path, method, schema in documented_bodies():
+        for name in fuzzable(schema):
+            values = canonical_refusals(schema["properties"][name])
+            for value in values:
+                body = {**base_body(body_target, schema), name: value}
+                await assert_refused(body_target, path, method, name, body)
+                checked += 1
+            if name in schema.get("required", []):
+                body = base_body(body_target, schema)
+                del body[name]
+                await assert_refused(body_target, path, method, name, body)
+    assert checked > 200, checked
+    assert_clean_log(caplog)
+
+
+@settings(LIVE, max_examples=300)
+@given(data=st.data())
+async def test_what_the_document_refuses_the_api_refuses(
+    body_target: BodyTarget, caplog: pytest.LogCaptureFixture, data: st.DataObject
+) -> None:
+    if jsonschema is None:
+        pytest.skip("jsonschema is not installed")
+    caplog.clear()
+    path, method, schema = data.draw(st.sampled_from(documented_bodies()), label="operation")
+    body = base_body(body_target, schema)
+    name = data.draw(st.sampled_from(fuzzable(schema)), label="field")
+    required = name in schema.get("required", [])
+    if required and ("type" not in schema["properties"][name] or data.draw(st.booleans())):
+        del body[name]
+    else:
+        body[name] = data.draw(refused_values(schema["properties"][name]), label="value")
+    assert _refuses(schema, body)
+    event(f"{method.upper()} {path} {name}")
+    await assert_refused(body_target, path, method, name, body)
+    assert_clean_log(caplog)
+
+
+def _reasons_of(response: dict[str, Any]) -> list[str]:
+    response = _resolve(response)
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    found: list[str] = []
+    for part in schema.get("allOf", []):
+        reason = part.get("properties", {}).get("reason", {})
+        found += reason.get("enum", []) + ([reason["const"]] if "const" in reason else [])
+    return found

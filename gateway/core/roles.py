@@ -1,6 +1,7 @@
 """Staff roles and what each may do: the authorization matrix, without any I/O.
 
-Every route of the application is listed in :data:`ROUTES` with the permission it needs; the
+Every route of the application is listed in :data:`gateway.core.routes.ROUTE_TABLE` with the
+permission it needs (:data:`ROUTES` is that matrix); the
 middleware in :mod:`gateway.http.staff_auth` refuses a route that is missing (fail closed), and
 ``tests/test_authorization.py`` calls every route as every role. The README carries the same
 matrix for people.
@@ -80,98 +81,15 @@ GRANTS: dict[Role, frozenset[Perm]] = {
 
 _G, _P = "GET", "POST"
 
-# (method, the route's canonical path) -> what it needs. HEAD is checked as GET.
-ROUTES: dict[tuple[str, str], Perm] = {
-    # Public: the relative, the kiosk, the browsers' shared files.
-    (_G, "/"): Perm.PUBLIC,
-    (_G, "/join"): Perm.PUBLIC,
-    (_G, "/confidentialite"): Perm.PUBLIC,  # the information notice
-    (_G, "/sw.js"): Perm.PUBLIC,  # the relative's page as an installable web app
-    (_G, "/manifest.webmanifest"): Perm.PUBLIC,
-    (_G, "/kiosk"): Perm.PUBLIC,
-    (_G, "/kiosk/enrolement"): Perm.PUBLIC,
-    (_P, "/api/kiosk/enrol"): Perm.PUBLIC,
-    (_P, "/api/kiosk/login"): Perm.PUBLIC,
-    (_P, "/api/join"): Perm.PUBLIC,
-    (_P, "/api/sms/status"): Perm.PUBLIC,  # signed by the SMS provider (sms_api)
-    (_G, "/ws"): Perm.PUBLIC,
-    (_G, "/config.js"): Perm.PUBLIC,
-    (_G, "/healthz"): Perm.PUBLIC,  # says only "ok"
-    (_G, "/readyz"): Perm.PUBLIC,  # ready or not, with the failed checks; no detail
-    # Staff networks only (STAFF_PREFIXES), no session: Prometheus scrapes without one.
-    (_G, "/metrics"): Perm.PUBLIC,
-    (_G, "/favicon.ico"): Perm.PUBLIC,
-    (_G, "/static"): Perm.PUBLIC,
-    (_G, "/api/slots"): Perm.PUBLIC,
-    (_G, "/connexion"): Perm.PUBLIC,
-    (_P, "/api/staff/login"): Perm.PUBLIC,
-    # Any staff member, about their own session.
-    (_G, "/api/staff/me"): Perm.STAFF,
-    (_P, "/api/staff/logout"): Perm.STAFF,
-    (_P, "/api/staff/password"): Perm.STAFF,
-    (_G, "/api/openapi.json"): Perm.STAFF,
-    (_G, "/api/desk/establishment"): Perm.STAFF,
-    # Booking desk.
-    (_G, "/desk"): Perm.DESK_VIEW,
-    (_G, "/desk/jour"): Perm.DESK_VIEW,
-    (_G, "/desk/charte"): Perm.DESK_VIEW,
-    (_G, "/desk/mouvements"): Perm.MOVEMENTS,
-    (_G, "/desk/import"): Perm.PEOPLE,
-    (_G, "/api/desk/calendar"): Perm.DESK_VIEW,
-    (_G, "/api/desk/detainees"): Perm.DESK_VIEW,
-    (_G, "/api/desk/detainees/{number}"): Perm.DESK_VIEW,
-    (_G, "/api/desk/bookings/{bid}"): Perm.DESK_VIEW,
-    (_G, "/api/desk/bookings/{bid}/receipt.pdf"): Perm.DESK_VIEW,
-    (_G, "/api/desk/day"): Perm.MOVEMENTS,
-    (_P, "/api/desk/bookings"): Perm.BOOK,
-    (_P, "/api/desk/bookings/{bid}/cancel"): Perm.BOOK,
-    (_P, "/api/desk/detainees/{number}/charter"): Perm.BOOK,
-    (_P, "/api/desk/detainees"): Perm.PEOPLE,
-    (_P, "/api/desk/detainees/{number}/correspondents"): Perm.PEOPLE,
-    (_P, "/api/desk/correspondents/{cid}"): Perm.PEOPLE,
-    (_P, "/api/desk/import/{kind}"): Perm.PEOPLE,
-    # Accounts office.
-    (_G, "/regie"): Perm.ACCOUNTS_READ,
-    (_G, "/api/regie/tariffs"): Perm.ACCOUNTS_READ,
-    (_G, "/api/regie/accounts/{number}/statement"): Perm.ACCOUNTS_READ,
-    (_G, "/api/regie/accounts/{number}/statement.csv"): Perm.ACCOUNTS_READ,
-    (_G, "/api/regie/report"): Perm.ACCOUNTS_READ,
-    (_P, "/api/regie/credits"): Perm.ACCOUNTS,
-    (_P, "/api/regie/import/credits"): Perm.ACCOUNTS,
-    (_P, "/api/regie/accounts/{number}/tariff"): Perm.ACCOUNTS,
-    (_P, "/api/regie/refunds"): Perm.REFUNDS,
-    # Monitoring and recordings.
-    (_G, "/monitor"): Perm.MONITOR,
-    (_G, "/api/monitor/calls"): Perm.MONITOR,
-    (_P, "/api/monitor/calls/{call}/watch"): Perm.MONITOR,
-    (_P, "/api/monitor/calls/{call}/flag"): Perm.MONITOR,
-    (_P, "/api/monitor/calls/{call}/cut"): Perm.MONITOR,
-    (_G, "/enregistrements"): Perm.RECORDINGS,
-    (_G, "/api/recordings"): Perm.RECORDINGS,
-    (_G, "/api/recordings/{call}"): Perm.RECORDINGS,
-    (_G, "/api/recordings/{call}/{side}.webm"): Perm.RECORDINGS,
-    (_P, "/api/recordings/{call}/hold"): Perm.LEGAL_HOLD,
-    (_G, "/audit"): Perm.AUDIT,
-    (_G, "/api/audit"): Perm.AUDIT,
-    (_G, "/api/audit.csv"): Perm.AUDIT,
-    # The head of the prison.
-    (_G, "/direction"): Perm.SANCTIONS,
-    (_G, "/api/direction/sanctions"): Perm.SANCTIONS,
-    (_P, "/api/direction/sanctions"): Perm.SANCTIONS,
-    (_P, "/api/direction/sanctions/{phone}/lift"): Perm.SANCTIONS,
-    (_G, "/api/direction/detainee-sanctions"): Perm.SANCTIONS,
-    (_P, "/api/direction/detainees/{number}/sanctions"): Perm.SANCTIONS,
-    (_P, "/api/direction/detainees/{number}/sanctions/lift"): Perm.SANCTIONS,
-    (_P, "/api/direction/bookings/{bid}/extend"): Perm.EXTENSIONS,
-    # The administrator.
-    (_G, "/admin"): Perm.ADMIN,
-    (_G, "/api/admin/staff"): Perm.ADMIN,
-    (_P, "/api/admin/staff"): Perm.ADMIN,
-    (_P, "/api/admin/staff/{login}"): Perm.ADMIN,
-    (_G, "/api/admin/kiosks"): Perm.ADMIN,
-    (_P, "/api/admin/kiosks/{kiosk}/enrol"): Perm.ADMIN,
-    (_P, "/api/admin/kiosks/{kiosk}/revoke"): Perm.ADMIN,
-}
+def __getattr__(name: str) -> object:
+    # ROUTES is built from the route table, which itself needs Perm: built on first use.
+    if name == "ROUTES":
+        from gateway.core.routes import matrix
+
+        globals()["ROUTES"] = routes = matrix()
+        return routes
+    raise AttributeError(name)
+
 
 # Where each role lands after signing in, in order of preference.
 HOME_PAGES: tuple[tuple[Perm, str], ...] = (
@@ -198,7 +116,7 @@ def permissions(roles: Iterable[str]) -> frozenset[Perm]:
 def required(method: str, canonical: str) -> Perm | None:
     """The permission a route needs, or None for a route nobody classified (refused)."""
     method = "GET" if method == "HEAD" else method
-    return ROUTES.get((method, canonical))
+    return __getattr__("ROUTES").get((method, canonical))  # type: ignore[attr-defined]
 
 
 def allowed(roles: Iterable[str], perm: Perm) -> bool:

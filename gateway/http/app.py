@@ -9,7 +9,6 @@ import json
 import logging
 import secrets
 import time
-from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -18,21 +17,18 @@ from aiohttp import web
 from gateway.config import GatewayConfig
 from gateway.core.codes import code_minutes
 from gateway.core.establishment import Establishment
+from gateway.core.routes import staff_prefixes
 from gateway.core.sms_queue import RetryPolicy
 from gateway.http import appkeys as keys
 from gateway.http import (
     desk_api,
-    direction_api,
     health,
-    monitor_api,
     notice,
-    openapi,
-    regie_api,
+    routes,
     sms_api,
-    staff_api,
 )
-from gateway.http import public_api as api
 from gateway.http.forwarded import forwarded_headers
+from gateway.http.routes import page
 from gateway.http.staff_auth import staff_auth
 from gateway.media import aiortc_passthrough
 from gateway.media.calls import CallEngine
@@ -51,7 +47,6 @@ from signaling import websocket
 
 log = logging.getLogger(__name__)
 SMS_FEED = web.AppKey("sms_feed", asyncio.Task)
-WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -91,26 +86,7 @@ async def security_headers(request: web.Request, handler: web.Handler) -> web.St
     return response
 
 
-STAFF_PREFIXES = (
-    "/desk",
-    "/regie",
-    "/monitor",
-    "/enregistrements",
-    "/audit",
-    "/api/desk",
-    "/api/regie",
-    "/api/monitor",
-    "/api/recordings",
-    "/api/audit",
-    "/api/direction",
-    "/api/openapi.json",
-    "/api/staff",
-    "/api/admin",
-    "/connexion",
-    "/admin",
-    "/direction",
-    "/metrics",  # Prometheus: every process's details (issue 19: not for the public)
-)
+STAFF_PREFIXES = staff_prefixes()  # from the route table
 
 
 def staff_guard(networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> Any:
@@ -136,17 +112,6 @@ def staff_guard(networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -
         return await handler(request)
 
     return guard
-
-
-def page(name: str) -> web.Handler:
-    path = WEB_DIR / name
-
-    async def handler(request: web.Request) -> web.FileResponse:
-        response = web.FileResponse(path)
-        response.headers["Cache-Control"] = "no-cache"
-        return response
-
-    return handler
 
 
 async def kiosk_page(request: web.Request) -> web.StreamResponse:
@@ -248,29 +213,16 @@ def create_app(
     )
     supervisor = Supervisor(app[keys.ENGINE], app[keys.AUDIT])
     app[keys.SUPERVISOR] = supervisor
-    app.router.add_get("/", page("join.html"))
-    app.router.add_get("/join", page("join.html"))
-    app.router.add_get("/kiosk", kiosk_page)
-    app.router.add_get("/kiosk/enrolement", page("kiosk-enrol.html"))
-    app.router.add_get("/connexion", page("login.html"))
-    app.router.add_get("/admin", page("admin.html"))
-    app.router.add_get("/direction", page("direction.html"))
-    app.router.add_get("/config.js", client_config)
-    health.add_routes(app)  # /healthz, /readyz; /metrics (staff networks)
-    app.router.add_get("/favicon.ico", no_content)
+    health.setup(app)  # /metrics is served to the staff networks only
     notice.setup(app)
-    app.router.add_post("/api/kiosk/login", api.kiosk_login)
-    app.router.add_post("/api/join", api.join)
     websocket.setup(app)
-    add_desk_routes(app)
-    sms_api.add_routes(app, sms_queue)  # the HTTPS provider's status webhook
+    sms_api.setup(app, sms_queue)  # the HTTPS provider's status webhook
     app[sms_api.BOOKING_NOTICES] = notices = BookingNotices(
         redis, app[keys.DIRECTORY], app[keys.ENGINE].sms, app[keys.DESK].local,
         enabled=config.sms_booking_notices, lead_minutes=config.sms_reminder_minutes,
         lang=config.lang,
     )  # fmt: skip
-    staff_api.add_routes(app)
-    app.router.add_static("/static/", WEB_DIR / "static")
+    routes.add_routes(app)
 
     async def on_startup(app: web.Application) -> None:
         await supervisor.start()
@@ -299,37 +251,3 @@ def create_app(
     app.on_shutdown.append(on_shutdown)
     return app
 
-
-def add_desk_routes(app: web.Application) -> None:
-    r = app.router
-    for path, name in (
-        ("/desk", "desk.html"),
-        ("/desk/jour", "desk-day.html"),
-        ("/desk/mouvements", "desk-movements.html"),
-        ("/desk/charte", "desk-charter.html"),
-        ("/desk/import", "desk-import.html"),
-    ):
-        r.add_get(path, page(name))
-    r.add_get("/api/slots", desk_api.public_slots)
-    r.add_get("/api/desk/establishment", desk_api.establishment)
-    r.add_get("/api/desk/calendar", desk_api.calendar)
-    r.add_get("/api/desk/detainees", desk_api.search)
-    r.add_post("/api/desk/detainees", desk_api.save_detainee)
-    r.add_get("/api/desk/detainees/{number}", desk_api.detainee_file)
-    r.add_post("/api/desk/detainees/{number}/charter", desk_api.sign_charter)
-    r.add_post("/api/desk/detainees/{number}/correspondents", desk_api.save_correspondent)
-    r.add_post("/api/desk/correspondents/{cid}", desk_api.save_correspondent)
-    r.add_post("/api/desk/bookings", desk_api.create_booking)
-    r.add_get("/api/desk/bookings/{bid}", desk_api.get_booking)
-    r.add_post("/api/desk/bookings/{bid}/cancel", desk_api.cancel_booking)
-    r.add_get("/api/desk/bookings/{bid}/receipt.pdf", desk_api.receipt)
-    r.add_get("/api/desk/day", desk_api.day_list)
-    r.add_post("/api/desk/import/{kind}", desk_api.import_people)
-    r.add_get("/regie", page("regie.html"))
-    regie_api.add_routes(app)
-    r.add_get("/api/openapi.json", openapi.serve)
-    r.add_get("/monitor", page("monitor.html"))
-    r.add_get("/enregistrements", page("recordings.html"))
-    r.add_get("/audit", page("audit.html"))
-    monitor_api.add_routes(app)
-    direction_api.add_routes(app)

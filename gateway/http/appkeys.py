@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 from aiohttp import web
+from pydantic import BaseModel
 
 from gateway.config import GatewayConfig
 from gateway.media.calls import CallEngine
@@ -32,3 +33,6 @@ KIOSKS = web.AppKey("kiosks", KioskRegistry)
 STAFF_LOGIN_LIMITER = web.AppKey("staff_login_limiter", RateLimiter)
 ENROL_LIMITER = web.AppKey("enrol_limiter", RateLimiter)
 SUPERVISOR = web.AppKey("supervisor", Supervisor)
+
+# The request body, validated by the route's model before its handler runs (gateway.http.routes).
+BODY = web.RequestKey("parloir_body", BaseModel)

@@ -12,19 +12,18 @@ import asyncio
 import secrets
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from gateway.core import csv_import
 from gateway.core.codes import code_minutes
 from gateway.core.i18n import pick_lang
-from gateway.core.identifiers import is_access_code, is_detainee_number
 from gateway.core.receipt_pdf import ReceiptData, render_receipt
 from gateway.core.text import TextRefused
 from gateway.core.text import clean as clean_text
 from gateway.http import appkeys as keys
-from gateway.http import sms_api
+from gateway.http import models, sms_api
 from gateway.http.public_api import load_json, read_limited
 from gateway.http.staff_auth import actor
 from gateway.service.sms import mask_phone
@@ -92,17 +91,22 @@ def text(
     comments (``lines``, by default for those names) may come from a multi-line box."""
     if lines is None:
         lines = name in ("reason", "comment")
+    if name in data and data[name] is None:  # the document says a text, or absent: not null
+        raise BadRequest(f"field.{name}", f"Champ « {name} » invalide.", f"Invalid field {name}.")
     try:
         return clean_text(data.get(name, ""), name, required=required, limit=limit, lines=lines)
     except TextRefused as exc:
         raise BadRequest(exc.reason, exc.fr, exc.en) from None
 
 
-def flag(data: dict[str, Any], name: str) -> bool:
-    value = data.get(name, False)
-    if not isinstance(value, bool):
-        raise BadRequest(f"field.{name}", f"Champ « {name} » invalide.", f"Invalid field {name}.")
-    return value
+M = TypeVar("M", bound=models.Body)
+
+
+def parsed(request: web.Request, model: type[M]) -> M:
+    """The request's body, validated by the route's model (gateway.http.routes)."""
+    data = request[keys.BODY]
+    assert isinstance(data, model), (type(data), model)
+    return data
 
 
 def parse_day(raw: str | None, default: date) -> date:
@@ -312,31 +316,20 @@ async def detainee_file(request: web.Request) -> web.Response:
 async def save_detainee(request: web.Request) -> web.Response:
     """Create or update a detainee; the access code is only set when given."""
     directory: Directory = request.app[keys.DIRECTORY]
-    data = await body(request)
-    number = text(data, "number", limit=20)
-    if not is_detainee_number(number):
-        raise BadRequest("field.number", "Numéro d'écrou invalide.", "Invalid prisoner number.")
-    existing = await directory.detainee(number)
-    code = text(data, "access_code", required=existing is None, limit=8)
-    if code and not is_access_code(code):
-        raise BadRequest(
-            "field.access_code",
-            "Le code d'accès a 4 à 8 chiffres.",
-            "The access code has 4 to 8 digits.",
-        )
-    status = text(data, "status", required=False) or (existing.status if existing else "active")
-    if status not in ("active", "suspended", "released"):
-        raise BadRequest("field.status", "Statut invalide.", "Invalid status.")
-    base = existing or Detainee(number=number, first_name="", last_name="", code_hash="")
+    data = parsed(request, models.DetaineeInput)
+    existing = await directory.detainee(data.number)
+    if existing is None and not data.access_code:
+        text({}, "access_code")  # required for a new detainee: refused as such
+    base = existing or Detainee(number=data.number, first_name="", last_name="", code_hash="")
     detainee = replace(
         base,
-        first_name=text(data, "first_name"),
-        last_name=text(data, "last_name"),
-        building=text(data, "building", required=False, limit=20),
-        floor=text(data, "floor", required=False, limit=20),
-        cell=text(data, "cell", required=False, limit=20),
-        status=status,
-        code_hash=hash_access_code(code) if code else base.code_hash,
+        first_name=data.first_name,
+        last_name=data.last_name,
+        building=data.building,
+        floor=data.floor,
+        cell=data.cell,
+        status=data.status or (existing.status if existing else "active"),
+        code_hash=hash_access_code(data.access_code) if data.access_code else base.code_hash,
     )
     await directory.put_detainee(detainee)
     return web.json_response(
@@ -359,7 +352,7 @@ async def save_correspondent(request: web.Request) -> web.Response:
     """Create (``POST .../detainees/{number}/correspondents``) or update
     (``POST .../correspondents/{cid}``) a correspondent."""
     directory: Directory = request.app[keys.DIRECTORY]
-    data = await body(request)
+    data = parsed(request, models.CorrespondentInput)
     cid = request.match_info.get("cid")
     if cid:
         existing = await directory.correspondent(cid)
@@ -373,14 +366,10 @@ async def save_correspondent(request: web.Request) -> web.Response:
         existing = None
     # An update keeps what it does not name: a withdrawn authorisation is never lifted by
     # omission.
-    status = text(data, "status", required=False) or (
-        existing.status if existing else "authorised"
-    )
-    if status not in ("authorised", "suspended", "withdrawn"):
-        raise BadRequest("field.status", "Statut invalide.", "Invalid status.")
-    minor = flag(data, "minor") if "minor" in data else bool(existing and existing.minor)
-    if "consent_by" in data:
-        consent_by = text(data, "consent_by", required=False) if minor else ""
+    status = data.status or (existing.status if existing else "authorised")
+    minor = data.minor if data.given("minor") else bool(existing and existing.minor)
+    if data.given("consent_by"):
+        consent_by = data.consent_by if minor else ""
     else:  # an update that does not name the consent keeps it
         consent_by = existing.consent_by if existing and minor else ""
     consent_at: float | None = None
@@ -390,14 +379,14 @@ async def save_correspondent(request: web.Request) -> web.Response:
     correspondent = Correspondent(
         id=cid or f"corr_{secrets.token_hex(5)}",
         detainee=number,
-        name=text(data, "name"),
-        phone=to_e164(text(data, "phone", limit=30)),
-        relationship=text(data, "relationship", required=False, limit=40),
+        name=data.name,
+        phone=to_e164(data.phone),
+        relationship=data.relationship,
         status=status,
         minor=minor,
         consent_by=consent_by,
         consent_at=consent_at,
-        lawyer=flag(data, "lawyer") if "lawyer" in data else bool(existing and existing.lawyer),
+        lawyer=data.lawyer if data.given("lawyer") else bool(existing and existing.lawyer),
     )
     await directory.put_correspondent(correspondent)
     return web.json_response(
@@ -410,23 +399,12 @@ async def save_correspondent(request: web.Request) -> web.Response:
 
 async def create_booking(request: web.Request) -> web.Response:
     desk = _desk(request)
-    data = await body(request)
-    raw_start = text(data, "start", limit=40)
-    try:
-        start = datetime.fromisoformat(raw_start)
-    except ValueError:
-        start = None
-    if start is None or start.tzinfo is None:
-        raise BadRequest(
-            "field.start",
-            "Début du créneau invalide (date ISO 8601 avec fuseau attendue).",
-            "Invalid slot start (ISO 8601 with offset expected).",
-        )
+    data = parsed(request, models.BookingRequest)
     booking = await desk.book(
-        detainee=text(data, "detainee", limit=20),
-        correspondent=text(data, "correspondent", limit=40),
-        kiosk=text(data, "kiosk", limit=40),
-        start=start,
+        detainee=data.detainee,
+        correspondent=data.correspondent,
+        kiosk=data.kiosk,
+        start=data.start_at,
         guard=actor(request),
         now=_now(request),
     )
@@ -445,13 +423,9 @@ async def get_booking(request: web.Request) -> web.Response:
 
 async def cancel_booking(request: web.Request) -> web.Response:
     desk = _desk(request)
-    data = await body(request)
-    booking = await desk.cancel(
-        request.match_info["bid"],
-        actor(request),
-        text(data, "reason", limit=200),
-        _now(request),
-    )
+    data = parsed(request, models.CancelRequest)
+    bid = request.match_info["bid"]
+    booking = await desk.cancel(bid, actor(request), data.reason, _now(request))
     await request.app[sms_api.BOOKING_NOTICES].notify(booking, "cancelled", _now(request))
     return web.json_response(booking_json(booking, desk))
 

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from aiohttp import web
 
 from gateway.http import appkeys as keys
-from gateway.http.desk_api import BadRequest, body, parse_day, text
+from gateway.http import models
+from gateway.http.desk_api import BadRequest, body, parse_day, parsed, text
 from gateway.http.staff_auth import actor
 from gateway.store.bookings import DeskError
 from gateway.store.directory import to_e164
@@ -34,13 +35,13 @@ async def list_sanctions(request: web.Request) -> web.Response:
 
 async def sanction_number(request: web.Request) -> web.Response:
     """POST /api/direction/sanctions {phone, until: YYYY-MM-DD (included), reason, staff}."""
-    data = await body(request)
+    data = parsed(request, models.SanctionRequest)
     staff = actor(request)
-    reason = text(data, "reason", limit=500)
-    phone = to_e164(text(data, "phone", limit=30))
+    reason = data.reason
+    phone = to_e164(data.phone)
     zone = request.app[keys.DESK].establishment.zone
     now = request.app[keys.ENGINE].clock()
-    last = parse_day(text(data, "until", limit=10), datetime.fromtimestamp(now, zone).date())
+    last = parse_day(data.until, datetime.fromtimestamp(now, zone).date())
     until = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone).timestamp()
     if until <= now:
         raise BadRequest("field.until", "La date de fin est passée.", "The end date is past.")
@@ -69,12 +70,9 @@ async def lift_sanction(request: web.Request) -> web.Response:
 
 async def extend_booking(request: web.Request) -> web.Response:
     """POST /api/direction/bookings/{bid}/extend {minutes, staff, reason}: a longer call."""
-    data = await body(request)
+    data = parsed(request, models.ExtendRequest)
     staff = actor(request)
-    reason = text(data, "reason", limit=500)
-    minutes = data.get("minutes")
-    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 600:
-        raise BadRequest("field.minutes", "Durée invalide (minutes).", "Invalid minutes.")
+    reason, minutes = data.reason, data.minutes
     app = request.app
     now = app[keys.ENGINE].clock()
     booking = await app[keys.DESK].extend(
@@ -154,14 +152,3 @@ async def lift_detainee_sanction(request: web.Request) -> web.Response:
         )
     await request.app[keys.AUDIT].record(staff, "sanction.detainee_lift", number, now)
     return web.json_response(detainee_sanction_json(lifted, now))
-
-
-def add_routes(app: web.Application) -> None:
-    r = app.router
-    r.add_get("/api/direction/sanctions", list_sanctions)
-    r.add_post("/api/direction/sanctions", sanction_number)
-    r.add_post("/api/direction/sanctions/{phone}/lift", lift_sanction)
-    r.add_post("/api/direction/bookings/{bid}/extend", extend_booking)
-    r.add_get("/api/direction/detainee-sanctions", list_detainee_sanctions)
-    r.add_post("/api/direction/detainees/{number}/sanctions", sanction_detainee)
-    r.add_post("/api/direction/detainees/{number}/sanctions/lift", lift_detainee_sanction)

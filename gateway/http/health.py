@@ -260,8 +260,6 @@ async def metrics(request: web.Request) -> web.Response:
     return response
 
 
-def add_routes(app: web.Application) -> None:
+def setup(app: web.Application) -> None:
+    """The registry of ``/metrics`` (the routes are in :mod:`gateway.core.routes`)."""
     app[METRICS_REGISTRY] = registry_for(app)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics)

@@ -319,18 +319,3 @@ async def audit_log(request: web.Request) -> web.StreamResponse:
             for e in entries
         ]
     )  # fmt: skip
-
-
-def add_routes(app: web.Application) -> None:
-    r = app.router
-    r.add_get("/api/monitor/calls", live_calls)
-    r.add_post("/api/monitor/calls/{call}/watch", watch)
-    r.add_post("/api/monitor/calls/{call}/flag", flag)
-    r.add_post("/api/monitor/calls/{call}/cut", cut)
-    r.add_get("/api/recordings", recordings)
-    r.add_get("/api/recordings/{call}", recording)
-    r.add_get("/api/recordings/{call}/{side}.webm", media)
-    r.add_post("/api/recordings/{call}/hold", hold)
-    r.add_get("/api/audit", audit_log)
-    r.add_get("/api/audit.csv", audit_log)
-

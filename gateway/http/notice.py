@@ -103,10 +103,11 @@ def _file(name: str, content_type: str) -> web.Handler:
     return handler
 
 
+# At the root: a service worker controls only the paths under its own (/join, /).
+service_worker = _file("sw.js", "application/javascript")
+manifest = _file("manifest.webmanifest", "application/manifest+json")
+
+
 def setup(app: web.Application) -> None:
     app[NOTICE] = load(app[keys.CONFIG])
-    app.router.add_get("/confidentialite", notice_page)
-    # At the root: a service worker controls only the paths under its own (/join, /).
-    app.router.add_get("/sw.js", _file("sw.js", "application/javascript"))
-    app.router.add_get("/manifest.webmanifest", _file("manifest.webmanifest",
-                                                      "application/manifest+json"))  # fmt: skip
+

@@ -24,15 +24,11 @@ from aiohttp import web
 
 from gateway.core.booking_rules import RefusalCode
 from gateway.core.csv_import import ERROR_REASONS, MAX_ROWS, WARNING_REASONS
-from gateway.core.identifiers import (
-    ACCESS_CODE_PATTERN,
-    DETAINEE_NUMBER_MAX,
-    DETAINEE_NUMBER_PATTERN,
-)
 from gateway.core.lifecycle import CallState
 from gateway.core.pricing import CHARTER_TARIFFS
 from gateway.core.roles import HOME_PAGES, ROLE_LABELS, Perm, Role
-from gateway.http import desk_api
+from gateway.core.routes import ROUTE_TABLE, Route
+from gateway.http import desk_api, models
 from gateway.http import public_api as api
 from gateway.http.desk_api import MAX_CSV, MAX_DAYS
 from gateway.store.sanctions import DETAINEE_KINDS, DETAINEE_SCOPES
@@ -290,8 +286,12 @@ def _cents(description: str, minimum: int | None = 0) -> dict[str, Any]:
     return _int(description + " (euro cents)", **({} if minimum is None else {"minimum": minimum}))
 
 
-def _json_body(schema: dict[str, Any], description: str, example: Any = None) -> dict[str, Any]:
-    media: dict[str, Any] = {"schema": schema}
+def _json_body(
+    description: str, example: Any = None, schema: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A JSON request body; its schema is the route's model (``body`` in the route table)
+    unless one is given here."""
+    media: dict[str, Any] = {} if schema is None else {"schema": schema}
     if example is not None:
         media["example"] = example
     return {"required": True, "description": description, "content": {JSON: media}}
@@ -359,85 +359,98 @@ def _op(
     summary: str,
     description: str,
     ok: Mapping[str, Any],
-    refusals: Mapping[int, list[str]] | None = None,
     *,
     parameters: Iterable[dict[str, Any]] = (),
     body: dict[str, Any] | None = None,
-    staff: bool = False,
-    session: bool | None = None,
     lang: bool = True,
 ) -> dict[str, Any]:
-    """One operation; refusal responses and the refusal summary come from ``refusals``.
+    """The prose of one operation, keyed by its ``operationId`` in the route table
+    (:mod:`gateway.core.routes`), which gives its path, method, access and refusals."""
+    params = list(parameters)
+    if lang:
+        params.append({"$ref": "#/components/parameters/lang"})
+    operation: dict[str, Any] = {
+        "operationId": op_id,
+        "tags": [tag],
+        "summary": summary,
+        "description": description.strip(),
+    }
+    if params:
+        operation["parameters"] = params
+    if body is not None:
+        operation["requestBody"] = body
+    operation["responses"] = dict(ok)
+    return operation
 
-    ``staff``: served on the `staff_networks` only. ``session`` (default: ``staff``): needs a
-    signed-in member with the right role; :func:`_guard_writes` then adds the CSRF check to
-    the state-changing ones."""
-    refusals = dict(refusals or {})
-    session = staff if session is None else session
-    assert 403 not in refusals or not staff, op_id
-    if session:
-        if 401 in refusals:  # the operation's own 401s share the status with the session's
-            refusals[401] = ["staff.login_required", *refusals[401]]
-    responses: dict[str, Any] = {str(code): value for code, value in ok.items()}
+
+def _operation(route: Route, prose: dict[str, Any]) -> dict[str, Any]:
+    """A route of the table with its prose: its responses, refusal summary and security.
+
+    Staff-only routes answer `403` `staff.forbidden_network` to other networks; routes needing
+    a session add its `401`/`403`, and state-changing ones the CSRF check."""
+    op = copy.deepcopy(prose)
+    refusals = {status: list(reasons) for status, reasons in route.refusals.items()}
+    if route.body:
+        model = models.MODELS.get(route.body)
+        if model is not None:  # its fields' refusals come from the model itself
+            fields = models.field_reasons(model)
+            refusals[400] = [*refusals.get(400, ["request.malformed"])[:1], *fields,
+                             *refusals.get(400, [])[1:]]  # fmt: skip
+        media = op["requestBody"]["content"][JSON]
+        op["requestBody"]["content"][JSON] = {"schema": _ref(route.body), **media}
+    staff, session = route.staff_only, route.session
+    write = session and route.method == "POST"
+    if session and 401 in refusals:  # the operation's own 401s share the status with the session's
+        refusals[401] = ["staff.login_required", *refusals[401]]
+    assert 403 not in refusals or not staff, route.op
+    responses: dict[str, Any] = op["responses"]
     for status in sorted(refusals):
         responses[str(status)] = _refusal(status, refusals[status])
     if session and 401 not in refusals:
         responses["401"] = {"$ref": "#/components/responses/StaffLoginRequired"}
     if staff:
-        forbidden = "StaffForbidden" if session else "StaffNetworkForbidden"
+        forbidden = ("StaffWriteForbidden" if write else "StaffForbidden") if session else (
+            "StaffNetworkForbidden"
+        )  # fmt: skip
         responses["403"] = {"$ref": f"#/components/responses/{forbidden}"}
-    responses = dict(sorted(responses.items()))
-    params = list(parameters)
-    if lang:
-        params.append({"$ref": "#/components/parameters/lang"})
-    text = description.strip()
+    op["responses"] = dict(sorted(responses.items()))
     summary_lines = [
         f"- `{status}` ({_STATUS_NAMES[status]}): " + ", ".join(f"`{r}`" for r in reasons)
         for status, reasons in sorted(refusals.items())
     ]
     if session and 401 not in refusals:
         summary_lines.append("- `401` (Unauthorised): `staff.login_required`")
+    text = op["description"]
     if staff:
+        forbidden_line = _SESSION_403 + (", `staff.csrf`" if write else "")
         summary_lines.append(
-            _SESSION_403 if session else "- `403` (Forbidden): `staff.forbidden_network`"
+            forbidden_line if session else "- `403` (Forbidden): `staff.forbidden_network`"
         )
         summary_lines.sort()
         text += "\n\n" + STAFF_NOTE
     if session:
-        text += " " + SESSION_NOTE
+        text += " " + SESSION_NOTE + (" " + CSRF_NOTE if write else "")
     if summary_lines:
         text += "\n\nRefusals (`{reason, message, details?}`):\n\n" + "\n".join(summary_lines)
-    operation: dict[str, Any] = {
-        "operationId": op_id,
-        "tags": [tag],
-        "summary": summary,
-        "description": text,
-    }
-    if params:
-        operation["parameters"] = params
-    if body is not None:
-        operation["requestBody"] = body
-    operation["responses"] = responses
+    op["description"] = text
     if session:
-        operation["security"] = [{_STAFF_SECURITY: []}]
+        op["security"] = [
+            {_STAFF_SECURITY: [], _CSRF_SECURITY: []} if write else {_STAFF_SECURITY: []}
+        ]
     if staff:
-        operation["x-parloir-staff-only"] = True
-    return operation
+        op["x-parloir-staff-only"] = True
+    return op
 
 
-def _guard_writes(paths: dict[str, Any]) -> dict[str, Any]:
-    """The CSRF check of every state-changing staff operation: its security requirement, its
-    `403` reasons and its description."""
-    for item in paths.values():
-        for method, op in item.items():
-            if method in ("get", "head") or {_STAFF_SECURITY: []} not in op.get("security", []):
-                continue
-            op["security"] = [{_STAFF_SECURITY: [], _CSRF_SECURITY: []}]
-            op["responses"]["403"] = {"$ref": "#/components/responses/StaffWriteForbidden"}
-            text = op["description"]
-            assert _SESSION_403 + "\n" in text + "\n", op["operationId"]
-            text = text.replace(_SESSION_403, _SESSION_403 + ", `staff.csrf`")
-            op["description"] = text.replace(SESSION_NOTE, SESSION_NOTE + " " + CSRF_NOTE)
+def _table_paths() -> dict[str, Any]:
+    """The document's paths: every route of the table with an ``operationId``, in its order."""
+    prose = {op["operationId"]: op for op in _paths()}
+    paths: dict[str, Any] = {}
+    for route in ROUTE_TABLE:
+        if route.op:
+            op = _operation(route, prose.pop(route.op))
+            paths.setdefault(route.path, {})[route.method.lower()] = op
+    assert not prose, f"operations that no route declares: {sorted(prose)}"
     return paths
 
 
@@ -495,6 +508,12 @@ _IMPORT_ERRORS = sorted(ERROR_REASONS | {"csv.unknown_detainee", "csv.reference_
 already used for another amount."""
 _IMPORT_WARNINGS = sorted(WARNING_REASONS | {"csv.already_imported"})
 """The file's own warnings, and the API's: a credit already made with this reference."""
+
+_BODY_LANG = {
+    "description": "Language of `message`: `fr` or `en`; anything else, or none: the gateway's "
+    "`lang` setting.",
+    "examples": ["fr", "en"],
+}
 
 _TEXT_LIMITS = (
     "Text fields follow one rule (`gateway/core/text.py`): Unicode NFC, trimmed, no control "
@@ -672,28 +691,6 @@ def _schemas() -> dict[str, Any]:
             },
             description="A detainee (never the access code nor its hash).",
         ),
-        "DetaineeInput": _obj(
-            {
-                "number": _str(
-                    "Numéro d'écrou: ASCII letters and digits.",
-                    pattern=DETAINEE_NUMBER_PATTERN,
-                    maxLength=DETAINEE_NUMBER_MAX,
-                ),
-                "access_code": _str(
-                    "Kiosk access code, 4 to 8 ASCII digits; required for a new detainee, kept "
-                    "when omitted on an update. Stored as an Argon2 hash only.",
-                    pattern=ACCESS_CODE_PATTERN,
-                ),
-                "first_name": _str(maxLength=100, minLength=1),
-                "last_name": _str(maxLength=100, minLength=1),
-                "building": _str(maxLength=20),
-                "floor": _str(maxLength=20),
-                "cell": _str(maxLength=20),
-                "status": {**detainee_status, "description": "Default: unchanged, or `active`."},
-            },
-            required=["number", "first_name", "last_name"],
-            strict=False,
-        ),
         "Correspondent": _obj(
             {
                 "id": _str("Correspondent id."),
@@ -714,60 +711,12 @@ def _schemas() -> dict[str, Any]:
             },
             description="A person a detainee may call.",
         ),
-        "CorrespondentInput": _obj(
-            {
-                "name": _str(maxLength=100, minLength=1),
-                "phone": _str(
-                    "Any French or international form; stored as E.164.",
-                    maxLength=30,
-                    minLength=1,
-                ),
-                "relationship": _str(maxLength=40),
-                "status": {
-                    **corr_status,
-                    "description": "Default: `authorised` for a new correspondent, unchanged "
-                    "on an update.",
-                },
-                "minor": _bool("Default: false for a new correspondent, unchanged on an update."),
-                "consent_by": _str(
-                    "Who gave the parental consent; kept only for a minor. The consent time is "
-                    "recorded now, or kept when the same name was already recorded.",
-                    maxLength=100,
-                ),
-                "lawyer": _bool(
-                    "A lawyer: calls neither recorded nor monitored. Default: false for a new "
-                    "correspondent, unchanged on an update."
-                ),
-            },
-            required=["name", "phone"],
-            strict=False,
-        ),
         "Booking": _obj(booking_props, description="A booking of a kiosk for one slot."),
         "BookingSummary": _obj(
             {**booking_props, **summary_extra},
             required=list(booking_props),
             description="A booking with who and where (the people's fields are present when "
             "the people are found).",
-        ),
-        "BookingRequest": _obj(
-            {
-                "detainee": _str("Numéro d'écrou.", maxLength=20, minLength=1),
-                "correspondent": _str("Correspondent id.", maxLength=40, minLength=1),
-                "kiosk": _str("Kiosk id.", maxLength=40, minLength=1),
-                "start": _str(
-                    "Start of the slot: ISO 8601 with offset (`2026-03-05T08:30:00+01:00`), "
-                    "as listed by the calendar.",
-                    format="date-time",
-                    maxLength=40,
-                ),
-            },
-            description="Who books is the signed-in member (a `guard` field is ignored).",
-            strict=False,
-        ),
-        "CancelRequest": _obj(
-            {"reason": _str("Why (« motif »).", maxLength=200, minLength=1)},
-            description="Who cancels is the signed-in member (a `guard` field is ignored).",
-            strict=False,
         ),
         "Account": _obj(
             {
@@ -834,22 +783,6 @@ def _schemas() -> dict[str, Any]:
             },
             description="Outcome of a CSV import: nothing is written unless `ok`.",
         ),
-        "CreditRequest": _obj(
-            {
-                "detainee": _str("Numéro d'écrou.", maxLength=20, minLength=1),
-                "amount_cents": _int(
-                    "Amount credited, in cents.", minimum=1, maximum=1_000_000_000
-                ),
-                "reference": _str(
-                    "The accounts office's reference: the idempotency key (a retry with the "
-                    "same reference credits once).",
-                    maxLength=64,
-                    minLength=1,
-                ),
-            },
-            description="Who credits is the signed-in member (an `actor` field is ignored).",
-            strict=False,
-        ),
         "CreditResult": _obj(
             {
                 "replayed": _bool("True when this reference was already credited."),
@@ -869,22 +802,6 @@ def _schemas() -> dict[str, Any]:
                 "default": _str("The plan of an account that never chose one."),
                 "tariffs": {"type": "array", "items": _ref("Tariff")},
             }
-        ),
-        "TariffRequest": _obj(
-            {"tariff": {"type": "string", "enum": tariffs, "description": "Plan name."}},
-            strict=False,
-        ),
-        "RefundRequest": _obj(
-            {
-                "booking": _str("The booking whose call is refunded.", maxLength=40, minLength=1),
-                "amount_cents": _int(
-                    "Amount refunded, in cents.", minimum=1, maximum=1_000_000_000
-                ),
-                "reason": _str("Why (shown on the statement).", maxLength=200, minLength=1),
-                "reference": _str("Idempotency key.", maxLength=64, minLength=1),
-            },
-            description="Who refunds is the signed-in member (an `actor` field is ignored).",
-            strict=False,
         ),
         "RefundResult": _obj(
             {
@@ -940,7 +857,7 @@ def _schemas() -> dict[str, Any]:
             {
                 "detainee": _str("Numéro d'écrou (longer than 32: `kiosk.bad_credentials`)."),
                 "access_code": _str("Access code (longer than 64: `kiosk.bad_credentials`)."),
-                "lang": {"type": "string", "enum": ["fr", "en"]},
+                "lang": _BODY_LANG,
             },
             required=["detainee", "access_code"],
             strict=False,
@@ -993,7 +910,7 @@ def _schemas() -> dict[str, Any]:
                     "description": "Call reference from the SMS link (`?appel=`).",
                 },
                 "rules_accepted": {"const": True, "description": "The rules of use accepted."},
-                "lang": {"type": "string", "enum": ["fr", "en"]},
+                "lang": _BODY_LANG,
             },
             required=["code", "rules_accepted"],
             strict=False,
@@ -1248,34 +1165,6 @@ def _monitor_schemas() -> dict[str, Any]:
             },
             description="A sanction of the direction on a phone number.",
         ),
-        "SanctionRequest": _obj(
-            {
-                "phone": _str(
-                    "Any French or international form; stored as E.164.", maxLength=30, minLength=1
-                ),
-                "until": _str(
-                    "Last day of the sanction (included), `YYYY-MM-DD`, local; today or later.",
-                    format="date",
-                    maxLength=10,
-                ),
-                "reason": _str("Why (e.g. the incident report).", maxLength=500, minLength=1),
-            },
-            description=_SIGNED,
-            strict=False,
-        ),
-        "ExtendRequest": _obj(
-            {
-                "minutes": {
-                    "type": "integer",
-                    "minimum": 1,
-                    "maximum": 600,
-                    "description": "The booking's new longest connected time, in minutes.",
-                },
-                "reason": _str("Why the longer call is allowed.", maxLength=500, minLength=1),
-            },
-            description=_SIGNED,
-            strict=False,
-        ),
         "Extension": _obj(
             {
                 "booking": _str("Booking id."),
@@ -1497,7 +1386,7 @@ def _staff_schemas() -> dict[str, Any]:
                     minLength=1,
                     maxLength=32,
                 ),
-                "lang": {"type": "string", "enum": ["fr", "en"]},
+                "lang": _BODY_LANG,
             },
             required=["code"],
             strict=False,
@@ -1578,7 +1467,7 @@ def _csv_body(description: str, example: str) -> dict[str, Any]:
     }
 
 
-def _paths() -> dict[str, Any]:
+def _paths() -> list[dict[str, Any]]:
     rule_codes = [str(code) for code in _RULE_ORDER]
     booking_example = {
         "detainee": "123456",
@@ -1586,13 +1475,12 @@ def _paths() -> dict[str, Any]:
         "kiosk": "kiosk-1",
         "start": "2026-03-05T08:30:00+01:00",
     }
-    return {
-        "/api/kiosk/login": {
-            "post": _op(
-                "kioskLogin",
-                "kiosk",
-                "Detainee logs in at the kiosk",
-                """
+    return [
+        _op(
+            "kioskLogin",
+            "kiosk",
+            "Detainee logs in at the kiosk",
+            """
 The kiosk page (`/kiosk`, « borne » of the hearing room) sends the numéro d'écrou and the
 access code the detainee typed. **Enrolled kiosks only**: the request must carry the device
 credential of an enrolled kiosk, in the `X-Parloir-Kiosk` header (programs) or the HttpOnly
@@ -1607,28 +1495,19 @@ milliseconds (UTC), like the WebSocket protocol. Checked in this order: the body
 the device, the rate limit per prisoner number (`kiosk_logins_per_minute`), the access code.
 `lang` in the body picks the language of `message`.
 """,
-                {"200": _ok("Logged in.", _ref("KioskLogin"))},
-                {
-                    400: ["request.malformed", "join.malformed"],
-                    401: ["kiosk.not_enrolled", "kiosk.bad_credentials"],
-                    413: ["http.413"],
-                    429: ["rate_limited"],
-                },
-                body=_json_body(
-                    _ref("KioskLoginRequest"),
-                    PUBLIC_BODY,
-                    {"detainee": "123456", "access_code": "2468", "lang": "fr"},
-                ),
-                lang=False,
-            )
-            | {"security": [{"kioskDevice": []}, {"kioskDeviceCookie": []}]}
-        },
-        "/api/join": {
-            "post": _op(
-                "joinCall",
-                "relative",
-                "Relative enters the code received by SMS",
-                """
+            {"200": _ok("Logged in.", _ref("KioskLogin"))},
+            body=_json_body(
+                PUBLIC_BODY,
+                {"detainee": "123456", "access_code": "2468", "lang": "fr"},
+            ),
+            lang=False,
+        )
+        | {"security": [{"kioskDevice": []}, {"kioskDeviceCookie": []}]},
+        _op(
+            "joinCall",
+            "relative",
+            "Relative enters the code received by SMS",
+            """
 The relative's page (`/join`, « Rejoindre l'appel ») sends the 6-digit code of the SMS, the
 call reference of the SMS link when there is one, and the acceptance of the rules of use
 (« J'accepte les règles d'utilisation »). The answer carries a session token for the WebSocket
@@ -1638,73 +1517,51 @@ wrong codes typed without `ref` share one budget for the whole service
 (`join_failures_per_hour`): past it, only the SMS link (with `ref`) works until the hour ends.
 `lang` in the body picks the language of `message`.
 """,
-                {"200": _ok("Code accepted: join the call over `/ws`.", _ref("Join"))},
-                {
-                    400: ["request.malformed", "join.malformed", "join.rules_not_accepted"],
-                    403: ["code.invalid", "code.expired", "code.used", "code.burned"],
-                    413: ["http.413"],
-                    429: ["rate_limited"],
-                },
-                body=_json_body(
-                    _ref("JoinRequest"),
-                    PUBLIC_BODY,
-                    {"code": "123456", "ref": "c_8f3a", "rules_accepted": True, "lang": "fr"},
-                ),
-                lang=False,
-            )
-        },
-        "/api/sms/status": {
-            "post": _op(
-                "smsStatusWebhook",
-                "provider",
-                "The HTTPS SMS provider reports what became of a message",
-                """
+            {"200": _ok("Code accepted: join the call over `/ws`.", _ref("Join"))},
+            body=_json_body(
+                PUBLIC_BODY,
+                {"code": "123456", "ref": "c_8f3a", "rules_accepted": True, "lang": "fr"},
+            ),
+            lang=False,
+        ),
+        _op(
+            "smsStatusWebhook",
+            "provider",
+            "The HTTPS SMS provider reports what became of a message",
+            """
 Public, called by the SMS provider (`sms_sender = "https"`), signed: header
 `X-Parloir-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + body>` with
 `sms_webhook_secret`, compared in constant time, refused outside `sms_webhook_window_seconds`.
 `id` is the provider's id of the message (its answer to the send). A status only moves forward,
 so a replay changes nothing. `known`: whether the id matched a message of the last day.
 """,
-                {
-                    "200": _ok(
-                        "Recorded (or already known).",
-                        _obj({"known": {"type": "boolean"}}),
-                        {"known": True},
-                    )
-                },
-                {
-                    400: ["request.malformed", "sms.webhook.bad_status"],
-                    401: [
-                        "sms.webhook.signature_missing",
-                        "sms.webhook.signature_malformed",
-                        "sms.webhook.signature_invalid",
-                        "sms.webhook.stale",
-                    ],
-                    404: ["sms.webhook.disabled"],
-                    413: ["http.413"],
-                },
-                body=_json_body(
-                    _obj(
-                        {
-                            "id": {"type": "string"},
-                            "status": {"enum": ["delivered", "failed"]},
-                            "reason": {"type": "string"},
-                        },
-                        required=["id", "status"],
-                        strict=False,
-                    ),
-                    "At most 16 KiB.",
-                    {"id": "prov-81f2", "status": "delivered"},
+            {
+                "200": _ok(
+                    "Recorded (or already known).",
+                    _obj({"known": {"type": "boolean"}}),
+                    {"known": True},
+                )
+            },
+            body=_json_body(
+                "At most 16 KiB.",
+                {"id": "prov-81f2", "status": "delivered"},
+                schema=_obj(
+                    {
+                        "id": {"type": "string"},
+                        "status": {"enum": ["delivered", "failed"]},
+                        "reason": {"type": "string"},
+                    },
+                    required=["id", "status"],
+                    strict=False,
                 ),
-                lang=False,
-            )
-        },
-        "/api/slots": {
-            "get": _op(
-                "listSlots",
-                "calendar",
-                "The establishment's slots and whether each can be booked",
-                """
+            ),
+            lang=False,
+        ),
+        _op(
+            "listSlots",
+            "calendar",
+            "The establishment's slots and whether each can be booked",
+            """
 Public: every slot of the establishment's grid over `days` days from `from`, in order, with
 whether it can be booked now. Not bookable: a closed day (`sunday`, `holiday`: public holidays
 of the `holiday_region`), a deadline passed or a slot started (`too_late`; by default the
@@ -1713,239 +1570,173 @@ deadline is 48 hours before, and for Monday and Tuesday slots the Saturday befor
 by default) list nothing. Nothing about people or kiosks is given. The same rules drive the
 desk's calendar (« Réservations de visiophonie ») and `python -m gateway slots`.
 """,
-                {
-                    "200": _ok(
-                        "The slots, by start.",
-                        {"type": "array", "items": _ref("Slot")},
-                        [
-                            {
-                                "start": "2026-03-02T08:30:00+01:00",
-                                "end": "2026-03-02T09:15:00+01:00",
-                                "bookable": False,
-                                "reason": "too_late",
-                            },
-                            {
-                                "start": "2026-03-05T08:30:00+01:00",
-                                "end": "2026-03-05T09:15:00+01:00",
-                                "bookable": True,
-                            },
-                        ],
-                    )
-                },
-                {400: ["request.bad_date", "request.bad_days"]},
-                parameters=[_from("today"), _DAYS],
-            )
-        },
-        **_staff_paths(),
-        "/api/desk/establishment": {
-            "get": _op(
-                "getEstablishment",
-                "desk",
-                "The establishment's settings",
-                """
+            {
+                "200": _ok(
+                    "The slots, by start.",
+                    {"type": "array", "items": _ref("Slot")},
+                    [
+                        {
+                            "start": "2026-03-02T08:30:00+01:00",
+                            "end": "2026-03-02T09:15:00+01:00",
+                            "bookable": False,
+                            "reason": "too_late",
+                        },
+                        {
+                            "start": "2026-03-05T08:30:00+01:00",
+                            "end": "2026-03-05T09:15:00+01:00",
+                            "bookable": True,
+                        },
+                    ],
+                )
+            },
+            parameters=[_from("today"), _DAYS],
+        ),
+        *_staff_paths(),
+        _op(
+            "getEstablishment",
+            "desk",
+            "The establishment's settings",
+            """
 Name, time zone, holiday region, kiosks and their rooms, daily slot times, quota and longest
 call, and the gateway's clock: what the desk pages (« Bureau de la zone activités ») show in
 their header and use to lay out the calendar.
 """,
-                {"200": _ok("The settings.", _ref("Establishment"))},
-                staff=True,
-            )
-        },
-        "/api/desk/calendar": {
-            "get": _op(
-                "getKioskCalendar",
-                "desk",
-                "A kiosk's calendar: free, booked and closed slots",
-                """
+            {"200": _ok("The settings.", _ref("Establishment"))},
+        ),
+        _op(
+            "getKioskCalendar",
+            "desk",
+            "A kiosk's calendar: free, booked and closed slots",
+            """
 The booking desk's week view (`/desk`, « Réservations de visiophonie »): for one kiosk, every
 slot of each day from `from`, `free`, `booked` (with the booking, the detainee and the
 correspondent) or `closed` (`sunday`, `holiday`, `too_late`), with its booking deadline.
 """,
-                {"200": _ok("The calendar.", _ref("KioskCalendar"))},
-                {400: ["request.bad_date", "request.bad_days"], 404: ["booking.unknown_kiosk"]},
-                parameters=[
-                    _from("the Monday of the current week"),
-                    _DAYS,
-                    _query(
-                        "kiosk",
-                        "Kiosk id. Default: the first configured kiosk.",
-                        {"type": "string"},
-                    ),
-                ],
-                staff=True,
-            )
-        },
-        "/api/desk/detainees": {
-            "get": _op(
-                "searchDetainees",
-                "desk",
-                "Search detainees by number or name",
-                """
+            {"200": _ok("The calendar.", _ref("KioskCalendar"))},
+            parameters=[
+                _from("the Monday of the current week"),
+                _DAYS,
+                _query(
+                    "kiosk",
+                    "Kiosk id. Default: the first configured kiosk.",
+                    {"type": "string"},
+                ),
+            ],
+        ),
+        _op(
+            "searchDetainees",
+            "desk",
+            "Search detainees by number or name",
+            """
 « Rechercher une personne détenue » on the desk page: by numéro d'écrou (exact or prefix) or by
 any part of the names, accents and case ignored. At most 50 results, number matches first. An
 empty `q` finds nothing.
 """,
-                {
-                    "200": _ok(
-                        "Matches.", {"type": "array", "items": _ref("Detainee"), "maxItems": 50}
-                    )
-                },
-                parameters=[
-                    _query(
-                        "q",
-                        "Number or name (only the first 60 characters are used).",
-                        {"type": "string"},
-                        example="martin",
-                    )
-                ],
-                staff=True,
-            ),
-            "post": _op(
-                "saveDetainee",
-                "desk",
-                "Create or update a detainee",
-                f"""
+            {"200": _ok("Matches.", {"type": "array", "items": _ref("Detainee"), "maxItems": 50})},
+            parameters=[
+                _query(
+                    "q",
+                    "Number or name (only the first 60 characters are used).",
+                    {"type": "string"},
+                    example="martin",
+                )
+            ],
+        ),
+        _op(
+            "saveDetainee",
+            "desk",
+            "Create or update a detainee",
+            f"""
 « Créer une fiche » / « Modifier la fiche » on the desk page. Creates the detainee, or replaces
 the record of an existing number: names and location are replaced by what is sent, `status`
 and the access code are kept when omitted. The access code is required for a new detainee and is
 stored only as an Argon2 hash. Answers `201` for a new detainee, `200` for an update.
 {_TEXT_LIMITS}
 """,
+            {
+                "201": _ok("Created.", _ref("Detainee")),
+                "200": _ok("Updated.", _ref("Detainee")),
+            },
+            body=_json_body(
+                STAFF_BODY,
                 {
-                    "201": _ok("Created.", _ref("Detainee")),
-                    "200": _ok("Updated.", _ref("Detainee")),
+                    "number": "123456",
+                    "access_code": "4821",
+                    "first_name": "Hélène",
+                    "last_name": "Martin",
+                    "building": "B",
+                    "floor": "2",
+                    "cell": "214",
                 },
-                {
-                    400: ["request.malformed"]
-                    + _fields(
-                        "number",
-                        "access_code",
-                        "first_name",
-                        "last_name",
-                        "building",
-                        "floor",
-                        "cell",
-                        "status",
-                    ),
-                    413: ["http.413"],
-                },
-                body=_json_body(
-                    _ref("DetaineeInput"),
-                    STAFF_BODY,
-                    {
-                        "number": "123456",
-                        "access_code": "4821",
-                        "first_name": "Hélène",
-                        "last_name": "Martin",
-                        "building": "B",
-                        "floor": "2",
-                        "cell": "214",
-                    },
-                ),
-                staff=True,
             ),
-        },
-        "/api/desk/detainees/{number}": {
-            "get": _op(
-                "getDetaineeFile",
-                "desk",
-                "A detainee's file: correspondents, bookings, phone account",
-                """
+        ),
+        _op(
+            "getDetaineeFile",
+            "desk",
+            "A detainee's file: correspondents, bookings, phone account",
+            """
 What the desk page shows once a detainee is chosen: the record, the correspondents
 (« Correspondants »), every booking (« À venir », « Passées ou annulées ») and the phone account
 (« Compte téléphonique »: solde, bloqué, disponible).
 """,
-                {"200": _ok("The file.", _ref("DetaineeFile"))},
-                {404: ["booking.unknown_detainee"]},
-                parameters=[_NUMBER],
-                staff=True,
-            )
-        },
-        "/api/desk/detainees/{number}/charter": {
-            "post": _op(
-                "signCharter",
-                "desk",
-                "Record the detainee's signature of the charter",
-                """
+            {"200": _ok("The file.", _ref("DetaineeFile"))},
+            parameters=[_NUMBER],
+        ),
+        _op(
+            "signCharter",
+            "desk",
+            "Record the detainee's signature of the charter",
+            """
 « Enregistrer la signature de la charte »: records that the detainee signed the charte
 d'utilisation (printed from `/desk/charte`), now, taken by the signed-in member (written as
 `charter_signed_by`; no body is read, a `guard` field is ignored). A booking is refused until
 then (`booking.charter_not_signed`). Signing again records the new date.
 """,
-                {"200": _ok("Signed.", _ref("Detainee"))},
-                {404: ["booking.unknown_detainee"]},
-                parameters=[_NUMBER],
-                staff=True,
-            )
-        },
-        "/api/desk/detainees/{number}/correspondents": {
-            "post": _op(
-                "addCorrespondent",
-                "desk",
-                "Add a correspondent to a detainee",
-                f"""
+            {"200": _ok("Signed.", _ref("Detainee"))},
+            parameters=[_NUMBER],
+        ),
+        _op(
+            "addCorrespondent",
+            "desk",
+            "Add a correspondent to a detainee",
+            f"""
 « Ajouter un correspondant » on the desk page. The phone number is stored as E.164. For a minor,
 `consent_by` records the consent of the holders of parental authority (without it no call can be
 booked with them); a lawyer's calls are neither recorded nor monitored. {_TEXT_LIMITS}
 """,
-                {"201": _ok("Created.", _ref("Correspondent"))},
+            {"201": _ok("Created.", _ref("Correspondent"))},
+            parameters=[_NUMBER],
+            body=_json_body(
+                STAFF_BODY,
                 {
-                    400: ["request.malformed"]
-                    + _fields(
-                        "name", "phone", "relationship", "status", "minor", "consent_by", "lawyer"
-                    )
-                    + ["phone.invalid"],
-                    404: ["booking.unknown_detainee"],
-                    413: ["http.413"],
+                    "name": "Paul Martin",
+                    "phone": "06 12 34 56 78",
+                    "relationship": "fils",
+                    "minor": True,
+                    "consent_by": "Sophie Martin (mère)",
                 },
-                parameters=[_NUMBER],
-                body=_json_body(
-                    _ref("CorrespondentInput"),
-                    STAFF_BODY,
-                    {
-                        "name": "Paul Martin",
-                        "phone": "06 12 34 56 78",
-                        "relationship": "fils",
-                        "minor": True,
-                        "consent_by": "Sophie Martin (mère)",
-                    },
-                ),
-                staff=True,
-            )
-        },
-        "/api/desk/correspondents/{cid}": {
-            "post": _op(
-                "updateCorrespondent",
-                "desk",
-                "Update a correspondent",
-                f"""
+            ),
+        ),
+        _op(
+            "updateCorrespondent",
+            "desk",
+            "Update a correspondent",
+            f"""
 « Enregistrer le correspondant » on an existing correspondent. `status`, `minor` and `lawyer`
 keep their value when omitted (a withdrawn authorisation is never lifted by omission); the other
 fields are replaced by what is sent: an omitted `relationship` or `consent_by` is emptied (for a
 minor, that withdraws the recorded consent), so send them. The parental consent's time is kept
 when `consent_by` is unchanged. Answers `200`. {_TEXT_LIMITS}
 """,
-                {"200": _ok("Saved.", _ref("Correspondent"))},
-                {
-                    400: ["request.malformed"]
-                    + _fields(
-                        "name", "phone", "relationship", "status", "minor", "consent_by", "lawyer"
-                    )
-                    + ["phone.invalid"],
-                    404: ["booking.unknown_correspondent"],
-                    413: ["http.413"],
-                },
-                parameters=[_CID],
-                body=_json_body(_ref("CorrespondentInput"), STAFF_BODY),
-                staff=True,
-            )
-        },
-        "/api/desk/bookings": {
-            "post": _op(
-                "createBooking",
-                "desk",
-                "Book a kiosk for a slot",
-                f"""
+            {"200": _ok("Saved.", _ref("Correspondent"))},
+            parameters=[_CID],
+            body=_json_body(STAFF_BODY),
+        ),
+        _op(
+            "createBooking",
+            "desk",
+            "Book a kiosk for a slot",
+            f"""
 « Réserver » on the desk page. Checks every booking rule (note de service 267-2020; see
 `gateway/core/booking_rules.py`) and the phone credit, then writes the booking, claims the kiosk for
 the slot and holds on the phone account the price of the longest call allowed, in one atomic
@@ -1959,139 +1750,90 @@ see `/api/direction/detainee-sanctions`); then `booking.insufficient_credit` (wi
 `/api/desk/bookings/{{bid}}/receipt.pdf`. The booking is made in the name of the signed-in
 member (`booked_by`; a `guard` field is ignored). {_TEXT_LIMITS}
 """,
-                {"201": _ok("Booked.", _ref("Booking"))},
-                {
-                    400: ["request.malformed"]
-                    + _fields("start", "detainee", "correspondent", "kiosk")
-                    + ["booking.bad_guard"],
-                    404: [
-                        "booking.unknown_kiosk",
-                        "booking.unknown_detainee",
-                        "booking.unknown_correspondent",
-                    ],
-                    409: rule_codes
-                    + [
-                        "booking.number_sanctioned",
-                        "booking.detainee_sanctioned",
-                        "booking.insufficient_credit",
-                    ],
-                    413: ["http.413"],
-                    503: ["booking.contended", "booking.unreplicated"],
-                },
-                body=_json_body(_ref("BookingRequest"), STAFF_BODY, booking_example),
-                staff=True,
-            )
-        },
-        "/api/desk/bookings/{bid}": {
-            "get": _op(
-                "getBooking",
-                "desk",
-                "One booking, with who and where",
-                "A booking with the detainee's name and location and the correspondent's name.",
-                {"200": _ok("The booking.", _ref("BookingSummary"))},
-                {404: ["booking.not_found"]},
-                parameters=[_BID],
-                staff=True,
-            )
-        },
-        "/api/desk/bookings/{bid}/cancel": {
-            "post": _op(
-                "cancelBooking",
-                "desk",
-                "Cancel a booking",
-                f"""
+            {"201": _ok("Booked.", _ref("Booking"))},
+            body=_json_body(STAFF_BODY, booking_example),
+        ),
+        _op(
+            "getBooking",
+            "desk",
+            "One booking, with who and where",
+            "A booking with the detainee's name and location and the correspondent's name.",
+            {"200": _ok("The booking.", _ref("BookingSummary"))},
+            parameters=[_BID],
+        ),
+        _op(
+            "cancelBooking",
+            "desk",
+            "Cancel a booking",
+            f"""
 « Annuler » on the desk page: a booking whose slot has not started turns `cancelled`, the kiosk's
 slot is freed and the hold on the phone account released, in one atomic step. Cancelling a
 cancelled booking answers it again, unchanged. `cancelled_by` is the signed-in member (a
 `guard` field is ignored). {_TEXT_LIMITS}
 """,
-                {"200": _ok("Cancelled.", _ref("Booking"))},
-                {
-                    400: [
-                        "request.malformed",
-                        "field.reason",
-                        "booking.bad_guard",
-                        "booking.bad_reason",
-                    ],
-                    404: ["booking.not_found"],
-                    409: ["booking.not_cancellable"],
-                    413: ["http.413"],
-                    503: ["booking.contended", "booking.unreplicated"],
-                },
-                parameters=[_BID],
-                body=_json_body(
-                    _ref("CancelRequest"),
-                    STAFF_BODY,
-                    {"reason": "Transfert au quartier arrivants"},
-                ),
-                staff=True,
-            )
-        },
-        "/api/desk/bookings/{bid}/receipt.pdf": {
-            "get": _op(
-                "getBookingReceipt",
-                "desk",
-                "The booking's receipt (« bon de visiophonie ») as a PDF",
-                """
+            {"200": _ok("Cancelled.", _ref("Booking"))},
+            parameters=[_BID],
+            body=_json_body(
+                STAFF_BODY,
+                {"reason": "Transfert au quartier arrivants"},
+            ),
+        ),
+        _op(
+            "getBookingReceipt",
+            "desk",
+            "The booking's receipt (« bon de visiophonie ») as a PDF",
+            """
 The bon handed to the detainee: establishment, detainee, correspondent (phone masked), slot,
 room, who booked and when; marked cancelled with its reason for a cancelled booking. `lang`
 picks the PDF's language.
 """,
-                {
-                    "200": {
-                        "description": "The PDF, shown inline.",
-                        "headers": {
-                            "Content-Disposition": {
-                                "description": 'inline; filename="bon-visiophonie-<receipt>.pdf"',
-                                "schema": {"type": "string"},
-                                "required": True,
+            {
+                "200": {
+                    "description": "The PDF, shown inline.",
+                    "headers": {
+                        "Content-Disposition": {
+                            "description": 'inline; filename="bon-visiophonie-<receipt>.pdf"',
+                            "schema": {"type": "string"},
+                            "required": True,
+                        }
+                    },
+                    "content": {
+                        "application/pdf": {
+                            "schema": {
+                                "type": "string",
+                                "contentMediaType": "application/pdf",
                             }
-                        },
-                        "content": {
-                            "application/pdf": {
-                                "schema": {
-                                    "type": "string",
-                                    "contentMediaType": "application/pdf",
-                                }
-                            }
-                        },
-                    }
-                },
-                {404: ["booking.not_found"]},
-                parameters=[_BID],
-                staff=True,
-            )
-        },
-        "/api/desk/day": {
-            "get": _op(
-                "getDayList",
-                "desk",
-                "The day's bookings, for the planning and the movement list",
-                """
+                        }
+                    },
+                }
+            },
+            parameters=[_BID],
+        ),
+        _op(
+            "getDayList",
+            "desk",
+            "The day's bookings, for the planning and the movement list",
+            """
 « Planning du jour » (`/desk/jour`) and « Liste des mouvements » (`/desk/mouvements`, for the
 floor guards who bring each detainee from their cell to the hearing room): the day's bookings
 by start, cancelled ones left out, with who, where from (building, floor, cell) and where to
 (room).
 """,
-                {"200": _ok("The day.", _ref("DayList"))},
-                {400: ["request.bad_date"]},
-                parameters=[
-                    _query(
-                        "date",
-                        "The day, `YYYY-MM-DD` (local). Default: today.",
-                        {"type": "string", "format": "date"},
-                        example="2026-03-05",
-                    )
-                ],
-                staff=True,
-            )
-        },
-        "/api/desk/import/{kind}": {
-            "post": _op(
-                "importPeople",
-                "desk",
-                "Import detainees or correspondents from a CSV file",
-                f"""
+            {"200": _ok("The day.", _ref("DayList"))},
+            parameters=[
+                _query(
+                    "date",
+                    "The day, `YYYY-MM-DD` (local). Default: today.",
+                    {"type": "string", "format": "date"},
+                    example="2026-03-05",
+                )
+            ],
+        ),
+        _op(
+            "importPeople",
+            "desk",
+            "Import detainees or correspondents from a CSV file",
+            f"""
 « Import d'un fichier CSV » (`/desk/import`): the files exported by the prison's systems.
 `detainees`: columns `ecrou`, `nom`, `prenom` (required), `batiment`, `etage`, `cellule`,
 `code_acces` (required for a new detainee), `statut` (`actif`, `suspendu`, `libéré`).
@@ -2100,70 +1842,53 @@ by start, cancelled ones left out, with who, where from (building, floor, cell) 
 every detainee must exist first (`csv.unknown_detainee`). A correspondent is matched by detainee
 and phone number. See `gateway/core/csv_import.py` for every rule. {_CSV_BODY_NOTE}
 """,
-                {"200": _ok("The report (also when the file has errors).", _ref("ImportReport"))},
-                {404: ["http.404"], 413: ["http.413"]},
-                parameters=[
-                    _path_param(
-                        "kind",
-                        "What the file holds.",
-                        enum=["detainees", "correspondents"],
-                    ),
-                    _DRY_RUN,
-                ],
-                body=_csv_body(
-                    "The CSV file.",
-                    "ecrou;nom;prenom;batiment;etage;cellule;code_acces;statut\r\n"
-                    "123456;MARTIN;Hélène;B;2;214;4821;actif\r\n",
+            {"200": _ok("The report (also when the file has errors).", _ref("ImportReport"))},
+            parameters=[
+                _path_param(
+                    "kind",
+                    "What the file holds.",
+                    enum=["detainees", "correspondents"],
                 ),
-                staff=True,
-            )
-        },
-        "/api/regie/credits": {
-            "post": _op(
-                "creditAccount",
-                "regie",
-                "Credit a detainee's phone account",
-                f"""
+                _DRY_RUN,
+            ],
+            body=_csv_body(
+                "The CSV file.",
+                "ecrou;nom;prenom;batiment;etage;cellule;code_acces;statut\r\n"
+                "123456;MARTIN;Hélène;B;2;214;4821;actif\r\n",
+            ),
+        ),
+        _op(
+            "creditAccount",
+            "regie",
+            "Credit a detainee's phone account",
+            f"""
 Accounts office (« régie », `/regie`): adds money bought by the detainee to the phone account.
 `reference` is the idempotency key: a retry with the same reference and amount credits once and
 answers `200` with `replayed: true`; the same reference with another amount is
 `ledger.idempotency_conflict`. The credit is labelled with the signed-in member (an `actor`
 field is ignored). Ledger refusals are in French whatever `lang`. {_TEXT_LIMITS}
 """,
-                {
-                    "201": _ok("Credited.", _ref("CreditResult")),
-                    "200": _ok(
-                        "Already credited with this reference: nothing changed.",
-                        _ref("CreditResult"),
-                    ),
-                },
-                {
-                    400: ["request.malformed"]
-                    + _fields("detainee", "amount_cents", "reference")
-                    + ["ledger.bad_amount", "ledger.bad_argument"],
-                    404: ["booking.unknown_detainee"],
-                    409: ["ledger.idempotency_conflict"],
-                    413: ["http.413"],
-                    503: ["ledger.unreplicated"],
-                },
-                body=_json_body(
-                    _ref("CreditRequest"),
-                    STAFF_BODY,
-                    {
-                        "detainee": "123456",
-                        "amount_cents": 1250,
-                        "reference": "REGIE-2026-03-0001",
-                    },
+            {
+                "201": _ok("Credited.", _ref("CreditResult")),
+                "200": _ok(
+                    "Already credited with this reference: nothing changed.",
+                    _ref("CreditResult"),
                 ),
-                staff=True,
-            )
-        },
-        "/api/regie/import/credits": {
-            "post": _op(
-                "importCredits",
-                "regie",
-                "Import credits from a CSV file",
-                f"""
+            },
+            body=_json_body(
+                STAFF_BODY,
+                {
+                    "detainee": "123456",
+                    "amount_cents": 1250,
+                    "reference": "REGIE-2026-03-0001",
+                },
+            ),
+        ),
+        _op(
+            "importCredits",
+            "regie",
+            "Import credits from a CSV file",
+            f"""
 Accounts office (« régie »): credits many accounts from a file. Columns `ecrou`, `montant`
 (euros: `12,50`, `12.5`, `1 234,56 €`), `reference` (unique in the file; the idempotency key:
 importing the same file twice credits once), `libelle` (optional). Every detainee must exist
@@ -2172,109 +1897,81 @@ importing the same file twice credits once), `libelle` (optional). Every detaine
 (`csv.reference_conflict`). `imported` counts the new credits only. The credits are labelled
 with the signed-in member (an `actor` query parameter is ignored). {_CSV_BODY_NOTE}
 """,
-                {"200": _ok("The report (also when the file has errors).", _ref("ImportReport"))},
-                {413: ["http.413"]},
-                parameters=[_DRY_RUN],
-                body=_csv_body(
-                    "The CSV file.",
-                    "ecrou;montant;reference;libelle\r\n"
-                    "123456;12,50;REGIE-2026-03-0001;Versement famille\r\n",
-                ),
-                staff=True,
-            )
-        },
-        "/api/regie/accounts/{number}/tariff": {
-            "post": _op(
-                "setTariff",
-                "regie",
-                "Choose the phone account's tariff",
-                f"""
+            {"200": _ok("The report (also when the file has errors).", _ref("ImportReport"))},
+            parameters=[_DRY_RUN],
+            body=_csv_body(
+                "The CSV file.",
+                "ecrou;montant;reference;libelle\r\n"
+                "123456;12,50;REGIE-2026-03-0001;Versement famille\r\n",
+            ),
+        ),
+        _op(
+            "setTariff",
+            "regie",
+            "Choose the phone account's tariff",
+            f"""
 Accounts office (« régie »): the plan the detainee's calls are priced with (the charter's price
 table: {", ".join(f"`{t.name}`" for t in CHARTER_TARIFFS)}; see `GET /api/regie/tariffs`). Bookings
 already made keep the tariff they were held with. {_TEXT_LIMITS}
 """,
-                {"200": _ok("The account.", _ref("Account"))},
-                {
-                    400: [
-                        "request.malformed",
-                        "field.tariff",
-                        "ledger.unknown_tariff",
-                        "ledger.bad_argument",
-                    ],
-                    404: ["booking.unknown_detainee"],
-                    413: ["http.413"],
-                },
-                parameters=[_NUMBER],
-                body=_json_body(_ref("TariffRequest"), STAFF_BODY, {"tariff": "forfait_20"}),
-                staff=True,
-            )
-        },
-        "/api/regie/tariffs": {
-            "get": _op(
-                "listTariffs",
-                "regie",
-                "The tariffs an account can be on",
-                """
+            {"200": _ok("The account.", _ref("Account"))},
+            parameters=[_NUMBER],
+            body=_json_body(STAFF_BODY, {"tariff": "forfait_20"}),
+        ),
+        _op(
+            "listTariffs",
+            "regie",
+            "The tariffs an account can be on",
+            """
 Accounts office (« régie »): the charter's price table (« Est payant »), each plan's price per
 minute and connection fee in cents, and the plan of an account that never chose one. What the
 tariff selector of `/regie` lists.
 """,
-                {"200": _ok("The price table.", _ref("TariffTable"))},
-                staff=True,
-                lang=False,
-            )
-        },
-        "/api/regie/accounts/{number}/statement": {
-            "get": _op(
-                "getStatement",
-                "regie",
-                "A phone account's statement",
-                """
+            {"200": _ok("The price table.", _ref("TariffTable"))},
+            lang=False,
+        ),
+        _op(
+            "getStatement",
+            "regie",
+            "A phone account's statement",
+            """
 Accounts office (« relevé de compte »): every closed call (with its connected time, billed
 minutes, tariff, fee and what was charged) and every credit and refund, oldest first, and the
 account.
 """,
-                {"200": _ok("The statement.", _ref("Statement"))},
-                {404: ["booking.unknown_detainee"]},
-                parameters=[_NUMBER],
-                staff=True,
-            )
-        },
-        "/api/regie/accounts/{number}/statement.csv": {
-            "get": _op(
-                "downloadStatement",
-                "regie",
-                "A phone account's statement as a CSV file",
-                """
+            {"200": _ok("The statement.", _ref("Statement"))},
+            parameters=[_NUMBER],
+        ),
+        _op(
+            "downloadStatement",
+            "regie",
+            "A phone account's statement as a CSV file",
+            """
 The statement for French spreadsheets: `;` separated, UTF-8 with BOM, amounts in euros with a
 decimal comma. Columns: `date`, `heure`, `operation`, `libelle`, `duree_connectee_s`,
 `minutes_facturees`, `tarif`, `prix_minute_eur`, `mise_en_relation_eur`, `montant_eur`,
 `reference`.
 """,
-                {
-                    "200": {
-                        "description": "The CSV file, as an attachment `releve-<number>.csv`.",
-                        "headers": {
-                            "Content-Disposition": {
-                                "description": 'attachment; filename="releve-<number>.csv"',
-                                "schema": {"type": "string"},
-                                "required": True,
-                            }
-                        },
-                        "content": {"text/csv": {"schema": {"type": "string"}}},
-                    }
-                },
-                {404: ["booking.unknown_detainee"]},
-                parameters=[_NUMBER],
-                staff=True,
-            )
-        },
-        "/api/regie/refunds": {
-            "post": _op(
-                "refundCall",
-                "regie",
-                "Refund (part of) a call",
-                f"""
+            {
+                "200": {
+                    "description": "The CSV file, as an attachment `releve-<number>.csv`.",
+                    "headers": {
+                        "Content-Disposition": {
+                            "description": 'attachment; filename="releve-<number>.csv"',
+                            "schema": {"type": "string"},
+                            "required": True,
+                        }
+                    },
+                    "content": {"text/csv": {"schema": {"type": "string"}}},
+                }
+            },
+            parameters=[_NUMBER],
+        ),
+        _op(
+            "refundCall",
+            "regie",
+            "Refund (part of) a call",
+            f"""
 Accounts office, on the direction's decision (e.g. a call cut by a fault): gives back money
 charged for the call of a closed booking. The refunds of a call never exceed what it cost.
 `reference` is the idempotency key (`200` with `replayed: true` on a retry). Each refund (not
@@ -2282,75 +1979,56 @@ its replays) is written to the audit log (`refund`, by the signed-in member, wit
 `amount_cents` and `reason`; see `GET /api/audit`; an `actor` field is ignored). Ledger
 refusals are in French whatever `lang`. {_TEXT_LIMITS}
 """,
-                {
-                    "201": _ok("Refunded.", _ref("RefundResult")),
-                    "200": _ok(
-                        "Already refunded with this reference: nothing changed.",
-                        _ref("RefundResult"),
-                    ),
-                },
-                {
-                    400: ["request.malformed"]
-                    + _fields("booking", "amount_cents", "reason", "reference")
-                    + ["ledger.bad_amount", "ledger.bad_argument"],
-                    404: ["booking.not_found", "ledger.unknown_call"],
-                    409: ["ledger.refund_exceeds_charge", "ledger.idempotency_conflict"],
-                    413: ["http.413"],
-                    503: ["ledger.unreplicated"],
-                },
-                body=_json_body(
-                    _ref("RefundRequest"),
-                    STAFF_BODY,
-                    {
-                        "booking": "bk_3f2a9c1d0b4e",
-                        "amount_cents": 434,
-                        "reason": "Appel coupé (panne)",
-                        "reference": "REMB-2026-0007",
-                    },
+            {
+                "201": _ok("Refunded.", _ref("RefundResult")),
+                "200": _ok(
+                    "Already refunded with this reference: nothing changed.",
+                    _ref("RefundResult"),
                 ),
-                staff=True,
-            )
-        },
-        "/api/regie/report": {
-            "get": _op(
-                "getDailyReport",
-                "regie",
-                "The establishment's daily report",
-                """
+            },
+            body=_json_body(
+                STAFF_BODY,
+                {
+                    "booking": "bk_3f2a9c1d0b4e",
+                    "amount_cents": 434,
+                    "reason": "Appel coupé (panne)",
+                    "reference": "REMB-2026-0007",
+                },
+            ),
+        ),
+        _op(
+            "getDailyReport",
+            "regie",
+            "The establishment's daily report",
+            """
 Accounts office (« rapport du jour »): counts of the day's bookings by outcome, connected time,
 billed minutes and charges; refunds and credits made that day.
 """,
-                {"200": _ok("The report.", _ref("DailyReport"))},
-                {400: ["request.bad_date"]},
-                parameters=[
-                    _query(
-                        "date",
-                        "The day, `YYYY-MM-DD` (local). Default: today.",
-                        {"type": "string", "format": "date"},
-                    )
-                ],
-                staff=True,
-            )
-        },
-        **_monitor_paths(),
-        **_direction_paths(),
-        "/api/openapi.json": {
-            "get": _op(
-                "getOpenApi",
-                "meta",
-                "This document",
-                "The OpenAPI 3.1 description of this API.",
-                {
-                    "200": _ok(
-                        "The OpenAPI document.",
-                        {"type": "object", "required": ["openapi", "info", "paths"]},
-                    )
-                },
-                staff=True,
-                lang=False,
-            )
-        },
-    }
+            {"200": _ok("The report.", _ref("DailyReport"))},
+            parameters=[
+                _query(
+                    "date",
+                    "The day, `YYYY-MM-DD` (local). Default: today.",
+                    {"type": "string", "format": "date"},
+                )
+            ],
+        ),
+        *_monitor_paths(),
+        *_direction_paths(),
+        _op(
+            "getOpenApi",
+            "meta",
+            "This document",
+            "The OpenAPI 3.1 description of this API.",
+            {
+                "200": _ok(
+                    "The OpenAPI document.",
+                    {"type": "object", "required": ["openapi", "info", "paths"]},
+                )
+            },
+            lang=False,
+        ),
+    ]
 
 
 _CALL = _path_param("call", "Call id (`call_…`).", maxLength=40)
@@ -2380,7 +2058,7 @@ def _days(default_from: str) -> list[dict[str, Any]]:
     ]
 
 
-def _monitor_paths() -> dict[str, Any]:
+def _monitor_paths() -> list[dict[str, Any]]:
     staff = "Brigadier Lefèvre (lefevre)"
     live_example = {
         "server_time": 1772695800000,
@@ -2433,30 +2111,26 @@ def _monitor_paths() -> dict[str, Any]:
         "Last-Modified": {"schema": {"type": "string"}, "required": True},
     }
     webm = {"video/webm": {"schema": {"type": "string", "contentMediaType": "video/webm"}}}
-    return {
-        "/api/monitor/calls": {
-            "get": _op(
-                "listLiveCalls",
-                "monitor",
-                "The calls in progress",
-                """
+    return [
+        _op(
+            "listLiveCalls",
+            "monitor",
+            "The calls in progress",
+            """
 « Surveillance » (`/monitor`): every call in progress, on any gateway process, by id: its state,
 kiosk, the detainee, the correspondent (phone masked), its times and its recording's state. Times
 are epoch milliseconds (UTC), like the WebSocket protocol; `server_time` is the gateway's clock.
 Calls with a lawyer are listed, marked `lawyer`, and are never `watchable`. Reading the list is
 not audited.
 """,
-                {"200": _ok("The calls.", _ref("LiveCalls"), live_example)},
-                staff=True,
-                lang=False,
-            )
-        },
-        "/api/monitor/calls/{call}/watch": {
-            "post": _op(
-                "watchCall",
-                "monitor",
-                "Watch and listen to a call in progress",
-                f"""
+            {"200": _ok("The calls.", _ref("LiveCalls"), live_example)},
+            lang=False,
+        ),
+        _op(
+            "watchCall",
+            "monitor",
+            "Watch and listen to a call in progress",
+            f"""
 Live monitoring (« écoute / visionnage en direct »): the viewer sends a receive-only WebRTC offer
 (two audio and two video sections, all `recvonly`, Opus and VP8) and gets the gateway's answer,
 complete with its ICE candidates (no trickle), and which side and kind each section carries
@@ -2465,177 +2139,140 @@ process can be watched (`watchable` in `GET /api/monitor/calls`), and never a ca
 {_STAFF_AUDITED} Each watch is logged (`monitor.watch`) once the answer is made. Checked in this
 order: the body, the call, a lawyer, the call's end, the offer. {_FRENCH_ONLY}
 """,
-                {
-                    "200": _ok(
-                        "The answer.",
-                        _ref("WatchAnswer"),
-                        {
-                            "sdp": "v=0\r\no=- 3920 0 IN IP4 10.0.0.5\r\n…",
-                            "tracks": [
-                                {"mid": "0", "side": "kiosk", "kind": "video"},
-                                {"mid": "1", "side": "relative", "kind": "video"},
-                                {"mid": "2", "side": "kiosk", "kind": "audio"},
-                                {"mid": "3", "side": "relative", "kind": "audio"},
-                            ],
-                        },
-                    )
-                },
-                {
-                    400: ["request.malformed", "field.sdp"],
-                    404: ["monitor.no_call"],
-                    409: ["monitor.lawyer", "monitor.call_ended"],
-                    413: ["http.413"],
-                    422: ["signaling.bad_sdp"],
-                },
-                parameters=[_CALL],
-                body=_json_body(
-                    _ref("WatchRequest"),
-                    STAFF_BODY,
-                    {"sdp": "v=0\r\no=- 4611 2 IN IP4 127.0.0.1\r\n…"},
-                ),
-                staff=True,
-            )
-        },
-        "/api/monitor/calls/{call}/flag": {
-            "post": _op(
-                "flagCall",
-                "monitor",
-                "Flag a moment of a call",
-                f"""
+            {
+                "200": _ok(
+                    "The answer.",
+                    _ref("WatchAnswer"),
+                    {
+                        "sdp": "v=0\r\no=- 3920 0 IN IP4 10.0.0.5\r\n…",
+                        "tracks": [
+                            {"mid": "0", "side": "kiosk", "kind": "video"},
+                            {"mid": "1", "side": "relative", "kind": "video"},
+                            {"mid": "2", "side": "kiosk", "kind": "audio"},
+                            {"mid": "3", "side": "relative", "kind": "audio"},
+                        ],
+                    },
+                )
+            },
+            parameters=[_CALL],
+            body=_json_body(
+                STAFF_BODY,
+                {"sdp": "v=0\r\no=- 4611 2 IN IP4 127.0.0.1\r\n…"},
+            ),
+        ),
+        _op(
+            "flagCall",
+            "monitor",
+            "Flag a moment of a call",
+            f"""
 « Signaler »: marks a moment of a call, live or afterwards on its recording, with who and why.
 The call must be in progress (on any gateway process) or have a recording. The recording's
 `flags` count goes up and the flag is listed by `GET /api/recordings/{{call}}`. {_STAFF_AUDITED}
 The flag is logged (`call.flag`, with the `comment`). {_FRENCH_ONLY} {_TEXT_LIMITS}
 """,
-                {"201": _ok("Flagged.", _ref("FlagResult"))},
-                {
-                    400: ["request.malformed", "field.comment"],
-                    404: ["monitor.no_call"],
-                    413: ["http.413"],
-                },
-                parameters=[_CALL],
-                body=_json_body(
-                    _ref("FlagRequest"),
-                    STAFF_BODY,
-                    {"comment": "Objet passé devant la caméra", "at": 1772696100000},
-                ),
-                staff=True,
-            )
-        },
-        "/api/monitor/calls/{call}/cut": {
-            "post": _op(
-                "cutCall",
-                "monitor",
-                "Cut a call in progress",
-                f"""
+            {"201": _ok("Flagged.", _ref("FlagResult"))},
+            parameters=[_CALL],
+            body=_json_body(
+                STAFF_BODY,
+                {"comment": "Objet passé devant la caméra", "at": 1772696100000},
+            ),
+        ),
+        _op(
+            "cutCall",
+            "monitor",
+            "Cut a call in progress",
+            f"""
 « Interrompre »: ends the call for both sides at once (they get `ended` with reason `cut` on the
 WebSocket); its connected time is billed and its recording sealed as at any end. Any call in
 progress can be cut, whichever gateway process owns it (the request is forwarded to the owner).
 {_STAFF_AUDITED} The cut is logged (`call.cut`, with the `reason`) before the call is cut.
 {_FRENCH_ONLY} {_TEXT_LIMITS}
 """,
-                {"200": _ok("Cut.", _ref("CutResult"))},
-                {
-                    400: ["request.malformed", "field.reason"],
-                    404: ["monitor.no_call"],
-                    413: ["http.413"],
-                },
-                parameters=[_CALL],
-                body=_json_body(
-                    _ref("CutRequest"),
-                    STAFF_BODY,
-                    {"reason": "Menaces envers le correspondant"},
-                ),
-                staff=True,
-            )
-        },
-        "/api/recordings": {
-            "get": _op(
-                "listRecordings",
-                "recordings",
-                "Search the recordings",
-                """
+            {"200": _ok("Cut.", _ref("CutResult"))},
+            parameters=[_CALL],
+            body=_json_body(
+                STAFF_BODY,
+                {"reason": "Menaces envers le correspondant"},
+            ),
+        ),
+        _op(
+            "listRecordings",
+            "recordings",
+            "Search the recordings",
+            """
 « Enregistrements » (`/enregistrements`): the recordings of the calls that started between `from`
 and `to` (local days, both included), newest first, optionally of one detainee, one
 correspondent, a phone number, or only the flagged ones. Destroyed recordings stay listed
 (`destroyed`, without files). Times are epoch milliseconds (UTC). Searching is not audited;
 playing and downloading are.
 """,
-                {
-                    "200": _ok(
-                        "The recordings, newest first.",
-                        {"type": "array", "items": _ref("Recording")},
-                        [recording_example],
-                    )
-                },
-                {400: ["request.bad_date"]},
-                parameters=[
-                    *_days("90 days before today"),
-                    _query("detainee", "Numéro d'écrou (exact).", {"type": "string"}),
-                    _query("correspondent", "Correspondent id (exact).", {"type": "string"}),
-                    _query(
-                        "phone",
-                        "Part of the number called as stored, E.164 (`+33612…` or `612345`); "
-                        "spaces are ignored.",
-                        {"type": "string"},
-                    ),
-                    _query(
-                        "flagged",
-                        "`1` or `true`: only the recordings with at least one flag.",
-                        {"type": "string", "examples": ["1", "true"]},
-                    ),
-                ],
-                staff=True,
-            )
-        },
-        "/api/recordings/{call}": {
-            "get": _op(
-                "getRecording",
-                "recordings",
-                "One recording, its files and flags",
-                """
+            {
+                "200": _ok(
+                    "The recordings, newest first.",
+                    {"type": "array", "items": _ref("Recording")},
+                    [recording_example],
+                )
+            },
+            parameters=[
+                *_days("90 days before today"),
+                _query("detainee", "Numéro d'écrou (exact).", {"type": "string"}),
+                _query("correspondent", "Correspondent id (exact).", {"type": "string"}),
+                _query(
+                    "phone",
+                    "Part of the number called as stored, E.164 (`+33612…` or `612345`); "
+                    "spaces are ignored.",
+                    {"type": "string"},
+                ),
+                _query(
+                    "flagged",
+                    "`1` or `true`: only the recordings with at least one flag.",
+                    {"type": "string", "examples": ["1", "true"]},
+                ),
+            ],
+        ),
+        _op(
+            "getRecording",
+            "recordings",
+            "One recording, its files and flags",
+            """
 A recording from the index, with the URLs of its media files (one per side that sent media; none
 once destroyed) and its flagged moments. Reading it is not audited; playing a file is.
 """,
-                {
-                    "200": _ok(
-                        "The recording.",
-                        _ref("RecordingDetail"),
-                        {
-                            **recording_example,
-                            "files": [
-                                {
-                                    "side": "kiosk",
-                                    "url": "/api/recordings/call_5d1e8a2b9c3f4a70/kiosk.webm",
-                                },
-                                {
-                                    "side": "relative",
-                                    "url": "/api/recordings/call_5d1e8a2b9c3f4a70/relative.webm",
-                                },
-                            ],
-                            "flags_list": [
-                                {
-                                    "id": "1772696100512-0",
-                                    "at": 1772696100000,
-                                    "by": staff,
-                                    "comment": "Objet passé devant la caméra",
-                                }
-                            ],
-                        },
-                    )
-                },
-                {404: ["recording.not_found"]},
-                parameters=[_CALL],
-                staff=True,
-                lang=False,
-            )
-        },
-        "/api/recordings/{call}/{side}.webm": {
-            "get": _op(
-                "getRecordingMedia",
-                "recordings",
-                "Play or download one side of a recording",
-                """
+            {
+                "200": _ok(
+                    "The recording.",
+                    _ref("RecordingDetail"),
+                    {
+                        **recording_example,
+                        "files": [
+                            {
+                                "side": "kiosk",
+                                "url": "/api/recordings/call_5d1e8a2b9c3f4a70/kiosk.webm",
+                            },
+                            {
+                                "side": "relative",
+                                "url": "/api/recordings/call_5d1e8a2b9c3f4a70/relative.webm",
+                            },
+                        ],
+                        "flags_list": [
+                            {
+                                "id": "1772696100512-0",
+                                "at": 1772696100000,
+                                "by": staff,
+                                "comment": "Objet passé devant la caméra",
+                            }
+                        ],
+                    },
+                )
+            },
+            parameters=[_CALL],
+            lang=False,
+        ),
+        _op(
+            "getRecordingMedia",
+            "recordings",
+            "Play or download one side of a recording",
+            """
 One side's recording, a WebM file with that side's VP8 video and Opus audio: what the kiosk (the
 detainee) or the relative sent. For the player of `/enregistrements`, or as a file with
 `download=1` (an attachment `<call>-<side>.webm`). HTTP `Range` requests are answered `206`
@@ -2647,96 +2284,81 @@ or whose range starts at byte 0 is logged, the later range requests of the same 
 not. `404` `http.404`: no recording of this call, a side other than `kiosk` or `relative`, or no
 file for this side (destroyed, or that side never sent media).
 """,
-                {
-                    "200": {
-                        "description": "The whole file.",
-                        "headers": {
-                            **media_headers,
-                            "Content-Disposition": {
-                                "description": "With `download=1` only: attachment; "
-                                'filename="<call>-<side>.webm"',
-                                "schema": {"type": "string"},
-                            },
+            {
+                "200": {
+                    "description": "The whole file.",
+                    "headers": {
+                        **media_headers,
+                        "Content-Disposition": {
+                            "description": "With `download=1` only: attachment; "
+                            'filename="<call>-<side>.webm"',
+                            "schema": {"type": "string"},
                         },
-                        "content": webm,
                     },
-                    "206": {
-                        "description": "The requested range.",
-                        "headers": {
-                            **media_headers,
-                            "Content-Range": {
-                                "description": "`bytes <first>-<last>/<size>`.",
-                                "schema": {"type": "string"},
-                                "required": True,
-                            },
+                    "content": webm,
+                },
+                "206": {
+                    "description": "The requested range.",
+                    "headers": {
+                        **media_headers,
+                        "Content-Range": {
+                            "description": "`bytes <first>-<last>/<size>`.",
+                            "schema": {"type": "string"},
+                            "required": True,
                         },
-                        "content": webm,
                     },
-                    "304": {"description": "Not modified (`If-None-Match`, `If-Modified-Since`)."},
-                    "412": {
-                        "description": "Precondition failed (`If-Match`, `If-Unmodified-Since`)."
-                    },
-                    "416": {
-                        "description": "Range not satisfiable (starts past the end, or several "
-                        "ranges); no body.",
-                        "headers": {
-                            "Content-Range": {
-                                "description": "`bytes */<size>`.",
-                                "schema": {"type": "string"},
-                                "required": True,
-                            }
-                        },
+                    "content": webm,
+                },
+                "304": {"description": "Not modified (`If-None-Match`, `If-Modified-Since`)."},
+                "412": {"description": "Precondition failed (`If-Match`, `If-Unmodified-Since`)."},
+                "416": {
+                    "description": "Range not satisfiable (starts past the end, or several "
+                    "ranges); no body.",
+                    "headers": {
+                        "Content-Range": {
+                            "description": "`bytes */<size>`.",
+                            "schema": {"type": "string"},
+                            "required": True,
+                        }
                     },
                 },
-                {404: ["http.404"]},
-                parameters=[
-                    _CALL,
-                    _path_param(
-                        "side",
-                        "Whose media: the kiosk's (the detainee) or the relative's.",
-                        enum=["kiosk", "relative"],
-                    ),
-                    _query(
-                        "download",
-                        "`1` or `true`: as an attachment, logged as `recording.download`.",
-                        {"type": "string", "examples": ["1", "true"]},
-                    ),
-                ],
-                staff=True,
-            )
-        },
-        "/api/recordings/{call}/hold": {
-            "post": _op(
-                "holdRecording",
-                "recordings",
-                "Put a recording on legal hold, or release it",
-                f"""
+            },
+            parameters=[
+                _CALL,
+                _path_param(
+                    "side",
+                    "Whose media: the kiosk's (the detainee) or the relative's.",
+                    enum=["kiosk", "relative"],
+                ),
+                _query(
+                    "download",
+                    "`1` or `true`: as an attachment, logged as `recording.download`.",
+                    {"type": "string", "examples": ["1", "true"]},
+                ),
+            ],
+        ),
+        _op(
+            "holdRecording",
+            "recordings",
+            "Put a recording on legal hold, or release it",
+            f"""
 « Conservation » on a judicial requisition: a recording on legal hold is never destroyed at the
 end of its retention (`retention_days`, 90 by default) until the hold is released
 (`held: false`). {_STAFF_AUDITED} Both are logged (`recording.hold`, `recording.release_hold`,
 with the `reason`). The body is checked before the recording. {_FRENCH_ONLY} {_TEXT_LIMITS}
 """,
-                {"200": _ok("Done.", _ref("HoldResult"))},
-                {
-                    400: ["request.malformed", "field.reason", "field.held"],
-                    404: ["http.404"],
-                    413: ["http.413"],
-                },
-                parameters=[_CALL],
-                body=_json_body(
-                    _ref("HoldRequest"),
-                    STAFF_BODY,
-                    {"held": True, "reason": "Réquisition PV 2026/118"},
-                ),
-                staff=True,
-            )
-        },
-        "/api/audit": {
-            "get": _op(
-                "getAuditLog",
-                "audit",
-                "The audit log",
-                """
+            {"200": _ok("Done.", _ref("HoldResult"))},
+            parameters=[_CALL],
+            body=_json_body(
+                STAFF_BODY,
+                {"held": True, "reason": "Réquisition PV 2026/118"},
+            ),
+        ),
+        _op(
+            "getAuditLog",
+            "audit",
+            "The audit log",
+            """
 « Journal d'audit » (`/audit`): every use of the monitoring and recording system (Code
 pénitentiaire, L. 223-3) between `from` and `to` (local days, both included), oldest first, at
 most 10,000 entries: who watched which call (`monitor.watch`), played or downloaded which
@@ -2752,71 +2374,64 @@ enrolments and revocations (`kiosk.enrol_start`, `kiosk.enrol`, `kiosk.revoke`).
 names the signed-in member as `Name (login)`. The log is append-only. Reading it is not
 audited.
 """,
-                {
-                    "200": _ok(
-                        "The entries, oldest first.",
-                        {"type": "array", "items": _ref("AuditEntry"), "maxItems": 10_000},
-                        [
-                            {
-                                "id": "1772696100512-0",
-                                "at": 1772696100512,
-                                "actor": staff,
-                                "action": "call.flag",
-                                "target": "call_5d1e8a2b9c3f4a70",
-                                "details": {"comment": "Objet passé devant la caméra"},
-                            }
-                        ],
-                    )
-                },
-                {400: ["request.bad_date"]},
-                parameters=[
-                    *_days("30 days before today"),
-                    _query(
-                        "action",
-                        "Only this action (exact code, e.g. `recording.play`).",
-                        {"type": "string", "examples": sorted(ACTION_LABELS)},
-                    ),
-                ],
-                staff=True,
-            )
-        },
-        "/api/audit.csv": {
-            "get": _op(
-                "downloadAuditLog",
-                "audit",
-                "The audit log as a CSV file",
-                """
+            {
+                "200": _ok(
+                    "The entries, oldest first.",
+                    {"type": "array", "items": _ref("AuditEntry"), "maxItems": 10_000},
+                    [
+                        {
+                            "id": "1772696100512-0",
+                            "at": 1772696100512,
+                            "actor": staff,
+                            "action": "call.flag",
+                            "target": "call_5d1e8a2b9c3f4a70",
+                            "details": {"comment": "Objet passé devant la caméra"},
+                        }
+                    ],
+                )
+            },
+            parameters=[
+                *_days("30 days before today"),
+                _query(
+                    "action",
+                    "Only this action (exact code, e.g. `recording.play`).",
+                    {"type": "string", "examples": sorted(ACTION_LABELS)},
+                ),
+            ],
+        ),
+        _op(
+            "downloadAuditLog",
+            "audit",
+            "The audit log as a CSV file",
+            """
 The entries of `GET /api/audit` (same parameters) for French spreadsheets: `;` separated, UTF-8
 with BOM. Columns: `date` (`JJ/MM/AAAA`), `heure`, `agent`, `action` (in French: « Lecture d'un
 enregistrement »…), `objet`, `details` (`key=value, …`). Times are French time (Europe/Paris).
 A cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with `'`, so that
 no spreadsheet runs it as a formula.
 """,
-                {
-                    "200": {
-                        "description": "The CSV file, as an attachment `journal-audit.csv`.",
-                        "headers": {
-                            "Content-Disposition": {
-                                "description": 'attachment; filename="journal-audit.csv"',
-                                "schema": {"type": "string"},
-                                "required": True,
-                            }
-                        },
-                        "content": {"text/csv": {"schema": {"type": "string"}}},
-                    }
-                },
-                {400: ["request.bad_date"]},
-                parameters=[
-                    *_days("30 days before today"),
-                    _query("action", "Only this action (exact code).", {"type": "string"}),
-                ],
-                staff=True,
-            )
-        },
-    }
+            {
+                "200": {
+                    "description": "The CSV file, as an attachment `journal-audit.csv`.",
+                    "headers": {
+                        "Content-Disposition": {
+                            "description": 'attachment; filename="journal-audit.csv"',
+                            "schema": {"type": "string"},
+                            "required": True,
+                        }
+                    },
+                    "content": {"text/csv": {"schema": {"type": "string"}}},
+                }
+            },
+            parameters=[
+                *_days("30 days before today"),
+                _query("action", "Only this action (exact code).", {"type": "string"}),
+            ],
+        ),
+    ]
 
 
-def _direction_paths() -> dict[str, Any]:
+def _direction_paths() -> list[dict[str, Any]]:
     phone = _path_param(
         "phone",
         "The sanctioned number, E.164 (`+33612345678`) or any form `POST` accepts.",
@@ -2840,32 +2455,30 @@ def _direction_paths() -> dict[str, Any]:
         "by": "Mme Garnier (garnier)",
         "active": True,
     }
-    return {
-        "/api/direction/sanctions": {
-            "get": _op(
-                "listSanctions",
-                "direction",
-                "Every phone number ever sanctioned",
-                """
+    return [
+        _op(
+            "listSanctions",
+            "direction",
+            "Every phone number ever sanctioned",
+            """
 The direction's sanctions on phone numbers, by number, current or over (kept for the record, a
 lifted one with its new end): when, until when, why, by whom, and whether in force now. Times
 are epoch milliseconds (UTC). Reading is not audited.
 """,
-                {
-                    "200": _ok(
-                        "The sanctions, by number.",
-                        {"type": "array", "items": _ref("Sanction")},
-                        [sanction_example],
-                    )
-                },
-                staff=True,
-                lang=False,
-            ),
-            "post": _op(
-                "sanctionNumber",
-                "direction",
-                "Sanction a phone number",
-                f"""
+            {
+                "200": _ok(
+                    "The sanctions, by number.",
+                    {"type": "array", "items": _ref("Sanction")},
+                    [sanction_example],
+                )
+            },
+            lang=False,
+        ),
+        _op(
+            "sanctionNumber",
+            "direction",
+            "Sanction a phone number",
+            f"""
 The head of the prison sanctions a phone number: « the number called at the incident is the one
 sanctioned, whoever was speaking ». From now until the end of `until` (a local day, included),
 that number can be booked for no detainee (`booking.number_sanctioned`) and is sent no code: the
@@ -2874,103 +2487,70 @@ the bookings made before, which are not cancelled. Sanctioning a number again re
 sanction. {_STAFF_AUDITED} Logged as
 `sanction.number` (target: the number; with `until` and `reason`). {_TEXT_LIMITS}
 """,
-                {"201": _ok("Sanctioned.", _ref("Sanction"), sanction_example)},
+            {"201": _ok("Sanctioned.", _ref("Sanction"), sanction_example)},
+            body=_json_body(
+                STAFF_BODY,
                 {
-                    400: ["request.malformed"]
-                    + _fields("reason", "phone", "until")
-                    + ["phone.invalid", "request.bad_date"],
-                    413: ["http.413"],
+                    "phone": "06 12 34 56 78",
+                    "until": "2026-04-04",
+                    "reason": "Incident du 28/11 (CRI n° 2026-114)",
                 },
-                body=_json_body(
-                    _ref("SanctionRequest"),
-                    STAFF_BODY,
-                    {
-                        "phone": "06 12 34 56 78",
-                        "until": "2026-04-04",
-                        "reason": "Incident du 28/11 (CRI n° 2026-114)",
-                    },
-                ),
-                staff=True,
             ),
-        },
-        "/api/direction/sanctions/{phone}/lift": {
-            "post": _op(
-                "liftSanction",
-                "direction",
-                "Lift a sanction early",
-                f"""
+        ),
+        _op(
+            "liftSanction",
+            "direction",
+            "Lift a sanction early",
+            f"""
 Ends the number's sanction now: its `until` becomes now (the sanction is kept for the record).
 No body is read. {_STAFF_AUDITED} Logged as `sanction.lift` (target: the number). `404`
 `http.404`: the number was never sanctioned.
 """,
-                {"200": _ok("Lifted: `active` is false.", _ref("Sanction"))},
-                {400: ["phone.invalid"], 404: ["http.404"]},
-                parameters=[phone],
-                staff=True,
-            )
-        },
-        "/api/direction/bookings/{bid}/extend": {
-            "post": _op(
-                "extendBooking",
-                "direction",
-                "Allow a longer call for one booking",
-                f"""
+            {"200": _ok("Lifted: `active` is false.", _ref("Sanction"))},
+            parameters=[phone],
+        ),
+        _op(
+            "extendBooking",
+            "direction",
+            "Allow a longer call for one booking",
+            f"""
 « Une durée supérieure peut être autorisée. » Raises the booking's longest connected time to
 `minutes` (more than now, never more than the slot): the hold on the phone account grows by the
 difference (refused with `booking.insufficient_credit` when it does not fit), and a call in
 progress gets its new end and warnings at once. {_STAFF_AUDITED} Logged as `booking.extend`.
 {_TEXT_LIMITS}
 """,
-                {"200": _ok("Extended.", _ref("Extension"))},
-                {
-                    400: [
-                        "request.malformed",
-                        "field.reason",
-                        "field.minutes",
-                        "booking.bad_extension",
-                    ],
-                    404: ["booking.not_found"],
-                    409: ["booking.not_extendable", "booking.insufficient_credit"],
-                    413: ["http.413"],
-                    503: ["booking.contended", "booking.unreplicated"],
-                },
-                parameters=[_BID],
-                body=_json_body(
-                    _ref("ExtendRequest"),
-                    STAFF_BODY,
-                    {"minutes": 40, "reason": "situation familiale"},
-                ),
-                staff=True,
-            )
-        },
-        "/api/direction/detainee-sanctions": {
-            "get": _op(
-                "listDetaineeSanctions",
-                "direction",
-                "Every detainee ever sanctioned, with the current (or last) sanction",
-                """
+            {"200": _ok("Extended.", _ref("Extension"))},
+            parameters=[_BID],
+            body=_json_body(
+                STAFF_BODY,
+                {"minutes": 40, "reason": "situation familiale"},
+            ),
+        ),
+        _op(
+            "listDetaineeSanctions",
+            "direction",
+            "Every detainee ever sanctioned, with the current (or last) sanction",
+            """
 The direction's sanctions on detainees, by numéro d'écrou: each detainee's current or last
 sanction (a new one replaces it; the audit log keeps them all), its scope, whether a suspension
 (until a day) or a withdrawal (until lifted), why, by whom, and whether in force now. Times are
 epoch milliseconds (UTC). Reading is not audited.
 """,
-                {
-                    "200": _ok(
-                        "The sanctions, by detainee.",
-                        {"type": "array", "items": _ref("DetaineeSanction")},
-                        [detainee_sanction_example],
-                    )
-                },
-                staff=True,
-                lang=False,
-            )
-        },
-        "/api/direction/detainees/{number}/sanctions": {
-            "post": _op(
-                "sanctionDetainee",
-                "direction",
-                "Suspend or withdraw a detainee's access",
-                f"""
+            {
+                "200": _ok(
+                    "The sanctions, by detainee.",
+                    {"type": "array", "items": _ref("DetaineeSanction")},
+                    [detainee_sanction_example],
+                )
+            },
+            lang=False,
+        ),
+        _op(
+            "sanctionDetainee",
+            "direction",
+            "Suspend or withdraw a detainee's access",
+            f"""
 The head of the prison suspends a detainee's access to video calls (`scope: video`) or to every
 phone access (`scope: phone`, video calls too) from `from` (default: now) to the end of `until`
 (a local day, included), or withdraws it (no `until`) until lifted. While it covers a slot, no
@@ -2980,50 +2560,36 @@ detainee's current one. {_STAFF_AUDITED} Logged as `sanction.detainee` (target: 
 with `scope`, `kind`, `until` and `reason`). Checked in this order: the body's `reason` and
 `scope`, the detainee, the dates. {_TEXT_LIMITS}
 """,
-                {"201": _ok("Sanctioned.", _ref("DetaineeSanction"), detainee_sanction_example)},
+            {"201": _ok("Sanctioned.", _ref("DetaineeSanction"), detainee_sanction_example)},
+            parameters=[_NUMBER],
+            body=_json_body(
+                STAFF_BODY,
                 {
-                    400: ["request.malformed"]
-                    + _fields("reason", "scope", "from", "until")
-                    + ["request.bad_date"],
-                    404: ["booking.unknown_detainee"],
-                    413: ["http.413"],
+                    "scope": "video",
+                    "from": "2026-03-03",
+                    "until": "2026-04-04",
+                    "reason": "Commission de discipline du 02/03",
                 },
-                parameters=[_NUMBER],
-                body=_json_body(
-                    _ref("DetaineeSanctionRequest"),
-                    STAFF_BODY,
-                    {
-                        "scope": "video",
-                        "from": "2026-03-03",
-                        "until": "2026-04-04",
-                        "reason": "Commission de discipline du 02/03",
-                    },
-                ),
-                staff=True,
-            )
-        },
-        "/api/direction/detainees/{number}/sanctions/lift": {
-            "post": _op(
-                "liftDetaineeSanction",
-                "direction",
-                "Lift a detainee's sanction",
-                f"""
+            ),
+        ),
+        _op(
+            "liftDetaineeSanction",
+            "direction",
+            "Lift a detainee's sanction",
+            f"""
 Ends the detainee's current sanction now (or leaves it as it is if it is already over): its
 `until` becomes now, and the sanction is kept for the record. No body is read.
 {_STAFF_AUDITED} Logged as `sanction.detainee_lift` (target: the number). `404`
 `sanction.not_found`: the detainee was never sanctioned.
 """,
-                {"200": _ok("Lifted: `active` is false.", _ref("DetaineeSanction"))},
-                {404: ["sanction.not_found"]},
-                parameters=[_NUMBER],
-                staff=True,
-                lang=False,
-            )
-        },
-    }
+            {"200": _ok("Lifted: `active` is false.", _ref("DetaineeSanction"))},
+            parameters=[_NUMBER],
+            lang=False,
+        ),
+    ]
 
 
-def _staff_paths() -> dict[str, Any]:
+def _staff_paths() -> list[dict[str, Any]]:
     member = {
         "login": "garnier",
         "name": "Mme Garnier",
@@ -3043,13 +2609,12 @@ def _staff_paths() -> dict[str, Any]:
             "required": True,
         }
     }
-    return {
-        "/api/staff/login": {
-            "post": _op(
-                "staffLogin",
-                "staff",
-                "Sign in",
-                f"""
+    return [
+        _op(
+            "staffLogin",
+            "staff",
+            "Sign in",
+            f"""
 « Connexion » (`/connexion`): opens a staff session. The session token goes in an HttpOnly,
 `SameSite=Strict` cookie (`parloir_staff`, or `__Host-parloir_staff` with `Secure` over HTTPS)
 that no script can read; the answer gives the member, the session's CSRF token (`csrf`: send
@@ -3062,292 +2627,217 @@ Wrong passwords: `staff_login_failures` in 15 minutes lock the account for 15 mi
 Logged as `staff.login`, with the client's address. No session, role or CSRF token is needed
 here. {_TEXT_LIMITS}
 """,
-                {
-                    "200": {
-                        **_ok(
-                            "Signed in.",
-                            _ref("StaffLogin"),
-                            {**member, "csrf": "Jx3…", "home": "/direction"},
-                        ),
-                        "headers": session_cookie,
-                    }
-                },
-                {
-                    400: ["request.malformed", "field.login", "field.password"],
-                    401: ["staff.bad_credentials"],
-                    413: ["http.413"],
-                    429: ["staff.locked", "rate_limited"],
-                },
-                body=_json_body(
-                    _ref("StaffLoginRequest"),
-                    STAFF_BODY,
-                    {"login": "garnier", "password": "correct horse battery"},
-                ),
-                staff=True,
-                session=False,
-            )
-        },
-        "/api/staff/logout": {
-            "post": _op(
-                "staffLogout",
-                "staff",
-                "Sign out",
-                """
+            {
+                "200": {
+                    **_ok(
+                        "Signed in.",
+                        _ref("StaffLogin"),
+                        {**member, "csrf": "Jx3…", "home": "/direction"},
+                    ),
+                    "headers": session_cookie,
+                }
+            },
+            body=_json_body(
+                STAFF_BODY,
+                {"login": "garnier", "password": "correct horse battery"},
+            ),
+        ),
+        _op(
+            "staffLogout",
+            "staff",
+            "Sign out",
+            """
 « Se déconnecter »: ends this session (the member's other sessions go on) and clears the
 cookie. No body is read.
 """,
-                {"200": _ok("Signed out.", _ref("SignedOut"), {"signed_out": True})},
-                staff=True,
-            )
-        },
-        "/api/staff/me": {
-            "get": _op(
-                "staffMe",
-                "staff",
-                "Who is signed in",
-                """
+            {"200": _ok("Signed out.", _ref("SignedOut"), {"signed_out": True})},
+        ),
+        _op(
+            "staffMe",
+            "staff",
+            "Who is signed in",
+            """
 The signed-in member, their roles (with their names in the request's language), the pages and
 permissions those roles open, the session's CSRF token (for a page that was reloaded) and its
 limits: what every staff page asks first. Any signed-in member may ask, whatever their roles.
 """,
-                {
-                    "200": _ok(
-                        "The member and the session.",
-                        _ref("StaffMe"),
-                        {
-                            **member,
-                            "role_labels": ["Direction (chef d'établissement ou adjoint)"],
-                            "csrf": "Jx3…",
-                            "expires": 1772658300000,
-                            "idle_seconds": 1800,
-                            "home": "/direction",
-                            "pages": ["/audit", "/desk", "/desk/jour", "/direction"],
-                            "denied_pages": ["/admin", "/monitor"],
-                            "permissions": ["desk_view", "sanctions", "staff"],
-                        },
-                    )
-                },
-                staff=True,
-            )
-        },
-        "/api/staff/password": {
-            "post": _op(
-                "changePassword",
-                "staff",
-                "Change one's password",
-                """
+            {
+                "200": _ok(
+                    "The member and the session.",
+                    _ref("StaffMe"),
+                    {
+                        **member,
+                        "role_labels": ["Direction (chef d'établissement ou adjoint)"],
+                        "csrf": "Jx3…",
+                        "expires": 1772658300000,
+                        "idle_seconds": 1800,
+                        "home": "/direction",
+                        "pages": ["/audit", "/desk", "/desk/jour", "/direction"],
+                        "denied_pages": ["/admin", "/monitor"],
+                        "permissions": ["desk_view", "sanctions", "staff"],
+                    },
+                )
+            },
+        ),
+        _op(
+            "changePassword",
+            "staff",
+            "Change one's password",
+            """
 « Changer mon mot de passe »: needs the current password (a wrong one answers `401`
 `staff.bad_credentials` and counts towards the lock, `staff.locked`). Every session of the
 member ends, this one included; the answer opens a new one (new cookie, new `csrf`). Logged as
 `staff.password`.
 """,
-                {
-                    "200": {
-                        **_ok(
-                            "Changed: use the new CSRF token from now on.",
-                            _ref("PasswordChanged"),
-                        ),
-                        "headers": session_cookie,
-                    }
-                },
-                {
-                    400: ["request.malformed", "staff.weak_password", "staff.same_password"],
-                    401: ["staff.bad_credentials"],
-                    413: ["http.413"],
-                    429: ["staff.locked"],
-                },
-                body=_json_body(
-                    _ref("PasswordRequest"),
-                    STAFF_BODY,
-                    {"current": "correct horse battery", "new": "staple cheval batterie"},
-                ),
-                staff=True,
-            )
-        },
-        "/api/admin/staff": {
-            "get": _op(
-                "listStaff",
-                "admin",
-                "Every staff account, and the roles",
-                """
+            {
+                "200": {
+                    **_ok(
+                        "Changed: use the new CSRF token from now on.",
+                        _ref("PasswordChanged"),
+                    ),
+                    "headers": session_cookie,
+                }
+            },
+            body=_json_body(
+                STAFF_BODY,
+                {"current": "correct horse battery", "new": "staple cheval batterie"},
+            ),
+        ),
+        _op(
+            "listStaff",
+            "admin",
+            "Every staff account, and the roles",
+            """
 « Comptes des agents » (`/admin`): every account (active or disabled, never a password), by
 login, and the roles an account can have with their French and English names. Administrators
 only.
 """,
-                {
-                    "200": _ok(
-                        "The accounts and the roles.",
-                        _ref("StaffList"),
-                        {
-                            "staff": [member],
-                            "roles": [
-                                {"id": str(r), "fr": ROLE_LABELS[r][0], "en": ROLE_LABELS[r][1]}
-                                for r in Role
-                            ],
-                        },
-                    )
-                },
-                staff=True,
-            ),
-            "post": _op(
-                "createStaff",
-                "admin",
-                "Create a staff account",
-                f"""
+            {
+                "200": _ok(
+                    "The accounts and the roles.",
+                    _ref("StaffList"),
+                    {
+                        "staff": [member],
+                        "roles": [
+                            {"id": str(r), "fr": ROLE_LABELS[r][0], "en": ROLE_LABELS[r][1]}
+                            for r in Role
+                        ],
+                    },
+                )
+            },
+        ),
+        _op(
+            "createStaff",
+            "admin",
+            "Create a staff account",
+            f"""
 « Créer un compte »: a new account with its login, name, roles (at least one; see the role
 matrix) and first password, to be given to the member in person. Administrators only. Logged as
 `staff.create` (with the `roles`). {_TEXT_LIMITS}
 """,
-                {"201": _ok("Created.", _ref("StaffMember"), member)},
+            {"201": _ok("Created.", _ref("StaffMember"), member)},
+            body=_json_body(
+                STAFF_BODY,
                 {
-                    400: [
-                        "request.malformed",
-                        "field.login",
-                        "field.name",
-                        "staff.bad_login",
-                        "staff.bad_name",
-                        "staff.weak_password",
-                        "staff.no_role",
-                        "staff.bad_role",
-                    ],
-                    409: ["staff.exists"],
-                    413: ["http.413"],
+                    "login": "garnier",
+                    "name": "Mme Garnier",
+                    "roles": ["direction"],
+                    "password": "correct horse battery",
                 },
-                body=_json_body(
-                    _ref("StaffCreateRequest"),
-                    STAFF_BODY,
-                    {
-                        "login": "garnier",
-                        "name": "Mme Garnier",
-                        "roles": ["direction"],
-                        "password": "correct horse battery",
-                    },
-                ),
-                staff=True,
             ),
-        },
-        "/api/admin/staff/{login}": {
-            "post": _op(
-                "updateStaff",
-                "admin",
-                "Change a staff account: roles, name, disable, reset the password",
-                f"""
+        ),
+        _op(
+            "updateStaff",
+            "admin",
+            "Change a staff account: roles, name, disable, reset the password",
+            f"""
 « Modifier le compte »: each field sent is changed, the others kept. New `roles`, `active:
 false` or a new `password` end every session of the account (the new rights apply at the next
 sign-in). The service always keeps an active administrator (`staff.last_admin`).
 Administrators only. Logged as `staff.update` (with `roles`, `active`, and `password: reset`
 when it was reset). {_TEXT_LIMITS}
 """,
-                {"200": _ok("Changed.", _ref("StaffMember"))},
-                {
-                    400: [
-                        "request.malformed",
-                        "field.active",
-                        "field.name",
-                        "staff.bad_name",
-                        "staff.weak_password",
-                        "staff.no_role",
-                        "staff.bad_role",
-                    ],
-                    404: ["staff.not_found"],
-                    409: ["staff.last_admin"],
-                    413: ["http.413"],
-                },
-                parameters=[login_param],
-                body=_json_body(
-                    _ref("StaffUpdateRequest"),
-                    STAFF_BODY,
-                    {"roles": ["direction", "surveillance"], "active": True},
-                ),
-                staff=True,
-            )
-        },
-        "/api/admin/kiosks": {
-            "get": _op(
-                "listKiosks",
-                "admin",
-                "The kiosks and their enrolment",
-                """
+            {"200": _ok("Changed.", _ref("StaffMember"))},
+            parameters=[login_param],
+            body=_json_body(
+                STAFF_BODY,
+                {"roles": ["direction", "surveillance"], "active": True},
+            ),
+        ),
+        _op(
+            "listKiosks",
+            "admin",
+            "The kiosks and their enrolment",
+            """
 « Bornes » (`/admin`): every kiosk of the establishment's configuration, its room, and whether a
 device is enrolled as that kiosk (when, by whom), was revoked, or has an enrolment code waiting.
 Administrators only.
 """,
-                {
-                    "200": _ok(
-                        "The kiosks.",
-                        _ref("KioskList"),
-                        {
-                            "kiosks": [
-                                {
-                                    "id": "kiosk-1",
-                                    "room": "Salle 1",
-                                    "status": "enrolled",
-                                    "enrolled_at": 1772615100000,
-                                    "enrolled_by": "M. Perrin (admin)",
-                                    "revoked_at": None,
-                                    "revoked_by": "",
-                                    "pending": False,
-                                }
-                            ]
-                        },
-                    )
-                },
-                staff=True,
-            )
-        },
-        "/api/admin/kiosks/{kiosk}/enrol": {
-            "post": _op(
-                "startKioskEnrolment",
-                "admin",
-                "Enrol a kiosk: get a one-time code",
-                """
+            {
+                "200": _ok(
+                    "The kiosks.",
+                    _ref("KioskList"),
+                    {
+                        "kiosks": [
+                            {
+                                "id": "kiosk-1",
+                                "room": "Salle 1",
+                                "status": "enrolled",
+                                "enrolled_at": 1772615100000,
+                                "enrolled_by": "M. Perrin (admin)",
+                                "revoked_at": None,
+                                "revoked_by": "",
+                                "pending": False,
+                            }
+                        ]
+                    },
+                )
+            },
+        ),
+        _op(
+            "startKioskEnrolment",
+            "admin",
+            "Enrol a kiosk: get a one-time code",
+            """
 « Enrôler la borne »: a one-time code, valid 30 minutes, that someone types on the kiosk's
 enrolment page (`/kiosk/enrolement`, `POST /api/kiosk/enrol`) to make that browser the kiosk.
 Each call gives a new code (an earlier one stays valid until it expires or is used); the device
 enrolled so far keeps working until a code is used. No body is read. Administrators only.
 Logged as `kiosk.enrol_start`.
 """,
-                {
-                    "201": _ok(
-                        "The code: show it to whoever stands at the kiosk.",
-                        _ref("KioskEnrolment"),
-                        {
-                            "kiosk": "kiosk-1",
-                            "code": "K7QW-3MZP-X9RT",
-                            "expires_in": 1800,
-                            "url": "/kiosk/enrolement",
-                        },
-                    )
-                },
-                {404: ["kiosk.unknown"]},
-                parameters=[kiosk_param],
-                staff=True,
-                lang=False,
-            )
-        },
-        "/api/admin/kiosks/{kiosk}/revoke": {
-            "post": _op(
-                "revokeKiosk",
-                "admin",
-                "Revoke a kiosk's enrolment",
-                """
+            {
+                "201": _ok(
+                    "The code: show it to whoever stands at the kiosk.",
+                    _ref("KioskEnrolment"),
+                    {
+                        "kiosk": "kiosk-1",
+                        "code": "K7QW-3MZP-X9RT",
+                        "expires_in": 1800,
+                        "url": "/kiosk/enrolement",
+                    },
+                )
+            },
+            parameters=[kiosk_param],
+            lang=False,
+        ),
+        _op(
+            "revokeKiosk",
+            "admin",
+            "Revoke a kiosk's enrolment",
+            """
 « Révoquer »: the device enrolled as this kiosk stops working at once: its credential is
 forgotten, its login answers `kiosk.not_enrolled` and its sessions end at their next step. A
 code waiting stays usable. No body is read. Administrators only. Logged as `kiosk.revoke`.
 """,
-                {"200": _ok("Revoked.", _ref("KioskRevoked"))},
-                {404: ["kiosk.unknown"]},
-                parameters=[kiosk_param],
-                staff=True,
-                lang=False,
-            )
-        },
-        "/api/kiosk/enrol": {
-            "post": _op(
-                "enrolKiosk",
-                "kiosk",
-                "The kiosk's browser redeems an enrolment code",
-                f"""
+            {"200": _ok("Revoked.", _ref("KioskRevoked"))},
+            parameters=[kiosk_param],
+            lang=False,
+        ),
+        _op(
+            "enrolKiosk",
+            "kiosk",
+            "The kiosk's browser redeems an enrolment code",
+            f"""
 The kiosk's enrolment page (`/kiosk/enrolement`) sends the code an administrator got from
 `POST /api/admin/kiosks/{{kiosk}}/enrol`. The code works once; the answer sets the device
 credential in a long-lived (5 years) HttpOnly, `SameSite=Strict` cookie, `parloir_kiosk`, that
@@ -3357,33 +2847,26 @@ no staff session), rate-limited per client address (10 a minute, `rate_limited`)
 `kiosk.enrol`. `lang` in the body picks the language of `kiosk.bad_enrolment_code`'s message.
 {_TEXT_LIMITS}
 """,
-                {
-                    "200": {
-                        **_ok(
-                            "Enrolled: this browser is the kiosk.",
-                            _ref("KioskEnrolled"),
-                            {"kiosk": "kiosk-1", "room": "Salle 1"},
-                        ),
-                        "headers": {
-                            "Set-Cookie": {
-                                "description": "`parloir_kiosk=<credential>; HttpOnly; Path=/; "
-                                "Max-Age=157680000; SameSite=Strict` (and `Secure` over HTTPS).",
-                                "schema": {"type": "string"},
-                                "required": True,
-                            }
-                        },
-                    }
-                },
-                {
-                    400: ["request.malformed", "field.code"],
-                    403: ["kiosk.bad_enrolment_code"],
-                    413: ["http.413"],
-                    429: ["rate_limited"],
-                },
-                body=_json_body(_ref("KioskEnrolRequest"), STAFF_BODY, {"code": "K7QW-3MZP-X9RT"}),
-            )
-        },
-    }
+            {
+                "200": {
+                    **_ok(
+                        "Enrolled: this browser is the kiosk.",
+                        _ref("KioskEnrolled"),
+                        {"kiosk": "kiosk-1", "room": "Salle 1"},
+                    ),
+                    "headers": {
+                        "Set-Cookie": {
+                            "description": "`parloir_kiosk=<credential>; HttpOnly; Path=/; "
+                            "Max-Age=157680000; SameSite=Strict` (and `Secure` over HTTPS).",
+                            "schema": {"type": "string"},
+                            "required": True,
+                        }
+                    },
+                }
+            },
+            body=_json_body(STAFF_BODY, {"code": "K7QW-3MZP-X9RT"}),
+        ),
+    ]
 
 
 _RULE_ORDER = (
@@ -3627,9 +3110,9 @@ def _build(version: str) -> dict[str, Any]:
             },
             {"name": "meta", "description": "About the API. Staff only."},
         ],
-        "paths": _guard_writes(_paths()),
+        "paths": _table_paths(),
         "components": {
-            "schemas": _schemas(),
+            "schemas": {**_schemas(), **models.schemas()},
             "parameters": {"lang": lang},
             "responses": {
                 "StaffNetworkForbidden": staff_network,

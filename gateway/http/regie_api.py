@@ -17,7 +17,14 @@ from aiohttp import web
 from gateway.core import csv_import
 from gateway.core.statements import daily_report, euros, statement, statement_csv
 from gateway.http import appkeys as keys
-from gateway.http.desk_api import BadRequest, _lang, body, parse_day, read_csv, report_json, text
+from gateway.http import models
+from gateway.http.desk_api import (
+    _lang,
+    parse_day,
+    parsed,
+    read_csv,
+    report_json,
+)
 from gateway.http.staff_auth import actor
 from gateway.store.bookings import DeskError
 from gateway.store.directory import Directory
@@ -34,17 +41,6 @@ def ledger_refusal(request: web.Request, exc: LedgerError) -> web.Response:
     if exc.details:
         payload["details"] = exc.details
     return web.json_response(payload, status=status)
-
-
-def cents(data: dict[str, Any], name: str) -> int:
-    value = data.get(name)
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise BadRequest(
-            f"field.{name}",
-            "Montant invalide : un nombre entier de centimes, positif, est attendu.",
-            "Invalid amount: a positive whole number of cents is expected.",
-        )
-    return value
 
 
 def _now_ms(request: web.Request) -> int:
@@ -68,17 +64,13 @@ def account_json(account: Any) -> dict[str, Any]:
 
 async def credit(request: web.Request) -> web.Response:
     """POST /api/regie/credits {detainee, amount_cents, reference}."""
-    data = await body(request)
-    number = text(data, "detainee", limit=20)
+    data = parsed(request, models.CreditRequest)
+    number = data.detainee
     await _known(request, number)
     ledger: Ledger = request.app[keys.LEDGER]
     try:
         receipt = await ledger.credit(
-            number,
-            cents(data, "amount_cents"),
-            f"regie:{actor(request)}",
-            text(data, "reference", limit=64),
-            _now_ms(request),
+            number, data.amount_cents, f"regie:{actor(request)}", data.reference, _now_ms(request)
         )
     except LedgerError as exc:
         return ledger_refusal(request, exc)
@@ -147,11 +139,11 @@ async def import_credits(request: web.Request) -> web.Response:
 
 
 async def set_tariff(request: web.Request) -> web.Response:
-    data = await body(request)
+    data = parsed(request, models.TariffRequest)
     number = request.match_info["number"]
     await _known(request, number)
     try:
-        account = await request.app[keys.LEDGER].set_tariff(number, text(data, "tariff"))
+        account = await request.app[keys.LEDGER].set_tariff(number, data.tariff)
     except LedgerError as exc:
         response = ledger_refusal(request, exc)
         response.set_status(400)
@@ -176,8 +168,8 @@ async def tariffs(request: web.Request) -> web.Response:
 
 async def refund(request: web.Request) -> web.Response:
     """POST /api/regie/refunds {booking, amount_cents, reason, reference}."""
-    data = await body(request)
-    booking = await request.app[keys.DIRECTORY].booking(text(data, "booking", limit=40))
+    data = parsed(request, models.RefundRequest)
+    booking = await request.app[keys.DIRECTORY].booking(data.booking)
     if booking is None:
         raise DeskError("booking.not_found", status=404)
     ledger: Ledger = request.app[keys.LEDGER]
@@ -185,10 +177,10 @@ async def refund(request: web.Request) -> web.Response:
         receipt = await ledger.refund(
             booking.detainee,
             booking.id,
-            cents(data, "amount_cents"),
+            data.amount_cents,
             f"direction:{actor(request)}",
-            text(data, "reason", limit=200),
-            text(data, "reference", limit=64),
+            data.reason,
+            data.reference,
             _now_ms(request),
         )
     except LedgerError as exc:
@@ -196,7 +188,7 @@ async def refund(request: web.Request) -> web.Response:
     if not receipt.replayed:
         await request.app[keys.AUDIT].record(
             actor(request), "refund", booking.id, _now_ms(request) / 1000,
-            amount_cents=str(receipt.amount), reason=text(data, "reason", limit=200),
+            amount_cents=str(receipt.amount), reason=data.reason,
         )  # fmt: skip
     return web.json_response(
         {
@@ -281,15 +273,3 @@ async def report(request: web.Request) -> web.Response:
         {"date": day.isoformat(), "establishment": desk.establishment.name,
          **dataclasses.asdict(totals)}
     )  # fmt: skip
-
-
-def add_routes(app: web.Application) -> None:
-    r = app.router
-    r.add_post("/api/regie/credits", credit)
-    r.add_post("/api/regie/import/credits", import_credits)
-    r.add_post("/api/regie/accounts/{number}/tariff", set_tariff)
-    r.add_get("/api/regie/tariffs", tariffs)
-    r.add_get("/api/regie/accounts/{number}/statement", statement_view)
-    r.add_get("/api/regie/accounts/{number}/statement.csv", statement_download)
-    r.add_post("/api/regie/refunds", refund)
-    r.add_get("/api/regie/report", report)

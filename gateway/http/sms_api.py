@@ -62,6 +62,5 @@ async def status_webhook(request: web.Request) -> web.Response:
     return web.json_response({"known": msg_id is not None})
 
 
-def add_routes(app: web.Application, queue: SmsQueue) -> None:
+def setup(app: web.Application, queue: SmsQueue) -> None:
     app[SMS_QUEUE] = queue
-    app.router.add_post("/api/sms/status", status_webhook)

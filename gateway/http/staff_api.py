@@ -186,9 +186,9 @@ async def change_password(request: web.Request) -> web.Response:
 
 
 def _roles(data: dict[str, Any]) -> list[Role] | None:
-    raw = data.get("roles")
-    if raw is None:
+    if "roles" not in data:
         return None
+    raw = data["roles"]
     if not isinstance(raw, list) or len(raw) > len(Role):
         raise BadRequest("staff.bad_role", "Fonction inconnue.", "Unknown role.")
     try:
@@ -236,11 +236,11 @@ async def update_staff(request: web.Request) -> web.Response:
     data = await body(request)
     roles = _roles(data)
     active = data.get("active")
-    if active is not None and not isinstance(active, bool):
+    if "active" in data and not isinstance(active, bool):
         raise BadRequest("field.active", "Champ « active » invalide.", "Invalid field active.")
     name = text(data, "name", required=False, limit=64) or None
     password = data.get("password")
-    if password is not None and not isinstance(password, str):
+    if "password" in data and not isinstance(password, str):
         return _refuse(request, "staff.weak_password")
     accounts: StaffAccounts = request.app[keys.STAFF]
     login = request.match_info["login"]
@@ -333,18 +333,3 @@ async def kiosk_enrol(request: web.Request) -> web.Response:
         samesite="Strict",
     )
     return response
-
-
-def add_routes(app: web.Application) -> None:
-    r = app.router
-    r.add_post("/api/staff/login", login)
-    r.add_post("/api/staff/logout", logout)
-    r.add_get("/api/staff/me", me)
-    r.add_post("/api/staff/password", change_password)
-    r.add_get("/api/admin/staff", list_staff)
-    r.add_post("/api/admin/staff", create_staff)
-    r.add_post("/api/admin/staff/{login}", update_staff)
-    r.add_get("/api/admin/kiosks", list_kiosks)
-    r.add_post("/api/admin/kiosks/{kiosk}/enrol", enrol_kiosk)
-    r.add_post("/api/admin/kiosks/{kiosk}/revoke", revoke_kiosk)
-    r.add_post("/api/kiosk/enrol", kiosk_enrol)
