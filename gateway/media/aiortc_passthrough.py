@@ -50,6 +50,8 @@ every sent frame (``RTCRtpSender._next_encoded_frame`` calls the encoder unless 
   gives up after :data:`GIVE_UP_AFTER`, drops to the next keyframe and asks for one.
 * **ICE host addresses**: ``aioice.ice.get_host_addresses`` is wrapped so that the gateway can
   restrict its host candidates (e.g. to loopback in tests).
+* **Fewer layers per received packet** (CPU only, same behaviour): see
+  :mod:`gateway.media.aiortc_fastpath`, installed with the rest.
 
 These are private names. :func:`check_compatibility` asserts each of them exists with the shape
 we use, and the test-suite calls it, so an aiortc upgrade that moves them fails loudly.
@@ -83,6 +85,8 @@ from aiortc.rtp import (
     pack_remb_fci,
     unpack_remb_fci,
 )
+
+from gateway.media import aiortc_fastpath
 
 VIDEO_CLOCK = 90000
 AUDIO_CLOCK = 48000
@@ -171,11 +175,15 @@ class MarkerJitterBuffer(JitterBuffer):
         self._hole_since = 0.0
         self._need_keyframe = False
         self._last_pli = float("-inf")
+        self._newest: int | None = None  # the furthest sequence number seen (mod 2^16)
         self.given_up = 0
         """Packets given up on (for the tests and the stats)."""
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
         pli, frame = super().add(packet)
+        seq = packet.sequence_number
+        if self._newest is None or 0 < (seq - self._newest) & 0xFFFF < 0x8000:
+            self._newest = seq
         now = self._clock()
         if frame is None:
             hole = self._first_hole()
@@ -203,7 +211,10 @@ class MarkerJitterBuffer(JitterBuffer):
         if origin is None:
             return None
         hole = None
-        for count in range(self._capacity):
+        # Every packet held lies between the origin and the newest one: look no further (this
+        # runs for most packets, and the buffer holds 512 slots).
+        span = self._capacity if self._newest is None else ((self._newest - origin) & 0xFFFF) + 1
+        for count in range(min(span, self._capacity)):
             packet = self._packets[(origin + count) % self._capacity]
             if packet is None:
                 if hole is None:
@@ -615,6 +626,7 @@ def check_compatibility() -> None:
         "use_ipv6",
     ]:
         problems.append("aioice.ice.get_host_addresses signature changed")
+    problems += aiortc_fastpath.check_compatibility()
     if problems:
         raise RuntimeError("aiortc internals changed: " + "; ".join(problems))
 
@@ -624,3 +636,4 @@ def install() -> None:
     check_compatibility()
     _receiver_mod.decoder_worker = _decoder_worker
     aioice.ice.get_host_addresses = _get_host_addresses
+    aiortc_fastpath.install()
