@@ -153,3 +153,46 @@ async def test_a_calls_rtp_goes_through_the_shortcut_and_arrives_whole() -> None
         passthrough.restrict_host_addresses(None)
         await offerer.close()
         await answerer.close()
+
+
+async def test_aiortcs_rembs_are_passed_on_at_most_every_200_ms_unless_much_lower() -> None:
+    """aiortc sends a REMB per packet while it sees overuse: one goes out per 200 ms, except a
+    drop of 3 % or more, which goes at once; a cap announced by the rule is never held back."""
+    from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, pack_remb_fci, unpack_remb_fci
+
+    sent: list[int] = []
+
+    class Receiver:
+        _RTCRtpReceiver__rtcp_ssrc = 1
+
+        async def _send_rtcp(self, packet: RtcpPsfbPacket) -> None:
+            sent.append(unpack_remb_fci(packet.fci)[0])
+
+        def getSynchronizationSources(self) -> list:  # noqa: N802 (aiortc's name)
+            return [type("S", (), {"source": 5})()]
+
+    now = [0.0]
+    receiver = Receiver()
+    upstream = passthrough.UpstreamRate(receiver, clock=functools.partial(now.__getitem__, 0))
+
+    async def aiortc_remb(bitrate: int) -> None:
+        packet = RtcpPsfbPacket(fmt=RTCP_PSFB_APP, ssrc=1, media_ssrc=0,
+                                fci=pack_remb_fci(bitrate, [5]))  # fmt: skip
+        await receiver._send_rtcp(packet)
+
+    await aiortc_remb(1_000_000)
+    for step in range(1, 10):  # every 10 ms, slowly lower, then up
+        now[0] = step * 0.01
+        await aiortc_remb(1_000_000 - step * 1000 if step < 5 else 1_100_000)
+    assert sent == [1_000_000] and upstream.skipped == 9
+    assert upstream.own == 1_100_000  # what the rule reads is always aiortc's latest
+    now[0] = 0.1
+    await aiortc_remb(960_000)  # 4 % lower: at once
+    now[0] = 0.15
+    await aiortc_remb(950_000)  # 1 % lower, too soon
+    now[0] = 0.31
+    await aiortc_remb(950_000)  # 210 ms later
+    assert sent == [1_000_000, 960_000, 950_000]
+    upstream.cap = 900_000
+    now[0] = 0.32
+    assert await upstream.announce() and sent[-1] == 900_000
