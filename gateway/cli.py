@@ -234,8 +234,23 @@ async def seed_demo_staff(app: web.Application, now: float) -> dict[str, Any]:
     return {"staff": staff, "kiosk_enrolment_code": code}
 
 
-async def run(args: argparse.Namespace) -> int:
+def serve(args: argparse.Namespace) -> int:
+    """``serve`` and ``demo``: build the configuration, then run on the loop it names."""
     config = from_environ(args.config, host=args.host, port=args.port, data_dir=args.data_dir)
+    factory = None
+    if config.event_loop == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            return _refuse(args.command, "event_loop = uvloop, mais uvloop n'est pas installé.")
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(run(args, config))
+
+
+async def run(args: argparse.Namespace, config: GatewayConfig | None = None) -> int:
+    if config is None:
+        config = from_environ(args.config, host=args.host, port=args.port, data_dir=args.data_dir)
     logging.basicConfig(
         level=config.log_level,
         stream=sys.stderr,
@@ -274,6 +289,7 @@ async def run(args: argparse.Namespace) -> int:
                 "redis": "embedded" if running.embedded else "external",
                 "pid": os.getpid(),
                 "owner": running.app[keys.ENGINE].owner,
+                "event_loop": type(loop).__module__.split(".")[0],  # asyncio or uvloop
             }
         )
         if args.json:
@@ -573,7 +589,7 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(recordings_command(args))
     if args.command == "slots":
         return asyncio.run(print_slots(args))
-    return asyncio.run(run(args))
+    return serve(args)
 
 
 if __name__ == "__main__":
