@@ -138,7 +138,8 @@ def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str,
         processes = args.processes if target_name == "parloir" else 1
         if target_name == "parloir":
             target = start_parloir(
-                work, calls, record=args.record, processes=processes, cpus=args.server_cpus
+                work, calls, record=args.record, processes=processes, cpus=args.server_cpus,
+                event_loop=args.event_loop,
             )
         elif target_name == "janus":
             target = start_janus_target(work, cpus=args.server_cpus)
@@ -256,6 +257,8 @@ def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str,
         "machine_busy_percent": round(100 * (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]), 1),
         "receivers": rows if args.keep_receivers else None,
     }  # fmt: skip
+    if target.extra.get("event_loop"):
+        result["event_loop"] = target.extra["event_loop"]
     if processes > 1:
         result.update({
             "processes": processes,
@@ -551,6 +554,8 @@ def main(argv: list[str] | None = None) -> int:
         help="diagnosis only: no recording on either server",
     )
     cmd.add_argument("--video-kbps", type=int, default=800, help="the clip's VP8 bitrate")
+    cmd.add_argument("--event-loop", choices=("asyncio", "uvloop"), default="asyncio",
+                     help="Parloir's event loop (event_loop: uvloop needs the extra)")  # fmt: skip
     cmd.add_argument(
         "--find-max",
         action="store_true",

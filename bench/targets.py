@@ -121,6 +121,7 @@ def start_parloir(
     record: bool = True,
     processes: int = 1,
     cpus: set[int] | None = None,
+    event_loop: str = "asyncio",
 ) -> Target:
     """``processes`` gateway processes on one Redis (embedded here, but external to each of
     them: ``REDIS_URL``), one recordings folder and one SMS outbox, each with its own port and
@@ -139,6 +140,7 @@ def start_parloir(
         PARLOIR_LOG_LEVEL="WARNING",
         PARLOIR_RECORD_CALLS="true" if record else "false",
         PARLOIR_RECORDINGS_DIR=str(workdir / "recordings"),
+        PARLOIR_EVENT_LOOP=event_loop,
     )
     if processes > 1:  # whichever process sends a code, the load generator reads one file
         env["PARLOIR_SMS_OUTBOX_PATH"] = str(workdir / "sms-outbox.jsonl")
@@ -161,7 +163,8 @@ def start_parloir(
         raise
     (proc, info), rest = started[0], started[1:]
     return Target("parloir", proc, info["url"], workdir, info["sms_outbox"], redis,
-                  more=[p for p, _i in rest], urls=[i["url"] for _p, i in started],
+                  extra={"event_loop": info.get("event_loop")}, more=[p for p, _i in rest],
+                  urls=[i["url"] for _p, i in started],
                   owners=[i.get("owner", "") for _p, i in started])  # fmt: skip
 
 

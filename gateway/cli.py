@@ -233,8 +233,23 @@ async def seed_demo_staff(app: web.Application, now: float) -> dict[str, Any]:
     return {"staff": staff, "kiosk_enrolment_code": code}
 
 
-async def run(args: argparse.Namespace) -> int:
+def serve(args: argparse.Namespace) -> int:
+    """``serve`` and ``demo``: build the configuration, then run on the loop it names."""
     config = from_environ(args.config, host=args.host, port=args.port, data_dir=args.data_dir)
+    factory = None
+    if config.event_loop == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            return _refuse(args.command, "event_loop = uvloop, mais uvloop n'est pas installé.")
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(run(args, config))
+
+
+async def run(args: argparse.Namespace, config: GatewayConfig | None = None) -> int:
+    if config is None:
+        config = from_environ(args.config, host=args.host, port=args.port, data_dir=args.data_dir)
     logging.basicConfig(
         level=config.log_level,
         stream=sys.stderr,
@@ -273,6 +288,7 @@ async def run(args: argparse.Namespace) -> int:
                 "redis": "embedded" if running.embedded else "external",
                 "pid": os.getpid(),
                 "owner": running.app[keys.ENGINE].owner,
+                "event_loop": type(loop).__module__.split(".")[0],  # asyncio or uvloop
             }
         )
         if args.json:
@@ -569,7 +585,9 @@ def main(argv: list[str] | None = None) -> int:
                 "check-texts": check_texts_command, "staff": staff_command,
                 "recordings": recordings_command, "slots": print_slots}  # fmt: skip
     try:
-        return asyncio.run(commands.get(args.command, run)(args))
+        if args.command in commands:
+            return asyncio.run(commands[args.command](args))
+        return serve(args)  # serve, demo: on the event loop the configuration names
     except ConfigError as exc:  # a bad setting: one sentence, no traceback
         return _refuse(args.command, f"configuration invalide : {exc}")
 

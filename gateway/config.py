@@ -80,6 +80,9 @@ class GatewayConfig:
     "The kiosk the demo books and enrols (real kiosks are enrolled by an administrator)."
     ice_host_addresses: tuple[str, ...] = ()
     "Only gather ICE host candidates on these local addresses (empty: every interface)."
+    event_loop: str = "asyncio"
+    "``asyncio`` (Python's loop) or ``uvloop`` (libuv's, the ``uvloop`` extra; see the README's "
+    "*Benchmark* for what it saves)."
     ice_public_ip: str = ""
     "Public IP of a 1:1 NAT in front of the gateway, added to its ICE candidates."
     stun_urls: tuple[str, ...] = ()
@@ -215,6 +218,8 @@ class GatewayConfig:
     def __post_init__(self) -> None:
         if self.lang not in ("fr", "en"):
             raise ConfigError(f"lang must be fr or en, not {self.lang!r}")
+        if self.event_loop not in ("asyncio", "uvloop"):
+            raise ConfigError(f"event_loop must be asyncio or uvloop, not {self.event_loop!r}")
         if self.call_max_seconds <= 0 or self.code_validity_seconds <= 0:
             raise ConfigError("call_max_seconds and code_validity_seconds must be positive")
         if self.reconnect_grace_seconds < 0 or not self.media_silence_seconds > 0:

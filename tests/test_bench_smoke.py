@@ -7,6 +7,7 @@ benchmark's own runs, not to the test suite)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -27,6 +28,7 @@ def test_bench_runs_one_call_and_reports_both_directions(tmp_path: Path) -> None
     report = json.loads((tmp_path / "last.json").read_text())
     (point,) = report["points"]
     assert point["target"] == "parloir" and point["connected"] == 1, point.get("errors")
+    assert point["event_loop"] == "asyncio"  # the default
     frames = {row["label"]: row["frames"] for row in point["receivers"]}
     assert frames["call0/kiosk/video"] > 0 and frames["call0/relative/video"] > 0, frames
     assert frames["call0/kiosk/audio"] > 0 and frames["call0/relative/audio"] > 0, frames
@@ -34,6 +36,23 @@ def test_bench_runs_one_call_and_reports_both_directions(tmp_path: Path) -> None
     assert point["cpu_seconds"] > 0 and point["rss_mb"] > 0
     assert point["join_s_max"] is not None and point["delay_samples"] > 0
     assert "| 1 | parloir |" in done.stdout
+
+
+@pytest.mark.skipif(importlib.util.find_spec("uvloop") is None, reason="uvloop not installed")
+def test_the_gateway_carries_a_call_on_uvloop(tmp_path: Path) -> None:
+    """event_loop = uvloop (the bench's --event-loop): the gateway runs on libuv's loop (it says
+    so when it starts) and a recorded call's media flows both ways through it."""
+    argv = [sys.executable, "-m", "bench", "run", "--calls", "1", "--seconds", "3",
+            "--warmup", "1", "--viewers", "0", "--no-baseline", "--no-janus", "--keep-receivers",
+            "--event-loop", "uvloop", "--out", str(tmp_path)]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    (point,) = json.loads((tmp_path / "last.json").read_text())["points"]
+    assert point["event_loop"] == "uvloop" and point["connected"] == 1, point.get("errors")
+    frames = {row["label"]: row["frames"] for row in point["receivers"]}
+    for label in ("kiosk/video", "relative/video", "kiosk/audio", "relative/audio"):
+        assert frames[f"call0/{label}"] > 0, frames
+    assert point["recordings"]["kinds"] and point["recordings"]["mb"] > 0
 
 
 @pytest.mark.skipif(not janus.available(), reason="Debian's janus is not installed")

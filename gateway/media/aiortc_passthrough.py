@@ -51,6 +51,8 @@ every sent frame (``RTCRtpSender._next_encoded_frame`` calls the encoder unless 
   gives up after :data:`GIVE_UP_AFTER`, drops to the next keyframe and asks for one.
 * **ICE host addresses**: ``aioice.ice.get_host_addresses`` is wrapped so that the gateway can
   restrict its host candidates (e.g. to loopback in tests).
+* **Fewer layers per received packet** (CPU only, same behaviour): see
+  :mod:`gateway.media.aiortc_fastpath`, installed with the rest.
 
 These are private names. :func:`check_compatibility` asserts each of them exists with the shape
 we use, and the test-suite calls it, so an aiortc upgrade that moves them fails loudly.
@@ -85,6 +87,8 @@ from aiortc.rtp import (
     unpack_remb_fci,
 )
 
+from gateway.media import aiortc_fastpath
+
 VIDEO_CLOCK = 90000
 AUDIO_CLOCK = 48000
 
@@ -92,6 +96,10 @@ GIVE_UP_AFTER = 0.3
 """Seconds a video frame may wait for a missing packet (NACK/RTX answer within one RTT)."""
 NO_LIMIT_BPS = 10_000_000
 """The REMB that lifts a cap we set (above what a browser sends for one 640x480 stream)."""
+REMB_MIN_INTERVAL = 0.2
+"""Seconds between two of aiortc's REMBs passed on, unless the second is much lower."""
+REMB_DROP = 0.97
+"""A REMB at most this fraction of the last one sent goes at once (libwebrtc: 3 % lower)."""
 
 PacketCallback = Callable[[av.Packet | None], None]
 """Called with each received encoded frame as an ``av.Packet``; ``None`` when the source ends."""
@@ -172,11 +180,15 @@ class MarkerJitterBuffer(JitterBuffer):
         self._hole_since = 0.0
         self._need_keyframe = False
         self._last_pli = float("-inf")
+        self._newest: int | None = None  # the furthest sequence number seen (mod 2^16)
         self.given_up = 0
         """Packets given up on (for the tests and the stats)."""
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
         pli, frame = super().add(packet)
+        seq = packet.sequence_number
+        if self._newest is None or 0 < (seq - self._newest) & 0xFFFF < 0x8000:
+            self._newest = seq
         now = self._clock()
         if frame is None:
             hole = self._first_hole()
@@ -204,7 +216,10 @@ class MarkerJitterBuffer(JitterBuffer):
         if origin is None:
             return None
         hole = None
-        for count in range(self._capacity):
+        # Every packet held lies between the origin and the newest one: look no further (this
+        # runs for most packets, and the buffer holds 512 slots).
+        span = self._capacity if self._newest is None else ((self._newest - origin) & 0xFFFF) + 1
+        for count in range(min(span, self._capacity)):
             packet = self._packets[(origin + count) % self._capacity]
             if packet is None:
                 if hole is None:
@@ -399,10 +414,20 @@ class UpstreamRate:
     out as the larger of the gateway's and :attr:`forward_loss` (the far receiver's). Between
     aiortc's REMBs, :meth:`announce` sends one itself, so that a cap set or lifted takes effect
     at once.
+    While aiortc's delay detector says "overusing" (a busy machine is enough), aiortc sends a
+    REMB for every packet received, hundreds a second, each one RTCP packet protected and sent:
+    one is sent at most every :data:`REMB_MIN_INTERVAL` unless it is :data:`REMB_DROP` lower
+    than the last one sent (libwebrtc's rule), the others are only kept as :attr:`own`.
     """
 
-    def __init__(self, receiver: RTCRtpReceiver) -> None:
+    def __init__(
+        self, receiver: RTCRtpReceiver, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.receiver = receiver
+        self._clock = clock
+        self.sent_at = float("-inf")
+        self.skipped = 0
+        """aiortc's REMBs not sent (too soon after the last, not low enough)."""
         self.own: int | None = None
         self.cap: int | None = None
         self.forward_loss = 0.0
@@ -420,8 +445,16 @@ class UpstreamRate:
                 else:
                     self.own = bitrate
                     value = bitrate if self.cap is None else min(bitrate, self.cap)
+                    now = self._clock()
+                    if (
+                        self.sent is not None
+                        and now - self.sent_at < REMB_MIN_INTERVAL
+                        and value > self.sent * REMB_DROP
+                    ):
+                        self.skipped += 1
+                        return
                     packet.fci = pack_remb_fci(value, ssrcs)
-                    self.sent = value
+                    self.sent, self.sent_at = value, now
             elif isinstance(packet, RtcpRrPacket) and self.forward_loss > 0:
                 far = min(255, int(self.forward_loss * 256))
                 for block in packet.reports:
@@ -449,7 +482,7 @@ class UpstreamRate:
         packet = RtcpPsfbPacket(
             fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(value, ssrcs)
         )
-        self.sent = value
+        self.sent, self.sent_at = value, self._clock()
         await self._send(packet)
         return True
 
@@ -626,6 +659,7 @@ def check_compatibility() -> None:
         "use_ipv6",
     ]:
         problems.append("aioice.ice.get_host_addresses signature changed")
+    problems += aiortc_fastpath.check_compatibility()
     if problems:
         raise RuntimeError("aiortc internals changed: " + "; ".join(problems))
 
@@ -635,3 +669,4 @@ def install() -> None:
     check_compatibility()
     _receiver_mod.decoder_worker = _decoder_worker
     aioice.ice.get_host_addresses = _get_host_addresses
+    aiortc_fastpath.install()
