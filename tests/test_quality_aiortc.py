@@ -233,6 +233,7 @@ async def test_sound_only_by_choice_overrides_the_controller_and_camera_off_is_n
         # The link recovers, yet nothing is probed nor resumed: no video reaches the relative
         # for a whole probe period and more; the relative puts no cap on the kiosk.
         c.weak.bitrate = None
+        await asyncio.sleep(0.5)  # frames already on their way when the choice was made
         video_then = c.relative.received["video"]
         probes = [h for h in c.call.quality.history if h[1] == _leg("relative")]
         await asyncio.sleep(bw.PROBE_EVERY + bw.PROBE_FOR + 1)
