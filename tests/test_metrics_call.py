@@ -74,6 +74,7 @@ async def test_call_series_appear_move_and_go(gateway_factory) -> None:
     assert 0 <= backlog < QUEUE_LIMIT
     assert "parloir_recording_failures_total" not in second  # none failed
     assert value(before, "parloir_sms_attempts_total", status="sent") == 1  # the code's SMS
+    assert value(second, "parloir_sms_outcomes_total", status="sent") == 1  # its latest word
     assert 0 <= value(second, "parloir_join_seconds_sum") < 20  # tenths: a fast join is 0
     assert value(second, "parloir_join_seconds_bucket", le="+Inf") == 1
     for leg in ("kiosk", "relative"):

@@ -148,6 +148,17 @@ class ProcessCollector:
         for status, n in sorted(getattr(worker, "counts", {}).items()):
             sms.add_metric([status], n)
         yield sms
+        # What became of the codes' SMS in the end, receipts included (counted by the call's
+        # own process, once each): sent, delivered (the operator's receipt) or failed.
+        outcomes = CounterMetricFamily(
+            "parloir_sms_outcomes",
+            "Code SMS of this process's calls, by their latest word: sent, delivered, failed.",
+            labels=["status"],
+        )
+        for (event, label), value in sorted(counts.items()):
+            if event == "sms_outcome":
+                outcomes.add_metric([label], value)
+        yield outcomes
         failed = CounterMetricFamily(
             "parloir_recording_failures", "Recordings abandoned here, by reason.", labels=["reason"]
         )

@@ -470,6 +470,7 @@ class Call:
     async def sms_status(self, status: str, reason: str) -> None:
         """What became of the code's SMS: into the call's events, and to the kiosk."""
         if status in ("sent", "delivered", "failed"):  # the outcomes, not the steps
+            self.engine.counts["sms_outcome", status] += 1
             # The latest word also goes into the call's record, so that the monitoring list
             # reads one hash per call instead of its whole event stream.
             await self.engine.records.save(
