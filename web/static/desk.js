@@ -14,8 +14,6 @@
 'use strict';
 
 (function () {
-  const GUARD_KEY = 'parloir.desk.guard';
-
   const TEXTS = {
     fr: {
       'lang.switch': 'English',
@@ -54,9 +52,6 @@
       /* Desk */
       'desk.page.title': 'Parloir — Réservations de visiophonie',
       'desk.title': 'Réservations de visiophonie',
-      'desk.guard.label': 'Agent (nom ou matricule)',
-      'desk.guard.hint': 'Gardé sur ce poste ; inscrit sur chaque réservation, annulation et signature.',
-      'desk.guard.missing': 'Indiquez d’abord votre nom ou matricule d’agent (en haut de la page).',
       'desk.search.title': 'Rechercher une personne détenue',
       'desk.search.label': 'Numéro d’écrou ou nom',
       'desk.search.submit': 'Rechercher',
@@ -300,9 +295,6 @@
 
       'desk.page.title': 'Parloir — Video call bookings',
       'desk.title': 'Video call bookings',
-      'desk.guard.label': 'Officer (name or number)',
-      'desk.guard.hint': 'Kept on this computer; written on every booking, cancellation and signature.',
-      'desk.guard.missing': 'First enter your name or officer number (top of the page).',
       'desk.search.title': 'Find a prisoner',
       'desk.search.label': 'Prison number or name',
       'desk.search.submit': 'Search',
@@ -510,7 +502,7 @@
 
   const kit = window.ParloirStaffKit(TEXTS);
   const {
-    renderers, t, known, say, setLang, initLang, $, h, fill, setInvalid, storageGet, storageSet,
+    renderers, t, known, say, setLang, initLang, $, h, fill, setInvalid,
   } = kit;
 
   function badge(text, kind) {
@@ -691,32 +683,6 @@
       returnFocus: null,
     };
     const params = new URLSearchParams(window.location.search);
-
-    /* --- guard --- */
-    const guardInput = $('guard');
-    guardInput.value = storageGet(GUARD_KEY) || '';
-    guardInput.addEventListener('input', () => {
-      storageSet(GUARD_KEY, guardInput.value.trim());
-      if (guardInput.value.trim()) {
-        setInvalid(guardInput, false);
-        say($('guard-error'), '');
-      }
-    });
-
-    function guard(errorEl) {
-      const value = guardInput.value.trim();
-      if (value) return value;
-      setInvalid(guardInput, true);
-      say($('guard-error'), () => t('desk.guard.missing'));
-      if (errorEl && errorEl !== $('guard-error')) say(errorEl, () => t('desk.guard.missing'));
-      return null;
-    }
-
-    function needGuard() {
-      const value = guard();
-      if (!value) guardInput.focus();
-      return value;
-    }
 
     /* --- search --- */
     $('search-form').addEventListener('submit', async (event) => {
@@ -916,12 +882,9 @@
     /* --- charter signature --- */
     $('sign-charter').addEventListener('click', async () => {
       if (!S.file) return;
-      const who = needGuard();
-      if (!who) return;
       const button = $('sign-charter');
       button.disabled = true;
-      const res = await post('/api/desk/detainees/' + encodeURIComponent(S.file.detainee.number) + '/charter',
-        { guard: who });
+      const res = await post('/api/desk/detainees/' + encodeURIComponent(S.file.detainee.number) + '/charter', {});
       button.disabled = false;
       if (!res.ok) {
         say($('file-error'), res.data.message);
@@ -976,8 +939,6 @@
       if (!S.file) return;
       say($('corr-error'), '');
       if (!checkRequired([$('corr-name'), $('corr-phone')], $('corr-error'))) return;
-      const who = guard($('corr-error'));
-      if (!who) return;
       const body = {
         name: $('corr-name').value.trim(),
         phone: $('corr-phone').value.trim(),
@@ -986,7 +947,6 @@
         lawyer: $('corr-lawyer').checked,
         minor: minorBox.checked,
         consent_by: minorBox.checked ? $('corr-consent').value.trim() : '',
-        guard: who,
       };
       const path = S.editingCorr
         ? '/api/desk/correspondents/' + encodeURIComponent(S.editingCorr.id)
@@ -1052,8 +1012,6 @@
       const required = [$('d-number'), $('d-last'), $('d-first')];
       if (!S.editingDetainee) required.push($('d-code'));
       if (!checkRequired(required, $('detainee-error'))) return;
-      const who = guard($('detainee-error'));
-      if (!who) return;
       const body = {
         number: $('d-number').value.trim(),
         last_name: $('d-last').value.trim(),
@@ -1063,7 +1021,6 @@
         cell: $('d-cell').value.trim(),
         access_code: $('d-code').value.trim(),
         status: $('d-status').value,
-        guard: who,
       };
       const button = $('detainee-submit');
       button.disabled = true;
@@ -1229,7 +1186,6 @@
         $('search-q').focus();
         return;
       }
-      if (!needGuard()) return;
       S.slot = slot;
       S.returnFocus = trigger;
       const d = S.file.detainee;
@@ -1278,8 +1234,7 @@
         select.focus();
         return;
       }
-      const who = guard($('book-error'));
-      if (!who || !S.slot || !S.file) return;
+      if (!S.slot || !S.file) return;
       const button = $('book-confirm');
       button.disabled = true;
       say($('book-error'), '');
@@ -1288,7 +1243,6 @@
         correspondent: select.value,
         kiosk: S.kiosk,
         start: S.slot.start,
-        guard: who,
       });
       button.disabled = false;
       if (!res.ok) {
@@ -1330,7 +1284,6 @@
 
     /* --- cancellation --- */
     function openCancel(b, trigger) {
-      if (!needGuard()) return;
       S.cancelling = b;
       S.returnFocus = trigger;
       say($('cancel-what'), () => t('desk.cancel.what', {
@@ -1357,12 +1310,10 @@
         reasonInput.focus();
         return;
       }
-      const who = guard($('cancel-error'));
-      if (!who) return;
       const button = $('cancel-confirm');
       button.disabled = true;
       const res = await post('/api/desk/bookings/' + encodeURIComponent(b.id) + '/cancel',
-        { guard: who, reason: reasonInput.value.trim() });
+        { reason: reasonInput.value.trim() });
       button.disabled = false;
       if (!res.ok) {
         say($('cancel-error'), res.data.message);
