@@ -2,10 +2,11 @@
  * kept in localStorage and switched by #lang-toggle), a tiny DOM helper, field marking, and the
  * staff navigation (rendered here once, from /api/staff/me, on every page signed in through
  * staff-session.js). Each page calls window.ParloirStaffKit(TEXTS) with its own dictionary; the
- * kit's own texts (SHARED) fill what the page's lacks. No inline code (CSP).
+ * kit's own texts (SHARED_TEXTS) fill what the page's lacks. No inline code (CSP).
+ * An ES module (<script type="module">, no build step): page modules import makeStaffKit; the
+ * pages still written as classic scripts call window.ParloirStaffKit, loaded after this one
+ * (module and deferred scripts run in document order).
  */
-'use strict';
-
 /** The staff pages, in the navigation's order, with the text of their link. Which of them a
  *  member sees is the server's answer (/api/staff/me's `pages`, from gateway/core/roles.py's
  *  matrix): this list only orders and names them. `nav` keeps the desk's chosen day in a link. */
@@ -56,7 +57,7 @@ const SHARED_TEXTS = {
   },
 };
 
-window.ParloirStaffKit = function makeStaffKit(TEXTS) {
+export function makeStaffKit(TEXTS) {
   const LANGS = ['fr', 'en'];
   const LANG_KEY = 'parloir.lang';
 
@@ -304,4 +305,7 @@ window.ParloirStaffKit = function makeStaffKit(TEXTS) {
     renderers, t, known, say, setLang, initLang, applyI18n, $, h, fill, setInvalid,
     storageGet, storageSet, call, setTimeZone, format,
   };
-};
+}
+
+// The pages whose script is not a module yet (and the kiosk's enrolment page) find the kit here.
+window.ParloirStaffKit = makeStaffKit;
