@@ -3,9 +3,10 @@
  * staff navigation (rendered here once, from /api/staff/me, on every page signed in through
  * staff-session.js). Each page calls window.ParloirStaffKit(TEXTS) with its own dictionary; the
  * kit's own texts (SHARED_TEXTS) fill what the page's lacks. No inline code (CSP).
- * An ES module (<script type="module">, no build step): page modules import makeStaffKit; the
- * pages still written as classic scripts call window.ParloirStaffKit, loaded after this one
- * (module and deferred scripts run in document order).
+ * An ES module (<script type="module">, no build step): each staff page's module imports
+ * makeStaffKit. The kiosk's enrolment page, a classic script, loads this module before its own
+ * deferred script (module and deferred scripts run in document order) and calls
+ * window.ParloirStaffKit.
  */
 /** The staff pages, in the navigation's order, with the text of their link. Which of them a
  *  member sees is the server's answer (/api/staff/me's `pages`, from gateway/core/roles.py's
@@ -307,5 +308,5 @@ export function makeStaffKit(TEXTS) {
   };
 }
 
-// The pages whose script is not a module yet (and the kiosk's enrolment page) find the kit here.
+// For the kiosk's enrolment page (a classic script).
 window.ParloirStaffKit = makeStaffKit;
