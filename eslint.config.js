@@ -18,4 +18,12 @@ module.exports = [
       'no-undef': 'error',
     },
   },
+  {
+    // The staff pages' ES modules (<script type="module">, no build step): the shared kit and
+    // one module per page. The relative's and the kiosk's pages are classic scripts.
+    files: ['web/static/staff-kit.js', 'web/static/audit.js', 'web/static/admin.js',
+      'web/static/direction.js', 'web/static/recordings.js', 'web/static/monitor.js',
+      'web/static/regie.js', 'web/static/desk.js', 'web/static/login.js'],
+    languageOptions: { sourceType: 'module' },
+  },
 ];

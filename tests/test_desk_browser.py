@@ -109,7 +109,8 @@ async def test_guard_books_prints_lists_and_cancels(gateway_factory) -> None:
         await expect(page.locator("#identity")).to_contain_text("cellule 214")
         await expect(page.locator("#account-balance")).to_have_text("50,00\u00a0€")
         await expect(page.locator("#corr-list")).to_contain_text("+33 6 •• •• •• 78")
-        assert (await page.input_value("#guard")).startswith(GUARD + " (")
+        # No "agent" field: the server writes the signed-in member on the booking.
+        assert await page.locator("#guard").count() == 0
 
         # Two clicks: a free slot, then confirm (the only authorised correspondent is chosen).
         slot = await _first_free_slot(page)
@@ -127,6 +128,7 @@ async def test_guard_books_prints_lists_and_cancels(gateway_factory) -> None:
         await expect(cell).to_have_attribute("data-state", "booked")
         await expect(cell).to_contain_text(NAME)
         await expect(page.locator("#bookings-coming")).to_contain_text(receipt)
+        await expect(page.locator("#bookings-coming")).to_contain_text(f"Réservée par {GUARD} (")
         await expect(page.locator("#account-held")).not_to_have_text("0,00\u00a0€")
         await screenshot(page, "desk-booked")
 

@@ -1,10 +1,64 @@
 /* Parloir — what every staff page's script shares: texts in French and English (the language
- * kept in localStorage and switched by #lang-toggle), a tiny DOM helper, field marking.
- * Each page calls window.ParloirStaffKit(TEXTS) with its own dictionary. No inline code (CSP).
+ * kept in localStorage and switched by #lang-toggle), a tiny DOM helper, field marking, and the
+ * staff navigation (rendered here once, from /api/staff/me, on every page signed in through
+ * staff-session.js). Each page calls window.ParloirStaffKit(TEXTS) with its own dictionary; the
+ * kit's own texts (SHARED_TEXTS) fill what the page's lacks. No inline code (CSP).
+ * An ES module (<script type="module">, no build step): each staff page's module imports
+ * makeStaffKit. The kiosk's enrolment page, a classic script, loads this module before its own
+ * deferred script (module and deferred scripts run in document order) and calls
+ * window.ParloirStaffKit.
  */
-'use strict';
+/** The staff pages, in the navigation's order, with the text of their link. Which of them a
+ *  member sees is the server's answer (/api/staff/me's `pages`, from gateway/core/roles.py's
+ *  matrix): this list only orders and names them. `nav` keeps the desk's chosen day in a link. */
+const STAFF_PAGES = [
+  { path: '/desk', key: 'staffnav.desk', keyWithout: { book: 'staffnav.files' } },
+  { path: '/desk/jour', key: 'staffnav.day', nav: 'day' },
+  { path: '/desk/mouvements', key: 'staffnav.movements', nav: 'movements' },
+  { path: '/desk/charte', key: 'staffnav.charter' },
+  { path: '/desk/import', key: 'staffnav.import' },
+  { path: '/monitor', key: 'staffnav.monitor' },
+  { path: '/enregistrements', key: 'staffnav.recordings' },
+  { path: '/audit', key: 'staffnav.audit' },
+  { path: '/direction', key: 'staffnav.direction' },
+  { path: '/regie', key: 'staffnav.regie' },
+  { path: '/admin', key: 'staffnav.admin' },
+];
 
-window.ParloirStaffKit = function makeStaffKit(TEXTS) {
+const SHARED_TEXTS = {
+  fr: {
+    'staffnav.label': 'Pages des agents',
+    'staffnav.desk': 'Réservations',
+    'staffnav.files': 'Dossiers',
+    'staffnav.day': 'Planning du jour',
+    'staffnav.movements': 'Liste des mouvements',
+    'staffnav.charter': 'Charte',
+    'staffnav.import': 'Import CSV',
+    'staffnav.monitor': 'Appels en cours',
+    'staffnav.recordings': 'Enregistrements',
+    'staffnav.audit': 'Journal d’audit',
+    'staffnav.direction': 'Sanctions et durées',
+    'staffnav.regie': 'Régie',
+    'staffnav.admin': 'Comptes et bornes',
+  },
+  en: {
+    'staffnav.label': 'Staff pages',
+    'staffnav.desk': 'Bookings',
+    'staffnav.files': 'Files',
+    'staffnav.day': 'Day planning',
+    'staffnav.movements': 'Movement list',
+    'staffnav.charter': 'Charter',
+    'staffnav.import': 'CSV import',
+    'staffnav.monitor': 'Calls in progress',
+    'staffnav.recordings': 'Recordings',
+    'staffnav.audit': 'Audit log',
+    'staffnav.direction': 'Sanctions and durations',
+    'staffnav.regie': 'Accounts office',
+    'staffnav.admin': 'Accounts and kiosks',
+  },
+};
+
+export function makeStaffKit(TEXTS) {
   const LANGS = ['fr', 'en'];
   const LANG_KEY = 'parloir.lang';
 
@@ -30,9 +84,12 @@ window.ParloirStaffKit = function makeStaffKit(TEXTS) {
   let lang = detectLang();
   const renderers = [];
 
+  const has = (dict, key) => Boolean(dict) && Object.prototype.hasOwnProperty.call(dict, key);
+
   function t(key, vars) {
-    const dict = TEXTS[lang] || TEXTS.fr;
-    let text = Object.prototype.hasOwnProperty.call(dict, key) ? dict[key] : TEXTS.fr[key];
+    let text;
+    if (has(TEXTS.fr, key)) text = has(TEXTS[lang], key) ? TEXTS[lang][key] : TEXTS.fr[key];
+    else if (has(SHARED_TEXTS.fr, key)) text = (SHARED_TEXTS[lang] || SHARED_TEXTS.fr)[key];
     if (text === undefined) return key;
     if (vars) {
       text = text.replace(/\{(\w+)\}/g, (m, name) =>
@@ -42,7 +99,7 @@ window.ParloirStaffKit = function makeStaffKit(TEXTS) {
   }
 
   function known(key) {
-    return Object.prototype.hasOwnProperty.call(TEXTS.fr, key);
+    return has(TEXTS.fr, key) || has(SHARED_TEXTS.fr, key);
   }
 
   function applyI18n() {
@@ -203,10 +260,53 @@ window.ParloirStaffKit = function makeStaffKit(TEXTS) {
     }
   }
 
+  /* ----------------------------------------------------------- navigation */
+
+  /** The links to the staff pages the member's roles open (me.pages), after the brand in the
+   *  top bar; the page shown is marked aria-current="page". Links are plain <a>: Tab reaches
+   *  them, Enter follows them. Texts are data-i18n keys, so the language toggle renews them. */
+  function renderNav(me) {
+    const bar = document.querySelector('header.topbar');
+    if (!bar || document.getElementById('staff-nav')) return;
+    const open = new Set(me.pages || []);
+    const granted = new Set(me.permissions || []);
+    const here = window.location.pathname.replace(/\/+$/, '') || '/';
+    const date = new URLSearchParams(window.location.search).get('date');
+    const items = STAFF_PAGES.filter((p) => open.has(p.path)).map((p) => {
+      const without = Object.keys(p.keyWithout || {}).find((perm) => !granted.has(perm));
+      const key = without ? p.keyWithout[without] : p.key;
+      const href = p.path + (p.nav && date ? '?date=' + encodeURIComponent(date) : '');
+      return h('li', null, h('a', {
+        href, 'aria-current': p.path === here ? 'page' : null,
+        dataset: Object.assign({ i18n: key }, p.nav ? { nav: p.nav } : {}), text: t(key),
+      }));
+    });
+    if (!items.length) return;
+    const nav = h('nav', {
+      id: 'staff-nav', class: 'staff-nav', 'aria-label': t('staffnav.label'),
+      dataset: { i18nAttr: 'aria-label:staffnav.label' },
+    }, h('ul', null, items));
+    const brand = bar.querySelector('.brand');
+    if (brand) brand.after(nav); else bar.prepend(nav);
+  }
+
+  if (window.ParloirStaff && window.ParloirStaff.ready) {
+    window.ParloirStaff.ready.then((me) => {
+      if (document.readyState === 'loading') {
+        document.addEventListener('DOMContentLoaded', () => renderNav(me));
+      } else {
+        renderNav(me);
+      }
+    }).catch(() => { /* no session: staff-session.js goes to the sign-in page */ });
+  }
+
   return {
     get lang() { return lang; },
     get timeZone() { return timeZone; },
     renderers, t, known, say, setLang, initLang, applyI18n, $, h, fill, setInvalid,
     storageGet, storageSet, call, setTimeZone, format,
   };
-};
+}
+
+// For the kiosk's enrolment page (a classic script).
+window.ParloirStaffKit = makeStaffKit;

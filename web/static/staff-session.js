@@ -4,7 +4,7 @@
  *  - a 401 from the API (session over) sends back to /connexion, then back here;
  *  - shows who is signed in and a sign-out button in the top bar; hides links to pages and
  *    parts of pages (data-needs="permission") the member's roles do not open;
- *  - puts the member's name in the pages' "agent" fields (#guard, #staff, #actor), read only:
+ *  - puts the member's name in the pages' "agent" fields (#staff, #actor), read only:
  *    the server writes the signed-in member anyway.
  * window.ParloirStaff.ready resolves with the member ({login, name, roles, permissions, ...}).
  */
@@ -108,7 +108,7 @@
     // page's script adds later are hidden as well. The server refuses them anyway.
     (me.permissions || []).forEach((p) => document.documentElement.classList.add('can-' + p));
     document.documentElement.classList.add('staff-known');
-    ['guard', 'staff', 'actor'].forEach((id) => {
+    ['staff', 'actor'].forEach((id) => {
       const input = document.getElementById(id);
       if (!input || input.tagName !== 'INPUT') return;
       input.value = me.name + ' (' + me.login + ')';
