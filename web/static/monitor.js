@@ -181,13 +181,8 @@ const TEXTS = {
 const kit = makeStaffKit(TEXTS);
 const {
   renderers, t, known, say, setLang, initLang, $, h, fill, setInvalid, storageGet, storageSet,
+  get, post,
 } = kit;
-
-/* ------------------------------------------------------------------- API */
-
-const request = kit.call;
-const get = (path) => request('GET', path);
-const post = (path, body) => request('POST', path, body);
 
 /* ----------------------------------------------------------- formatting */
 

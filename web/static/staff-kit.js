@@ -305,6 +305,8 @@ export function makeStaffKit(TEXTS) {
     get timeZone() { return timeZone; },
     renderers, t, known, say, setLang, initLang, applyI18n, $, h, fill, setInvalid,
     storageGet, storageSet, call, setTimeZone, format,
+    get: (path) => call('GET', path),
+    post: (path, body) => call('POST', path, body),
   };
 }
 
