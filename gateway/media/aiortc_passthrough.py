@@ -96,10 +96,6 @@ GIVE_UP_AFTER = 0.3
 """Seconds a video frame may wait for a missing packet (NACK/RTX answer within one RTT)."""
 NO_LIMIT_BPS = 10_000_000
 """The REMB that lifts a cap we set (above what a browser sends for one 640x480 stream)."""
-REMB_MIN_INTERVAL = 0.2
-"""Seconds between two of aiortc's REMBs passed on, unless the second is much lower."""
-REMB_DROP = 0.97
-"""A REMB at most this fraction of the last one sent goes at once (libwebrtc: 3 % lower)."""
 
 PacketCallback = Callable[[av.Packet | None], None]
 """Called with each received encoded frame as an ``av.Packet``; ``None`` when the source ends."""
@@ -414,20 +410,10 @@ class UpstreamRate:
     out as the larger of the gateway's and :attr:`forward_loss` (the far receiver's). Between
     aiortc's REMBs, :meth:`announce` sends one itself, so that a cap set or lifted takes effect
     at once.
-    While aiortc's delay detector says "overusing" (a busy machine is enough), aiortc sends a
-    REMB for every packet received, hundreds a second, each one RTCP packet protected and sent:
-    one is sent at most every :data:`REMB_MIN_INTERVAL` unless it is :data:`REMB_DROP` lower
-    than the last one sent (libwebrtc's rule), the others are only kept as :attr:`own`.
     """
 
-    def __init__(
-        self, receiver: RTCRtpReceiver, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, receiver: RTCRtpReceiver) -> None:
         self.receiver = receiver
-        self._clock = clock
-        self.sent_at = float("-inf")
-        self.skipped = 0
-        """aiortc's REMBs not sent (too soon after the last, not low enough)."""
         self.own: int | None = None
         self.cap: int | None = None
         self.forward_loss = 0.0
@@ -445,16 +431,8 @@ class UpstreamRate:
                 else:
                     self.own = bitrate
                     value = bitrate if self.cap is None else min(bitrate, self.cap)
-                    now = self._clock()
-                    if (
-                        self.sent is not None
-                        and now - self.sent_at < REMB_MIN_INTERVAL
-                        and value > self.sent * REMB_DROP
-                    ):
-                        self.skipped += 1
-                        return
                     packet.fci = pack_remb_fci(value, ssrcs)
-                    self.sent, self.sent_at = value, now
+                    self.sent = value
             elif isinstance(packet, RtcpRrPacket) and self.forward_loss > 0:
                 far = min(255, int(self.forward_loss * 256))
                 for block in packet.reports:
@@ -482,7 +460,7 @@ class UpstreamRate:
         packet = RtcpPsfbPacket(
             fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(value, ssrcs)
         )
-        self.sent, self.sent_at = value, self._clock()
+        self.sent = value
         await self._send(packet)
         return True
 
