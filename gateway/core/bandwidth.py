@@ -149,6 +149,8 @@ class ReceiverRule:
                 self._loss_cap = None  # the probe measures afresh
         else:
             self._watch_probe(now, loss)
+        if now < self._remb_ignored_until:
+            remb = None  # a resume at this very update starts the grace too
         cap = self._cap(_min(remb, self._loss_cap), own)  # after a resume set the loss cap
         visible = {before, self.video} != {Video.PAUSED, Video.PROBING}
         return Decision(cap=cap, video=self.video, changed=before is not self.video and visible)

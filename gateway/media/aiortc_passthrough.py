@@ -486,11 +486,23 @@ class PacedSender:
         self._last = clock()
         self.delayed = 0.0
         """Seconds the sender was held, in all (for the stats)."""
+        self.first_sequence: int | None = None
+        """After :meth:`mark_next`, the sequence number of the sender's next packet."""
+        self._marking = False
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
 
+    def mark_next(self) -> None:
+        """Note the sequence number of the sender's next packet in :attr:`first_sequence`."""
+        self.first_sequence = None
+        self._marking = True
+
     async def _send_rtp(self, data: bytes) -> None:
+        if self._marking and len(data) >= 12 and not 200 <= data[1] <= 206:
+            if int.from_bytes(data[8:12], "big") == self._sender._ssrc:
+                self.first_sequence = int.from_bytes(data[2:4], "big")
+                self._marking = False
         rate = self.rate
         if rate and len(data) >= 12 and not 200 <= data[1] <= 206:  # RTP, not RTCP
             if int.from_bytes(data[8:12], "big") == self._sender._ssrc:
