@@ -20,6 +20,7 @@ from gateway.core import csv_import
 from gateway.core.codes import code_minutes
 from gateway.core.i18n import pick_lang
 from gateway.core.receipt_pdf import ReceiptData, render_receipt
+from gateway.core.records import Booking, Correspondent, Detainee, DirectoryError, to_e164
 from gateway.core.text import TextRefused
 from gateway.core.text import clean as clean_text
 from gateway.http import appkeys as keys
@@ -28,15 +29,7 @@ from gateway.http.public_api import load_json, read_limited
 from gateway.http.staff_auth import actor
 from gateway.service.sms import mask_phone
 from gateway.store.bookings import BookingDesk, DeskError
-from gateway.store.directory import (
-    Booking,
-    Correspondent,
-    Detainee,
-    Directory,
-    DirectoryError,
-    hash_access_code,
-    to_e164,
-)
+from gateway.store.directory import Directory, hash_access_code
 
 MAX_BODY = 64 * 1024
 MAX_DAYS = 62

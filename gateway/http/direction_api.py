@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
+from gateway.core.records import to_e164
 from gateway.http import appkeys as keys
 from gateway.http import models
 from gateway.http.desk_api import BadRequest, parse_day, parsed
 from gateway.http.staff_auth import actor
 from gateway.store.bookings import DeskError
-from gateway.store.directory import to_e164
 from gateway.store.sanctions import (
     DetaineeSanction,
     DetaineeSanctions,

@@ -16,13 +16,14 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.core.records import DirectoryError, to_e164
 from gateway.http import appkeys as keys
 from gateway.http.desk_api import parse_day, parsed
 from gateway.http.models import CutRequest, FlagRequest, HoldRequest, WatchRequest
 from gateway.http.staff_auth import actor
 from gateway.media.calls import BadSdp, CallEngine, CallError
 from gateway.service.sms import mask_phone
-from gateway.store.directory import Directory, DirectoryError, to_e164
+from gateway.store.directory import Directory
 from recorder.audit import Audit, audit_csv
 from recorder.store import RecordingStore
 
