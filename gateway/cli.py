@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from gateway.config import ConfigError, GatewayConfig, from_environ
 from gateway.core.booking_rules import slots
 from gateway.core.pricing import max_hold
+from gateway.core.records import Booking, Correspondent, Detainee, DirectoryError
 from gateway.core.roles import Role
 from gateway.http import appkeys as keys
 from gateway.http.app import create_app, establishment_of
@@ -40,11 +41,7 @@ from gateway.store.bookings import BookingDesk, DeskError
 from gateway.store.directory import (
     CORRESPONDENT_TEXTS,
     DETAINEE_TEXTS,
-    Booking,
-    Correspondent,
-    Detainee,
     Directory,
-    DirectoryError,
     broken_texts,
     hash_access_code,
     new_id,
