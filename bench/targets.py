@@ -23,8 +23,9 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from gateway.core.pricing import max_hold
+from gateway.core.records import Booking, Correspondent, Detainee
 from gateway.service.redis_server import EmbeddedRedis
-from gateway.store.directory import Booking, Correspondent, Detainee, Directory, hash_access_code
+from gateway.store.directory import Directory, hash_access_code
 from gateway.store.ledger import Ledger
 
 ROOT = Path(__file__).resolve().parent.parent

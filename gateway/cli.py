@@ -24,11 +24,11 @@ from redis.exceptions import RedisError
 
 from gateway.config import ConfigError, GatewayConfig, from_environ
 from gateway.core.booking_rules import slots
-from gateway.core.establishment import Establishment
 from gateway.core.pricing import max_hold
+from gateway.core.records import Booking, Correspondent, Detainee, DirectoryError
 from gateway.core.roles import Role
 from gateway.http import appkeys as keys
-from gateway.http.app import create_app
+from gateway.http.app import create_app, establishment_of
 from gateway.http.desk_api import slots_json
 from gateway.service.backup import BackupError, backup, restore
 from gateway.service.cluster import alive_key, channel
@@ -41,11 +41,7 @@ from gateway.store.bookings import BookingDesk, DeskError
 from gateway.store.directory import (
     CORRESPONDENT_TEXTS,
     DETAINEE_TEXTS,
-    Booking,
-    Correspondent,
-    Detainee,
     Directory,
-    DirectoryError,
     broken_texts,
     hash_access_code,
     new_id,
@@ -405,7 +401,7 @@ def _describe(info: dict[str, Any]) -> str:
 async def print_slots(args: argparse.Namespace) -> int:
     """The establishment's calendar as JSON: every grid slot with its verdict."""
     config = from_environ(args.config)
-    est = Establishment.from_config(config)
+    est = establishment_of(config)
     try:
         first = date.fromisoformat(args.from_)
         now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)

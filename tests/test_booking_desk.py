@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.config import GatewayConfig
-from gateway.core.establishment import Establishment
+from gateway.http.app import establishment_of
 from gateway.store.bookings import BookingDesk, DeskError
 from gateway.store.directory import Correspondent, Detainee, Directory, hash_access_code
 from gateway.store.ledger import Ledger
@@ -27,7 +27,7 @@ HOLD = 14 + 30 * 30  # off-plan fee + 30 minutes at 30 c
 def make_desk(redis: aioredis.Redis, **config: object) -> BookingDesk:
     changes: dict[str, object] = {"kiosks": ("kiosk-1=Salle 1", "kiosk-2=Salle 2")}
     changes.update(config)
-    est = Establishment.from_config(GatewayConfig(**changes))  # type: ignore[arg-type]
+    est = establishment_of(GatewayConfig(**changes))  # type: ignore[arg-type]
     return BookingDesk(redis, Directory(redis), Ledger(redis, tariffs=est.tariffs), est)
 
 

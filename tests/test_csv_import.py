@@ -29,7 +29,7 @@ from gateway.core.csv_import import (
     parse_credits,
     parse_detainees,
 )
-from gateway.store.ledger import MAX_AMOUNT
+from gateway.core.records import MAX_AMOUNT
 
 Parser = Callable[[bytes], ImportReport[Any]]
 PARSERS: dict[str, Parser] = {

@@ -10,9 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from gateway.core.pricing import CHARTER_TARIFFS, Rounding
+from gateway.core.records import Booking, Entry
 from gateway.core.statements import StatementLine, daily_report, euros, statement, statement_csv
-from gateway.store.directory import Booking
-from gateway.store.ledger import Entry
 
 PARIS = ZoneInfo("Europe/Paris")
 DAY = datetime(2026, 12, 3, tzinfo=PARIS)  # a Thursday

@@ -103,9 +103,8 @@ from datetime import date
 from typing import Generic, TypeVar
 
 from gateway.core.identifiers import DETAINEE_NUMBER_MAX, is_access_code, is_detainee_number
+from gateway.core.records import MAX_AMOUNT, DirectoryError, to_e164
 from gateway.core.text import bad_characters
-from gateway.store.directory import DirectoryError, to_e164
-from gateway.store.ledger import MAX_AMOUNT
 
 __all__ = [
     "ERROR_REASONS",

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from gateway.core.pricing import Rounding, TariffTable, call_cost
+from gateway.core.records import Booking, Entry
 from gateway.core.text import spreadsheet_cell
-from gateway.store.directory import Booking
-from gateway.store.ledger import Entry
 
 
 def euros(cents: int) -> str:

@@ -9,14 +9,13 @@ import json
 import logging
 import secrets
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import redis.asyncio as aioredis
 from aiohttp import web
 
-from gateway.config import GatewayConfig
+from gateway.config import ConfigError, GatewayConfig
 from gateway.core.codes import code_minutes
-from gateway.core.establishment import Establishment
+from gateway.core.establishment import Establishment, SettingError, slot_grid
 from gateway.core.routes import staff_prefixes
 from gateway.core.sms_queue import RetryPolicy
 from gateway.http import appkeys as keys
@@ -44,6 +43,9 @@ from gateway.store.staff import StaffAccounts
 from gateway.store.tokens import RateLimiter, SlidingBudget, Tokens
 from recorder.audit import Audit
 from signaling import websocket
+
+if TYPE_CHECKING:  # the client is given, never made here: HTTP does not talk to Redis
+    import redis.asyncio as aioredis
 
 log = logging.getLogger(__name__)
 SMS_FEED = web.AppKey("sms_feed", asyncio.Task)
@@ -144,6 +146,25 @@ async def _plain_server_header(request: web.Request, response: web.StreamRespons
     response.headers["Server"] = "Parloir"
 
 
+def establishment_of(config: GatewayConfig) -> Establishment:
+    """The establishment the configuration describes (a bad setting: :class:`ConfigError`)."""
+    try:
+        grid = slot_grid(
+            slot_times=config.slot_times, slot_days=config.slot_days,
+            time_zone=config.time_zone, holiday_region=config.holiday_region,
+            booking_notice_hours=config.booking_notice_hours,
+            saturday_cutoff=config.saturday_cutoff, quota_count=config.quota_count,
+            quota_window_days=config.quota_window_days,
+        )  # fmt: skip
+        return Establishment.build(
+            name=config.establishment_name, rooms=config.kiosk_rooms(), grid=grid,
+            default_tariff=config.default_tariff, billing_rounding=config.billing_rounding,
+            call_max_seconds=config.call_max_seconds,
+        )  # fmt: skip
+    except SettingError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
 def create_app(
     config: GatewayConfig, redis: aioredis.Redis, owner: str | None = None
 ) -> web.Application:
@@ -162,7 +183,7 @@ def create_app(
         client_max_size=4 * 1024 * 1024,
     )
     app.on_response_prepare.append(_plain_server_header)
-    establishment = Establishment.from_config(config)
+    establishment = establishment_of(config)
     ledger = Ledger(
         redis,
         tariffs=establishment.tariffs,

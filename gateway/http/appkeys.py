@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import redis.asyncio as aioredis
+from typing import TYPE_CHECKING
+
 from aiohttp import web
 from pydantic import BaseModel
 
@@ -17,8 +18,11 @@ from gateway.store.staff import StaffAccounts
 from gateway.store.tokens import RateLimiter, SlidingBudget, Tokens
 from recorder.audit import Audit
 
+if TYPE_CHECKING:  # only its type: the client is made by the service and handed to the stores
+    from redis.asyncio import Redis
+
 CONFIG = web.AppKey("config", GatewayConfig)
-REDIS = web.AppKey("redis", aioredis.Redis)
+REDIS: web.AppKey[Redis] = web.AppKey("redis")
 TOKENS = web.AppKey("tokens", Tokens)
 DIRECTORY = web.AppKey("directory", Directory)
 ENGINE = web.AppKey("engine", CallEngine)

@@ -20,6 +20,7 @@ from gateway.core import csv_import
 from gateway.core.codes import code_minutes
 from gateway.core.i18n import pick_lang
 from gateway.core.receipt_pdf import ReceiptData, render_receipt
+from gateway.core.records import Booking, Correspondent, Detainee, DirectoryError, to_e164
 from gateway.core.text import TextRefused
 from gateway.core.text import clean as clean_text
 from gateway.http import appkeys as keys
@@ -28,15 +29,7 @@ from gateway.http.public_api import load_json, read_limited
 from gateway.http.staff_auth import actor
 from gateway.service.sms import mask_phone
 from gateway.store.bookings import BookingDesk, DeskError
-from gateway.store.directory import (
-    Booking,
-    Correspondent,
-    Detainee,
-    Directory,
-    DirectoryError,
-    hash_access_code,
-    to_e164,
-)
+from gateway.store.directory import Directory, hash_access_code
 
 MAX_BODY = 64 * 1024
 MAX_DAYS = 62
@@ -83,20 +76,13 @@ async def body(request: web.Request) -> dict[str, Any]:
     return data
 
 
-def text(
-    data: dict[str, Any], name: str, *, required: bool = True, limit: int = 100,
-    lines: bool | None = None,
-) -> str:
-    """A text field under the core's one text rule (:mod:`gateway.core.text`). Reasons and
-    comments (``lines``, by default for those names) may come from a multi-line box."""
-    if lines is None:
-        lines = name in ("reason", "comment")
-    if name in data and data[name] is None:  # the document says a text, or absent: not null
-        raise BadRequest(f"field.{name}", f"Champ « {name} » invalide.", f"Invalid field {name}.")
+def missing(name: str) -> BadRequest:
+    """The refusal of a required text left empty: the text rule's own sentence."""
     try:
-        return clean_text(data.get(name, ""), name, required=required, limit=limit, lines=lines)
+        clean_text("", name)
     except TextRefused as exc:
-        raise BadRequest(exc.reason, exc.fr, exc.en) from None
+        return BadRequest(exc.reason, exc.fr, exc.en)
+    raise AssertionError("an empty text is refused")
 
 
 M = TypeVar("M", bound=models.Body)
@@ -319,7 +305,7 @@ async def save_detainee(request: web.Request) -> web.Response:
     data = parsed(request, models.DetaineeInput)
     existing = await directory.detainee(data.number)
     if existing is None and not data.access_code:
-        text({}, "access_code")  # required for a new detainee: refused as such
+        raise missing("access_code")  # required for a new detainee
     base = existing or Detainee(number=data.number, first_name="", last_name="", code_hash="")
     detainee = replace(
         base,

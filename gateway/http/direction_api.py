@@ -7,14 +7,13 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
+from gateway.core.records import to_e164
 from gateway.http import appkeys as keys
 from gateway.http import models
-from gateway.http.desk_api import BadRequest, body, parse_day, parsed, text
+from gateway.http.desk_api import BadRequest, parse_day, parsed
 from gateway.http.staff_auth import actor
 from gateway.store.bookings import DeskError
-from gateway.store.directory import to_e164
 from gateway.store.sanctions import (
-    DETAINEE_SCOPES,
     DetaineeSanction,
     DetaineeSanctions,
     NumberSanction,
@@ -106,21 +105,17 @@ async def list_detainee_sanctions(request: web.Request) -> web.Response:
 async def sanction_detainee(request: web.Request) -> web.Response:
     """POST /api/direction/detainees/{number}/sanctions {scope: video|phone, from?, until?,
     reason}: a suspension between two dates (included), or a withdrawal without ``until``."""
-    data = await body(request)
-    staff = actor(request)
-    reason = text(data, "reason", limit=500)
-    scope = text(data, "scope", limit=10)
-    if scope not in DETAINEE_SCOPES:
-        raise BadRequest("field.scope", "Portée invalide (video ou phone).", "Invalid scope.")
+    given = parsed(request, models.DetaineeSanctionRequest)
+    staff, reason, scope = actor(request), given.reason, given.scope
     number = request.match_info["number"]
     if await request.app[keys.DIRECTORY].detainee(number) is None:
         raise DeskError("booking.unknown_detainee", status=404)
     zone = request.app[keys.DESK].establishment.zone
     now = request.app[keys.ENGINE].clock()
     today = datetime.fromtimestamp(now, zone).date()
-    first = parse_day(text(data, "from", required=False, limit=10) or None, today)
+    first = parse_day(given.since or None, today)
     since = max(now, datetime.combine(first, datetime.min.time(), zone).timestamp())
-    raw_until = text(data, "until", required=False, limit=10)
+    raw_until = given.until
     until = float("inf")
     if raw_until:
         last = parse_day(raw_until, today)

@@ -1,8 +1,10 @@
 """Request shapes as pydantic models: what a handler accepts is what the OpenAPI document says.
 
 The router validates a route's ``body`` (:mod:`gateway.core.routes`) with its model before the
-handler runs (:mod:`gateway.http.routes`), and :mod:`gateway.http.openapi` publishes
-``model_json_schema()`` under ``components/schemas``: one declaration for both. Text fields go
+handler runs (:mod:`gateway.http.routes`), or the handler itself when its refusals are its own
+(``ROUTER = False``: the kiosk's and relative's, in the body's language; the staff accounts'),
+and :mod:`gateway.http.openapi` publishes ``model_json_schema()`` under ``components/schemas``:
+one declaration for both. Text fields go
 through the core's one text rule (:func:`gateway.core.text.clean`: NFC, trimmed, no control or
 format character, a length limit) *before* the model's own constraints (pattern, enum), so a
 refusal is the same ``field.<name>`` with the same sentence as before the models. Unknown fields
@@ -23,6 +25,7 @@ from pydantic import (
     Field,
     StrictBool,
     StrictInt,
+    StrictStr,
     ValidationError,
     ValidationInfo,
     WithJsonSchema,
@@ -35,7 +38,9 @@ from gateway.core.identifiers import (
     DETAINEE_NUMBER_PATTERN,
 )
 from gateway.core.pricing import CHARTER_TARIFFS
+from gateway.core.roles import ROLE_LABELS, Role, parse_roles
 from gateway.core.text import TextRefused, clean
+from gateway.store.sanctions import DETAINEE_SCOPES
 
 TARIFFS = [t.name for t in CHARTER_TARIFFS]
 
@@ -44,27 +49,29 @@ __all__ = ["MODELS", "FieldError", "field_reasons", "schemas", "validate"]
 M = TypeVar("M", bound="Body")
 
 
-def _text_rule(limit: int, required: bool, lines: bool) -> Any:
+def _text_rule(limit: int, required: bool, lines: bool, name: str = "") -> Any:
     def check(value: object, info: ValidationInfo) -> object:
-        name = info.field_name or "?"
+        name_ = name or info.field_name or "?"
         if value is None:  # given as null: a field is a text, or absent
             raise TextRefused(
-                name, "invalid", f"Champ « {name} » invalide.", f"Invalid field {name}."
+                name_, "invalid", f"Champ « {name_} » invalide.", f"Invalid field {name_}."
             )
-        return clean(value, name, required=required, limit=limit, lines=lines)
+        return clean(value, name_, required=required, limit=limit, lines=lines)
 
     return BeforeValidator(check)
 
 
 def Text(  # noqa: N802 - reads as a type in the models
-    limit: int = 100, *, required: bool = True, lines: bool = False, **constraints: Any
+    limit: int = 100, *, required: bool = True, lines: bool = False, name: str = "",
+    **constraints: Any,
 ) -> Any:
-    """A text field under the text rule; ``constraints`` (pattern…) apply to the clean text."""
+    """A text field under the text rule; ``constraints`` (pattern…) apply to the clean text.
+    ``name``: the field's name in the body when it is not a Python name (``from``)."""
     # The constraints first: the text rule wraps them, so it runs before them.
     return Annotated[
         str,
         Field(max_length=limit, min_length=1 if required else None, **constraints),
-        _text_rule(limit, required, lines),
+        _text_rule(limit, required, lines, name),
     ]
 
 
@@ -83,6 +90,13 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
     MESSAGES: ClassVar[dict[str, tuple[str, str]]] = {}
     """Sentences (fr, en) of a field refused by its constraints rather than the text rule."""
+    REFUSED_AS: ClassVar[dict[str, str]] = {}
+    """Fields refused under another reason than ``field.<name>``, whatever is wrong with them
+    (absent too), with their ``MESSAGES`` sentence: the endpoint's own reasons of before."""
+    ROUTER: ClassVar[bool] = True
+    """Validated by the router before the handler (``400`` ``field.<name>`` in the query's
+    language); ``False``: by the handler, which answers the refusal in its own way (the
+    language of the body, the status and sentence of its reasons)."""
 
     def given(self, name: str) -> bool:
         """Whether the request named the field (an update keeps what it does not name)."""
@@ -108,6 +122,9 @@ def _refusal(model: type[Body], error: Any) -> FieldError:
     if not error["loc"]:
         return FieldError("request.malformed", "Requête illisible.", "Malformed request.")
     name = str(error["loc"][0])
+    generic = (f"Champ « {name} » invalide.", f"Invalid field {name}.")
+    if name in model.REFUSED_AS:
+        return FieldError(model.REFUSED_AS[name], *model.MESSAGES.get(name, generic))
     cause = (error.get("ctx") or {}).get("error")
     if error["type"] == "missing":
         try:
@@ -116,13 +133,14 @@ def _refusal(model: type[Body], error: Any) -> FieldError:
             cause = refused
     if isinstance(cause, TextRefused):
         return FieldError(cause.reason, cause.fr, cause.en)
-    fr, en = model.MESSAGES.get(name, (f"Champ « {name} » invalide.", f"Invalid field {name}."))
-    return FieldError(f"field.{name}", fr, en)
+    return FieldError(f"field.{name}", *model.MESSAGES.get(name, generic))
 
 
 def field_reasons(model: type[Body]) -> list[str]:
-    """The ``field.<name>`` refusals of a model, in the order its fields are checked."""
-    return [f"field.{name}" for name in model.model_fields]
+    """The refusals of a model's fields (``field.<name>`` unless ``REFUSED_AS`` says
+    otherwise), in the order its fields are checked."""
+    names = [f.alias or n for n, f in model.model_fields.items() if f.annotation is not Any]
+    return list(dict.fromkeys(model.REFUSED_AS.get(n, f"field.{n}") for n in names))
 
 
 # -- the booking desk ------------------------------------------------------------------------
@@ -264,11 +282,11 @@ class RefundRequest(Body):
 
 # -- the direction --------------------------------------------------------------------------
 
-_SIGNED = "The signed-in member is written to the audit log (a `staff` field is ignored)."
+SIGNED = "The signed-in member is written to the audit log (a `staff` field is ignored)."
 
 
 class SanctionRequest(Body):
-    __doc__ = _SIGNED
+    __doc__ = SIGNED
 
     reason: Text(500, lines=True) = Field(description="Why (e.g. the incident report).")
     phone: Text(30) = Field(description="Any French or international form; stored as E.164.")
@@ -278,7 +296,7 @@ class SanctionRequest(Body):
 
 
 class ExtendRequest(Body):
-    __doc__ = _SIGNED
+    __doc__ = SIGNED
 
     MESSAGES = {"minutes": ("Durée invalide (minutes).", "Invalid minutes.")}
     reason: Text(500, lines=True) = Field(description="Why the longer call is allowed.")
@@ -287,10 +305,214 @@ class ExtendRequest(Body):
     )
 
 
+def _scope(value: str) -> str:
+    if value not in DETAINEE_SCOPES:
+        raise ValueError("not a scope")
+    return value
+
+
+class DetaineeSanctionRequest(Body):
+    __doc__ = SIGNED
+
+    MESSAGES = {"scope": ("Portée invalide (video ou phone).", "Invalid scope.")}
+    reason: Text(500, lines=True) = Field(description="Why (e.g. the disciplinary decision).")
+    scope: Annotated[
+        Text(10), AfterValidator(_scope), Field(json_schema_extra={"enum": list(DETAINEE_SCOPES)})
+    ] = Field(description="`video` (video calls) or `phone` (every phone access).")
+    since: Annotated[Text(10, required=False, name="from"), Field(json_schema_extra={
+        "format": "date"})] = Field(  # fmt: skip
+        "", alias="from", description="First day (included), `YYYY-MM-DD`, local. Default: now."
+    )
+    until: Text(10, required=False) = Field(
+        "",
+        description="Last day (included), `YYYY-MM-DD`, local: a suspension. Omitted or empty: "
+        "a withdrawal, until lifted.",
+    )
+
+
+# -- monitoring and recordings --------------------------------------------------------------
+
+
+def Documented(schema: dict[str, Any]) -> Any:  # noqa: N802
+    """A field the model never refuses (its handler reads it leniently), documented by
+    ``schema``."""
+    return Annotated[Any, WithJsonSchema(schema)]
+
+
+class WatchRequest(Body):
+    __doc__ = SIGNED
+
+    MESSAGES = {"sdp": ("Offre SDP invalide.", "Invalid SDP offer.")}
+    REFUSED_AS = {"sdp": "field.sdp"}  # absent too: the offer's sentence, not the text rule's
+    sdp: Annotated[StrictStr, Field(max_length=60_000)] = Field(
+        description="The viewer's WebRTC offer: two audio and two video sections, all "
+        "`recvonly`, Opus and VP8."
+    )
+
+
+class FlagRequest(Body):
+    __doc__ = SIGNED
+
+    comment: Text(500, lines=True) = Field(description="What happened.")
+    at: Documented({
+        "type": "number", "exclusiveMinimum": 0,
+        "description": "When the moment happened, epoch ms (UTC). Default (or anything but a "
+        "positive number): now."}) = None  # fmt: skip
+
+
+class CutRequest(Body):
+    __doc__ = SIGNED
+
+    reason: Text(500, lines=True) = Field(description="Why the call is cut.")
+
+
+class HoldRequest(Body):
+    __doc__ = SIGNED
+
+    reason: Text(500, lines=True) = Field(
+        description="Why (e.g. the judicial requisition's number); required to release too."
+    )
+    held: StrictBool = Field(True, description="`true`: put on legal hold; `false`: release it.")
+
+
+# -- the kiosk and the relative --------------------------------------------------------------
+
+BODY_LANG = {
+    "description": "Language of `message`: `fr` or `en`; anything else, or none: the gateway's "
+    "`lang` setting.",
+    "examples": ["fr", "en"],
+}
+Lang = Documented(BODY_LANG)  # read by the handler before the body: its refusals speak it
+
+
+class KioskEnrolRequest(Body):
+    code: Text(32) = Field(
+        description="The code given to the administrator (case, spaces and dashes ignored)."
+    )
+    lang: Lang = None
+
+
+Given = Annotated[StrictStr, Field(min_length=1)]
+_MALFORMED = ("Requête illisible.", "Malformed request.")
+
+
+class KioskLoginRequest(Body):
+    ROUTER = False
+    REFUSED_AS = {"detainee": "join.malformed", "access_code": "join.malformed"}
+    detainee: Given = Field(description="Numéro d'écrou (longer than 32: `kiosk.bad_credentials`).")
+    access_code: Given = Field(
+        description="Access code (longer than 64: `kiosk.bad_credentials`)."
+    )
+    lang: Lang = None
+
+
+def _true(value: bool) -> bool:
+    if value is not True:
+        raise ValueError("not accepted")
+    return value
+
+
+class JoinRequest(Body):
+    ROUTER = False
+    REFUSED_AS = {
+        "code": "join.malformed", "ref": "join.malformed",
+        "rules_accepted": "join.rules_not_accepted",
+    }  # fmt: skip
+    code: StrictStr = Field(description="The 6-digit code received by SMS (spaces ignored).")
+    ref: Annotated[StrictStr | None, WithJsonSchema({"type": ["string", "null"]})] = Field(
+        None, description="Call reference from the SMS link (`?appel=`)."
+    )
+    rules_accepted: Annotated[
+        StrictBool, AfterValidator(_true), WithJsonSchema({"const": True})
+    ] = Field(description="The rules of use accepted.")
+    lang: Lang = None
+
+
+# -- staff accounts --------------------------------------------------------------------------
+
+LOGIN = "Login: 2 to 32 letters, digits, `.`, `_`, `-`; case-insensitive (stored in lower case)."
+PASSWORD = {
+    "type": "string", "description": "At least 12 characters, at most 256.", "minLength": 12,
+    "maxLength": 256,
+}  # fmt: skip
+ROLE = {
+    "type": "string",
+    "enum": [str(r) for r in Role],
+    "description": "A role of the matrix: "
+    + ", ".join(f"`{r}` ({ROLE_LABELS[r][1].lower()})" for r in Role)
+    + ".",
+}
+
+
+class StaffLoginRequest(Body):
+    MESSAGES = {"password": ("Mot de passe obligatoire.", "Password required.")}
+    REFUSED_AS = {"password": "field.password"}
+    login: Text(64) = Field(description=LOGIN)
+    password: Annotated[StrictStr, Field(min_length=1, max_length=256)] = Field(
+        description="The password."
+    )
+
+
+class PasswordRequest(Body):
+    MESSAGES = {"current": _MALFORMED, "new": _MALFORMED}
+    REFUSED_AS = {"current": "request.malformed", "new": "request.malformed"}
+    current: StrictStr = Field(description="The current password.")
+    # Its length is the store's rule (staff.weak_password), checked after the current password.
+    new: Annotated[StrictStr, WithJsonSchema(PASSWORD)]
+
+
+def _roles(value: object) -> list[Role]:
+    if not isinstance(value, list) or len(value) > len(Role):
+        raise ValueError("not a list of roles")
+    return parse_roles(value)
+
+
+Roles = Annotated[
+    list[Role],
+    BeforeValidator(_roles),
+    WithJsonSchema({"type": "array", "items": ROLE, "minItems": 1, "maxItems": len(Role)}),
+]
+_STAFF_REASONS = {"roles": "staff.bad_role", "password": "staff.weak_password"}
+
+
+class StaffCreateRequest(Body):
+    # The handler answers staff.* with the accounts' sentences; no roles: staff.no_role.
+    ROUTER = False
+    REFUSED_AS = _STAFF_REASONS
+    model_config = ConfigDict(
+        json_schema_extra=lambda s: s.update(required=["login", "name", "roles", "password"])
+    )
+    login: Text(64) = Field(description=LOGIN)
+    name: Text(64) = Field(description="Name (spaces collapsed).")
+    roles: Roles = None
+    password: Annotated[StrictStr, WithJsonSchema(PASSWORD)]
+
+
+class StaffUpdateRequest(Body):
+    """What it does not name stays as it is."""
+
+    ROUTER = False
+    REFUSED_AS = _STAFF_REASONS
+    roles: Roles = Field(None, description="The new roles (omitted: unchanged); ends the sessions.")
+    active: StrictBool = Field(  # absent: unchanged; never null
+        None, description="`false` disables the account and ends its sessions."
+    )
+    name: Text(64, required=False) = Field(
+        "", description="New name (empty or omitted: unchanged)."
+    )
+    password: Annotated[StrictStr, WithJsonSchema({
+        **PASSWORD, "minLength": 0,
+        "description": "A new password (omitted or empty: unchanged); ends the sessions.",
+    })] = None  # fmt: skip
+
+
 MODELS: dict[str, type[Body]] = {
     m.__name__: m
     for m in (DetaineeInput, CorrespondentInput, BookingRequest, CancelRequest, CreditRequest,
-              TariffRequest, RefundRequest, SanctionRequest, ExtendRequest)
+              TariffRequest, RefundRequest, SanctionRequest, ExtendRequest,
+              DetaineeSanctionRequest, WatchRequest, FlagRequest, CutRequest, HoldRequest,
+              KioskEnrolRequest, KioskLoginRequest, JoinRequest, StaffLoginRequest,
+              PasswordRequest, StaffCreateRequest, StaffUpdateRequest)
 }  # fmt: skip
 
 

@@ -16,12 +16,14 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.core.records import DirectoryError, to_e164
 from gateway.http import appkeys as keys
-from gateway.http.desk_api import BadRequest, body, parse_day, text
+from gateway.http.desk_api import parse_day, parsed
+from gateway.http.models import CutRequest, FlagRequest, HoldRequest, WatchRequest
 from gateway.http.staff_auth import actor
 from gateway.media.calls import BadSdp, CallEngine, CallError
 from gateway.service.sms import mask_phone
-from gateway.store.directory import Directory, DirectoryError, to_e164
+from gateway.store.directory import Directory
 from recorder.audit import Audit, audit_csv
 from recorder.store import RecordingStore
 
@@ -113,11 +115,8 @@ async def _at_owner(request: web.Request, method: str, **args: Any) -> dict[str,
 
 async def watch(request: web.Request) -> web.Response:
     """POST /api/monitor/calls/{call}/watch {sdp, staff}: a receive-only WebRTC answer."""
-    data = await body(request)
+    sdp = parsed(request, WatchRequest).sdp
     staff = actor(request)
-    sdp = data.get("sdp")
-    if not isinstance(sdp, str) or len(sdp) > 60_000:
-        raise BadRequest("field.sdp", "Offre SDP invalide.", "Invalid SDP offer.")
     call_id = request.match_info["call"]
     try:
         answer = await _at_owner(request, "watch", sdp=sdp)
@@ -132,9 +131,8 @@ async def watch(request: web.Request) -> web.Response:
 
 async def flag(request: web.Request) -> web.Response:
     """POST /api/monitor/calls/{call}/flag {staff, comment, at?}: mark a moment."""
-    data = await body(request)
-    staff = actor(request)
-    comment = text(data, "comment", limit=500)
+    given = parsed(request, FlagRequest)
+    staff, comment = actor(request), given.comment
     call_id = request.match_info["call"]
     if await _engine(request).recordings.get(call_id) is None:
         # Only a recorded call can be flagged (never a lawyer's: it is not recorded).
@@ -144,7 +142,7 @@ async def flag(request: web.Request) -> web.Response:
             text='{"reason":"monitor.no_call","message":"Appel introuvable."}',
             content_type="application/json",
         )
-    at = data.get("at")
+    at = given.at
     when = float(at) / 1000 if isinstance(at, int | float) and at > 0 else _now(request)
     store: RecordingStore = _engine(request).recordings
     flag_id = await store.flag(call_id, when, staff, comment)
@@ -154,9 +152,8 @@ async def flag(request: web.Request) -> web.Response:
 
 async def cut(request: web.Request) -> web.Response:
     """POST /api/monitor/calls/{call}/cut {staff, reason}: end the call for both sides."""
-    data = await body(request)
+    reason = parsed(request, CutRequest).reason
     staff = actor(request)
-    reason = text(data, "reason", limit=500)
     call_id = request.match_info["call"]
     try:
         done = await _at_owner(request, "cut")
@@ -278,12 +275,8 @@ async def media(request: web.Request) -> web.StreamResponse:
 
 async def hold(request: web.Request) -> web.Response:
     """POST /api/recordings/{call}/hold {staff, held, reason}: legal hold on or off."""
-    data = await body(request)
-    staff = actor(request)
-    reason = text(data, "reason", limit=500)
-    held = data.get("held", True)
-    if not isinstance(held, bool):
-        raise BadRequest("field.held", "Champ « held » invalide.", "Invalid field held.")
+    given = parsed(request, HoldRequest)
+    staff, reason, held = actor(request), given.reason, given.held
     engine = _engine(request)
     call_id = request.match_info["call"]
     if await engine.recordings.get(call_id) is None:

@@ -394,8 +394,8 @@ def _operation(route: Route, prose: dict[str, Any]) -> dict[str, Any]:
         model = models.MODELS.get(route.body)
         if model is not None:  # its fields' refusals come from the model itself
             fields = models.field_reasons(model)
-            refusals[400] = [*refusals.get(400, ["request.malformed"])[:1], *fields,
-                             *refusals.get(400, [])[1:]]  # fmt: skip
+            first, *rest = refusals.get(400, ["request.malformed"])
+            refusals[400] = list(dict.fromkeys([first, *fields, *rest]))
         media = op["requestBody"]["content"][JSON]
         op["requestBody"]["content"][JSON] = {"schema": _ref(route.body), **media}
     staff, session = route.staff_only, route.session
@@ -508,12 +508,6 @@ _IMPORT_ERRORS = sorted(ERROR_REASONS | {"csv.unknown_detainee", "csv.reference_
 already used for another amount."""
 _IMPORT_WARNINGS = sorted(WARNING_REASONS | {"csv.already_imported"})
 """The file's own warnings, and the API's: a credit already made with this reference."""
-
-_BODY_LANG = {
-    "description": "Language of `message`: `fr` or `en`; anything else, or none: the gateway's "
-    "`lang` setting.",
-    "examples": ["fr", "en"],
-}
 
 _TEXT_LIMITS = (
     "Text fields follow one rule (`gateway/core/text.py`): Unicode NFC, trimmed, no control "
@@ -853,15 +847,6 @@ def _schemas() -> dict[str, Any]:
             description="Totals of one day: the bookings whose slot is on that day, and the "
             "money moved that day.",
         ),
-        "KioskLoginRequest": _obj(
-            {
-                "detainee": _str("Numéro d'écrou (longer than 32: `kiosk.bad_credentials`)."),
-                "access_code": _str("Access code (longer than 64: `kiosk.bad_credentials`)."),
-                "lang": _BODY_LANG,
-            },
-            required=["detainee", "access_code"],
-            strict=False,
-        ),
         "KioskLogin": _obj(
             {
                 "token": _str("Session token for the WebSocket `hello`."),
@@ -902,19 +887,6 @@ def _schemas() -> dict[str, Any]:
                 },
             }
         ),
-        "JoinRequest": _obj(
-            {
-                "code": _str("The 6-digit code received by SMS (spaces ignored)."),
-                "ref": {
-                    "type": ["string", "null"],
-                    "description": "Call reference from the SMS link (`?appel=`).",
-                },
-                "rules_accepted": {"const": True, "description": "The rules of use accepted."},
-                "lang": _BODY_LANG,
-            },
-            required=["code", "rules_accepted"],
-            strict=False,
-        ),
         "Join": _obj(
             {
                 "token": _str("Session token for the WebSocket `hello`."),
@@ -933,7 +905,6 @@ def _schemas() -> dict[str, Any]:
     }
 
 
-_SIGNED = "The signed-in member is written to the audit log (a `staff` field is ignored)."
 _RECORDING_STATES = ["recording", "sealed", "failed", "destroyed"]
 _ACTION = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
 
@@ -1043,17 +1014,6 @@ def _monitor_schemas() -> dict[str, Any]:
                 },
             }
         ),
-        "WatchRequest": _obj(
-            {
-                "sdp": _str(
-                    "The viewer's WebRTC offer: two audio and two video sections, all "
-                    "`recvonly`, Opus and VP8.",
-                    maxLength=60_000,
-                ),
-            },
-            description=_SIGNED,
-            strict=False,
-        ),
         "WatchAnswer": _obj(
             {
                 "sdp": _str("The gateway's SDP answer (send-only)."),
@@ -1070,30 +1030,11 @@ def _monitor_schemas() -> dict[str, Any]:
                 },
             }
         ),
-        "FlagRequest": _obj(
-            {
-                "comment": _str("What happened.", maxLength=500, minLength=1),
-                "at": {
-                    "type": "number",
-                    "exclusiveMinimum": 0,
-                    "description": "When the moment happened, epoch ms (UTC). Default (or "
-                    "anything but a positive number): now.",
-                },
-            },
-            required=["comment"],
-            description=_SIGNED,
-            strict=False,
-        ),
         "FlagResult": _obj(
             {
                 "id": _str("Flag id (`<ms>-<n>`)."),
                 "at": _int("When the flagged moment happened, epoch ms (UTC)."),
             }
-        ),
-        "CutRequest": _obj(
-            {"reason": _str("Why the call is cut.", maxLength=500, minLength=1)},
-            description=_SIGNED,
-            strict=False,
         ),
         "CutResult": _obj(
             {
@@ -1132,23 +1073,6 @@ def _monitor_schemas() -> dict[str, Any]:
                 },
             },
             description="A recording with its files and flags.",
-        ),
-        "HoldRequest": _obj(
-            {
-                "reason": _str(
-                    "Why (e.g. the judicial requisition's number); required to release too.",
-                    maxLength=500,
-                    minLength=1,
-                ),
-                "held": {
-                    "type": "boolean",
-                    "default": True,
-                    "description": "`true`: put on legal hold; `false`: release it.",
-                },
-            },
-            required=["reason"],
-            description=_SIGNED,
-            strict=False,
         ),
         "HoldResult": _obj({"call": _str("Call id."), "legal_hold": _bool()}),
         "Sanction": _obj(
@@ -1204,19 +1128,6 @@ def _monitor_schemas() -> dict[str, Any]:
     }
 
 
-_LOGIN = _str(
-    "Login: 2 to 32 letters, digits, `.`, `_`, `-`; case-insensitive (stored in lower case).",
-    maxLength=64,
-    minLength=1,
-)
-_PASSWORD = _str("At least 12 characters, at most 256.", minLength=12, maxLength=256)
-_ROLE = {
-    "type": "string",
-    "enum": [str(r) for r in Role],
-    "description": "A role of the matrix: "
-    + ", ".join(f"`{r}` ({ROLE_LABELS[r][1].lower()})" for r in Role)
-    + ".",
-}
 _PAGES = [path for _, path in HOME_PAGES]
 
 
@@ -1224,7 +1135,7 @@ def _staff_schemas() -> dict[str, Any]:
     member_props: dict[str, Any] = {
         "login": _str("Login (lower case)."),
         "name": _str("Name, as written with the login on bookings and in the audit log."),
-        "roles": {"type": "array", "items": _ROLE, "description": "In the matrix's order."},
+        "roles": {"type": "array", "items": models.ROLE, "description": "In the matrix's order."},
         "active": _bool("False once disabled: no sign-in, every session ended."),
         "created_at": _int("When the account was created, epoch ms (UTC)."),
         "created_by": _str("Who created it (`Name (login)`, or the command line)."),
@@ -1258,10 +1169,6 @@ def _staff_schemas() -> dict[str, Any]:
     }
     return {
         "StaffMember": _obj(member_props, description="A staff account (never its password)."),
-        "StaffLoginRequest": _obj(
-            {"login": _LOGIN, "password": _str("The password.", minLength=1, maxLength=256)},
-            strict=False,
-        ),
         "StaffLogin": _obj(
             {**member_props, "csrf": csrf, "home": home},
             description="The member signed in; the session itself is in the cookie.",
@@ -1299,10 +1206,6 @@ def _staff_schemas() -> dict[str, Any]:
             description="The signed-in member and their session.",
         ),
         "SignedOut": _obj({"signed_out": {"const": True}}),
-        "PasswordRequest": _obj(
-            {"current": _str("The current password."), "new": _PASSWORD},
-            strict=False,
-        ),
         "PasswordChanged": _obj(
             {"changed": {"const": True}, "csrf": _str("The new session's CSRF token.")},
             description="Every session of the member ended; a new one is in the cookie.",
@@ -1318,45 +1221,10 @@ def _staff_schemas() -> dict[str, Any]:
                     "type": "array",
                     "description": "The roles an account can have, with their names.",
                     "items": _obj(
-                        {"id": _ROLE, "fr": _str("French name."), "en": _str("English name.")}
+                        {"id": models.ROLE, "fr": _str("French name."), "en": _str("English name.")}
                     ),
                 },
             }
-        ),
-        "StaffCreateRequest": _obj(
-            {
-                "login": _LOGIN,
-                "name": _str("Name (spaces collapsed).", minLength=1, maxLength=64),
-                "roles": {
-                    "type": "array",
-                    "items": _ROLE,
-                    "minItems": 1,
-                    "maxItems": len(Role),
-                },
-                "password": _PASSWORD,
-            },
-            strict=False,
-        ),
-        "StaffUpdateRequest": _obj(
-            {
-                "name": _str("New name (empty or omitted: unchanged).", maxLength=64),
-                "roles": {
-                    "type": "array",
-                    "items": _ROLE,
-                    "minItems": 1,
-                    "maxItems": len(Role),
-                    "description": "The new roles (omitted: unchanged); ends the sessions.",
-                },
-                "active": _bool("`false` disables the account and ends its sessions."),
-                "password": {
-                    **_PASSWORD,
-                    "description": "A new password (omitted or empty: unchanged); ends the "
-                    "sessions.",
-                    "minLength": 0,
-                },
-            },
-            required=[],
-            strict=False,
         ),
         "Kiosk": _obj(
             {"id": _str("Kiosk id."), "room": _str("Its room."), **kiosk_state},
@@ -1378,18 +1246,6 @@ def _staff_schemas() -> dict[str, Any]:
         "KioskRevoked": _obj(
             {"kiosk": _str("Kiosk id."), **kiosk_state},
             description="The kiosk's state: `revoked`.",
-        ),
-        "KioskEnrolRequest": _obj(
-            {
-                "code": _str(
-                    "The code given to the administrator (case, spaces and dashes ignored).",
-                    minLength=1,
-                    maxLength=32,
-                ),
-                "lang": _BODY_LANG,
-            },
-            required=["code"],
-            strict=False,
         ),
         "KioskEnrolled": _obj(
             {"kiosk": _str("Kiosk id."), "room": _str("Its room.")},
@@ -1420,29 +1276,6 @@ def _staff_schemas() -> dict[str, Any]:
                 "active": _bool("In force now."),
             },
             description="The direction's current (or last) sanction of a detainee.",
-        ),
-        "DetaineeSanctionRequest": _obj(
-            {
-                "scope": {
-                    "type": "string",
-                    "enum": list(DETAINEE_SCOPES),
-                    "description": "`video` (video calls) or `phone` (every phone access).",
-                },
-                "from": _str(
-                    "First day (included), `YYYY-MM-DD`, local. Default: now.",
-                    format="date",
-                    maxLength=10,
-                ),
-                "until": _str(
-                    "Last day (included), `YYYY-MM-DD`, local: a suspension. Omitted or empty: "
-                    "a withdrawal, until lifted.",
-                    maxLength=10,
-                ),
-                "reason": _str("Why (e.g. the disciplinary decision).", maxLength=500, minLength=1),
-            },
-            required=["scope", "reason"],
-            description=_SIGNED,
-            strict=False,
         ),
     }
 

@@ -11,6 +11,7 @@ from gateway.core.codes import Outcome, code_minutes
 from gateway.core.i18n import message, pick_lang
 from gateway.core.lifecycle import Leg
 from gateway.http import appkeys as keys
+from gateway.http.models import FieldError, JoinRequest, KioskLoginRequest, validate
 from gateway.media.calls import CallEngine
 from gateway.service.sms import mask_phone
 from gateway.store.directory import Directory
@@ -70,9 +71,11 @@ async def kiosk_login(request: web.Request) -> web.Response:
     app = request.app
     data = await read_json(request)
     lang = pick_lang(data.get("lang"), app[keys.CONFIG].lang)
-    number, code = data.get("detainee"), data.get("access_code")
-    if not isinstance(number, str) or not isinstance(code, str) or not number or not code:
-        return refusal(400, "join.malformed", lang)
+    try:
+        given = validate(KioskLoginRequest, data)
+    except FieldError as exc:
+        return refusal(400, exc.reason, lang)
+    number, code = given.detainee, given.access_code
     if len(number) > 32 or len(code) > 64:
         return refusal(401, "kiosk.bad_credentials", lang)
     # Only an enrolled kiosk device may even try a detainee's access code.
@@ -143,17 +146,16 @@ async def join(request: web.Request) -> web.Response:
     app = request.app
     data = await read_json(request)
     lang = pick_lang(data.get("lang"), app[keys.CONFIG].lang)
-    code, ref = data.get("code"), data.get("ref")
-    if not isinstance(code, str) or (ref is not None and not isinstance(ref, str)):
-        return refusal(400, "join.malformed", lang)
-    if data.get("rules_accepted") is not True:
-        return refusal(400, "join.rules_not_accepted", lang)
+    try:
+        given = validate(JoinRequest, data)
+    except FieldError as exc:
+        return refusal(400, exc.reason, lang)
     engine: CallEngine = app[keys.ENGINE]
     limiter: RateLimiter = app[keys.JOIN_LIMITER]
     if not await limiter.hit(client_address(request), engine.clock()):
         return refusal(429, "rate_limited", lang)
-    code = code.strip().replace(" ", "")[:16]
-    ref = (ref or "").strip()[:32] or None
+    code = given.code.strip().replace(" ", "")[:16]
+    ref = (given.ref or "").strip()[:32] or None
     failures: SlidingBudget = app[keys.JOIN_FAILURES]
     # A code typed on the bare address may match any live code: wrong ones there share one
     # budget for the whole service. The SMS link (ref) has its own 5 tries per code.

@@ -57,6 +57,7 @@ def add_routes(app: web.Application) -> None:
             app.router.add_static(route.path + "/", WEB_DIR / route.static)
             continue
         handler = page(route.page) if route.page else handler_of(route)
-        if route.body in models.MODELS:
-            handler = with_body(handler, models.MODELS[route.body])
+        model = models.MODELS.get(route.body)
+        if model is not None and model.ROUTER:  # else its handler validates it
+            handler = with_body(handler, model)
         app.router.add_route(route.method, route.path, handler)  # a GET answers HEAD too

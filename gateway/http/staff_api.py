@@ -8,9 +8,19 @@ from typing import Any
 from aiohttp import web
 
 from gateway.core.i18n import message
-from gateway.core.roles import ROLE_LABELS, ROUTES, Perm, Role, home_page, parse_roles, permissions
+from gateway.core.roles import ROLE_LABELS, ROUTES, Perm, Role, home_page, permissions
 from gateway.http import appkeys as keys
-from gateway.http.desk_api import BadRequest, body, text
+from gateway.http.desk_api import BadRequest, body, parsed
+from gateway.http.models import (
+    FieldError,
+    KioskEnrolRequest,
+    M,
+    PasswordRequest,
+    StaffCreateRequest,
+    StaffLoginRequest,
+    StaffUpdateRequest,
+    validate,
+)
 from gateway.http.staff_auth import (
     actor,
     clear_session_cookie,
@@ -71,6 +81,16 @@ def _refuse(request: web.Request, reason: str) -> web.Response:
     )
 
 
+async def _validated(request: web.Request, model: type[M]) -> M:
+    """The body as ``model``, its ``staff.*`` refusals (all ``400``) with the accounts'
+    sentences."""
+    try:
+        return validate(model, await body(request))
+    except FieldError as exc:
+        _, fr, en = STAFF_MESSAGES.get(exc.reason, (400, exc.fr, exc.en))
+        raise BadRequest(exc.reason, fr, en) from None
+
+
 def _now(request: web.Request) -> float:
     return request.app[keys.ENGINE].clock()
 
@@ -99,11 +119,8 @@ def _pages(roles: Any) -> tuple[list[str], list[str]]:
 
 async def login(request: web.Request) -> web.Response:
     """POST /api/staff/login {login, password}: opens a session in an HttpOnly cookie."""
-    data = await body(request)
-    name = text(data, "login", limit=64)
-    password = data.get("password")
-    if not isinstance(password, str) or not password or len(password) > 256:
-        raise BadRequest("field.password", "Mot de passe obligatoire.", "Password required.")
+    given = parsed(request, StaffLoginRequest)
+    name, password = given.login, given.password
     now = _now(request)
     if not await request.app[keys.STAFF_LOGIN_LIMITER].hit(_address(request), now):
         raise refusal(
@@ -161,10 +178,8 @@ async def me(request: web.Request) -> web.Response:
 
 async def change_password(request: web.Request) -> web.Response:
     """POST /api/staff/password {current, new}: every other session of the member ends."""
-    data = await body(request)
-    current, new = data.get("current"), data.get("new")
-    if not isinstance(current, str) or not isinstance(new, str):
-        raise BadRequest("request.malformed", "Requête illisible.", "Malformed request.")
+    given = parsed(request, PasswordRequest)
+    current, new = given.current, given.new
     accounts: StaffAccounts = request.app[keys.STAFF]
     who = member(request)
     try:
@@ -185,18 +200,6 @@ async def change_password(request: web.Request) -> web.Response:
 # ------------------------------------------------------------------------ administrator
 
 
-def _roles(data: dict[str, Any]) -> list[Role] | None:
-    if "roles" not in data:
-        return None
-    raw = data["roles"]
-    if not isinstance(raw, list) or len(raw) > len(Role):
-        raise BadRequest("staff.bad_role", "Fonction inconnue.", "Unknown role.")
-    try:
-        return parse_roles(raw)
-    except ValueError as exc:
-        raise BadRequest("staff.bad_role", "Fonction inconnue.", "Unknown role.") from exc
-
-
 async def list_staff(request: web.Request) -> web.Response:
     members = await request.app[keys.STAFF].all()
     return web.json_response(
@@ -211,17 +214,12 @@ async def list_staff(request: web.Request) -> web.Response:
 
 async def create_staff(request: web.Request) -> web.Response:
     """POST /api/admin/staff {login, name, roles, password}."""
-    data = await body(request)
-    login = text(data, "login", limit=64)
-    name = text(data, "name", limit=64)
-    password = data.get("password")
-    roles = _roles(data) or []
-    if not isinstance(password, str):
-        return _refuse(request, "staff.weak_password")
+    given = await _validated(request, StaffCreateRequest)
     try:
         created = await request.app[keys.STAFF].create(
-            login, name, roles, password, actor(request), _now(request), must_change=True
-        )
+            given.login, given.name, given.roles or [], given.password, actor(request),
+            _now(request), must_change=True,
+        )  # fmt: skip
     except StaffError as exc:
         return _refuse(request, exc.reason)
     await request.app[keys.AUDIT].record(
@@ -233,15 +231,8 @@ async def create_staff(request: web.Request) -> web.Response:
 
 async def update_staff(request: web.Request) -> web.Response:
     """POST /api/admin/staff/{login} {roles?, active?, name?, password?}."""
-    data = await body(request)
-    roles = _roles(data)
-    active = data.get("active")
-    if "active" in data and not isinstance(active, bool):
-        raise BadRequest("field.active", "Champ « active » invalide.", "Invalid field active.")
-    name = text(data, "name", required=False, limit=64) or None
-    password = data.get("password")
-    if "password" in data and not isinstance(password, str):
-        return _refuse(request, "staff.weak_password")
+    given = await _validated(request, StaffUpdateRequest)
+    roles, active, name, password = given.roles, given.active, given.name or None, given.password
     accounts: StaffAccounts = request.app[keys.STAFF]
     login = request.match_info["login"]
     try:
@@ -303,9 +294,9 @@ async def revoke_kiosk(request: web.Request) -> web.Response:
 
 async def kiosk_enrol(request: web.Request) -> web.Response:
     """POST /api/kiosk/enrol {code}: the kiosk's browser gets its device credential cookie."""
-    data = await body(request)
-    lang = "en" if data.get("lang") == "en" else "fr"
-    code = text(data, "code", limit=32)
+    given = parsed(request, KioskEnrolRequest)
+    lang = "en" if given.lang == "en" else "fr"
+    code = given.code
     now = _now(request)
     if not await request.app[keys.ENROL_LIMITER].hit(_address(request), now):
         raise refusal(

@@ -58,6 +58,7 @@ from gateway.core.lifecycle import (
     TimeWarningDue,
 )
 from gateway.core.media_choice import CHOOSER, MediaMode, notice_key, sends_video
+from gateway.core.records import Booking, Correspondent, Detainee
 from gateway.media import aiortc_passthrough as passthrough
 from gateway.media.quality import CallQuality, Video
 from gateway.media.relay import MediaSource, RelayTrack
@@ -66,7 +67,6 @@ from gateway.service.sms import SmsSender, mask_phone
 from gateway.store.bookings import BookingDesk
 from gateway.store.call_records import CallRecords, event_fields
 from gateway.store.codes import CodeStore
-from gateway.store.directory import Booking, Correspondent, Detainee
 from gateway.store.sanctions import DetaineeSanctions, Sanctions
 from recorder.integrity import seal
 from recorder.store import RecordingStore

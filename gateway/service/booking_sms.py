@@ -17,8 +17,9 @@ from typing import Any
 
 from gateway.core import booking_sms
 from gateway.core.booking_sms import Kind, NoticeFacts
+from gateway.core.records import Booking
 from gateway.core.sms_queue import mask_phone
-from gateway.store.directory import Booking, Directory
+from gateway.store.directory import Directory
 from gateway.store.sanctions import Sanctions
 from gateway.store.sms_queue import claim_notice
 

@@ -50,15 +50,8 @@ from gateway.core.booking_rules import (
 )
 from gateway.core.establishment import Establishment
 from gateway.core.pricing import call_cost, max_hold
-from gateway.store.directory import (
-    PREFIX,
-    Booking,
-    Correspondent,
-    Detainee,
-    Directory,
-    _dump,
-    _load,
-)
+from gateway.core.records import Booking, Correspondent, Detainee
+from gateway.store.directory import PREFIX, Directory, _dump, _load
 from gateway.store.ledger import Ledger, LedgerError
 from gateway.store.sanctions import DetaineeSanctions, Sanctions
 

@@ -9,7 +9,8 @@ Key layout (prefix ``parloir:``):
 * ``booking:{id}`` hash; ``bookings`` sorted set of every booking id by start;
   ``kioskslot:{kiosk}:{start}`` the booking holding that kiosk at that slot (see booking_desk)
 
-The access code is stored only as an Argon2 hash. Phone numbers are E.164 (``phonenumbers``).
+The access code is stored only as an Argon2 hash. Phone numbers are E.164. The records
+themselves are plain data of the core (:mod:`gateway.core.records`).
 """
 
 from __future__ import annotations
@@ -17,36 +18,19 @@ from __future__ import annotations
 import asyncio
 import secrets
 import unicodedata
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, fields
 from typing import TypeVar
 
-import phonenumbers
 import redis.asyncio as aioredis
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from gateway.core.records import Booking, Correspondent, Detainee, DirectoryError
 from gateway.core.text import is_clean
 from gateway.store import keys
 from gateway.store.keys import PREFIX
 
 _hasher = PasswordHasher()
-
-
-class DirectoryError(ValueError):
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-
-
-def to_e164(raw: str, region: str = "FR") -> str:
-    try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException as exc:
-        raise DirectoryError("phone.invalid", f"Numéro de téléphone illisible : {raw}") from exc
-    if not phonenumbers.is_valid_number(number):
-        raise DirectoryError("phone.invalid", f"Numéro de téléphone invalide : {raw}")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def hash_access_code(code: str) -> str:
@@ -58,111 +42,6 @@ def _verify(code_hash: str, code: str) -> bool:
         return _hasher.verify(code_hash, code)
     except (VerificationError, InvalidHashError):
         return False
-
-
-@dataclass(frozen=True)
-class Detainee:
-    number: str
-    "Numéro d'écrou."
-    first_name: str
-    last_name: str
-    code_hash: str
-    "Argon2 hash of the kiosk access code."
-    status: str = "active"
-    "``active``, ``suspended`` or ``released`` (see :mod:`gateway.core.booking_rules`)."
-    building: str = ""
-    floor: str = ""
-    cell: str = ""
-    charter_signed_at: float | None = None
-    "When the detainee signed the charte d'utilisation (epoch seconds)."
-    charter_signed_by: str = ""
-    "The guard who took the signature."
-
-    @property
-    def short_name(self) -> str:
-        """What the relative's page shows: first name and initial."""
-        return f"{self.first_name} {self.last_name[:1]}."
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.last_name.upper()} {self.first_name}"
-
-    @property
-    def location(self) -> str:
-        parts = [
-            f"Bât. {self.building}" if self.building else "",
-            f"étage {self.floor}" if self.floor else "",
-            f"cellule {self.cell}" if self.cell else "",
-        ]
-        return ", ".join(p for p in parts if p)
-
-    def public(self) -> dict[str, object]:
-        """The record without the access-code hash, for the staff API."""
-        data = asdict(self)
-        del data["code_hash"]
-        data["charter_signed"] = self.charter_signed_at is not None
-        return data
-
-
-@dataclass(frozen=True)
-class Correspondent:
-    id: str
-    detainee: str
-    name: str
-    phone: str
-    "E.164."
-    relationship: str = ""
-    status: str = "authorised"
-    "``authorised``, ``suspended`` or ``withdrawn``: mirrors the telephone authorisation."
-    minor: bool = False
-    consent_by: str = ""
-    "Holder(s) of parental authority who consented, for a minor."
-    consent_at: float | None = None
-    "When that consent was recorded (epoch seconds)."
-    lawyer: bool = False
-    "Calls with a lawyer are neither recorded nor monitored."
-
-    @property
-    def parental_consent(self) -> bool:
-        return bool(self.consent_by) and self.consent_at is not None
-
-    def public(self) -> dict[str, object]:
-        data = asdict(self)
-        data["parental_consent"] = self.parental_consent
-        return data
-
-
-@dataclass(frozen=True)
-class Booking:
-    id: str
-    detainee: str
-    correspondent: str
-    kiosk: str
-    start: float
-    end: float
-    status: str = "booked"
-    "``booked``, ``cancelled``, ``done`` or ``no_answer``."
-    receipt: str = ""
-    "Receipt number printed on the bon, ``YYYY-NNNNNN``."
-    booked_by: str = ""
-    booked_at: float | None = None
-    cancelled_by: str = ""
-    cancelled_at: float | None = None
-    cancel_reason: str = ""
-    tariff: str = ""
-    "Tariff of the account when booked (the hold was computed with it)."
-    hold: int = 0
-    "Cents held on the phone account for this booking."
-    max_seconds: int = 0
-    "Longest connected time allowed for this booking (0: the gateway default)."
-    connected_ms: int = 0
-    "Connected time of the calls of this booking so far (their checkpoints once ended)."
-    charged: int = 0
-    "Cents charged when the booking was closed."
-    closed_at: float | None = None
-
-    def public(self) -> dict[str, object]:
-        return asdict(self)
 
 
 def _dump(obj: object) -> dict[str, str]:

@@ -67,6 +67,7 @@ from redis.exceptions import NoScriptError
 
 from gateway.core.identifiers import is_detainee_number
 from gateway.core.pricing import CHARTER_TARIFFS, TariffTable
+from gateway.core.records import MAX_AMOUNT, Entry
 from gateway.store.keys import PREFIX
 
 __all__ = [
@@ -79,9 +80,6 @@ __all__ = [
     "LedgerError",
     "Receipt",
 ]
-
-MAX_AMOUNT = 10**9
-"""Largest single amount accepted, in cents (10 M€): keeps every number exact in Lua."""
 
 _MESSAGES = {
     "ledger.bad_amount": "Montant invalide : un nombre entier de centimes est attendu.",
@@ -190,42 +188,6 @@ class HoldReceipt:
     replayed: bool = field(default=False, compare=False)
     """``True`` if this call changed nothing (idempotent replay, or releasing a hold that is
     unknown or no longer held); the receipt then describes the earlier result or state."""
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One ledger entry, as read back from the stream."""
-
-    id: str
-    kind: str
-    amount: int
-    actor: str
-    ref: str
-    idem: str
-    at: int
-    balance_after: int
-    held_after: int
-    hold_id: str | None = None
-    requested: int | None = None
-    reason: str | None = None
-
-    @property
-    def signed(self) -> int:
-        """Effect on the balance: credits and refunds +, charges −, holds and releases 0."""
-        if self.kind in ("credit", "refund"):
-            return self.amount
-        if self.kind == "charge":
-            return -self.amount
-        return 0
-
-    @property
-    def held_delta(self) -> int:
-        """Effect on the held amount: holds +, releases and charges −."""
-        if self.kind == "hold":
-            return self.amount
-        if self.kind in ("release", "charge"):
-            return -self.amount
-        return 0
 
 
 @dataclass(frozen=True)
