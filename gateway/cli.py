@@ -27,6 +27,7 @@ from gateway.core.booking_rules import slots
 from gateway.core.establishment import Establishment
 from gateway.core.pricing import max_hold
 from gateway.core.roles import Role
+from gateway.core.text import TextRefused
 from gateway.http import appkeys as keys
 from gateway.http.app import create_app
 from gateway.http.desk_api import slots_json
@@ -499,6 +500,9 @@ async def staff_command(args: argparse.Namespace) -> int:
         )
     except StaffError as exc:
         print(f"parloir staff: {exc.reason}", file=sys.stderr)
+        return 1
+    except TextRefused as exc:  # e.g. a name holding a direction override
+        print(f"parloir staff: {exc.reason}: {exc.fr}", file=sys.stderr)
         return 1
     finally:
         await close_redis(redis)

@@ -3,8 +3,13 @@ formulas, names printed literally. The probe's exact requests, and a property ov
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import os
+import subprocess
+import sys
+import time
 import unicodedata
 from dataclasses import replace
 from datetime import datetime
@@ -13,17 +18,25 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pypdf
 import pytest
+import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.cli import broken_texts_in
 from gateway.core.receipt_pdf import FONT_PATH, ReceiptData, render_receipt
+from gateway.core.roles import Role
 from gateway.core.statements import StatementLine, statement_csv
 from gateway.core.text import KEPT_FORMAT, TextRefused, clean, is_clean, spreadsheet_cell
 from gateway.http import appkeys as keys
 from gateway.store.directory import Detainee, DirectoryError, hash_access_code
+from gateway.store.sanctions import DetaineeSanctions, Sanctions
+from gateway.store.staff import StaffAccounts
 from recorder.audit import AuditEntry, audit_csv
+from recorder.store import RecordingStore
+from tests.callkit import seeded
 from tests.staffkit import staff_http
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 PARIS = ZoneInfo("Europe/Paris")
 FORMULA = '=HYPERLINK("http://x","y")'
@@ -221,3 +234,91 @@ async def test_csv_import_applies_the_same_rule(gateway_factory) -> None:
                              headers={"Content-Type": "text/csv"}) as resp:  # fmt: skip
             report = await resp.json()
     assert [(e["line"], e["reason"]) for e in report["errors"]] == [(2, "csv.bad_character")]
+
+
+# --- Every store applies the rule itself (the last line, whoever calls) -------------------
+
+BIDI = "Vol \u202eetirdnoc"  # a right-to-left override: reads reversed to a guard
+
+
+async def snapshot(redis: aioredis.Redis, pattern: str) -> dict[str, object]:
+    """What Redis holds under ``pattern``, to show that a refusal wrote nothing."""
+    found: dict[str, object] = {}
+    async for key in redis.scan_iter(match=pattern):
+        kind = await redis.type(key)
+        found[key] = (
+            await redis.hgetall(key) if kind == "hash"
+            else await redis.xrange(key) if kind == "stream"
+            else await redis.smembers(key) if kind == "set"
+            else await redis.get(key) if kind == "string" else kind
+        )  # fmt: skip
+    return found
+
+
+async def test_staff_cli_refuses_a_name_with_a_direction_override(redis_url, redis) -> None:
+    """``staff create-admin --name`` with a bidi override: field.name, no account stored."""
+    env = {**os.environ, "REDIS_URL": redis_url}
+    for name in (BIDI, "Jean\x00", "\ufeff"):
+        made = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "gateway", "staff", "create-admin", "--login", "dupont",
+             "--name", name.replace("\x00", "\x01"), "--password-stdin"],
+            input="correct horse battery\n", capture_output=True, text=True, env=env, cwd=ROOT,
+            timeout=60,
+        )  # fmt: skip
+        assert made.returncode == 1 and "field.name" in made.stderr, made.stderr
+        assert "invisible" in made.stderr  # the French sentence, not a traceback
+    assert await snapshot(redis, "parloir:staff*") == {}
+    # The same store behind the admin API and the demo: refused there too, nothing written.
+    accounts = StaffAccounts(redis)
+    with pytest.raises(TextRefused) as refused:
+        await accounts.create("dupont", BIDI, [Role.ADMIN], "correct horse battery", "t", 0.0)
+    assert refused.value.reason == "field.name"
+    member = await accounts.create("dupont", " M.  Dupont ", [Role.ADMIN], "x" * 12, "t", 0.0)
+    assert member.name == "M. Dupont"
+    with pytest.raises(TextRefused):
+        await accounts.update("dupont", name="Du\u200bpont")
+    assert (await accounts.get("dupont")).name == "M. Dupont"
+
+
+async def test_sanction_and_recording_stores_refuse_broken_texts(redis) -> None:
+    numbers, detainees = Sanctions(redis), DetaineeSanctions(redis)
+    recordings = RecordingStore(redis)
+    await recordings.started("call-1", 1.0, booking="bk-1")
+    before = await snapshot(redis, "parloir:*")
+    for write, field in (
+        (lambda: numbers.sanction_number("+33612345678", 0, 9, BIDI, "dir"), "reason"),
+        (lambda: detainees.sanction("190001", "video", 0, 9, "\u200b", "dir"), "reason"),
+        (lambda: recordings.flag("call-1", 1.0, "surv", "Insulte\u2066 x"), "comment"),
+        (lambda: recordings.flag("call-1", 1.0, "surv", " \n "), "comment"),
+        (lambda: recordings.set_hold("call-1", True, "dir", "Plainte\x00"), "reason"),
+    ):
+        with pytest.raises(TextRefused) as refused:
+            await write()
+        assert refused.value.reason == f"field.{field}"
+    assert await snapshot(redis, "parloir:*") == before  # nothing written
+    # What the API would store: line breaks of a multi-line box fold, the text is NFC.
+    typed = "Menaces\r\nre\u0301pe\u0301te\u0301es"  # two lines, accents typed decomposed
+    await numbers.sanction_number("+33612345678", 0, 9, typed, "d")
+    assert (await numbers.number("+33612345678")).reason == "Menaces répétées"
+    await recordings.flag("call-1", 1.0, "surv", " Insulte ")
+    assert [f.comment for f in await recordings.flags("call-1")] == ["Insulte"]
+
+
+async def test_booking_and_ledger_stores_refuse_broken_reasons(gateway_factory) -> None:
+    gw = await gateway_factory()
+    demo = await seeded(gw)
+    redis, desk, ledger = gw.app[keys.REDIS], gw.app[keys.DESK], gw.app[keys.LEDGER]
+    watched = f"parloir:booking:{demo['booking']}*"
+    before = await snapshot(redis, watched), await ledger.entries(demo["detainee"])
+    with pytest.raises(TextRefused) as refused:
+        await desk.cancel(demo["booking"], "Agent", BIDI, time.time())
+    assert refused.value.reason == "field.reason"
+    with pytest.raises(TextRefused) as refused:  # before the hold grows: no money moves
+        await desk.extend(demo["booking"], 3600, "Directrice", "Parloir\u200b", time.time())
+    assert refused.value.reason == "field.reason"
+    with pytest.raises(TextRefused) as refused:
+        await ledger.refund(demo["detainee"], "call-x", 100, "direction:d", "\u202e", "ref-1",
+                            int(time.time() * 1000))  # fmt: skip
+    assert refused.value.reason == "field.reason"
+    assert (await snapshot(redis, watched), await ledger.entries(demo["detainee"])) == before

@@ -83,7 +83,6 @@ REASONS: dict[str, str] = {
     "staff.exists": "an account with this login already exists",
     "staff.not_found": "no account with this login",
     "staff.bad_login": "the login is not 2 to 32 letters, digits, dots, dashes or underscores",
-    "staff.bad_name": "the name is empty or longer than 64 characters",
     "staff.weak_password": "the password is not a string of 12 to 256 characters",
     "staff.same_password": "the new password is the current one",
     "staff.no_role": "no role given: an account has at least one",
@@ -147,7 +146,6 @@ REASONS: dict[str, str] = {
         "the signed-in member's signature (`Name (login)`) is empty or longer than 128 "
         "characters (cannot happen with a valid account)"
     ),
-    "booking.bad_reason": "the reason is missing or longer than 200 characters",
     "booking.insufficient_credit": (
         "the phone account's available credit is below the price of the longest call allowed; "
         "`details` gives `needed` and `available` (cents)"
