@@ -37,17 +37,15 @@ from gateway.service.drain import Drainer
 from gateway.service.redis_client import close as close_redis
 from gateway.service.redis_client import connect, has_redis
 from gateway.service.redis_server import EmbeddedRedis, EmbeddedRedisError
+from gateway.service.text_check import broken_texts_in
 from gateway.service.tls import server_context
 from gateway.store.bookings import BookingDesk, DeskError
 from gateway.store.directory import (
-    CORRESPONDENT_TEXTS,
-    DETAINEE_TEXTS,
     Booking,
     Correspondent,
     Detainee,
     Directory,
     DirectoryError,
-    broken_texts,
     hash_access_code,
     new_id,
 )
@@ -510,23 +508,6 @@ async def staff_command(args: argparse.Namespace) -> int:
             await asyncio.to_thread(embedded.stop)
     print(json.dumps({"created": member.login, "roles": ["admin"]}))
     return 0
-
-
-async def broken_texts_in(redis: aioredis.Redis) -> list[dict[str, str]]:
-    """Every stored detainee and correspondent text that breaks the core's text rule (records
-    from before the rule, or written around the API): reported, never changed."""
-    directory = Directory(redis)
-    numbers = await directory.detainee_numbers()
-    found: list[dict[str, str]] = []
-    for detainee in await directory.detainees(numbers):
-        for name in broken_texts(detainee, DETAINEE_TEXTS):
-            found.append({"record": f"detainee:{detainee.number}", "field": name,
-                          "value": ascii(getattr(detainee, name))})  # fmt: skip
-        for c in await directory.correspondents_of(detainee.number):
-            for name in broken_texts(c, CORRESPONDENT_TEXTS):
-                found.append({"record": f"correspondent:{c.id}", "field": name,
-                              "value": ascii(getattr(c, name))})  # fmt: skip
-    return found
 
 
 async def check_texts_command(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import os
 import subprocess
 import sys
@@ -28,7 +29,8 @@ from gateway.core.roles import Role
 from gateway.core.statements import StatementLine, statement_csv
 from gateway.core.text import KEPT_FORMAT, TextRefused, clean, is_clean, spreadsheet_cell
 from gateway.http import appkeys as keys
-from gateway.store.directory import Detainee, DirectoryError, hash_access_code
+from gateway.store.directory import Detainee, Directory, DirectoryError, hash_access_code
+from gateway.store.ledger import Ledger
 from gateway.store.sanctions import DetaineeSanctions, Sanctions
 from gateway.store.staff import StaffAccounts
 from recorder.audit import AuditEntry, audit_csv
@@ -322,3 +324,56 @@ async def test_booking_and_ledger_stores_refuse_broken_reasons(gateway_factory) 
                             int(time.time() * 1000))  # fmt: skip
     assert refused.value.reason == "field.reason"
     assert (await snapshot(redis, watched), await ledger.entries(demo["detainee"])) == before
+
+
+async def test_check_texts_reports_every_kind_of_stored_text_and_changes_nothing(
+    redis_url, redis
+) -> None:
+    """Records written straight into Redis (from before the rule, or around the stores): the
+    check lists each broken text, by record and field, and writes nothing."""
+    await Directory(redis).put_detainee(
+        Detainee(number="190005", first_name="Jean", last_name="Martin",
+                 code_hash=hash_access_code("1234"))
+    )  # fmt: skip
+    await StaffAccounts(redis).create("leroy", "A. Leroy", [Role.FLOOR], "x" * 12, "t", 0.0)
+    ledger = Ledger(redis)
+    await ledger.credit("190005", 500, "regie", "c-1", 1)
+    await Sanctions(redis).sanction_number("+33612345678", 0, 9, "Menaces", "dir")
+    await DetaineeSanctions(redis).sanction("190005", "video", 0, 9, "Incident", "dir")
+    await RecordingStore(redis).started("call-1", 1.0, booking="bk-1")
+    await RecordingStore(redis).flag("call-1", 1.0, "surv", "Insulte")  # clean: not reported
+    # Now the broken ones, around every store.
+    await redis.hset("parloir:staff:leroy", "name", "A. Le\u202eroy")
+    refund = await redis.xadd(ledger.ledger_key("190005"), {
+        "kind": "refund", "amount": "100", "actor": "direction:x", "ref": "call-1",
+        "idem": "r-1", "at": "2", "balance_after": "600", "held_after": "0",
+        "reason": "Coupure\u200b"})  # fmt: skip
+    await redis.hset("parloir:sanction:phone:+33612345678", "reason", "Menaces\r\n")
+    await redis.hset("parloir:sanction:detainee:190005", "reason", "Inci\u2066dent")
+    await redis.hset("parloir:booking:bk-1", mapping={
+        "cancel_reason": "\ufeffTransfert", "extension_reason": " Audience"})  # fmt: skip
+    await redis.zadd("parloir:bookings", {"bk-1": 1.0})
+    await redis.hset("parloir:recording:call-1", "hold_reason", "Plainte\x00")
+    flag = await redis.xadd("parloir:call:call-9:flags", {"at": "1", "by": "s", "comment": "a\x07"})
+    before = await snapshot(redis, "parloir:*")
+    found = await broken_texts_in(redis)
+    assert sorted((f["record"], f["field"], f["value"]) for f in found) == sorted([
+        ("staff:leroy", "name", ascii("A. Le\u202eroy")),
+        (f"ledger:190005:{refund}", "reason", ascii("Coupure\u200b")),
+        ("sanction:phone:+33612345678", "reason", ascii("Menaces\r\n")),
+        ("sanction:detainee:190005", "reason", ascii("Inci\u2066dent")),
+        ("booking:bk-1", "cancel_reason", ascii("\ufeffTransfert")),
+        ("booking:bk-1", "extension_reason", ascii(" Audience")),
+        ("recording:call-1", "hold_reason", ascii("Plainte\x00")),
+        (f"flag:call-9:{flag}", "comment", ascii("a\x07")),
+    ])  # fmt: skip
+    assert await snapshot(redis, "parloir:*") == before  # read-only
+    # The command itself: the same list as JSON, exit 1.
+    env = {**os.environ, "REDIS_URL": redis_url}
+    run = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "gateway", "check-texts"], capture_output=True,
+        text=True, env=env, cwd=ROOT, timeout=60,
+    )  # fmt: skip
+    assert run.returncode == 1, run.stderr
+    assert json.loads(run.stdout)["broken"] == found
+    assert await snapshot(redis, "parloir:*") == before
