@@ -515,8 +515,9 @@ _BODY_LANG = {
 
 _TEXT_LIMITS = (
     "Text fields follow one rule (`gateway/core/text.py`): Unicode NFC, trimmed, no control "
-    "(Cc) or format (Cf) character but ZWNJ/ZWJ (bidi overrides, zero-width spaces, NUL, BOM "
-    "are refused; in `reason` and `comment` line breaks become spaces). A field breaking it, "
+    "(Cc) or format (Cf) character but ZWNJ/ZWJ, no line or paragraph separator (U+2028/9) "
+    "(bidi overrides, zero-width spaces, NUL, BOM are refused; in `reason` and `comment` line "
+    "breaks become spaces). A field breaking it, "
     "longer than its `maxLength` (after trimming), of the wrong type, or required and empty is "
     "refused with `400` `field.<name>`. Other fields of the body are ignored."
 )
