@@ -119,7 +119,7 @@ class Link:
         cluster = self.router.engine.cluster
         envelope = {"op": "open", "sid": self.sid, "from": cluster.owner,
                     "claims": self.session.claims, "lang": self.session.lang,
-                    "welcome": welcome, "first": first}  # fmt: skip
+                    "page": self.session.page, "welcome": welcome, "first": first}  # fmt: skip
         if not await cluster.publish(self.owner, envelope):
             self.lost()
 
@@ -223,6 +223,8 @@ class RemoteSession(Session):
 
     async def _open(self, envelope: Envelope) -> bool:
         self.identify(dict(envelope.get("claims") or {}))
+        page = envelope.get("page")
+        self.page = page if isinstance(page, str) and m.PAGE_ID.fullmatch(page) else None
         if envelope.get("welcome") and not await welcome(self):
             return False
         first = envelope.get("first")
