@@ -6,7 +6,8 @@ runs the session as a :class:`RemoteSession`, with exactly the rules a local soc
 (:mod:`signaling.session`). Envelopes travel on the processes' channels
 (:mod:`gateway.service.cluster`):
 
-* holder to owner: ``open`` (claims, whether to say ``welcome``, an optional first frame), ``up``
+* holder to owner: ``open`` (claims, the page id, whether to say ``welcome``, an optional first
+  frame), ``up``
   (one client frame, as text), ``gone`` (the socket closed);
 * owner to holder: ``down`` (a message for the socket), ``shut`` (close it with a code).
 
