@@ -7,8 +7,7 @@ runs the session as a :class:`RemoteSession`, with exactly the rules a local soc
 (:mod:`gateway.service.cluster`):
 
 * holder to owner: ``open`` (claims, the page id, whether to say ``welcome``, an optional first
-  frame), ``up``
-  (one client frame, as text), ``gone`` (the socket closed);
+  frame), ``up`` (one client frame, as text), ``gone`` (the socket closed);
 * owner to holder: ``down`` (a message for the socket), ``shut`` (close it with a code).
 
 Each side handles one session's envelopes in arrival order, in one task per session. The owner
