@@ -27,6 +27,7 @@ from gateway.core.booking_rules import slots
 from gateway.core.pricing import max_hold
 from gateway.core.records import Booking, Correspondent, Detainee, DirectoryError
 from gateway.core.roles import Role
+from gateway.core.text import TextRefused
 from gateway.http import appkeys as keys
 from gateway.http.app import create_app, establishment_of
 from gateway.http.desk_api import slots_json
@@ -36,13 +37,11 @@ from gateway.service.drain import Drainer
 from gateway.service.redis_client import close as close_redis
 from gateway.service.redis_client import connect, has_redis
 from gateway.service.redis_server import EmbeddedRedis, EmbeddedRedisError
+from gateway.service.text_check import broken_texts_in
 from gateway.service.tls import server_context
 from gateway.store.bookings import BookingDesk, DeskError
 from gateway.store.directory import (
-    CORRESPONDENT_TEXTS,
-    DETAINEE_TEXTS,
     Directory,
-    broken_texts,
     hash_access_code,
     new_id,
 )
@@ -496,29 +495,15 @@ async def staff_command(args: argparse.Namespace) -> int:
     except StaffError as exc:
         print(f"parloir staff: {exc.reason}", file=sys.stderr)
         return 1
+    except TextRefused as exc:  # e.g. a name holding a direction override
+        print(f"parloir staff: {exc.reason}: {exc.fr}", file=sys.stderr)
+        return 1
     finally:
         await close_redis(redis)
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
     print(json.dumps({"created": member.login, "roles": ["admin"]}))
     return 0
-
-
-async def broken_texts_in(redis: aioredis.Redis) -> list[dict[str, str]]:
-    """Every stored detainee and correspondent text that breaks the core's text rule (records
-    from before the rule, or written around the API): reported, never changed."""
-    directory = Directory(redis)
-    numbers = await directory.detainee_numbers()
-    found: list[dict[str, str]] = []
-    for detainee in await directory.detainees(numbers):
-        for name in broken_texts(detainee, DETAINEE_TEXTS):
-            found.append({"record": f"detainee:{detainee.number}", "field": name,
-                          "value": ascii(getattr(detainee, name))})  # fmt: skip
-        for c in await directory.correspondents_of(detainee.number):
-            for name in broken_texts(c, CORRESPONDENT_TEXTS):
-                found.append({"record": f"correspondent:{c.id}", "field": name,
-                              "value": ascii(getattr(c, name))})  # fmt: skip
-    return found
 
 
 async def check_texts_command(args: argparse.Namespace) -> int:

@@ -19,8 +19,12 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from gateway.core.text import clean
 from gateway.store import keys
 from gateway.store.keys import PREFIX
+
+TEXT_LIMIT = 500
+"Flag comments and hold reasons: the core's text rule, as the monitoring API applies it."
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ class RecordingStore:
         return [r for r in await pipe.execute() if r]
 
     async def set_hold(self, call_id: str, held: bool, by: str, reason: str) -> None:
+        reason = clean(reason, "reason", limit=TEXT_LIMIT, lines=True)  # TextRefused: unwritten
         await self.redis.hset(
             self.key(call_id),
             mapping={"legal_hold": "1" if held else "0", "hold_by": by, "hold_reason": reason},
@@ -80,6 +85,7 @@ class RecordingStore:
 
     # -- flags ------------------------------------------------------------------------------
     async def flag(self, call_id: str, at: float, by: str, comment: str) -> str:
+        comment = clean(comment, "comment", limit=TEXT_LIMIT, lines=True)
         flag_id = await self.redis.xadd(
             keys.call_flags(call_id), {"at": repr(at), "by": by, "comment": comment}
         )

@@ -7,6 +7,7 @@ raises :class:`ProtocolError` carrying the WebSocket close code and a stable rea
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from gateway.core.media_choice import MediaMode, parse_mode
@@ -35,9 +36,15 @@ TAKEN_OVER = 4410
 BAD_SDP = 4422
 
 
+PAGE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+"A page load's random id (web/static/common.js): tells a reconnection from a takeover."
+
+
 @dataclass(frozen=True)
 class Hello:
     token: str
+    page: str | None = None
+    "The page load's id; a socket from the same page replaces its own, not another device's."
 
 
 @dataclass(frozen=True)
@@ -94,7 +101,10 @@ def parse(text: str) -> ClientMessage:
     if not isinstance(kind, str):
         raise ProtocolError(MALFORMED, "signaling.malformed", "no type")
     if kind == "hello":
-        return Hello(token=_text(data, "token", 256))
+        page = data.get("page")
+        if page is not None and (not isinstance(page, str) or not PAGE_ID.fullmatch(page)):
+            raise ProtocolError(MALFORMED, "signaling.malformed", "bad field page")
+        return Hello(token=_text(data, "token", 256), page=page)
     if kind == "call":
         return StartCall()
     if kind == "offer":

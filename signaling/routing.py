@@ -6,8 +6,8 @@ runs the session as a :class:`RemoteSession`, with exactly the rules a local soc
 (:mod:`signaling.session`). Envelopes travel on the processes' channels
 (:mod:`gateway.service.cluster`):
 
-* holder to owner: ``open`` (claims, whether to say ``welcome``, an optional first frame), ``up``
-  (one client frame, as text), ``gone`` (the socket closed);
+* holder to owner: ``open`` (claims, the page id, whether to say ``welcome``, an optional first
+  frame), ``up`` (one client frame, as text), ``gone`` (the socket closed);
 * owner to holder: ``down`` (a message for the socket), ``shut`` (close it with a code).
 
 Each side handles one session's envelopes in arrival order, in one task per session. The owner
@@ -119,7 +119,7 @@ class Link:
         cluster = self.router.engine.cluster
         envelope = {"op": "open", "sid": self.sid, "from": cluster.owner,
                     "claims": self.session.claims, "lang": self.session.lang,
-                    "welcome": welcome, "first": first}  # fmt: skip
+                    "page": self.session.page, "welcome": welcome, "first": first}  # fmt: skip
         if not await cluster.publish(self.owner, envelope):
             self.lost()
 
@@ -223,6 +223,8 @@ class RemoteSession(Session):
 
     async def _open(self, envelope: Envelope) -> bool:
         self.identify(dict(envelope.get("claims") or {}))
+        page = envelope.get("page")
+        self.page = page if isinstance(page, str) and m.PAGE_ID.fullmatch(page) else None
         if envelope.get("welcome") and not await welcome(self):
             return False
         first = envelope.get("first")

@@ -32,6 +32,8 @@ class Session:
         self.call: Call | None = None
         self.superseded = False
         "Another socket took this leg over: nothing this one sends counts any more."
+        self.page: str | None = None
+        "The page load's id from ``hello`` (None from an older page)."
 
     def identify(self, claims: dict[str, Any]) -> None:
         self.claims = claims
@@ -60,7 +62,7 @@ class Session:
         assert self.role is not None
         self.call = call
         await self.attached(call)
-        await call.attach(self.role, self.send, self.taken_over)
+        await call.attach(self.role, self.send, self.taken_over, self.page)
 
     def detach(self) -> None:
         if self.call is not None and self.role is not None and not self.superseded:

@@ -128,6 +128,7 @@ async def _serve(session: SocketSession, router: Router, tokens: Any, directory:
     if claims is None:
         raise m.ProtocolError(m.UNAUTHORIZED, "signaling.unauthorized", "bad token")
     session.claims = claims
+    session.page = hello.page
     if claims.get("role") == str(Leg.KIOSK) and not await enrolled(session):
         raise m.ProtocolError(m.UNAUTHORIZED, "kiosk.not_enrolled", "kiosk revoked")
     session.identify(claims)

@@ -65,10 +65,13 @@ class Client:
     _reader: asyncio.Task[None] | None = None
     _sinks: list[asyncio.Task[None]] = field(default_factory=list)
     close_code: int | None = None
+    page: str | None = None
+    "The page load's id sent in ``hello`` (as web/static/common.js does), if any."
 
     async def connect(self) -> dict[str, Any]:
         self.ws = await self.http.ws_connect(self.base.replace("http", "ws") + "/ws")
-        await self.ws.send_json({"type": "hello", "token": self.token})
+        hello = {"type": "hello", "token": self.token}
+        await self.ws.send_json(hello if self.page is None else {**hello, "page": self.page})
         self._reader = asyncio.ensure_future(self._read())
         return await self.expect("welcome")
 

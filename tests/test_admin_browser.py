@@ -96,6 +96,14 @@ async def test_admin_creates_an_account_enrols_and_revokes_a_kiosk(gateway_facto
         await page.click("#generate")
         await page.click("#create-submit")
         await expect(page.locator("#create-error")).to_have_text("Cet identifiant existe déjà.")
+        # A name holding a right-to-left override (it would read reversed): the text rule's
+        # sentence, the name field marked, no account.
+        await page.fill("#new-login", "b.autre")
+        await page.fill("#new-name", "Brig\u202eadier")
+        await page.click("#create-submit")
+        await expect(page.locator("#create-error")).to_contain_text("caractère invisible")
+        await expect(page.locator("#new-name")).to_have_attribute("aria-invalid", "true")
+        assert await page.locator("#staff-body tr[data-login='b.autre']").count() == 0
         await page.click("#secret-done")
         await expect(page.locator("#secret-box")).to_be_hidden()
         # A second role, then a new password (confirm step; shown once, replaces the first).

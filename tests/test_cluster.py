@@ -56,6 +56,7 @@ from .callkit import (
 )
 from .staffkit import ALL_WORK
 from .test_monitor_browser import TILE_MEDIA_JS
+from .test_socket_takeover import MUTE_SOCKET
 from .test_tls_proxy import Certs, certs, free_port, main_conf, nginx_binary, session
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -186,6 +187,17 @@ async def test_kiosk_on_one_process_relative_and_monitoring_on_another(
             kinds = [fields["type"] for _id, fields in events]
             assert kinds.count("LegLost") == 1 and kinds.count("CallResumed") == 1, kinds
 
+            # Its socket then goes mute (a network change): the page opens another, again on
+            # the other process, whose page id reaches the owner: a reconnection, no takeover.
+            takeovers = kinds.count("SocketTakenOver")
+            old = await phone.evaluate_handle(MUTE_SOCKET)
+            await phone.wait_for_function("(old) => old.readyState === WebSocket.CLOSED",
+                                          arg=old, timeout=20_000)  # fmt: skip
+            kinds = await wait_for(lambda: _reconnected(redis, call_id), timeout=10)
+            assert kinds.count("SocketReconnected") == 1, kinds
+            assert kinds.count("SocketTakenOver") == takeovers, kinds
+            assert not await phone.is_visible("#ended")
+
             # The relative hangs up through the other process: both pages end, billed once.
             await phone.click("#hangup")
             await kiosk.wait_for_selector("#ended", state="visible", timeout=10_000)
@@ -197,6 +209,13 @@ async def test_kiosk_on_one_process_relative_and_monitoring_on_another(
         assert [(e.actor, e.target) for e in audit] == [("Lieutenant Moreau (moreau)", call_id)]
     finally:
         gateways.stop()
+
+
+async def _reconnected(redis: aioredis.Redis, call_id: str) -> list[str] | None:
+    """The call's event kinds once a SocketReconnected is among them (saved after the close)."""
+    events = await redis.xrange(f"parloir:call:{call_id}:events")
+    kinds = [fields["type"] for _id, fields in events]
+    return kinds if "SocketReconnected" in kinds else None
 
 
 async def _decoding(page: Any, frames: int) -> bool:

@@ -82,6 +82,10 @@ async def test_a_phone_changing_network_comes_back_within_5_s(gateway_factory) -
         assert seen.get("localAddress") == new != old, (old, new, seen)
         assert engine.calls[call_id].state == "connected"
         assert len(read_codes(gateway.config.outbox_path)) == 1
+        # The page's new socket, if the gateway still held the old one, is the same page's: a
+        # reconnection, never a takeover (each page load sends its id in `hello`).
+        kinds = [e["type"] for e in await engine.events(call_id)]
+        assert "SocketTakenOver" not in kinds, kinds
         assert call.errors == []
 
 

@@ -17,7 +17,7 @@ import shutil
 import socket
 import ssl
 import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -363,14 +363,31 @@ async def test_nginx_serves_pages_and_websocket(
             assert resp.status == 200 and resp.content_type == "text/html"
             # HSTS: the gateway learned from nginx's X-Forwarded-Proto that this was HTTPS.
             assert_security_headers(resp.headers, hsts=True, what="/join via nginx")
+            assert_no_version(resp.headers)
         async with http.get(proxy.http + "/join?lang=en", allow_redirects=False) as resp:
             assert resp.status == 301
             assert resp.headers["Location"] == "https://127.0.0.1/join?lang=en"
+            assert_no_version(resp.headers)
         await bad_hello_closes_4401(http, proxy.https.replace("https", "wss") + "/ws")
         await kiosk_round_trip(http, proxy.https, gateway)
         # The gateway's 4 MiB body limit is enforced by nginx already.
         async with http.post(proxy.https + "/api/join", data=b"x" * (5 * 1024 * 1024)) as resp:
             assert resp.status == 413
+            assert_no_version(resp.headers)  # nginx's own error page too
+            assert "nginx/" not in await resp.text()
+
+
+def assert_no_version(headers: Mapping[str, str]) -> None:
+    """nginx names itself (it replaces the gateway's ``Server``) but not its version."""
+    assert headers.get("Server") == "nginx", headers.get("Server")
+
+
+def test_documented_nginx_sites_hide_the_version() -> None:
+    """Both documented sites (single process and cluster) say ``server_tokens off`` in each
+    server block: the cluster's is run by tests/test_cluster.py, which does not look at it."""
+    for path in (DOCS_NGINX, ROOT / "docs" / "nginx-cluster.conf"):
+        text = path.read_text(encoding="utf-8")
+        assert text.count("server {") == text.count("server_tokens off;") == 2, path
 
 
 async def test_nginx_forwards_the_client_address(

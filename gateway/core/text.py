@@ -2,8 +2,10 @@
 the one rule for writing any text into a spreadsheet cell.
 
 A stored text is Unicode NFC, holds no control (Cc) or format (Cf) character — bidi overrides
-and isolates, zero-width spaces, the BOM, NUL, line breaks — and is trimmed. Two Cf characters
-are kept because languages need them in ordinary spelling: ZERO WIDTH NON-JOINER (U+200C:
+and isolates, zero-width spaces, the BOM, NUL, line breaks — nor a line or paragraph separator
+(U+2028/9, line breaks too) or a lone surrogate (no UTF-8 for it: Redis, a PDF or a CSV cannot
+take it; a command-line argument that is not UTF-8 arrives as one), and is trimmed. Two Cf
+characters are kept because languages need them in ordinary spelling: ZERO WIDTH NON-JOINER (U+200C:
 Persian, Kurdish, Hindi) and ZERO WIDTH JOINER (U+200D: Sinhala, Malayalam, Devanagari
 conjuncts); neither reorders text. Sans-IO: the rule returns the clean text or raises
 :class:`TextRefused`, which the HTTP layer turns into ``field.<name>``.
@@ -19,7 +21,8 @@ __all__ = ["KEPT_FORMAT", "TextRefused", "bad_characters", "clean", "is_clean", 
 
 KEPT_FORMAT = frozenset("\u200c\u200d")  # ZWNJ, ZWJ: needed by some scripts' spelling
 
-_BREAKS = re.compile(r"[\r\n\t]+")
+_BREAKS = re.compile("[\r\n\t\v\f\x85\u2028\u2029]+")
+_REFUSED = frozenset(("Cc", "Cs", "Zl", "Zp"))  # and Cf, but for KEPT_FORMAT
 
 # OWASP's CSV injection rule: a cell starting with one of these is read as a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -43,12 +46,13 @@ class TextRefused(ValueError):
 
 
 def bad_characters(value: str) -> list[str]:
-    """The characters of ``value`` the rule refuses (Cc, and Cf other than ZWNJ/ZWJ)."""
-    if value.isprintable():  # fast path: no Cc/Cf in printable text
+    """The characters of ``value`` the rule refuses (Cc, Cs, Zl, Zp, and Cf other than
+    ZWNJ/ZWJ)."""
+    if value.isprintable():  # fast path: none of those in printable text
         return []
     return [
         c for c in value
-        if (cat := unicodedata.category(c)) == "Cc" or (cat == "Cf" and c not in KEPT_FORMAT)
+        if (cat := unicodedata.category(c)) in _REFUSED or (cat == "Cf" and c not in KEPT_FORMAT)
     ]  # fmt: skip
 
 

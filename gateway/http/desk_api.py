@@ -67,6 +67,8 @@ async def desk_errors(request: web.Request, handler: web.Handler) -> web.StreamR
         return refuse(request, 400, exc.reason, exc.fr, exc.en)
     except DirectoryError as exc:
         return refuse(request, 400, exc.reason, exc.message, exc.message)
+    except TextRefused as exc:  # a store's own check of the text rule (the last line)
+        return refuse(request, 400, exc.reason, exc.fr, exc.en)
 
 
 async def body(request: web.Request) -> dict[str, Any]:

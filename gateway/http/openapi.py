@@ -83,7 +83,6 @@ REASONS: dict[str, str] = {
     "staff.exists": "an account with this login already exists",
     "staff.not_found": "no account with this login",
     "staff.bad_login": "the login is not 2 to 32 letters, digits, dots, dashes or underscores",
-    "staff.bad_name": "the name is empty or longer than 64 characters",
     "staff.weak_password": "the password is not a string of 12 to 256 characters",
     "staff.same_password": "the new password is the current one",
     "staff.no_role": "no role given: an account has at least one",
@@ -147,7 +146,6 @@ REASONS: dict[str, str] = {
         "the signed-in member's signature (`Name (login)`) is empty or longer than 128 "
         "characters (cannot happen with a valid account)"
     ),
-    "booking.bad_reason": "the reason is missing or longer than 200 characters",
     "booking.insufficient_credit": (
         "the phone account's available credit is below the price of the longest call allowed; "
         "`details` gives `needed` and `available` (cents)"
@@ -511,8 +509,9 @@ _IMPORT_WARNINGS = sorted(WARNING_REASONS | {"csv.already_imported"})
 
 _TEXT_LIMITS = (
     "Text fields follow one rule (`gateway/core/text.py`): Unicode NFC, trimmed, no control "
-    "(Cc) or format (Cf) character but ZWNJ/ZWJ (bidi overrides, zero-width spaces, NUL, BOM "
-    "are refused; in `reason` and `comment` line breaks become spaces). A field breaking it, "
+    "(Cc) or format (Cf) character but ZWNJ/ZWJ, no line or paragraph separator (U+2028/9) "
+    "(bidi overrides, zero-width spaces, NUL, BOM are refused; in `reason` and `comment` line "
+    "breaks become spaces). A field breaking it, "
     "longer than its `maxLength` (after trimming), of the wrong type, or required and empty is "
     "refused with `400` `field.<name>`. Other fields of the body are ignored."
 )

@@ -52,7 +52,6 @@ STAFF_MESSAGES: dict[str, tuple[int, str, str]] = {
         "Identifiant invalide : 2 à 32 lettres, chiffres, points, tirets.",
         "Invalid login: 2 to 32 letters, digits, dots, dashes.",
     ),
-    "staff.bad_name": (400, "Nom invalide (1 à 64 caractères).", "Invalid name (1-64 chars)."),
     "staff.weak_password": (
         400,
         "Mot de passe trop court : au moins 12 caractères.",

@@ -115,6 +115,8 @@ class LegState:
     "What this leg's senders read from the other leg's sources (stopped with the pc)."
     listeners: dict[Listener, Shut | None] = field(default_factory=dict)
     "The leg's socket (one: a new one takes over) and, on the owner, what closes it."
+    pages: dict[Listener, str | None] = field(default_factory=dict)
+    "The page load each socket came from (``hello``'s ``page``; None from an older page)."
 
 
 class Call:
@@ -490,29 +492,38 @@ class Call:
     def lang(self) -> str:
         return self.engine.config.lang
 
-    async def attach(self, leg: Leg, listener: Listener, shut: Shut | None = None) -> None:
-        """The leg's socket is now ``listener``'s: an earlier one (another device or tab with
-        the same token, or the same page's dead socket) is closed and the takeover recorded."""
-        listeners = self.legs[leg].listeners
+    async def attach(
+        self, leg: Leg, listener: Listener, shut: Shut | None = None, page: str | None = None
+    ) -> None:
+        """The leg's socket is now ``listener``'s; an earlier one is closed. From another page
+        load (another device or tab with the same token) that is a takeover, recorded as
+        ``SocketTakenOver``; from the same ``page`` (its old socket not yet noticed dead) a
+        reconnection, recorded as ``SocketReconnected``. Without a page id (an older page) it
+        cannot be told: a takeover."""
+        state = self.legs[leg]
+        listeners = state.listeners
         earlier = [(other, close) for other, close in listeners.items() if other != listener]
+        same_page = page is not None and all(state.pages.get(o) == page for o, _ in earlier)
         for other, close in earlier:
             listeners.pop(other, None)
+            state.pages.pop(other, None)
             if close is not None:
                 with contextlib.suppress(Exception):  # already gone
                     await close()
         if earlier:
-            log.info("call %s: %s socket taken over", self.id, leg)
+            kind = "SocketReconnected" if same_page else "SocketTakenOver"
+            log.info("call %s: %s socket %s", self.id, leg, kind)
             await self.engine.records.save(
-                self.id,
-                [{"type": "SocketTakenOver", "leg": str(leg), "at": str(self.engine.clock())}],
-                {},
+                self.id, [{"type": kind, "leg": str(leg), "at": str(self.engine.clock())}], {}
             )
         # Last, with nothing awaited after it: the caller's `welcome` goes out before any
         # state this socket could be sent.
+        state.pages[listener] = page
         listeners[listener] = shut
 
     def detach(self, leg: Leg, listener: Listener) -> None:
         self.legs[leg].listeners.pop(listener, None)
+        self.legs[leg].pages.pop(listener, None)
 
     async def send(self, leg: Leg, msg: dict[str, Any]) -> None:
         for listener in list(self.legs[leg].listeners):
@@ -520,7 +531,7 @@ class Call:
                 await listener(msg)
             except Exception:  # a dead socket must not stop the call
                 log.debug("listener of %s failed", self.id, exc_info=True)
-                self.legs[leg].listeners.pop(listener, None)
+                self.detach(leg, listener)
 
     async def broadcast(self, msg: dict[str, Any]) -> None:
         await asyncio.gather(*(self.send(leg, msg) for leg in Leg))
@@ -588,6 +599,7 @@ class Call:
                 await self.send(leg, {"type": "state", "call": self.view(leg)})
                 await self.send(leg, {"type": "ended", "reason": reason, "message": text})
                 self.legs[leg].listeners.clear()
+                self.legs[leg].pages.clear()
         finally:
             # Whatever failed above (Redis away), the media and the recorder always stop.
             await self.quality.stop()

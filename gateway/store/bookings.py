@@ -51,6 +51,7 @@ from gateway.core.booking_rules import (
 from gateway.core.establishment import Establishment
 from gateway.core.pricing import call_cost, max_hold
 from gateway.core.records import Booking, Correspondent, Detainee
+from gateway.core.text import clean
 from gateway.store.directory import PREFIX, Directory, _dump, _load
 from gateway.store.ledger import Ledger, LedgerError
 from gateway.store.sanctions import DetaineeSanctions, Sanctions
@@ -94,10 +95,6 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "booking.not_cancellable": (
         "Cette réservation ne peut plus être annulée (créneau commencé ou réservation close).",
         "This booking can no longer be cancelled (slot started or booking closed).",
-    ),
-    "booking.bad_reason": (
-        "Indiquez le motif de l'annulation.",
-        "Give the reason for the cancellation.",
     ),
 }
 
@@ -344,11 +341,10 @@ class BookingDesk:
 
     async def cancel(self, booking_id: str, guard: str, reason: str, now: float) -> Booking:
         """Cancel a booking whose slot has not started; frees the kiosk, releases the hold."""
-        guard, reason = guard.strip(), reason.strip()
+        guard = guard.strip()
         if not guard or len(guard) > 128:
             raise DeskError("booking.bad_guard", status=400)
-        if not reason or len(reason) > 200:
-            raise DeskError("booking.bad_reason", status=400)
+        reason = clean(reason, "reason", limit=200, lines=True)  # TextRefused: nothing written
         bkey = f"{PREFIX}booking:{booking_id}"
         for _attempt in range(20):
             try:
@@ -395,7 +391,9 @@ class BookingDesk:
         self, booking_id: str, max_seconds: int, staff: str, reason: str, now: float
     ) -> Booking:
         """Allow a longer call for one booking: the hold grows first (idempotent), then the
-        booking; never longer than the slot."""
+        booking; never longer than the slot. The reason follows the text rule (refused before
+        anything is held or written)."""
+        reason = clean(reason, "reason", limit=500, lines=True)
         bkey = f"{PREFIX}booking:{booking_id}"
         for _attempt in range(20):
             try:

@@ -68,6 +68,7 @@ from redis.exceptions import NoScriptError
 from gateway.core.identifiers import is_detainee_number
 from gateway.core.pricing import CHARTER_TARIFFS, TariffTable
 from gateway.core.records import MAX_AMOUNT, Entry
+from gateway.core.text import clean
 from gateway.store.keys import PREFIX
 
 __all__ = [
@@ -698,6 +699,7 @@ class Ledger:
         number = _number(number)
         call_id = _ident(call_id, "identifiant d'appel")
         args = [number, call_id, _amount(amount), _text(actor, "auteur")]
+        reason = clean(reason, "reason", limit=_MAX_TEXT, lines=True)  # the one text rule
         args += [_text(reason, "motif"), _text(idem, "clé d'idempotence"), _now(now_ms)]
         keys = [
             self.account_key(number),

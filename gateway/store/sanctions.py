@@ -10,7 +10,16 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from gateway.core.text import clean
 from gateway.store.keys import PREFIX
+
+REASON_LIMIT = 500
+
+
+def _reason(raw: str) -> str:
+    """A sanction's reason under the core's text rule: ``field.reason`` (TextRefused) before
+    anything is written, whoever calls."""
+    return clean(raw, "reason", limit=REASON_LIMIT, lines=True)
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,7 @@ class Sanctions:
     async def sanction_number(
         self, phone: str, since: float, until: float, reason: str, by: str
     ) -> NumberSanction:
+        reason = _reason(reason)
         sanction = NumberSanction(phone, since, until, reason, by)
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(
@@ -122,6 +132,7 @@ class DetaineeSanctions:
     ) -> DetaineeSanction:
         if scope not in DETAINEE_SCOPES:
             raise ValueError(scope)
+        reason = _reason(reason)
         kind = "withdrawal" if until == float("inf") else "suspension"
         pipe = self.redis.pipeline(transaction=True)
         pipe.delete(self.key(number))

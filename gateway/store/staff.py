@@ -28,6 +28,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from gateway.core.roles import Role
+from gateway.core.text import clean
 from gateway.store.keys import PREFIX
 
 LOCK_SECONDS = 15 * 60
@@ -96,6 +97,12 @@ def check_password(password: str) -> None:
         raise StaffError("staff.weak_password")
 
 
+def _name(raw: str) -> str:
+    """A member's name under the core's text rule (whatever the caller: API, command line,
+    demo): :class:`~gateway.core.text.TextRefused` ``field.name`` before anything is written."""
+    return " ".join(clean(raw, "name", limit=64).split())
+
+
 def _token_key(token: str) -> str:
     return f"{PREFIX}staffsess:{hashlib.sha256(token.encode()).hexdigest()}"
 
@@ -132,9 +139,7 @@ class StaffAccounts:
         login = normalise_login(login)
         check_login_name(login)
         check_password(password)
-        name = " ".join(name.split())
-        if not 1 <= len(name) <= 64:
-            raise StaffError("staff.bad_name")
+        name = _name(name)
         if not roles:
             raise StaffError("staff.no_role")
         fields = {
@@ -219,10 +224,7 @@ class StaffAccounts:
         if active is not None:
             mapping["status"] = "active" if active else "disabled"
         if name is not None:
-            name = " ".join(name.split())
-            if not 1 <= len(name) <= 64:
-                raise StaffError("staff.bad_name")
-            mapping["name"] = name
+            mapping["name"] = _name(name)
         if mapping:
             await self.redis.hset(self.key(member.login), mapping=mapping)
         if active is False or roles is not None:

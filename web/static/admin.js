@@ -443,7 +443,7 @@ async function createMember(event) {
   button.disabled = false;
   if (!res.ok) {
     say($('create-error'), res.data.message);
-    const field = { 'staff.exists': 'new-login', 'staff.bad_login': 'new-login', 'staff.bad_name': 'new-name',
+    const field = { 'staff.exists': 'new-login', 'staff.bad_login': 'new-login', 'field.name': 'new-name',
       'staff.weak_password': 'new-password' }[res.data.reason];
     if (field) {
       kit.setInvalid($(field), true);

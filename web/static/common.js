@@ -1,8 +1,9 @@
 /* Parloir — helpers shared by the kiosk page and the relative's page.
  *
  * window.Parloir : i18n, steps, HTTP API, WebSocket client, WebRTC leg, countdowns.
- * window.parloir : { pc, ws, state } exposed for automated tests (current RTCPeerConnection,
- *                  current WebSocket, last CallView state string).
+ * window.parloir : { pc, ws, state, page } exposed for automated tests (current
+ *                  RTCPeerConnection, current WebSocket, last CallView state string, the page
+ *                  load's id sent in `hello`).
  * See docs/signaling.md for the protocol.
  */
 'use strict';
@@ -216,6 +217,15 @@
     4422: 'signaling.bad_sdp',
   };
 
+  /* This page load's id, in every `hello` of its sockets: the gateway tells the page's own
+   * new socket (a reconnection) from another page's with the same token (a takeover). */
+  const PAGE_ID = (() => {
+    const bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  })();
+  window.parloir.page = PAGE_ID;
+
   /** A small signaling client: connects to /ws, sends hello first, JSON in and out,
    *  keep-alive pings, and a few reconnection attempts when the network drops
    *  (the server's `welcome` then carries the current CallView).
@@ -253,7 +263,7 @@
       this.ready = false;
       window.parloir.ws = ws;
       ws.addEventListener('open', () => {
-        ws.send(JSON.stringify({ type: 'hello', token: this.token }));
+        ws.send(JSON.stringify({ type: 'hello', token: this.token, page: PAGE_ID }));
         this.startPing();
       });
       ws.addEventListener('message', (event) => {
