@@ -9,10 +9,18 @@ from pathlib import Path
 import redis.asyncio as aioredis
 
 from gateway.cli import start
-from gateway.core.sms_queue import Outcome, RetryPolicy, after_attempt, moves_forward
+from gateway.core.sms_queue import (
+    Outcome,
+    RetryPolicy,
+    after_attempt,
+    claim_limit,
+    moves_forward,
+    renew_every,
+)
 from gateway.http import appkeys as keys
 from gateway.service.cluster import channel
 from gateway.service.sms import OutboxSender, SmsWorker
+from gateway.store.keys import PREFIX
 from gateway.store.sms_queue import STATUS_CHANNEL, SmsQueue
 from tests.conftest import make_config
 
@@ -34,6 +42,14 @@ def test_permanent_is_given_up_at_once_and_statuses_only_move_forward() -> None:
     assert after_attempt(Outcome("sent"), 1, 0.0, POLICY).status == "sent"
     assert moves_forward("sent", "delivered") and moves_forward("sending", "sent")
     assert not moves_forward("delivered", "sent") and not moves_forward("failed", "delivered")
+
+
+def test_a_claim_takes_no_more_than_half_a_lease_can_send() -> None:
+    assert renew_every(30.0) == 10.0
+    assert claim_limit(30.0, 0.0) == 10  # no throttle: the window bounds what is in flight
+    assert claim_limit(30.0, 0.1) == 1  # one every 10 s: one per claim, kept by renewals
+    assert claim_limit(30.0, 0.5) == 7
+    assert claim_limit(30.0, 100.0) == 10
 
 
 class Scripted:
@@ -132,6 +148,88 @@ async def test_a_lost_lease_is_taken_over_with_the_same_idempotency_key(
     late = after_attempt(Outcome("transient"), 1, now[0], POLICY)
     assert not await queue.settle(msg_id, "gw_dead", late, now[0])
     assert (await queue.get(msg_id))["status"] == "sent"
+
+
+class Held:
+    """A transport whose send lasts until the test releases it (an operator's slow throttle)."""
+
+    def __init__(self, released: bool = False) -> None:
+        self.started, self.release = asyncio.Event(), asyncio.Event()
+        if released:
+            self.release.set()
+        self.delivered: list[str] = []
+
+    async def deliver(self, msg_id: str, to: str, text: str) -> Outcome:
+        self.started.set()
+        await self.release.wait()
+        self.delivered.append(msg_id)
+        return Outcome("sent", provider_id=msg_id)
+
+
+async def _two_queues(redis_url: str) -> list[aioredis.Redis]:
+    return [aioredis.from_url(redis_url, decode_responses=True) for _ in range(2)]
+
+
+async def test_a_send_that_outlasts_its_lease_is_sent_once(
+    redis: aioredis.Redis, redis_url: str
+) -> None:
+    """Two processes, one clock: A's send lasts four leases; B, polling meanwhile, never takes
+    it because A renews the lease while it sends."""
+    ca, cb = await _two_queues(redis_url)
+    try:
+        now = [1000.0]
+        slow_a, fast_b = Held(), Held(released=True)
+        a = SmsWorker(SmsQueue(ca), slow_a, "gw_a", POLICY, lease=30, clock=lambda: now[0],
+                      renew_interval=0.05)  # fmt: skip
+        b = SmsWorker(SmsQueue(cb), fast_b, "gw_b", POLICY, lease=30, clock=lambda: now[0])
+        msg_id = await SmsQueue(redis).enqueue("+33612345678", "Code : 424242", now[0])
+        run_a = asyncio.create_task(a.run_once())
+        await asyncio.wait_for(slow_a.started.wait(), 10)
+        for _ in range(6):  # 6 × 20 s = 120 s, four leases
+            now[0] += 20
+            async with asyncio.timeout(10):  # A's next renewal moves the lease past the clock
+                while (await redis.zscore(f"{PREFIX}sms:leased", msg_id) or 0) < now[0] + 29:
+                    await asyncio.sleep(0.02)
+            assert await b.run_once() == 0
+        slow_a.release.set()
+        assert await asyncio.wait_for(run_a, 10) == 1
+        now[0] += 100
+        assert await b.run_once() == 0
+        assert (slow_a.delivered, fast_b.delivered) == ([msg_id], [])
+        record = await SmsQueue(redis).get(msg_id)
+        assert (record["status"], record["owner"], record["attempts"]) == ("sent", "gw_a", "1")
+        assert await redis.zcard(f"{PREFIX}sms:leased") == 0
+    finally:
+        for c in (ca, cb):
+            await c.aclose()
+
+
+async def test_a_send_whose_lease_was_taken_over_is_abandoned(
+    redis: aioredis.Redis, redis_url: str
+) -> None:
+    """A stalls past its lease (its clock stands still, as when Redis was out of reach); B takes
+    the message over and sends it; A's next renewal finds it lost and drops its own send."""
+    ca, cb = await _two_queues(redis_url)
+    try:
+        now = [1000.0]
+        slow_a, fast_b = Held(), Held(released=True)
+        a = SmsWorker(SmsQueue(ca), slow_a, "gw_a", POLICY, lease=30, clock=lambda: 1000.0,
+                      renew_interval=0.05)  # fmt: skip
+        b = SmsWorker(SmsQueue(cb), fast_b, "gw_b", POLICY, lease=30, clock=lambda: now[0])
+        msg_id = await SmsQueue(redis).enqueue("+33612345678", "Code : 434343", now[0])
+        run_a = asyncio.create_task(a.run_once())
+        await asyncio.wait_for(slow_a.started.wait(), 10)
+        now[0] += 31
+        assert await b.run_once() == 1  # A's lease (renewed to 1030 at most) ran out
+        assert await asyncio.wait_for(run_a, 10) == 1  # A's renewal cancelled its send
+        slow_a.release.set()
+        await asyncio.sleep(0.1)
+        assert (slow_a.delivered, fast_b.delivered) == ([], [msg_id])
+        record = await SmsQueue(redis).get(msg_id)
+        assert (record["status"], record["owner"], record["attempts"]) == ("sent", "gw_b", "2")
+    finally:
+        for c in (ca, cb):
+            await c.aclose()
 
 
 async def test_an_unwritable_outbox_is_a_transient_failure(

@@ -9,6 +9,14 @@ out (the process died while sending) is claimed again with the *same* id, so a s
 the id on (SMPP's own reference, the HTTPS provider's idempotency header, the outbox's ``id``)
 does not deliver it twice.
 
+The lease. A claim holds a message until ``now + lease``; while its send is under way the
+claiming process renews the lease every :func:`renew_every` (a third of it), and only if it still
+holds it (the same owner *and* the same attempt: a process that lost the lease to another never
+takes it back). A renewal that finds the lease lost abandons the send (the new holder sends it).
+So a slow send (an operator's throttle, a slow answer) is never claimed a second time while its
+process is alive, and a process that dies still hands its messages over after one lease.
+:func:`claim_limit` also keeps a claim to what the sender can hand over within half a lease.
+
 Statuses, in the order a message moves through them: ``queued`` → ``sending`` → ``sent`` →
 ``delivered`` (the operator's receipt), or ``failed`` (given up). A message never goes back.
 """
@@ -68,6 +76,20 @@ def after_attempt(outcome: Outcome, attempts: int, now: float, policy: RetryPoli
     if attempts >= policy.max_attempts:
         return Decision("failed", reason="sms.retries_exhausted")
     return Decision("queued", retry_at=now + policy.delay(attempts), reason=outcome.reason)
+
+
+def renew_every(lease: float) -> float:
+    """How often a process renews the leases of the sends it has under way."""
+    return lease / 3
+
+
+def claim_limit(lease: float, throttle: float, most: int = 10) -> int:
+    """How many messages one claim may take: no more than ``throttle`` (messages per second,
+    0 for no limit) lets out within half the lease, so that a batch never rests on renewals
+    alone; at least one (a single slow send is kept by its renewals)."""
+    if throttle <= 0:
+        return most
+    return max(1, min(most, int(throttle * lease / 2)))
 
 
 def moves_forward(current: str, new: str) -> bool:

@@ -4,8 +4,9 @@
   ``call``, ``owner``; and ``to`` and ``text`` (which holds the code) **only until** the message
   is sent or given up. Kept a day for the monitoring page, then expires.
 * ``sms:due`` sorted set: queued ids by the time they may next be tried.
-* ``sms:leased`` sorted set: ids being sent, by the end of their lease. A lease that runs out
-  (its process died) puts the id back in ``sms:due`` with the same id: the idempotency key.
+* ``sms:leased`` sorted set: ids being sent, by the end of their lease, which the sending
+  process renews while the send is under way. A lease that runs out (its process died) puts the
+  id back in ``sms:due`` with the same id: the idempotency key.
 * ``smsprov:{provider_id}`` → id, to match the operator's delivery receipts.
 
 Claiming is one Lua script, so of every process of the cluster exactly one sends a message.
@@ -50,6 +51,23 @@ end
 return out
 """
 
+# Renew the leases of sends under way, each only if this owner still holds it with the same
+# attempt (another process that took it over has set its own owner and attempt count).
+_RENEW = """
+local leased, lease_until, owner, prefix = KEYS[1], tonumber(ARGV[1]), ARGV[2], ARGV[3]
+local kept = {}
+for i = 4, #ARGV, 2 do
+  local id, attempts = ARGV[i], ARGV[i + 1]
+  local key = prefix .. id
+  if redis.call('ZSCORE', leased, id) and redis.call('HGET', key, 'owner') == owner
+      and redis.call('HGET', key, 'attempts') == attempts then
+    redis.call('ZADD', leased, lease_until, id)
+    table.insert(kept, id)
+  end
+end
+return kept
+"""
+
 # Settle one attempt, only if this owner still holds the lease (else another process took over).
 _SETTLE = """
 local key, leased, due, id, owner = KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2]
@@ -81,6 +99,7 @@ class SmsQueue:
         self.redis = redis
         self._claim = redis.register_script(_CLAIM)
         self._settle = redis.register_script(_SETTLE)
+        self._renew = redis.register_script(_RENEW)
 
     async def enqueue(self, to: str, text: str, now: float, call: str = "") -> str:
         """Queue a message; return its id (its idempotency key)."""
@@ -115,6 +134,16 @@ class SmsQueue:
         for c in out:
             await self._announce(c.id, "sending", await self._call_of(c.id))
         return out
+
+    async def renew(self, owner: str, claimed: list[Claimed], now: float, lease: float) -> set[str]:
+        """Extend the leases of ``claimed`` to ``now + lease``; return the ids still held."""
+        if not claimed:
+            return set()
+        args: list[object] = [now + lease, owner, f"{PREFIX}sms:"]
+        for c in claimed:
+            args += [c.id, c.attempts]
+        kept = await self._renew(keys=[f"{PREFIX}sms:leased"], args=args)
+        return set(kept)
 
     async def settle(
         self, msg_id: str, owner: str, decision: Decision, now: float, provider_id: str = ""
