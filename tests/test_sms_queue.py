@@ -9,13 +9,17 @@ from pathlib import Path
 import redis.asyncio as aioredis
 
 from gateway.cli import start
+from gateway.core.i18n import MESSAGES
 from gateway.core.sms_queue import (
     Outcome,
     RetryPolicy,
     after_attempt,
     claim_limit,
+    failure_kind,
     moves_forward,
+    offers_new_code,
     renew_every,
+    status_message,
 )
 from gateway.http import appkeys as keys
 from gateway.service.cluster import channel
@@ -50,6 +54,30 @@ def test_a_claim_takes_no_more_than_half_a_lease_can_send() -> None:
     assert claim_limit(30.0, 0.1) == 1  # one every 10 s: one per claim, kept by renewals
     assert claim_limit(30.0, 0.5) == 7
     assert claim_limit(30.0, 100.0) == 10
+
+
+def test_each_failure_has_its_own_words_and_a_new_code_only_where_it_helps() -> None:
+    cases = {
+        "sms.unreachable": ("unreachable", False),  # SMPP RINVDSTADR, HTTPS 400/404/422
+        "sms.refused": ("refused", False),  # SMPP RX_P_APPN, REJECTD receipts
+        "sms.refused:409": ("refused", False),
+        "sms.refused:401": ("account", False),  # the provider refuses the prison's token
+        "sms.refused:403": ("account", False),
+        "sms.retries_exhausted": ("retries", True),  # an outbox or a link that stayed down
+        "sms.expired": ("expired", True),  # EXPIRED receipt
+        "sms.undeliverable": ("undelivered", True),  # UNDELIV, DELETED receipts
+        "": ("other", False),
+    }
+    assert {r: (failure_kind(r), offers_new_code("failed", r)) for r in cases} == cases
+    assert not offers_new_code("sent", "sms.retries_exhausted")
+    assert status_message("failed", "sms.expired") == "sms.failed.expired"
+    assert status_message("delivered", "") == "sms.status.delivered"
+    sentences = set()
+    for kind, _ in cases.values():
+        texts = MESSAGES[f"sms.failed.{kind}"]
+        assert texts["fr"].startswith("échec") and texts["en"].startswith("failed")
+        sentences.add(texts["fr"])
+    assert len(sentences) == len({k for k, _ in cases.values()})  # each its own sentence
 
 
 class Scripted:

@@ -99,6 +99,35 @@ def moves_forward(current: str, new: str) -> bool:
     return ORDER.get(new, -1) >= ORDER.get(current, 0) and new != current
 
 
+_FAILURES = {
+    "sms.unreachable": "unreachable",
+    "sms.refused": "refused",
+    "sms.retries_exhausted": "retries",
+    "sms.expired": "expired",
+    "sms.undeliverable": "undelivered",
+}
+_ACCOUNT = frozenset({"sms.refused:401", "sms.refused:403"})
+"The provider refuses *us* (a wrong or revoked token), not the number."
+NEW_CODE_HELPS = frozenset({"retries", "expired", "undelivered"})
+"Failures a new code (a new SMS) may overcome; never a number or an account refused."
+
+
+def failure_kind(reason: str) -> str:
+    """A failed message's reason (``sms.refused:401``…) → what the kiosk tells of it."""
+    if reason in _ACCOUNT:
+        return "account"
+    return _FAILURES.get(reason.split(":", 1)[0], "other")
+
+
+def status_message(status: str, reason: str) -> str:
+    """The i18n key of what the kiosk shows for this status (each failure its own)."""
+    return f"sms.failed.{failure_kind(reason)}" if status == "failed" else f"sms.status.{status}"
+
+
+def offers_new_code(status: str, reason: str) -> bool:
+    return status == "failed" and failure_kind(reason) in NEW_CODE_HELPS
+
+
 def mask_phone(e164: str) -> str:
     """``+33612345678`` → ``+33 6 •• •• •• 78``: enough to recognise, not to dial."""
     if len(e164) < 6:

@@ -58,6 +58,7 @@ from gateway.core.lifecycle import (
     TimeWarningDue,
 )
 from gateway.core.media_choice import CHOOSER, MediaMode, notice_key, sends_video
+from gateway.core.sms_queue import offers_new_code, status_message
 from gateway.media import aiortc_passthrough as passthrough
 from gateway.media.quality import CallQuality, Video
 from gateway.media.relay import MediaSource, RelayTrack
@@ -482,7 +483,8 @@ class Call:
         await self.send(
             Leg.KIOSK,
             {"type": "sms", "status": status, "reason": reason,
-             "message": message(f"sms.status.{status}", self.lang)},
+             "message": message(status_message(status, reason), self.lang),
+             "new_code": offers_new_code(status, reason)},
         )  # fmt: skip
 
     # -- sockets --------------------------------------------------------------------------
