@@ -72,6 +72,35 @@ async def test_every_code_once_across_a_drop_refusal_and_receipts(redis: aioredi
         assert smsc.enquiries >= 1  # the keep-alive ran
 
 
+async def test_a_receipt_that_overtakes_its_answer_is_kept_and_applied(
+    redis: aioredis.Redis,
+) -> None:
+    """The SMSC writes each receipt before the submit_sm_resp carrying the id it refers to: the
+    queue cannot match it yet, keeps it, and applies it once the id is stored."""
+    queue = SmsQueue(redis)
+    receipts: list[str | None] = []
+
+    async def on_receipt(provider_id: str, status: str, reason: str) -> None:
+        receipts.append(await queue.receipt(provider_id, status, reason, time.time()))
+
+    async with Smsc(receipt_first=True) as smsc:
+        sender = SmppSender(_settings(smsc), on_receipt)
+        worker = SmsWorker(queue, sender, "gw_a", RetryPolicy(), lease=30, poll=0.1)
+        texts = [f"Parloir : code {300000 + i}" for i in range(3)]
+        ids = [
+            await queue.enqueue(f"+336123456{i:02d}", t, time.time()) for i, t in enumerate(texts)
+        ]
+        worker.start()
+        try:
+            got = await _settled(queue, ids, timeout=15)
+        finally:
+            await worker.stop()
+    assert receipts == [None, None, None]  # each came before its id was known
+    assert [got[i]["status"] for i in ids] == ["delivered"] * 3
+    assert {t: smsc.taken[t] for t in texts} == dict.fromkeys(texts, 1)
+    assert not await redis.keys("parloir:smsearly:*")  # taken when applied
+
+
 async def test_no_bind_with_a_wrong_password_and_sends_wait_transient(
     redis: aioredis.Redis,
 ) -> None:

@@ -11,6 +11,8 @@ import redis.asyncio as aioredis
 from gateway.cli import start
 from gateway.core.i18n import MESSAGES
 from gateway.core.sms_queue import (
+    EARLY_RECEIPT_SECONDS,
+    Decision,
     Outcome,
     RetryPolicy,
     after_attempt,
@@ -258,6 +260,27 @@ async def test_a_send_whose_lease_was_taken_over_is_abandoned(
     finally:
         for c in (ca, cb):
             await c.aclose()
+
+
+async def test_a_receipt_before_its_id_is_kept_a_minute_then_applied(
+    redis: aioredis.Redis,
+) -> None:
+    queue = SmsQueue(redis)
+    msg_id = await queue.enqueue("+33612345678", "Code : 515151", 0.0)
+    [claimed] = await queue.claim("gw_a", 0.0, lease=30)
+    assert await queue.receipt("op-1", "delivered", "", 1.0) is None  # the id is not stored yet
+    assert 0 < await redis.ttl(f"{PREFIX}smsearly:op-1") <= EARLY_RECEIPT_SECONDS == 60
+    assert (await queue.get(msg_id))["status"] == "sending"
+    assert await queue.settle(msg_id, "gw_a", Decision("sent"), 2.0, provider_id="op-1")
+    record = await queue.get(msg_id)
+    assert (record["status"], record["provider_id"]) == ("delivered", "op-1")
+    assert not await redis.exists(f"{PREFIX}smsearly:op-1")
+    # A receipt nobody's id claims changes nothing and goes after its minute.
+    assert await queue.receipt("op-unknown", "failed", "sms.expired", 3.0) is None
+    assert 0 < await redis.ttl(f"{PREFIX}smsearly:op-unknown") <= 60
+    assert (await queue.get(msg_id))["status"] == "delivered"
+    # Later receipts match straight away.
+    assert await queue.receipt("op-1", "failed", "sms.expired", 4.0) == msg_id
 
 
 async def test_an_unwritable_outbox_is_a_transient_failure(

@@ -34,6 +34,11 @@ ORDER: dict[str, int] = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "
 
 FINAL = frozenset({"delivered", "failed"})
 
+EARLY_RECEIPT_SECONDS = 60
+"""How long an operator's receipt for an id not yet known is kept: an SMSC may send the receipt
+before (or while) the sender stores the id its submit answer carried; the receipt is applied
+when the id is stored. One that no id claims within this is dropped."""
+
 
 @dataclass(frozen=True)
 class RetryPolicy:

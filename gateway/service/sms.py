@@ -248,7 +248,8 @@ def make_transport(config: GatewayConfig, queue: SmsQueue) -> Transport:
 
     async def on_receipt(provider_id: str, status: str, reason: str) -> None:
         msg_id = await queue.receipt(provider_id, status, reason, time.time())
-        log.info("SMS receipt %s for %s: %s %s", provider_id, msg_id or "?", status, reason)
+        where = msg_id or "an id not stored yet (kept a minute)"
+        log.info("SMS receipt %s for %s: %s %s", provider_id, where, status, reason)
 
     if config.sms_sender == "outbox":
         return OutboxSender(config.outbox_path)

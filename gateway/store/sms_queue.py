@@ -8,6 +8,8 @@
   process renews while the send is under way. A lease that runs out (its process died) puts the
   id back in ``sms:due`` with the same id: the idempotency key.
 * ``smsprov:{provider_id}`` → id, to match the operator's delivery receipts.
+* ``smsearly:{provider_id}`` hash (``status``, ``reason``): a receipt that came before its
+  provider id was stored, kept ``EARLY_RECEIPT_SECONDS`` and applied when the id is stored.
 
 Claiming is one Lua script, so of every process of the cluster exactly one sends a message.
 """
@@ -21,7 +23,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from gateway.core.sms_queue import Decision, mask_phone, moves_forward
+from gateway.core.sms_queue import EARLY_RECEIPT_SECONDS, Decision, mask_phone, moves_forward
 from gateway.store.keys import PREFIX
 
 KEEP_SECONDS = 86400
@@ -69,10 +71,12 @@ return kept
 """
 
 # Settle one attempt, only if this owner still holds the lease (else another process took over).
+# With the operator's id, store it for the receipts and take any receipt that came before it.
 _SETTLE = """
-local key, leased, due, id, owner = KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2]
+local key, leased, due, prov, early = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local id, owner = ARGV[1], ARGV[2]
 if redis.call('HGET', key, 'owner') ~= owner or not redis.call('ZSCORE', leased, id) then
-  return 0
+  return {0}
 end
 redis.call('ZREM', leased, id)
 local status = ARGV[3]
@@ -82,7 +86,24 @@ if status == 'queued' then
 else
   redis.call('HDEL', key, 'to', 'text')
 end
-return 1
+local out = {1}
+if ARGV[7] ~= '' then
+  redis.call('HSET', key, 'provider_id', ARGV[7])
+  redis.call('SET', prov, id, 'EX', tonumber(ARGV[8]))
+  local held = redis.call('HGETALL', early)
+  redis.call('DEL', early)
+  for _, v in ipairs(held) do table.insert(out, v) end
+end
+return out
+"""
+
+# A receipt: the message id its provider id stands for, or (not stored yet) keep the receipt.
+_MATCH = """
+local id = redis.call('GET', KEYS[1])
+if id then return id end
+redis.call('HSET', KEYS[2], 'status', ARGV[1], 'reason', ARGV[2])
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[3]))
+return false
 """
 
 
@@ -100,6 +121,7 @@ class SmsQueue:
         self._claim = redis.register_script(_CLAIM)
         self._settle = redis.register_script(_SETTLE)
         self._renew = redis.register_script(_RENEW)
+        self._match = redis.register_script(_MATCH)
 
     async def enqueue(self, to: str, text: str, now: float, call: str = "") -> str:
         """Queue a message; return its id (its idempotency key)."""
@@ -151,31 +173,39 @@ class SmsQueue:
         """Record one attempt's decision; False when the lease was lost (nothing changed)."""
         key = f"{PREFIX}sms:{msg_id}"
         done = await self._settle(
-            keys=[key, f"{PREFIX}sms:leased", f"{PREFIX}sms:due"],
-            args=[msg_id, owner, decision.status, decision.retry_at or 0, decision.reason, now],
-        )
-        if not done:
+            keys=[key, f"{PREFIX}sms:leased", f"{PREFIX}sms:due",
+                  f"{PREFIX}smsprov:{provider_id}", f"{PREFIX}smsearly:{provider_id}"],
+            args=[msg_id, owner, decision.status, decision.retry_at or 0, decision.reason, now,
+                  provider_id, KEEP_SECONDS],
+        )  # fmt: skip
+        if not done[0]:
             return False
-        if provider_id:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.hset(key, "provider_id", provider_id)
-                pipe.set(f"{PREFIX}smsprov:{provider_id}", msg_id, ex=KEEP_SECONDS)
-                await pipe.execute()
         await self._announce(msg_id, decision.status, await self._call_of(msg_id), decision.reason)
+        early = dict(zip(done[1::2], done[2::2], strict=True))
+        if early.get("status"):  # its receipt came first: apply it now
+            await self._apply(msg_id, early["status"], early.get("reason", ""), now)
         return True
 
     async def receipt(self, provider_id: str, status: str, reason: str, now: float) -> str | None:
-        """An operator's receipt (``delivered`` or ``failed``); returns the message id if known."""
-        msg_id = await self.redis.get(f"{PREFIX}smsprov:{provider_id}")
+        """An operator's receipt (``delivered`` or ``failed``); returns the message id if known.
+
+        A receipt for a provider id not stored yet is kept a while and applied at its settle."""
+        msg_id = await self._match(
+            keys=[f"{PREFIX}smsprov:{provider_id}", f"{PREFIX}smsearly:{provider_id}"],
+            args=[status, reason, EARLY_RECEIPT_SECONDS],
+        )
         if msg_id is None:
             return None
+        await self._apply(msg_id, status, reason, now)
+        return str(msg_id)
+
+    async def _apply(self, msg_id: str, status: str, reason: str, now: float) -> None:
         key = f"{PREFIX}sms:{msg_id}"
         current = await self.redis.hget(key, "status") or "queued"
         if moves_forward(current, status):
             await self.redis.hset(key, mapping={"status": status, "reason": reason,
                                                 "updated_at": now})  # fmt: skip
             await self._announce(msg_id, status, await self._call_of(msg_id), reason)
-        return msg_id
 
     async def get(self, msg_id: str) -> dict[str, Any]:
         return await self.redis.hgetall(f"{PREFIX}sms:{msg_id}")
