@@ -91,6 +91,15 @@ class QueuedSms:
         log.info("SMS %s to %s queued", msg_id, mask_phone(to))
         self.worker.wake()
 
+    async def send_once(self, once: str, ttl: int, to: str, text: str) -> bool:
+        """Queue unless ``once`` (a Redis key's name) was queued before; True if queued."""
+        msg_id = await self.queue.enqueue_once(once, ttl, to, text, self.clock())
+        if msg_id is None:
+            return False
+        log.info("SMS %s to %s queued (%s)", msg_id, mask_phone(to), once)
+        self.worker.wake()
+        return True
+
 
 class SmsWorker:
     """Claims due messages and sends them; one per process, all of them share the queue."""

@@ -7,11 +7,14 @@
 * ``sms:leased`` sorted set: ids being sent, by the end of their lease, which the sending
   process renews while the send is under way. A lease that runs out (its process died) puts the
   id back in ``sms:due`` with the same id: the idempotency key.
+* ``smsnotice:{booking}:{kind}``: a booking's notice was queued (at most once), taken in the
+  same script as the message is queued.
 * ``smsprov:{provider_id}`` → id, to match the operator's delivery receipts.
 * ``smsearly:{provider_id}`` hash (``status``, ``reason``): a receipt that came before its
   provider id was stored, kept ``EARLY_RECEIPT_SECONDS`` and applied when the id is stored.
 
-Claiming is one Lua script, so of every process of the cluster exactly one sends a message.
+Queueing is one Lua script, and so is claiming: of every process of the cluster exactly one
+sends a message.
 """
 
 from __future__ import annotations
@@ -51,6 +54,22 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, li
   end
 end
 return out
+"""
+
+# Queue a message; with a once-key, only if that key is free, and take it with the message.
+# The writes that can fail (a key of the wrong type) come before the claim is taken.
+_ENQUEUE = """
+local key, due, once = KEYS[1], KEYS[2], KEYS[3]
+if ARGV[4] ~= '' and redis.call('EXISTS', once) == 1 then
+  return 0
+end
+redis.call('ZADD', due, tonumber(ARGV[2]), ARGV[1])
+redis.call('HSET', key, unpack(ARGV, 6))
+redis.call('EXPIRE', key, tonumber(ARGV[3]))
+if ARGV[4] ~= '' then
+  redis.call('SET', once, '1', 'EX', tonumber(ARGV[5]))
+end
+return 1
 """
 
 # Renew the leases of sends under way, each only if this owner still holds it with the same
@@ -122,11 +141,23 @@ class SmsQueue:
         self._settle = redis.register_script(_SETTLE)
         self._renew = redis.register_script(_RENEW)
         self._match = redis.register_script(_MATCH)
+        self._queue = redis.register_script(_ENQUEUE)
 
     async def enqueue(self, to: str, text: str, now: float, call: str = "") -> str:
         """Queue a message; return its id (its idempotency key)."""
+        msg_id = await self._enqueue(to, text, now, call, "", 0)
+        assert msg_id is not None
+        return msg_id
+
+    async def enqueue_once(self, once: str, ttl: int, to: str, text: str, now: float) -> str | None:
+        """Queue a message unless ``once`` was queued before (within ``ttl`` seconds); the claim
+        and the message are one script, so a failure to queue leaves the claim free."""
+        return await self._enqueue(to, text, now, "", f"{PREFIX}{once}", ttl)
+
+    async def _enqueue(
+        self, to: str, text: str, now: float, call: str, once: str, ttl: int
+    ) -> str | None:
         msg_id = f"sms_{secrets.token_hex(8)}"
-        key = f"{PREFIX}sms:{msg_id}"
         fields = {
             "status": "queued",
             "to": to,
@@ -137,11 +168,13 @@ class SmsQueue:
             "created_at": now,
             "updated_at": now,
         }
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping=fields)
-            pipe.expire(key, KEEP_SECONDS)
-            pipe.zadd(f"{PREFIX}sms:due", {msg_id: now})
-            await pipe.execute()
+        flat = [str(x) for pair in fields.items() for x in pair]
+        done = await self._queue(
+            keys=[f"{PREFIX}sms:{msg_id}", f"{PREFIX}sms:due", once or f"{PREFIX}sms:once"],
+            args=[msg_id, now, KEEP_SECONDS, "1" if once else "", ttl, *flat],
+        )
+        if not done:
+            return None
         await self._announce(msg_id, "queued", call)
         return msg_id
 
@@ -216,9 +249,3 @@ class SmsQueue:
     async def _announce(self, msg_id: str, status: str, call: str, reason: str = "") -> None:
         payload = {"id": msg_id, "status": status, "call": call, "reason": reason}
         await self.redis.publish(STATUS_CHANNEL, json.dumps(payload))
-
-
-async def claim_notice(redis: aioredis.Redis, booking_id: str, kind: str, ttl: int) -> bool:
-    """True for the one caller (of the whole cluster) that is to send this booking's notice."""
-    key = f"{PREFIX}smsnotice:{booking_id}:{kind}"
-    return bool(await redis.set(key, "1", nx=True, ex=max(ttl, 3600)))
