@@ -4,9 +4,9 @@ It accepts ``bind_transceiver`` (checking system_id and password), answers ``sub
 ESME_RINVDSTADR for the destinations in ``refuse``), answers ``enquire_link``, sends a delivery
 receipt (``deliver_sm``, esm_class 4) for each message it took (``receipt_delay`` seconds after
 its answer, or with ``receipt_first`` *before* its submit_sm_resp: the receipt's id is not known
-to the client yet), and drops the link once, right
-after answering its ``drop_after``-th ``submit_sm``, without reading what the client had already
-written after it (those submit_sm were never taken: the client must send them again).
+to the client yet; ``DELIVRD`` unless ``receipt_stats`` says otherwise), and drops the link
+once, right after answering its ``drop_after``-th ``submit_sm``, without reading what the client
+had already written after it (those submit_sm were never taken: the client must send them again).
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ class Smsc:
     receipts: bool = True
     receipt_delay: float = 0.3
     receipt_first: bool = False
+    receipt_stats: dict[str, str] = field(default_factory=dict)
+    "A receipt's final state by destination (without +); DELIVRD for the others."
     taken: Counter[str] = field(default_factory=Counter)
     "Texts taken (submit_sm answered ESME_ROK), each counted."
     submits: int = 0
@@ -101,7 +103,7 @@ class Smsc:
                     if self.receipt_first:  # the receipt overtakes the answer
                         seq = self._next()
                         unacked[seq] = (0.0, msg_id, dest)
-                        writer.write(_receipt(seq, msg_id, dest))
+                        writer.write(self._receipt(seq, msg_id, dest))
                     writer.write(make("submit_sm_resp", pdu.sequence, message_id=msg_id))
                     await writer.drain()
                     if not self.receipt_first:
@@ -126,6 +128,13 @@ class Smsc:
             writer.close()
             self._sessions.discard(task)
 
+    def _receipt(self, seq: int, msg_id: str, dest: str) -> bytes:
+        stat = self.receipt_stats.get(dest, "DELIVRD")
+        text = (f"id:{msg_id} sub:001 dlvrd:001 submit date:2612031200 "
+                f"done date:2612031200 stat:{stat} err:000 text:")  # fmt: skip
+        return make("deliver_sm", seq, esm_class=4, source_addr=dest, destination_addr="Parloir",
+                    short_message=text.encode())  # fmt: skip
+
     async def _push(
         self, writer: asyncio.StreamWriter, unacked: dict[int, tuple[float, str, str]]
     ) -> None:
@@ -137,16 +146,9 @@ class Smsc:
                 _, msg_id, dest = item
                 seq = self._next()
                 unacked[seq] = item
-                writer.write(_receipt(seq, msg_id, dest))
+                writer.write(self._receipt(seq, msg_id, dest))
             await writer.drain()
             await asyncio.sleep(0.05)
-
-
-def _receipt(seq: int, msg_id: str, dest: str) -> bytes:
-    text = (f"id:{msg_id} sub:001 dlvrd:001 submit date:2612031200 "
-            f"done date:2612031200 stat:DELIVRD err:000 text:")  # fmt: skip
-    return make("deliver_sm", seq, esm_class=4, source_addr=dest, destination_addr="Parloir",
-                short_message=text.encode())  # fmt: skip
 
 
 def header(data: bytes) -> tuple[int, int, int, int]:

@@ -8,7 +8,7 @@ import time
 
 import redis.asyncio as aioredis
 
-from gateway.core.sms_queue import RetryPolicy
+from gateway.core.sms_queue import RetryPolicy, offers_new_code
 from gateway.service.smpp import SmppSender, SmppSettings
 from gateway.service.sms import SmsWorker
 from gateway.store.sms_queue import SmsQueue
@@ -99,6 +99,31 @@ async def test_a_receipt_that_overtakes_its_answer_is_kept_and_applied(
     assert [got[i]["status"] for i in ids] == ["delivered"] * 3
     assert {t: smsc.taken[t] for t in texts} == dict.fromkeys(texts, 1)
     assert not await redis.keys("parloir:smsearly:*")  # taken when applied
+
+
+async def test_expired_and_undelivered_receipts_fail_with_their_reason(
+    redis: aioredis.Redis,
+) -> None:
+    queue = SmsQueue(redis)
+
+    async def on_receipt(provider_id: str, status: str, reason: str) -> None:
+        await queue.receipt(provider_id, status, reason, time.time())
+
+    stats = {"33611110001": "EXPIRED", "33611110002": "UNDELIV", "33611110003": "REJECTD"}
+    async with Smsc(receipt_stats=stats, receipt_delay=0.0) as smsc:
+        worker = SmsWorker(queue, SmppSender(_settings(smsc), on_receipt), "gw_a", RetryPolicy(),
+                           poll=0.1)  # fmt: skip
+        ids = [await queue.enqueue(f"+{n}", f"Parloir : code {n[-6:]}", time.time()) for n in stats]
+        worker.start()
+        try:
+            got = await _settled(queue, ids, timeout=15)
+        finally:
+            await worker.stop()
+    reasons = [(got[i]["status"], got[i]["reason"]) for i in ids]
+    assert reasons == [("failed", "sms.expired"), ("failed", "sms.undeliverable"),
+                       ("failed", "sms.refused")]  # fmt: skip
+    # What the kiosk is told: a new code for the first two, not for a refusal.
+    assert [offers_new_code(s, r) for s, r in reasons] == [True, True, False]
 
 
 async def test_no_bind_with_a_wrong_password_and_sends_wait_transient(
