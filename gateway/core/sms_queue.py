@@ -113,6 +113,7 @@ _FAILURES = {
 }
 _ACCOUNT = frozenset({"sms.refused:401", "sms.refused:403"})
 "The provider refuses *us* (a wrong or revoked token), not the number."
+FAILURE_KINDS = ("unreachable", "refused", "account", "retries", "expired", "undelivered", "other")
 NEW_CODE_HELPS = frozenset({"retries", "expired", "undelivered"})
 "Failures a new code (a new SMS) may overcome; never a number or an account refused."
 

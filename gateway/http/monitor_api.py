@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.core.sms_queue import failure_kind
 from gateway.http import appkeys as keys
 from gateway.http.desk_api import BadRequest, body, parse_day, text
 from gateway.http.staff_auth import actor
@@ -79,7 +80,7 @@ async def live_calls(request: web.Request) -> web.Response:
                 },
                 "recording": (rec or {}).get("state", "none"),
                 # What became of the code's SMS (sent, delivered, failed), its latest word.
-                "sms": {"status": record["sms_status"], "reason": record.get("sms_reason", "")}
+                "sms": _sms(record["sms_status"], record.get("sms_reason", ""))
                 if record.get("sms_status")
                 else None,
                 # The relative's camera off or sound only, by choice (their latest word).
@@ -87,6 +88,12 @@ async def live_calls(request: web.Request) -> web.Response:
             }
         )
     return web.json_response({"server_time": int(_now(request) * 1000), "calls": out})
+
+
+def _sms(status: str, reason: str) -> dict[str, Any]:
+    """The SMS's status and reason, and for a failure what the page says of it (its kind)."""
+    failure = failure_kind(reason) if status == "failed" else None
+    return {"status": status, "reason": reason, "failure": failure}
 
 
 def _ms(raw: str | None) -> int | None:
