@@ -2,9 +2,11 @@
 
 It accepts ``bind_transceiver`` (checking system_id and password), answers ``submit_sm`` (with
 ESME_RINVDSTADR for the destinations in ``refuse``), answers ``enquire_link``, sends a delivery
-receipt (``deliver_sm``, esm_class 4) for each message it took, and drops the link once, right
-after answering its ``drop_after``-th ``submit_sm``, without reading what the client had already
-written after it (those submit_sm were never taken: the client must send them again).
+receipt (``deliver_sm``, esm_class 4) for each message it took (``receipt_delay`` seconds after
+its answer, or with ``receipt_first`` *before* its submit_sm_resp: the receipt's id is not known
+to the client yet; ``DELIVRD`` unless ``receipt_stats`` says otherwise), and drops the link
+once, right after answering its ``drop_after``-th ``submit_sm``, without reading what the client
+had already written after it (those submit_sm were never taken: the client must send them again).
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ class Smsc:
     refuse: set[str] = field(default_factory=set)
     drop_after: int | None = None
     receipts: bool = True
+    receipt_delay: float = 0.3
+    receipt_first: bool = False
+    receipt_stats: dict[str, str] = field(default_factory=dict)
+    "A receipt's final state by destination (without +); DELIVRD for the others."
     taken: Counter[str] = field(default_factory=Counter)
     "Texts taken (submit_sm answered ESME_ROK), each counted."
     submits: int = 0
@@ -94,10 +100,15 @@ class Smsc:
                     text = sms_text.decode(pdu.short_message, int(pdu.data_coding))
                     self.taken[text] += 1
                     msg_id = f"smsc{self.submits:05d}"
+                    if self.receipt_first:  # the receipt overtakes the answer
+                        seq = self._next()
+                        unacked[seq] = (0.0, msg_id, dest)
+                        writer.write(self._receipt(seq, msg_id, dest))
                     writer.write(make("submit_sm_resp", pdu.sequence, message_id=msg_id))
                     await writer.drain()
-                    loop = asyncio.get_running_loop()
-                    self._receipts.append((loop.time() + 0.3, msg_id, dest))
+                    if not self.receipt_first:
+                        due = asyncio.get_running_loop().time() + self.receipt_delay
+                        self._receipts.append((due, msg_id, dest))
                     if self.drop_after is not None and sum(self.taken.values()) == self.drop_after:
                         self.drop_after = None
                         self.drops += 1
@@ -117,6 +128,13 @@ class Smsc:
             writer.close()
             self._sessions.discard(task)
 
+    def _receipt(self, seq: int, msg_id: str, dest: str) -> bytes:
+        stat = self.receipt_stats.get(dest, "DELIVRD")
+        text = (f"id:{msg_id} sub:001 dlvrd:001 submit date:2612031200 "
+                f"done date:2612031200 stat:{stat} err:000 text:")  # fmt: skip
+        return make("deliver_sm", seq, esm_class=4, source_addr=dest, destination_addr="Parloir",
+                    short_message=text.encode())  # fmt: skip
+
     async def _push(
         self, writer: asyncio.StreamWriter, unacked: dict[int, tuple[float, str, str]]
     ) -> None:
@@ -128,11 +146,7 @@ class Smsc:
                 _, msg_id, dest = item
                 seq = self._next()
                 unacked[seq] = item
-                text = (f"id:{msg_id} sub:001 dlvrd:001 submit date:2612031200 "
-                        f"done date:2612031200 stat:DELIVRD err:000 text:")  # fmt: skip
-                pdu = make("deliver_sm", seq, esm_class=4, source_addr=dest,
-                           destination_addr="Parloir", short_message=text.encode())  # fmt: skip
-                writer.write(pdu)
+                writer.write(self._receipt(seq, msg_id, dest))
             await writer.drain()
             await asyncio.sleep(0.05)
 

@@ -136,3 +136,42 @@ async def test_booked_cancelled_and_reminded_once(gateway_factory, redis_url: st
         "dans 30 min" in reminder["text"]
         and desk.local(starts[0].timestamp()).strftime("%Hh%M") in reminder["text"]
     )
+
+
+async def test_a_notice_that_could_not_be_queued_is_sent_on_the_next_pass(  # type: ignore[no-untyped-def]
+    gateway_factory, redis
+) -> None:
+    """Claim and queueing are one script: a queue that refuses the message leaves the claim free,
+    so the next pass queues the reminder (before, the claim was taken first and it was lost)."""
+    from gateway.http.sms_api import BOOKING_NOTICES
+
+    gateway = await gateway_factory(
+        sms_booking_notices=True, sms_poll_seconds=0.1, quota_count=10
+    )
+    demo = await seeded(gateway)
+    desk = gateway.app[keys.DESK]
+    day = date.today() + timedelta(days=3)
+    [slot, *_] = [s for s in await desk.establishment_slots(day, 10, time.time()) if s.bookable]
+    async with staff_http(gateway) as http:
+        body = {"detainee": demo["detainee"], "correspondent": "corr_demo",
+                "kiosk": gateway.config.kiosk_id, "start": slot.start.isoformat()}  # fmt: skip
+        async with http.post(f"{gateway.base_url}/api/desk/bookings", json=body) as resp:
+            assert resp.status == 201, await resp.text()
+    await _wait_outbox(gateway, 1)  # the "booked" notice
+    notices = gateway.app[BOOKING_NOTICES]
+    ten_before = slot.start.timestamp() - 600
+    due = "parloir:sms:due"
+    saved = await redis.zrange(due, 0, -1, withscores=True)
+    await redis.delete(due)
+    await redis.set(due, "not a sorted set")  # the queue cannot take a message now
+    try:
+        assert await notices.remind(ten_before) == 0
+    finally:
+        await redis.delete(due)
+        if saved:
+            await redis.zadd(due, dict(saved))
+    assert not await redis.keys("parloir:smsnotice:*:reminder")  # the claim is still free
+    assert await notices.remind(ten_before + 60) == 1
+    assert await notices.remind(ten_before + 120) == 0  # and then taken, with the message
+    sent = await _wait_outbox(gateway, 2)
+    assert len(sent) == 2 and "rappel" in sent[1]["text"]

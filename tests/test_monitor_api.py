@@ -126,7 +126,7 @@ async def test_watch_flag_cut_then_replay_hold_and_audit(gateway_factory) -> Non
             assert call["recording"] == "recording"
             assert 0 < call["ends_at"] - listing["server_time"] <= 30 * 60 * 1000
             # And what became of the code's SMS (the outbox sender says "sent").
-            assert call["sms"] == {"status": "sent", "reason": ""}, call["sms"]
+            assert call["sms"] == {"status": "sent", "reason": "", "failure": None}, call["sms"]
             # The relative's choice of media, their latest (sound only, by choice).
             assert call["relative_media"] == "video"
             await relative.send({"type": "media", "mode": "audio_only"})

@@ -8,7 +8,7 @@ import time
 
 import redis.asyncio as aioredis
 
-from gateway.core.sms_queue import RetryPolicy
+from gateway.core.sms_queue import RetryPolicy, offers_new_code
 from gateway.service.smpp import SmppSender, SmppSettings
 from gateway.service.sms import SmsWorker
 from gateway.store.sms_queue import SmsQueue
@@ -70,6 +70,60 @@ async def test_every_code_once_across_a_drop_refusal_and_receipts(redis: aioredi
         assert [got[i]["status"] for i in ids] == ["delivered"] * len(ids)
         assert all("text" not in got[i] and "to" not in got[i] for i in ids)
         assert smsc.enquiries >= 1  # the keep-alive ran
+
+
+async def test_a_receipt_that_overtakes_its_answer_is_kept_and_applied(
+    redis: aioredis.Redis,
+) -> None:
+    """The SMSC writes each receipt before the submit_sm_resp carrying the id it refers to: the
+    queue cannot match it yet, keeps it, and applies it once the id is stored."""
+    queue = SmsQueue(redis)
+    receipts: list[str | None] = []
+
+    async def on_receipt(provider_id: str, status: str, reason: str) -> None:
+        receipts.append(await queue.receipt(provider_id, status, reason, time.time()))
+
+    async with Smsc(receipt_first=True) as smsc:
+        sender = SmppSender(_settings(smsc), on_receipt)
+        worker = SmsWorker(queue, sender, "gw_a", RetryPolicy(), lease=30, poll=0.1)
+        texts = [f"Parloir : code {300000 + i}" for i in range(3)]
+        ids = [
+            await queue.enqueue(f"+336123456{i:02d}", t, time.time()) for i, t in enumerate(texts)
+        ]
+        worker.start()
+        try:
+            got = await _settled(queue, ids, timeout=15)
+        finally:
+            await worker.stop()
+    assert receipts == [None, None, None]  # each came before its id was known
+    assert [got[i]["status"] for i in ids] == ["delivered"] * 3
+    assert {t: smsc.taken[t] for t in texts} == dict.fromkeys(texts, 1)
+    assert not await redis.keys("parloir:smsearly:*")  # taken when applied
+
+
+async def test_expired_and_undelivered_receipts_fail_with_their_reason(
+    redis: aioredis.Redis,
+) -> None:
+    queue = SmsQueue(redis)
+
+    async def on_receipt(provider_id: str, status: str, reason: str) -> None:
+        await queue.receipt(provider_id, status, reason, time.time())
+
+    stats = {"33611110001": "EXPIRED", "33611110002": "UNDELIV", "33611110003": "REJECTD"}
+    async with Smsc(receipt_stats=stats, receipt_delay=0.0) as smsc:
+        worker = SmsWorker(queue, SmppSender(_settings(smsc), on_receipt), "gw_a", RetryPolicy(),
+                           poll=0.1)  # fmt: skip
+        ids = [await queue.enqueue(f"+{n}", f"Parloir : code {n[-6:]}", time.time()) for n in stats]
+        worker.start()
+        try:
+            got = await _settled(queue, ids, timeout=15)
+        finally:
+            await worker.stop()
+    reasons = [(got[i]["status"], got[i]["reason"]) for i in ids]
+    assert reasons == [("failed", "sms.expired"), ("failed", "sms.undeliverable"),
+                       ("failed", "sms.refused")]  # fmt: skip
+    # What the kiosk is told: a new code for the first two, not for a refusal.
+    assert [offers_new_code(s, r) for s, r in reasons] == [True, True, False]
 
 
 async def test_no_bind_with_a_wrong_password_and_sends_wait_transient(

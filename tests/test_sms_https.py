@@ -19,6 +19,8 @@ from gateway.service.sms import SmsWorker
 from gateway.service.sms_https import HttpsSender
 from gateway.store.sms_queue import SmsQueue
 
+from .callkit import Client, kiosk_login, seeded
+
 TOKEN = "tok-provider-1"
 SECRET = "webhook-shared-secret"
 
@@ -141,3 +143,53 @@ async def test_without_a_secret_the_webhook_is_off(gateway_factory) -> None:  # 
     body = b'{"id": "x", "status": "delivered"}'
     status, answer = await _post(gateway.base_url, body, webhook_sig.sign("", 0, body))
     assert (status, answer["reason"]) == (404, "sms.webhook.disabled")
+
+
+async def _kiosk_calls(gateway: Any, http: aiohttp.ClientSession) -> Client:
+    demo = await seeded(gateway)
+    kiosk = Client(gateway.base_url, http)
+    await kiosk_login(kiosk, demo["detainee"], demo["access_code"])
+    await kiosk.connect()
+    await kiosk.send({"type": "call"})
+    return kiosk
+
+
+async def test_a_refused_token_is_told_as_such_without_a_new_code(gateway_factory) -> None:  # type: ignore[no-untyped-def]
+    """A 401 is the provider refusing the prison's account: the kiosk says so, not that the
+    number cannot be reached, and offers no new code (it would be refused the same way)."""
+    async with Provider({}) as provider:
+        gateway = await gateway_factory(
+            sms_sender="https", sms_https_url=provider.url, sms_https_token="revoked"
+        )
+        async with aiohttp.ClientSession() as http:
+            kiosk = await _kiosk_calls(gateway, http)
+            try:
+                msg = await kiosk.expect("sms", status="failed", timeout=15)
+            finally:
+                await kiosk.close()
+    assert (msg["reason"], msg["new_code"]) == ("sms.refused:401", False)
+    assert msg["message"] == "échec : le service SMS refuse l'envoi, prévenez le personnel"
+
+
+async def test_an_expired_sms_is_told_and_offers_a_new_code(gateway_factory, redis) -> None:  # type: ignore[no-untyped-def]
+    """The provider took the SMS, then reports it expired (the phone stayed off)."""
+    async with Provider({}) as provider:
+        gateway = await gateway_factory(
+            sms_sender="https", sms_https_url=provider.url, sms_https_token=TOKEN,
+            sms_webhook_secret=SECRET,
+        )  # fmt: skip
+        async with aiohttp.ClientSession() as http:
+            kiosk = await _kiosk_calls(gateway, http)
+            try:
+                await kiosk.expect("sms", status="sent", timeout=15)
+                [msg_id] = provider.keys
+                body = json.dumps(
+                    {"id": f"prov-{msg_id}", "status": "failed", "reason": "sms.expired"}
+                ).encode()
+                sig = webhook_sig.sign(SECRET, int(time.time()), body)
+                assert (await _post(gateway.base_url, body, sig))[0] == 200
+                msg = await kiosk.expect("sms", status="failed", timeout=15)
+            finally:
+                await kiosk.close()
+    assert (msg["reason"], msg["new_code"]) == ("sms.expired", True)
+    assert msg["message"] == "échec : téléphone resté injoignable, SMS expiré"

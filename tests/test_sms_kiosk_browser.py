@@ -9,6 +9,7 @@ from .browser import (
     enrolled_kiosk_context,
     kiosk_signs_in,
     screenshot,
+    signed_in_context,
 )
 from .callkit import seeded
 
@@ -45,7 +46,17 @@ async def test_an_sms_that_cannot_leave_offers_a_new_code(  # type: ignore[no-un
     )
     async with chromium() as browser:
         kiosk, errors = await _call(gateway, browser)
+        # The outbox could not be written: not the number's fault, and a new code may help.
         await kiosk.wait_for_selector("#new-code", state="visible", timeout=15_000)
-        assert "échec : numéro injoignable" in await kiosk.inner_text("body")
+        body = await kiosk.inner_text("body")
+        assert "échec : SMS non envoyé après plusieurs essais" in body
+        assert "numéro injoignable" not in body
         await screenshot(kiosk, "kiosk-sms-failed")
         assert errors == []
+        # The monitoring page says the same of the call, in its own words.
+        staff = await signed_in_context(browser, gateway, name="Lieutenant Moreau", locale="fr-FR")
+        monitor = await staff.new_page()
+        await monitor.goto(f"{gateway.base_url}/monitor")
+        line = monitor.locator(".sms-status[data-status=failed]")
+        await line.wait_for(timeout=15_000)
+        assert await line.inner_text() == "SMS du code : échec après plusieurs essais"

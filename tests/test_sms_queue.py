@@ -9,10 +9,24 @@ from pathlib import Path
 import redis.asyncio as aioredis
 
 from gateway.cli import start
-from gateway.core.sms_queue import Outcome, RetryPolicy, after_attempt, moves_forward
+from gateway.core.i18n import MESSAGES
+from gateway.core.sms_queue import (
+    EARLY_RECEIPT_SECONDS,
+    Decision,
+    Outcome,
+    RetryPolicy,
+    after_attempt,
+    claim_limit,
+    failure_kind,
+    moves_forward,
+    offers_new_code,
+    renew_every,
+    status_message,
+)
 from gateway.http import appkeys as keys
 from gateway.service.cluster import channel
 from gateway.service.sms import OutboxSender, SmsWorker
+from gateway.store.keys import PREFIX
 from gateway.store.sms_queue import STATUS_CHANNEL, SmsQueue
 from tests.conftest import make_config
 
@@ -34,6 +48,38 @@ def test_permanent_is_given_up_at_once_and_statuses_only_move_forward() -> None:
     assert after_attempt(Outcome("sent"), 1, 0.0, POLICY).status == "sent"
     assert moves_forward("sent", "delivered") and moves_forward("sending", "sent")
     assert not moves_forward("delivered", "sent") and not moves_forward("failed", "delivered")
+
+
+def test_a_claim_takes_no_more_than_half_a_lease_can_send() -> None:
+    assert renew_every(30.0) == 10.0
+    assert claim_limit(30.0, 0.0) == 10  # no throttle: the window bounds what is in flight
+    assert claim_limit(30.0, 0.1) == 1  # one every 10 s: one per claim, kept by renewals
+    assert claim_limit(30.0, 0.5) == 7
+    assert claim_limit(30.0, 100.0) == 10
+
+
+def test_each_failure_has_its_own_words_and_a_new_code_only_where_it_helps() -> None:
+    cases = {
+        "sms.unreachable": ("unreachable", False),  # SMPP RINVDSTADR, HTTPS 400/404/422
+        "sms.refused": ("refused", False),  # SMPP RX_P_APPN, REJECTD receipts
+        "sms.refused:409": ("refused", False),
+        "sms.refused:401": ("account", False),  # the provider refuses the prison's token
+        "sms.refused:403": ("account", False),
+        "sms.retries_exhausted": ("retries", True),  # an outbox or a link that stayed down
+        "sms.expired": ("expired", True),  # EXPIRED receipt
+        "sms.undeliverable": ("undelivered", True),  # UNDELIV, DELETED receipts
+        "": ("other", False),
+    }
+    assert {r: (failure_kind(r), offers_new_code("failed", r)) for r in cases} == cases
+    assert not offers_new_code("sent", "sms.retries_exhausted")
+    assert status_message("failed", "sms.expired") == "sms.failed.expired"
+    assert status_message("delivered", "") == "sms.status.delivered"
+    sentences = set()
+    for kind, _ in cases.values():
+        texts = MESSAGES[f"sms.failed.{kind}"]
+        assert texts["fr"].startswith("échec") and texts["en"].startswith("failed")
+        sentences.add(texts["fr"])
+    assert len(sentences) == len({k for k, _ in cases.values()})  # each its own sentence
 
 
 class Scripted:
@@ -132,6 +178,109 @@ async def test_a_lost_lease_is_taken_over_with_the_same_idempotency_key(
     late = after_attempt(Outcome("transient"), 1, now[0], POLICY)
     assert not await queue.settle(msg_id, "gw_dead", late, now[0])
     assert (await queue.get(msg_id))["status"] == "sent"
+
+
+class Held:
+    """A transport whose send lasts until the test releases it (an operator's slow throttle)."""
+
+    def __init__(self, released: bool = False) -> None:
+        self.started, self.release = asyncio.Event(), asyncio.Event()
+        if released:
+            self.release.set()
+        self.delivered: list[str] = []
+
+    async def deliver(self, msg_id: str, to: str, text: str) -> Outcome:
+        self.started.set()
+        await self.release.wait()
+        self.delivered.append(msg_id)
+        return Outcome("sent", provider_id=msg_id)
+
+
+async def _two_queues(redis_url: str) -> list[aioredis.Redis]:
+    return [aioredis.from_url(redis_url, decode_responses=True) for _ in range(2)]
+
+
+async def test_a_send_that_outlasts_its_lease_is_sent_once(
+    redis: aioredis.Redis, redis_url: str
+) -> None:
+    """Two processes, one clock: A's send lasts four leases; B, polling meanwhile, never takes
+    it because A renews the lease while it sends."""
+    ca, cb = await _two_queues(redis_url)
+    try:
+        now = [1000.0]
+        slow_a, fast_b = Held(), Held(released=True)
+        a = SmsWorker(SmsQueue(ca), slow_a, "gw_a", POLICY, lease=30, clock=lambda: now[0],
+                      renew_interval=0.05)  # fmt: skip
+        b = SmsWorker(SmsQueue(cb), fast_b, "gw_b", POLICY, lease=30, clock=lambda: now[0])
+        msg_id = await SmsQueue(redis).enqueue("+33612345678", "Code : 424242", now[0])
+        run_a = asyncio.create_task(a.run_once())
+        await asyncio.wait_for(slow_a.started.wait(), 10)
+        for _ in range(6):  # 6 × 20 s = 120 s, four leases
+            now[0] += 20
+            async with asyncio.timeout(10):  # A's next renewal moves the lease past the clock
+                while (await redis.zscore(f"{PREFIX}sms:leased", msg_id) or 0) < now[0] + 29:
+                    await asyncio.sleep(0.02)
+            assert await b.run_once() == 0
+        slow_a.release.set()
+        assert await asyncio.wait_for(run_a, 10) == 1
+        now[0] += 100
+        assert await b.run_once() == 0
+        assert (slow_a.delivered, fast_b.delivered) == ([msg_id], [])
+        record = await SmsQueue(redis).get(msg_id)
+        assert (record["status"], record["owner"], record["attempts"]) == ("sent", "gw_a", "1")
+        assert await redis.zcard(f"{PREFIX}sms:leased") == 0
+    finally:
+        for c in (ca, cb):
+            await c.aclose()
+
+
+async def test_a_send_whose_lease_was_taken_over_is_abandoned(
+    redis: aioredis.Redis, redis_url: str
+) -> None:
+    """A stalls past its lease (its clock stands still, as when Redis was out of reach); B takes
+    the message over and sends it; A's next renewal finds it lost and drops its own send."""
+    ca, cb = await _two_queues(redis_url)
+    try:
+        now = [1000.0]
+        slow_a, fast_b = Held(), Held(released=True)
+        a = SmsWorker(SmsQueue(ca), slow_a, "gw_a", POLICY, lease=30, clock=lambda: 1000.0,
+                      renew_interval=0.05)  # fmt: skip
+        b = SmsWorker(SmsQueue(cb), fast_b, "gw_b", POLICY, lease=30, clock=lambda: now[0])
+        msg_id = await SmsQueue(redis).enqueue("+33612345678", "Code : 434343", now[0])
+        run_a = asyncio.create_task(a.run_once())
+        await asyncio.wait_for(slow_a.started.wait(), 10)
+        now[0] += 31
+        assert await b.run_once() == 1  # A's lease (renewed to 1030 at most) ran out
+        assert await asyncio.wait_for(run_a, 10) == 1  # A's renewal cancelled its send
+        slow_a.release.set()
+        await asyncio.sleep(0.1)
+        assert (slow_a.delivered, fast_b.delivered) == ([], [msg_id])
+        record = await SmsQueue(redis).get(msg_id)
+        assert (record["status"], record["owner"], record["attempts"]) == ("sent", "gw_b", "2")
+    finally:
+        for c in (ca, cb):
+            await c.aclose()
+
+
+async def test_a_receipt_before_its_id_is_kept_a_minute_then_applied(
+    redis: aioredis.Redis,
+) -> None:
+    queue = SmsQueue(redis)
+    msg_id = await queue.enqueue("+33612345678", "Code : 515151", 0.0)
+    [claimed] = await queue.claim("gw_a", 0.0, lease=30)
+    assert await queue.receipt("op-1", "delivered", "", 1.0) is None  # the id is not stored yet
+    assert 0 < await redis.ttl(f"{PREFIX}smsearly:op-1") <= EARLY_RECEIPT_SECONDS == 60
+    assert (await queue.get(msg_id))["status"] == "sending"
+    assert await queue.settle(msg_id, "gw_a", Decision("sent"), 2.0, provider_id="op-1")
+    record = await queue.get(msg_id)
+    assert (record["status"], record["provider_id"]) == ("delivered", "op-1")
+    assert not await redis.exists(f"{PREFIX}smsearly:op-1")
+    # A receipt nobody's id claims changes nothing and goes after its minute.
+    assert await queue.receipt("op-unknown", "failed", "sms.expired", 3.0) is None
+    assert 0 < await redis.ttl(f"{PREFIX}smsearly:op-unknown") <= 60
+    assert (await queue.get(msg_id))["status"] == "delivered"
+    # Later receipts match straight away.
+    assert await queue.receipt("op-1", "failed", "sms.expired", 4.0) == msg_id
 
 
 async def test_an_unwritable_outbox_is_a_transient_failure(

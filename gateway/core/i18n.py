@@ -165,9 +165,34 @@ MESSAGES: dict[str, dict[str, str]] = {
     "sms.status.sending": {"fr": "SMS en cours d'envoi", "en": "SMS being sent"},
     "sms.status.sent": {"fr": "SMS envoyé", "en": "SMS sent"},
     "sms.status.delivered": {"fr": "SMS remis au téléphone", "en": "SMS delivered to the phone"},
-    "sms.status.failed": {
+    # A failed SMS, by its reason (gateway/core/sms_queue.py failure_kind).
+    "sms.failed.unreachable": {
         "fr": "échec : numéro injoignable",
         "en": "failed: the number cannot be reached",
+    },
+    "sms.failed.refused": {
+        "fr": "échec : SMS refusé par l'opérateur",
+        "en": "failed: the operator refused the SMS",
+    },
+    "sms.failed.account": {
+        "fr": "échec : le service SMS refuse l'envoi, prévenez le personnel",
+        "en": "failed: the SMS service refuses to send, please tell the staff",
+    },
+    "sms.failed.retries": {
+        "fr": "échec : SMS non envoyé après plusieurs essais",
+        "en": "failed: the SMS could not be sent after several tries",
+    },
+    "sms.failed.expired": {
+        "fr": "échec : téléphone resté injoignable, SMS expiré",
+        "en": "failed: the phone stayed out of reach, the SMS expired",
+    },
+    "sms.failed.undelivered": {
+        "fr": "échec : SMS non remis au téléphone",
+        "en": "failed: the SMS did not reach the phone",
+    },
+    "sms.failed.other": {
+        "fr": "échec de l'envoi du SMS",
+        "en": "failed: the SMS was not sent",
     },
     # /readyz's failed checks.
     "ready.draining": {

@@ -17,7 +17,7 @@ from gateway.config import ConfigError, GatewayConfig
 from gateway.core.codes import code_minutes
 from gateway.core.establishment import Establishment, SettingError, slot_grid
 from gateway.core.routes import staff_prefixes
-from gateway.core.sms_queue import RetryPolicy
+from gateway.core.sms_queue import RetryPolicy, claim_limit
 from gateway.http import appkeys as keys
 from gateway.http import (
     desk_api,
@@ -224,6 +224,10 @@ def create_app(
         ),
         lease=config.sms_lease_seconds,
         poll=config.sms_poll_seconds,
+        limit=claim_limit(
+            config.sms_lease_seconds,
+            config.sms_smpp_throttle if config.sms_sender == "smpp" else 0.0,
+        ),
     )
     app[keys.ENGINE] = CallEngine(
         config,

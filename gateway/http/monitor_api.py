@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.core.records import DirectoryError, to_e164
+from gateway.core.sms_queue import failure_kind
 from gateway.http import appkeys as keys
 from gateway.http.desk_api import parse_day, parsed
 from gateway.http.models import CutRequest, FlagRequest, HoldRequest, WatchRequest
@@ -81,7 +82,7 @@ async def live_calls(request: web.Request) -> web.Response:
                 },
                 "recording": (rec or {}).get("state", "none"),
                 # What became of the code's SMS (sent, delivered, failed), its latest word.
-                "sms": {"status": record["sms_status"], "reason": record.get("sms_reason", "")}
+                "sms": _sms(record["sms_status"], record.get("sms_reason", ""))
                 if record.get("sms_status")
                 else None,
                 # The relative's camera off or sound only, by choice (their latest word).
@@ -89,6 +90,12 @@ async def live_calls(request: web.Request) -> web.Response:
             }
         )
     return web.json_response({"server_time": int(_now(request) * 1000), "calls": out})
+
+
+def _sms(status: str, reason: str) -> dict[str, Any]:
+    """The SMS's status and reason, and for a failure what the page says of it (its kind)."""
+    failure = failure_kind(reason) if status == "failed" else None
+    return {"status": status, "reason": reason, "failure": failure}
 
 
 def _ms(raw: str | None) -> int | None:

@@ -28,6 +28,7 @@ from gateway.core.lifecycle import CallState
 from gateway.core.pricing import CHARTER_TARIFFS
 from gateway.core.roles import HOME_PAGES, ROLE_LABELS, Perm, Role
 from gateway.core.routes import ROUTE_TABLE, Route
+from gateway.core.sms_queue import FAILURE_KINDS
 from gateway.http import desk_api, models
 from gateway.http import public_api as api
 from gateway.http.desk_api import MAX_CSV, MAX_DAYS
@@ -989,8 +990,15 @@ def _monitor_schemas() -> dict[str, Any]:
                     "properties": {
                         "status": {"type": "string", "enum": ["sent", "delivered", "failed"]},
                         "reason": _str("Machine-readable, e.g. `sms.unreachable`."),
+                        "failure": {
+                            "type": ["string", "null"],
+                            "enum": [*FAILURE_KINDS, None],
+                            "description": "For a failed SMS, what the reason amounts to "
+                            "(`account`: the provider refuses the prison's token; `retries`: "
+                            "given up after its attempts); null otherwise.",
+                        },
                     },
-                    "required": ["status", "reason"],
+                    "required": ["status", "reason", "failure"],
                     "additionalProperties": False,
                 },
                 "relative_media": {
@@ -1912,7 +1920,7 @@ def _monitor_paths() -> list[dict[str, Any]]:
                     "lawyer": False,
                 },
                 "recording": "recording",
-                "sms": {"status": "delivered", "reason": ""},
+                "sms": {"status": "delivered", "reason": "", "failure": None},
                 "relative_media": "video",
             }
         ],

@@ -3,7 +3,8 @@
 Body ``{"id": "<provider's id>", "status": "delivered" | "failed", "reason": "…"}``, signed as
 :mod:`gateway.core.webhook_sig` says with ``sms_webhook_secret``. A missing, forged or stale
 signature is refused (401, ``reason``) and changes nothing; without a secret configured the
-route refuses everything (404, ``sms.webhook.disabled``).
+route refuses everything (404, ``sms.webhook.disabled``). A status for a provider id not stored
+yet is answered ``{"known": false}`` and kept a minute for it (:meth:`SmsQueue.receipt`).
 """
 
 from __future__ import annotations

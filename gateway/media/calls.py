@@ -59,6 +59,7 @@ from gateway.core.lifecycle import (
 )
 from gateway.core.media_choice import CHOOSER, MediaMode, notice_key, sends_video
 from gateway.core.records import Booking, Correspondent, Detainee
+from gateway.core.sms_queue import offers_new_code, status_message
 from gateway.media import aiortc_passthrough as passthrough
 from gateway.media.quality import CallQuality, Video
 from gateway.media.relay import MediaSource, RelayTrack
@@ -484,7 +485,8 @@ class Call:
         await self.send(
             Leg.KIOSK,
             {"type": "sms", "status": status, "reason": reason,
-             "message": message(f"sms.status.{status}", self.lang)},
+             "message": message(status_message(status, reason), self.lang),
+             "new_code": offers_new_code(status, reason)},
         )  # fmt: skip
 
     # -- sockets --------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Booking notices by SMS: on booking, a reminder before the slot, on cancellation.
 
 The rules are :mod:`gateway.core.booking_sms`; this is the I/O. Each notice is claimed once per
-booking in Redis (:func:`gateway.store.sms_queue.claim_notice`) and then queued like any SMS
-(the queue's idempotency and retries apply). Every process runs :meth:`BookingNotices.run`:
+booking in Redis *in the same script* that queues it (:meth:`SmsQueue.enqueue_once`): a failure
+to queue leaves the claim free for the next pass, a notice queued is never queued again; then
+the queue's idempotency and retries apply. Every process runs :meth:`BookingNotices.run`:
 each pass looks at the bookings starting within the reminder lead, and the claim makes one
 process send each reminder. A failure here never fails the booking itself.
 """
@@ -19,9 +20,9 @@ from gateway.core import booking_sms
 from gateway.core.booking_sms import Kind, NoticeFacts
 from gateway.core.records import Booking
 from gateway.core.sms_queue import mask_phone
+from gateway.service.sms import QueuedSms
 from gateway.store.directory import Directory
 from gateway.store.sanctions import Sanctions
-from gateway.store.sms_queue import claim_notice
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ class BookingNotices:
         self,
         redis: Any,
         directory: Directory,
-        sms: Any,
+        sms: QueuedSms,
         local: Callable[[float], Any],
         *,
         enabled: bool,
@@ -64,12 +65,12 @@ class BookingNotices:
         )  # fmt: skip
         if not booking_sms.should_send(facts):
             return False
-        ttl = int(max(booking.end, booking.start) - now) + 86400
-        if not await claim_notice(self.redis, booking.id, kind, ttl):
-            return False
+        ttl = max(3600, int(max(booking.end, booking.start) - now) + 86400)
         minutes = max(1, round((booking.start - now) / 60))
         text = booking_sms.text(kind, self.local(booking.start), minutes, self.lang)
-        await self.sms.send(correspondent.phone, text)
+        once = f"smsnotice:{booking.id}:{kind}"
+        if not await self.sms.send_once(once, ttl, correspondent.phone, text):
+            return False
         log.info(
             "booking notice %s for %s to %s", kind, booking.id, mask_phone(correspondent.phone)
         )

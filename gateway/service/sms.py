@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gateway.config import GatewayConfig
-from gateway.core.sms_queue import Outcome, RetryPolicy, after_attempt, mask_phone
+from gateway.core.sms_queue import Outcome, RetryPolicy, after_attempt, mask_phone, renew_every
 from gateway.service.cluster import raise_if_cancelled
 from gateway.service.redis_client import subscriber_client
 from gateway.store.sms_queue import STATUS_CHANNEL, Claimed, SmsQueue
@@ -91,6 +91,15 @@ class QueuedSms:
         log.info("SMS %s to %s queued", msg_id, mask_phone(to))
         self.worker.wake()
 
+    async def send_once(self, once: str, ttl: int, to: str, text: str) -> bool:
+        """Queue unless ``once`` (a Redis key's name) was queued before; True if queued."""
+        msg_id = await self.queue.enqueue_once(once, ttl, to, text, self.clock())
+        if msg_id is None:
+            return False
+        log.info("SMS %s to %s queued (%s)", msg_id, mask_phone(to), once)
+        self.worker.wake()
+        return True
+
 
 class SmsWorker:
     """Claims due messages and sends them; one per process, all of them share the queue."""
@@ -104,9 +113,14 @@ class SmsWorker:
         lease: float = 30.0,
         poll: float = 1.0,
         clock: Callable[[], float] = time.time,
+        limit: int = 10,
+        renew_interval: float | None = None,
     ) -> None:
         self.queue, self.transport, self.owner = queue, transport, owner
         self.policy, self.lease, self.poll, self.clock = policy, lease, poll, clock
+        self.limit = limit
+        "Messages per claim at most (:func:`gateway.core.sms_queue.claim_limit`)."
+        self.renew_interval = renew_every(lease) if renew_interval is None else renew_interval
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.counts: collections.Counter[str] = collections.Counter()
@@ -150,19 +164,55 @@ class SmsWorker:
         """Send every due message this process could claim; return how many were tried.
 
         The claimed messages go out together: the sender bounds how many are in flight (SMPP's
-        window), so a slow answer does not hold up the others."""
-        claimed = await self.queue.claim(self.owner, self.clock(), self.lease)
-        results = await asyncio.gather(*(self._attempt(m) for m in claimed), return_exceptions=True)
+        window and throttle), so a slow answer does not hold up the others. The leases of the
+        sends under way are renewed; a send whose lease was lost is abandoned."""
+        claimed = await self.queue.claim(self.owner, self.clock(), self.lease, self.limit)
+        if not claimed:
+            return 0
+        sends: dict[str, asyncio.Task[Outcome]] = {}
+        renewer = asyncio.create_task(self._renew(claimed, sends))
+        try:
+            results = await asyncio.gather(
+                *(self._attempt(m, sends) for m in claimed), return_exceptions=True
+            )
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
         for msg, result in zip(claimed, results, strict=True):
             if isinstance(result, BaseException):  # Redis away at settle: the lease runs out
                 log.error("SMS %s not settled: %r", msg.id, result)
         return len(claimed)
 
-    async def _attempt(self, msg: Claimed) -> None:
+    async def _renew(self, claimed: list[Claimed], sends: dict[str, asyncio.Task[Outcome]]) -> None:
+        while True:
+            await asyncio.sleep(self.renew_interval)
+            live = [m for m in claimed if m.id in sends]
+            try:
+                held = await self.queue.renew(self.owner, live, self.clock(), self.lease)
+            except Exception:  # Redis away for a moment: the lease may still hold, try again
+                log.warning("SMS leases not renewed", exc_info=True)
+                continue
+            for m in live:
+                send = sends.get(m.id)
+                if m.id not in held and send is not None:
+                    send.cancel()  # another process holds it now: that one sends it
+
+    async def _attempt(self, msg: Claimed, sends: dict[str, asyncio.Task[Outcome]]) -> None:
+        send = asyncio.create_task(self.transport.deliver(msg.id, msg.to, msg.text))
+        sends[msg.id] = send
         try:
-            outcome = await self.transport.deliver(msg.id, msg.to, msg.text)
+            outcome = await send
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the worker stops
+            log.warning("SMS %s abandoned: its lease was lost to another process", msg.id)
+            return
         except Exception as exc:  # a sender's bug or a dropped link: try again later
             outcome = Outcome("transient", reason=f"sms.error:{type(exc).__name__}")
+        finally:
+            sends.pop(msg.id, None)
         decision = after_attempt(outcome, msg.attempts, self.clock(), self.policy)
         self.counts[str(decision.status)] += 1
         kept = await self.queue.settle(
@@ -207,7 +257,8 @@ def make_transport(config: GatewayConfig, queue: SmsQueue) -> Transport:
 
     async def on_receipt(provider_id: str, status: str, reason: str) -> None:
         msg_id = await queue.receipt(provider_id, status, reason, time.time())
-        log.info("SMS receipt %s for %s: %s %s", provider_id, msg_id or "?", status, reason)
+        where = msg_id or "an id not stored yet (kept a minute)"
+        log.info("SMS receipt %s for %s: %s %s", provider_id, where, status, reason)
 
     if config.sms_sender == "outbox":
         return OutboxSender(config.outbox_path)

@@ -165,14 +165,16 @@
     if (seconds <= 0) P.setText(els.codeStatus, 'kiosk.waiting.code.expired');
   });
 
-  // What became of the code's SMS (docs/signaling.md, `sms`). A number the operator refuses
-  // gets no second code; an SMS that could not leave after its retries may be sent anew.
+  // What became of the code's SMS (docs/signaling.md, `sms`), each failure in its own words.
+  // The gateway says when a new code may help (`new_code`: retries exhausted, the SMS expired
+  // or undelivered); a number or an account the operator refuses gets no second code.
   function showSms(msg) {
     const line = $('sms-status');
     if (!line) return;
     line.textContent = msg.message;
     line.dataset.status = msg.status;
-    if (msg.status === 'failed' && msg.reason === 'sms.retries_exhausted') {
+    line.dataset.reason = msg.reason || '';
+    if (msg.status === 'failed' && msg.new_code) {
       showBurned();
       P.setRaw($('burned-text'), msg.message);
     }

@@ -55,6 +55,12 @@ const TEXTS = {
     'monitor.sms.sent': 'SMS du code envoyé',
     'monitor.sms.delivered': 'SMS du code remis au téléphone',
     'monitor.sms.failed': 'SMS du code : échec',
+    'monitor.sms.failed.unreachable': 'SMS du code : échec, numéro injoignable',
+    'monitor.sms.failed.refused': 'SMS du code : échec, refusé par l’opérateur',
+    'monitor.sms.failed.account': 'SMS du code : échec, le fournisseur refuse le compte (jeton)',
+    'monitor.sms.failed.retries': 'SMS du code : échec après plusieurs essais',
+    'monitor.sms.failed.expired': 'SMS du code : échec, expiré (téléphone injoignable)',
+    'monitor.sms.failed.undelivered': 'SMS du code : échec, non remis au téléphone',
     'monitor.media.camera_off': 'Le proche a coupé sa caméra',
     'monitor.media.audio_only': 'Le proche a choisi le son seulement',
     'monitor.rec.sealed': 'Scellé',
@@ -134,6 +140,12 @@ const TEXTS = {
     'monitor.sms.sent': 'Code SMS sent',
     'monitor.sms.delivered': 'Code SMS delivered to the phone',
     'monitor.sms.failed': 'Code SMS: failed',
+    'monitor.sms.failed.unreachable': 'Code SMS: failed, the number cannot be reached',
+    'monitor.sms.failed.refused': 'Code SMS: failed, refused by the operator',
+    'monitor.sms.failed.account': 'Code SMS: failed, the provider refuses the account (token)',
+    'monitor.sms.failed.retries': 'Code SMS: failed after several tries',
+    'monitor.sms.failed.expired': 'Code SMS: failed, expired (phone out of reach)',
+    'monitor.sms.failed.undelivered': 'Code SMS: failed, did not reach the phone',
     'monitor.media.camera_off': 'The relative turned their camera off',
     'monitor.media.audio_only': 'The relative chose sound only',
     'monitor.rec.sealed': 'Sealed',
@@ -346,8 +358,11 @@ function fillRow(row, call) {
     h('span', { class: 'sub', text: t('monitor.number', { n: call.detainee.number }) }));
   const corr = call.correspondent;
   const sub = [corr.relationship, corr.phone_masked].filter(Boolean).join(' · ');
-  const sms = call.sms && known('monitor.sms.' + call.sms.status)
-    ? h('span', { class: 'sub sms-status', 'data-status': call.sms.status, text: t('monitor.sms.' + call.sms.status) })
+  // A failure says why where the page knows its kind (`other`: the plain 'failed').
+  const smsKey = call.sms && (call.sms.failure && known('monitor.sms.failed.' + call.sms.failure)
+    ? 'monitor.sms.failed.' + call.sms.failure : 'monitor.sms.' + call.sms.status);
+  const sms = call.sms && known(smsKey)
+    ? h('span', { class: 'sub sms-status', 'data-status': call.sms.status, text: t(smsKey) })
     : null;
   // The relative's camera off or sound only, by choice (MediaChosen in the call's events).
   const media = call.relative_media && call.relative_media !== 'video' && known('monitor.media.' + call.relative_media)
