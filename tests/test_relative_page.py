@@ -4,6 +4,7 @@ phone, and the page as an installable web app (manifest, service worker, offline
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,9 +17,48 @@ from .browser import (
     accept_rules,
     chromium,
     chromium_path,
+    enrolled_kiosk_context,
+    kiosk_signs_in,
     screenshot,
 )
+from .callkit import seeded, wait_for_code
 from .conftest import make_config
+
+CACHED_JS = """(async () => {
+  const out = [];
+  for (const name of await caches.keys()) {
+    const cache = await caches.open(name);
+    for (const request of await cache.keys()) {
+      const url = new URL(request.url);
+      const body = await (await cache.match(request)).text();
+      out.push({ key: url.pathname + url.search, body });
+    }
+  }
+  return out;
+})()"""
+
+LOADED_JS = """(async () => {
+  const paths = performance.getEntriesByType('resource')
+    .filter((e) => ['script', 'link', 'img', 'css'].includes(e.initiatorType))
+    .map((e) => new URL(e.name).pathname);
+  document.querySelectorAll('link[rel~="icon"], link[rel="apple-touch-icon"],'
+    + ' link[rel="stylesheet"], link[rel="manifest"], script[src]')
+    .forEach((el) => paths.push(new URL(el.href || el.src).pathname));
+  const manifest = await (await fetch('/manifest.webmanifest')).json();
+  manifest.icons.forEach((icon) => paths.push(new URL(icon.src, location.href).pathname));
+  return [...new Set(paths)];
+})()"""
+
+
+async def _controlled(page: Any, url: str) -> None:
+    """Open ``url`` until the service worker has installed and controls the page."""
+    await page.goto(url)
+    for _ in range(100):
+        if await page.evaluate("!!navigator.serviceWorker.controller"):
+            return
+        await page.reload()
+        await page.wait_for_timeout(100)
+    raise AssertionError("the service worker never took the page over")
 
 
 async def test_the_notice_says_who_why_how_long_and_the_rights(gateway_factory) -> None:
@@ -183,3 +223,60 @@ async def test_a_refused_camera_says_how_to_allow_it(gateway_factory) -> None:
         help_text = await page.inner_text("#check-help")
         assert "Android" in help_text and "iPhone" in help_text
         assert await page.is_visible("#check-retry")
+
+
+async def test_the_cache_holds_the_whole_shell_and_nothing_of_a_call(
+    gateway_factory, tmp_path: Path
+) -> None:
+    from playwright.async_api import async_playwright
+
+    gateway = await gateway_factory()
+    demo = await seeded(gateway)
+    base = gateway.base_url
+    async with async_playwright() as pw, chromium() as kiosk_browser:
+        ctx = await pw.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=chromium_path(), args=CHROMIUM_ARGS,
+            viewport={"width": 360, "height": 640},
+        )  # fmt: skip
+        page = await ctx.new_page()
+        await _controlled(page, f"{base}/join")
+        # Every script, stylesheet and icon the page loads is in the cache after install
+        # (/config.js aside: TURN credentials, never cached).
+        loaded = await page.evaluate(LOADED_JS)
+        assert "/static/quality.js" in loaded and "/static/icon-512.png" in loaded, loaded
+        keys = {entry["key"] for entry in await page.evaluate(CACHED_JS)}
+        missing = [p for p in loaded if p not in keys and p != "/config.js"]
+        assert missing == [], (missing, sorted(keys))
+        # The two versions of the notice are kept apart: the detainee's does not overwrite
+        # the relative's, offline either.
+        await page.goto(f"{base}/confidentialite")
+        await page.goto(f"{base}/confidentialite?pour=detenu")
+        await ctx.set_offline(True)
+        await page.goto(f"{base}/confidentialite")
+        assert "numéro de téléphone" in await page.inner_text("main")
+        await page.goto(f"{base}/confidentialite?pour=detenu")
+        assert "numéro d'écrou" in await page.inner_text("main")
+        await ctx.set_offline(False)
+
+        # A real call's code, typed on the page opened from the SMS's link.
+        kiosk_ctx = await enrolled_kiosk_context(kiosk_browser, gateway)
+        kiosk = await kiosk_ctx.new_page()
+        await kiosk_signs_in(kiosk, base, demo)
+        await kiosk.click("#call")
+        code, ref = await wait_for_code(gateway.config.outbox_path, timeout=10)
+        await page.goto(f"{base}/join?appel={ref}")
+        await accept_rules(page)
+        await page.fill("#code", code)
+        await page.click("#connect")
+        await page.wait_for_selector("#accept-call", state="visible")
+        await page.click("#accept-call")
+        await page.wait_for_selector("#hangup", state="visible", timeout=15_000)
+        cached = await page.evaluate(CACHED_JS)
+        keys = {entry["key"] for entry in cached}
+        assert "/join" in keys and "/confidentialite?pour=detenu" in keys, sorted(keys)
+        never = [k for k in keys if k.startswith(("/api", "/ws", "/config.js")) or "appel" in k]
+        assert never == [], never
+        # Nor the code or the call's reference anywhere in what is stored.
+        assert not [e["key"] for e in cached if code in e["body"] or ref in e["body"]]
+        await page.click("#hangup")
+        await ctx.close()
