@@ -97,6 +97,45 @@ def test_an_establishment_replaces_the_notice_with_its_own(tmp_path: Path) -> No
         parse_custom('[de.relative]\n"x" = "y"\n')
     facts = Facts(controller="X", contact="", retention_days=1)
     assert "1 jour," in default_notice(facts, "relative", "fr")[4].text
+    with pytest.raises(ValueError, match="retention_dys"):
+        parse_custom('[fr.relative]\n"Durée" = "{retention_dys} jours"\n')
+
+
+def test_a_custom_notice_is_filled_with_the_configured_facts(tmp_path: Path) -> None:
+    own = tmp_path / "notice.toml"
+    own.write_text(
+        '[fr.relative]\n"Combien de temps" = "Gardés {retention_days} jours ({retention}) par '
+        '{controller}."\n[en.detainee]\n"How long" = "Kept {retention}."\n',
+        encoding="utf-8",
+    )
+    config = make_config(tmp_path, "redis://unused", privacy_notice_file=str(own),
+                         retention_days=45, establishment_name="CP de Test")  # fmt: skip
+    notices = load(config)
+    assert notices[("fr", "relative")][0].text == "Gardés 45 jours (45 jours) par CP de Test."
+    assert notices[("en", "detainee")][0].text == "Kept 45 days."
+
+
+async def test_the_notice_says_calls_are_not_recorded_when_they_are_not(
+    gateway_factory, tmp_path: Path
+) -> None:
+    # The core: not recorded, nothing about recordings kept or who sees them.
+    for lang in ("fr", "en"):
+        for audience in ("relative", "detainee"):
+            on = default_notice(Facts("X", "", 90), audience, lang)  # type: ignore[arg-type]
+            off = default_notice(Facts("X", "", 90, record_calls=False), audience, lang)  # type: ignore[arg-type]
+            text = " ".join(s.text for s in off)
+            assert "90" not in text and "différé" not in text and "later" not in text
+            assert ("ne sont pas enregistrés" if lang == "fr" else "not recorded") in text
+            assert "90" in " ".join(s.text for s in on)
+    # The page as served by a gateway that records nothing.
+    gateway = await gateway_factory(record_calls=False, retention_days=30)
+    async with chromium() as browser:
+        page = await (await browser.new_context()).new_page()
+        for query in ("", "?pour=detenu"):
+            await page.goto(f"{gateway.base_url}/confidentialite{query}")
+            text = await page.inner_text("main")
+            assert "Ils ne sont pas enregistrés" in text and "30 jours" not in text, text
+            assert "en direct" in text and "en différé" not in text
 
 
 async def test_the_page_links_the_notice_and_remembers_the_rules(gateway_factory) -> None:
