@@ -233,6 +233,12 @@ async def test_the_device_check_shows_camera_and_sound_and_sends_nothing(gateway
         assert width > 0 and max(levels) > 5, (width, levels)
         assert "fonctionne" in await page.inner_text("#check-camera")
         assert "il vous entend" in await page.inner_text("#check-mic")
+        for _ in range(100):  # the connection, measured by a download of the page's own
+            if "suffisante" in await page.inner_text("#check-network"):
+                break
+            await page.wait_for_timeout(50)
+        assert "suffisante" in await page.inner_text("#check-network")
+        assert [u for u in requests if "/static/check-probe.bin" in u]
         await screenshot(page, "join-device-check")
         await page.click("#close-check")
         await page.wait_for_selector("#code", state="visible")
@@ -243,25 +249,45 @@ async def test_the_device_check_shows_camera_and_sound_and_sends_nothing(gateway
         assert await page.evaluate("window.parloir.ws") is None
 
 
-async def test_a_refused_camera_says_how_to_allow_it(gateway_factory) -> None:
+async def test_a_refused_permission_is_named_with_how_to_allow_it(gateway_factory) -> None:
+    """The browser's own permissions, as the person left them (Playwright grants the listed
+    ones; Chromium without its fake prompt refuses the others): the check names what is
+    refused, says how to allow it on Android and iPhone, and tests what was allowed."""
+    from playwright.async_api import async_playwright
+
     gateway = await gateway_factory()
-    async with chromium() as browser:
-        ctx = await browser.new_context(viewport={"width": 360, "height": 640})
-        # What the browser answers when the person refused the camera (the fake-device flags
-        # grant it always): getUserMedia rejects with NotAllowedError.
-        await ctx.add_init_script(
-            "navigator.mediaDevices.getUserMedia = () => Promise.reject("
-            "new DOMException('denied', 'NotAllowedError'));"
-        )
-        page = await ctx.new_page()
-        await page.goto(f"{gateway.base_url}/join")
-        await accept_rules(page)
-        await page.click("#open-check")
-        await page.wait_for_selector("#check-help", state="visible")
-        assert "pas autorisé" in await page.inner_text("#check-error")
-        help_text = await page.inner_text("#check-help")
-        assert "Android" in help_text and "iPhone" in help_text
-        assert await page.is_visible("#check-retry")
+    base = gateway.base_url
+    args = [a for a in CHROMIUM_ARGS if a != "--use-fake-ui-for-media-stream"]
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium_path(), args=args)
+        for granted, refused in (
+            (["microphone"], "La caméra est refusée"),
+            (["camera"], "Le micro est refusé"),
+            ([], "La caméra et le micro sont refusés"),
+        ):
+            ctx = await browser.new_context(viewport={"width": 320, "height": 640})
+            await ctx.grant_permissions(granted, origin=base)
+            page = await ctx.new_page()
+            await page.goto(f"{base}/join")
+            await accept_rules(page)
+            await page.click("#open-check")
+            await page.wait_for_selector("#check-help", state="visible")
+            error = await page.inner_text("#check-error")
+            assert error.startswith(refused), (granted, error)
+            help_text = await page.inner_text("#check-help")
+            assert "Android" in help_text and "iPhone" in help_text
+            assert await page.is_visible("#check-retry")
+            if granted == ["microphone"]:
+                # The microphone was allowed: its half of the test still runs.
+                for _ in range(100):
+                    if await page.evaluate("document.getElementById('check-meter').value") > 5:
+                        break
+                    await page.wait_for_timeout(50)
+                assert "il vous entend" in await page.inner_text("#check-mic")
+                assert await page.inner_text("#check-camera") == ""
+                await screenshot(page, "join-320-check-camera-refused")
+            await ctx.close()
+        await browser.close()
 
 
 async def test_the_cache_holds_the_whole_shell_and_nothing_of_a_call(

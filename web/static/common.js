@@ -366,13 +366,15 @@
 
   const MEDIA_CONSTRAINTS = { audio: true, video: { width: 640, height: 480 } };
 
-  async function getLocalMedia() {
+  /** The camera and the microphone (only: 'audio' or 'video' for one of them). */
+  async function getLocalMedia(only) {
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       const err = new Error('getUserMedia unavailable');
       err.name = 'NotSupportedError';
       throw err;
     }
-    return navigator.mediaDevices.getUserMedia(MEDIA_CONSTRAINTS);
+    const constraints = only ? { [only]: MEDIA_CONSTRAINTS[only] } : MEDIA_CONSTRAINTS;
+    return navigator.mediaDevices.getUserMedia(constraints);
   }
 
   /** i18n key explaining a getUserMedia failure. */
