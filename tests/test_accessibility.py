@@ -10,7 +10,10 @@ from typing import Any
 from axe_playwright_python.async_playwright import Axe
 
 from .browser import (
+    CHROMIUM_ARGS,
+    accept_rules,
     chromium,
+    chromium_path,
     enrolled_kiosk_context,
     kiosk_signs_in,
     screenshot,
@@ -138,3 +141,58 @@ async def test_the_relatives_three_steps_with_the_keyboard_alone_at_320_px(gatew
         await phone.wait_for_selector("#ended", state="visible", timeout=10_000)
         seen["ended"] = await serious(axe, phone)
         assert all(not v for v in seen.values()), seen
+
+
+async def test_the_states_after_the_first_pass_axe_too(gateway_factory) -> None:
+    """Beyond each page's first state (the walk above covers the relative's steps up to the
+    end of a call): the kiosk signed in and calling, the relative's page in English with the
+    rules remembered, the check with a refused camera and its help, the English notices."""
+    from playwright.async_api import async_playwright
+
+    gateway = await gateway_factory()
+    demo = await seeded(gateway)
+    base = gateway.base_url
+    axe = Axe()
+    seen: dict[str, list[tuple[str, str, int]]] = {}
+    async with chromium() as browser:
+        kiosk = await (await enrolled_kiosk_context(browser, gateway)).new_page()
+        await kiosk_signs_in(kiosk, base, demo)
+        await kiosk.wait_for_selector("#call", state="visible")
+        seen["kiosk-signed-in"] = await serious(axe, kiosk)
+        await kiosk.click("#call")
+        await wait_for_code(gateway.config.outbox_path, timeout=10)
+        await kiosk.wait_for_selector("#code-remaining", state="visible")
+        seen["kiosk-calling"] = await serious(axe, kiosk)
+
+        phone = await (await browser.new_context(viewport={"width": 320, "height": 640})).new_page()
+        await phone.goto(f"{base}/join")
+        await accept_rules(phone)
+        await phone.click("#lang-toggle")
+        await phone.wait_for_selector("html[lang='en']")
+        seen["join-code-en"] = await serious(axe, phone)
+        await phone.reload()
+        await phone.wait_for_selector("#rules-remembered", state="visible")
+        seen["join-remembered-en"] = await serious(axe, phone)
+
+        notice = await (await browser.new_context()).new_page()
+        for query in ("", "?pour=detenu"):
+            await notice.goto(f"{base}/confidentialite{query}")
+            if not await notice.is_visible("article[lang='en']"):  # the choice is remembered
+                await notice.click("#lang-toggle")
+            await notice.wait_for_selector("article[lang='en']:not([hidden])")
+            seen[f"notice-en{query}"] = await serious(axe, notice)
+
+    # The camera refused for real (no fake prompt; the microphone alone granted).
+    args = [a for a in CHROMIUM_ARGS if a != "--use-fake-ui-for-media-stream"]
+    async with async_playwright() as pw:
+        refusing = await pw.chromium.launch(executable_path=chromium_path(), args=args)
+        ctx = await refusing.new_context(viewport={"width": 320, "height": 640})
+        await ctx.grant_permissions(["microphone"], origin=base)
+        phone = await ctx.new_page()
+        await phone.goto(f"{base}/join")
+        await accept_rules(phone)
+        await phone.click("#open-check")
+        await phone.wait_for_selector("#check-help", state="visible")
+        seen["join-check-refused"] = await serious(axe, phone)
+        await refusing.close()
+    assert all(not v for v in seen.values()), {k: v for k, v in seen.items() if v}
