@@ -548,9 +548,10 @@
    *
    *  A minute is said when the countdown enters it (whole minutes left, rounded up), however
    *  the ticks fall: a late tick says it late, never loses it, and after a long gap (a
-   *  sleeping phone) only the minute now is said, not each one missed. The gateway's own
-   *  warnings (warning_seconds: 5 and 1 minutes by default; role="alert") say their minute: the announcer waits
-   *  WARNING_WAIT_MS for one before speaking, and stays silent for a minute a warning said.
+   *  sleeping phone) only the minute now is said, not each one missed. The gateway's
+   *  warnings (warning_seconds, 5 and 1 minutes by default; role="alert") say their minute:
+   *  the announcer waits WARNING_WAIT_MS for one before speaking, and stays silent for a
+   *  minute a warning said.
    *  The call's first minute is not said (the page has just said the call started); a
    *  longer deadline (an extension) is not either. */
   const WARNING_WAIT_MS = 2000;
