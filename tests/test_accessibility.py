@@ -100,6 +100,7 @@ async def test_the_relatives_three_steps_with_the_keyboard_alone_at_320_px(gatew
         # Step 1: the rules, ticked with Space, accepted with Enter.
         seen["rules"] = await serious(axe, phone)
         await fits()
+        await screenshot(phone, "join-320-rules")
         for box in ("#rule-1", "#rule-2", "#rule-3"):
             await tab_to(box)
             await phone.keyboard.press("Space")
@@ -109,12 +110,14 @@ async def test_the_relatives_three_steps_with_the_keyboard_alone_at_320_px(gatew
         await phone.wait_for_selector("#code", state="visible")
         seen["code"] = await serious(axe, phone)
         await fits()
+        await screenshot(phone, "join-320-code")
         await tab_to("#open-check")
         await phone.keyboard.press("Enter")
         await phone.wait_for_selector("#close-check", state="visible")
         await phone.wait_for_timeout(500)
         seen["check"] = await serious(axe, phone)
         await fits()
+        await screenshot(phone, "join-320-check")
         await tab_to("#close-check")
         await phone.keyboard.press("Enter")
         await tab_to("#code")
@@ -124,6 +127,7 @@ async def test_the_relatives_three_steps_with_the_keyboard_alone_at_320_px(gatew
         await phone.wait_for_selector("#accept-call", state="visible")
         seen["incoming"] = await serious(axe, phone)
         await fits()
+        await screenshot(phone, "join-320-incoming")
         await tab_to("#accept-call")
         await phone.keyboard.press("Enter")
         await phone.wait_for_selector("#hangup", state="visible", timeout=15_000)
@@ -140,6 +144,8 @@ async def test_the_relatives_three_steps_with_the_keyboard_alone_at_320_px(gatew
         await phone.keyboard.press("Enter")
         await phone.wait_for_selector("#ended", state="visible", timeout=10_000)
         seen["ended"] = await serious(axe, phone)
+        await fits()
+        await screenshot(phone, "join-320-ended")
         assert all(not v for v in seen.values()), seen
 
 
