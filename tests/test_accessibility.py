@@ -10,7 +10,10 @@ from typing import Any
 from axe_playwright_python.async_playwright import Axe
 
 from .browser import (
+    CHROMIUM_ARGS,
+    accept_rules,
     chromium,
+    chromium_path,
     enrolled_kiosk_context,
     kiosk_signs_in,
     screenshot,
@@ -97,6 +100,7 @@ async def test_the_relatives_three_steps_with_the_keyboard_alone_at_320_px(gatew
         # Step 1: the rules, ticked with Space, accepted with Enter.
         seen["rules"] = await serious(axe, phone)
         await fits()
+        await screenshot(phone, "join-320-rules")
         for box in ("#rule-1", "#rule-2", "#rule-3"):
             await tab_to(box)
             await phone.keyboard.press("Space")
@@ -106,12 +110,14 @@ async def test_the_relatives_three_steps_with_the_keyboard_alone_at_320_px(gatew
         await phone.wait_for_selector("#code", state="visible")
         seen["code"] = await serious(axe, phone)
         await fits()
+        await screenshot(phone, "join-320-code")
         await tab_to("#open-check")
         await phone.keyboard.press("Enter")
         await phone.wait_for_selector("#close-check", state="visible")
         await phone.wait_for_timeout(500)
         seen["check"] = await serious(axe, phone)
         await fits()
+        await screenshot(phone, "join-320-check")
         await tab_to("#close-check")
         await phone.keyboard.press("Enter")
         await tab_to("#code")
@@ -121,6 +127,7 @@ async def test_the_relatives_three_steps_with_the_keyboard_alone_at_320_px(gatew
         await phone.wait_for_selector("#accept-call", state="visible")
         seen["incoming"] = await serious(axe, phone)
         await fits()
+        await screenshot(phone, "join-320-incoming")
         await tab_to("#accept-call")
         await phone.keyboard.press("Enter")
         await phone.wait_for_selector("#hangup", state="visible", timeout=15_000)
@@ -137,4 +144,61 @@ async def test_the_relatives_three_steps_with_the_keyboard_alone_at_320_px(gatew
         await phone.keyboard.press("Enter")
         await phone.wait_for_selector("#ended", state="visible", timeout=10_000)
         seen["ended"] = await serious(axe, phone)
+        await fits()
+        await screenshot(phone, "join-320-ended")
         assert all(not v for v in seen.values()), seen
+
+
+async def test_the_states_after_the_first_pass_axe_too(gateway_factory) -> None:
+    """Beyond each page's first state (the walk above covers the relative's steps up to the
+    end of a call): the kiosk signed in and calling, the relative's page in English with the
+    rules remembered, the check with a refused camera and its help, the English notices."""
+    from playwright.async_api import async_playwright
+
+    gateway = await gateway_factory()
+    demo = await seeded(gateway)
+    base = gateway.base_url
+    axe = Axe()
+    seen: dict[str, list[tuple[str, str, int]]] = {}
+    async with chromium() as browser:
+        kiosk = await (await enrolled_kiosk_context(browser, gateway)).new_page()
+        await kiosk_signs_in(kiosk, base, demo)
+        await kiosk.wait_for_selector("#call", state="visible")
+        seen["kiosk-signed-in"] = await serious(axe, kiosk)
+        await kiosk.click("#call")
+        await wait_for_code(gateway.config.outbox_path, timeout=10)
+        await kiosk.wait_for_selector("#code-remaining", state="visible")
+        seen["kiosk-calling"] = await serious(axe, kiosk)
+
+        phone = await (await browser.new_context(viewport={"width": 320, "height": 640})).new_page()
+        await phone.goto(f"{base}/join")
+        await accept_rules(phone)
+        await phone.click("#lang-toggle")
+        await phone.wait_for_selector("html[lang='en']")
+        seen["join-code-en"] = await serious(axe, phone)
+        await phone.reload()
+        await phone.wait_for_selector("#rules-remembered", state="visible")
+        seen["join-remembered-en"] = await serious(axe, phone)
+
+        notice = await (await browser.new_context()).new_page()
+        for query in ("", "?pour=detenu"):
+            await notice.goto(f"{base}/confidentialite{query}")
+            if not await notice.is_visible("article[lang='en']"):  # the choice is remembered
+                await notice.click("#lang-toggle")
+            await notice.wait_for_selector("article[lang='en']:not([hidden])")
+            seen[f"notice-en{query}"] = await serious(axe, notice)
+
+    # The camera refused for real (no fake prompt; the microphone alone granted).
+    args = [a for a in CHROMIUM_ARGS if a != "--use-fake-ui-for-media-stream"]
+    async with async_playwright() as pw:
+        refusing = await pw.chromium.launch(executable_path=chromium_path(), args=args)
+        ctx = await refusing.new_context(viewport={"width": 320, "height": 640})
+        await ctx.grant_permissions(["microphone"], origin=base)
+        phone = await ctx.new_page()
+        await phone.goto(f"{base}/join")
+        await accept_rules(phone)
+        await phone.click("#open-check")
+        await phone.wait_for_selector("#check-help", state="visible")
+        seen["join-check-refused"] = await serious(axe, phone)
+        await refusing.close()
+    assert all(not v for v in seen.values()), {k: v for k, v in seen.items() if v}

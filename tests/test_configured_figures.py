@@ -9,7 +9,13 @@ from gateway.core.codes import code_minutes
 from gateway.core.i18n import message
 from gateway.core.receipt_pdf import render_receipt
 
-from .browser import accept_rules, chromium, enrolled_kiosk_context, kiosk_signs_in
+from .browser import (
+    accept_rules,
+    chromium,
+    enrolled_kiosk_context,
+    kiosk_signs_in,
+    signed_in_context,
+)
 from .callkit import seeded
 from .test_receipt_pdf import RECEIPT, read
 
@@ -38,3 +44,17 @@ async def test_the_pages_say_the_configured_validity(gateway_factory) -> None:
         await kiosk_signs_in(kiosk, gateway.base_url, demo)
         await kiosk.wait_for_selector("#call", state="visible")
         assert "Il aura 2 minutes" in await kiosk.inner_text("#call-hint")
+
+
+async def test_the_recordings_page_says_the_configured_retention(gateway_factory) -> None:
+    gateway = await gateway_factory(retention_days=30)
+    async with chromium() as browser:
+        staff = await signed_in_context(browser, gateway)
+        page = await staff.new_page()
+        await page.goto(f"{gateway.base_url}/enregistrements")
+        legal = page.locator("p.legal-note")
+        await page.wait_for_selector("p.legal-note:has-text('30 jours')")
+        assert "90" not in await legal.inner_text()
+        assert "30 jours" in await page.inner_text("[data-i18n='rec.hold.label']")
+        await page.click("#lang-toggle")
+        assert "destroyed 30 days after" in await legal.inner_text()

@@ -1,4 +1,5 @@
-"""Text resizes to 200 % without loss (WCAG 1.4.4), on the relative's phone and the kiosk.
+"""Text resizes to 200 % without loss (WCAG 1.4.4), on the relative's phone, the kiosk, the
+information notice and staff pages.
 
 How the text is made larger: Chromium's own font-size preference, set through the DevTools
 protocol (``Page.setFontSizes``: the default font size 16 px -> 32 px, monospace 13 -> 26 px),
@@ -13,7 +14,8 @@ here, and the test checks that the text did grow.
 What counts as loss, on every visible text: cut by an ancestor that hides its overflow (the
 text's own line boxes, from ``Range.getClientRects``, outside that box), outside the viewport,
 overlapping another element's text; the page scrolling sideways; a button or a field whose
-content is wider or taller than its box.
+content is wider or taller than its box. A wide data table may scroll sideways inside its own
+focusable region (``role="region" tabindex="0"``, reached with the arrow keys): that is not loss.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from .browser import ARTIFACTS, chromium, enrolled_kiosk_context
+from .browser import ARTIFACTS, chromium, enrolled_kiosk_context, signed_in_context
 from .callkit import seeded
 from .netlab import observe, start_browser_call
 
@@ -41,6 +43,15 @@ TEXT_LOSS_JS = """() => {
     const r = el.getBoundingClientRect();
     return r.width > 0 && r.height > 0;
   };
+  // Beyond the screen but inside a region that scrolls sideways and takes the focus (a wide
+  // data table, WCAG 1.4.10's exception): reached with the arrow keys, not lost. The region
+  // itself must fit on the screen.
+  const scrolled = (el) => {
+    const region = el.closest('[role="region"][tabindex="0"]');
+    if (!region || !['auto', 'scroll'].includes(getComputedStyle(region).overflowX)) return false;
+    const box = region.getBoundingClientRect();
+    return box.left >= -1 && box.right <= vw + 1;
+  };
   if (root.scrollWidth > vw + 1) {
     problems.push(`the page scrolls sideways: ${root.scrollWidth} > ${vw}`);
   }
@@ -57,7 +68,7 @@ TEXT_LOSS_JS = """() => {
     const label = `"${text.slice(0, 40)}" (${name(el)})`;
     texts.push({ el, rects, label });
     for (const r of rects) {
-      if (r.left < -1 || r.right > vw + 1) {
+      if ((r.left < -1 || r.right > vw + 1) && !scrolled(el)) {
         problems.push(`${label} off screen: ${Math.round(r.left)}..${Math.round(r.right)}`);
       }
     }
@@ -91,7 +102,7 @@ TEXT_LOSS_JS = """() => {
         ` in ${el.clientWidth}x${el.clientHeight}`);
     }
     const r = el.getBoundingClientRect();
-    if (r.left < -1 || r.right > vw + 1) problems.push(`${name(el)} off screen`);
+    if ((r.left < -1 || r.right > vw + 1) && !scrolled(el)) problems.push(`${name(el)} off screen`);
     if (el.tagName === 'BUTTON' && !el.textContent.trim() && !el.getAttribute('aria-label')) {
       problems.push(`${name(el)} has no label`);
     }
@@ -116,9 +127,10 @@ LOST: dict[str, list[str]] = {}
 
 
 async def no_text_lost(page: Any, what: str) -> None:
-    # The preference took: the body's text (1.0625rem) is twice its usual 17 px.
+    # The preference took: the body's text (1rem on staff pages, 1.0625rem on the public ones)
+    # is twice its usual 16 or 17 px; text fixed in px would have stayed there.
     size = await page.evaluate("() => parseFloat(getComputedStyle(document.body).fontSize)")
-    assert size >= 34, (what, size)
+    assert size >= 32, (what, size)
     problems = await page.evaluate(TEXT_LOSS_JS)
     await whole_page_shot(page, f"text-200-{what}")
     if problems:
@@ -211,3 +223,34 @@ async def test_the_relatives_steps_and_the_kiosk_at_200_percent_text(gateway_fac
 
 async def _large(_side: str, page: Any) -> None:
     await large_text(page)
+
+
+async def test_the_notice_and_staff_pages_at_200_percent_text(gateway_factory) -> None:
+    LOST.clear()
+    gateway = await gateway_factory()
+    await seeded(gateway)
+    base = gateway.base_url
+    async with chromium() as browser:
+        # The notice, on the relative's phone, in both languages, and the detainee's.
+        context = await browser.new_context(**PHONE)
+        page = await context.new_page()
+        await large_text(page)
+        await page.goto(f"{base}/confidentialite")
+        await no_text_lost(page, "notice-fr")
+        await page.click("#lang-toggle")
+        await no_text_lost(page, "notice-en")
+        await page.goto(f"{base}/confidentialite?pour=detenu")
+        await no_text_lost(page, "notice-detainee-en")
+        await context.close()
+
+        # Two staff pages on an office screen: bookings (forms, tables) and recordings.
+        staff = await signed_in_context(browser, gateway, viewport={"width": 1280, "height": 800})
+        for path, what in (("/desk", "staff-desk"), ("/enregistrements", "staff-recordings")):
+            page = await staff.new_page()
+            await large_text(page)
+            await page.goto(base + path)
+            await page.wait_for_load_state("networkidle")
+            await no_text_lost(page, what)
+            await page.close()
+    print("\n".join(f"{what}: {p}" for what, lost in LOST.items() for p in lost))
+    assert LOST == {}, "\n".join(f"{what}: {p}" for what, lost in LOST.items() for p in lost)

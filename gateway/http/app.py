@@ -126,11 +126,15 @@ async def kiosk_page(request: web.Request) -> web.StreamResponse:
 
 async def client_config(request: web.Request) -> web.Response:
     """ICE servers for the browsers, as a script so the pages need no inline code, and the
-    configured figures the pages' sentences name (``vars``: the code's validity)."""
+    configured figures the pages' sentences name (``vars``: the code's validity, how long
+    recordings are kept)."""
     config: GatewayConfig = request.app[keys.CONFIG]
     settings = {
         "iceServers": config.ice_servers(),
-        "vars": {"codeMinutes": code_minutes(config.code_validity_seconds)},
+        "vars": {
+            "codeMinutes": code_minutes(config.code_validity_seconds),
+            "retentionDays": config.retention_days,
+        },
     }
     body = "window.PARLOIR_CONFIG = " + json.dumps(settings) + ";\n"
     return web.Response(text=body, content_type="application/javascript")

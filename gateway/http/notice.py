@@ -56,6 +56,7 @@ def load(config: GatewayConfig) -> dict[tuple[str, Audience], list[Section]]:
         controller=config.privacy_controller or config.establishment_name,
         contact=config.privacy_contact,
         retention_days=config.retention_days,
+        record_calls=config.record_calls,
     )
     return {
         (lang, audience): notice_sections(facts, audience, lang, custom)

@@ -1,6 +1,7 @@
 /* Parloir — the relative's device check, before any call: camera preview, a sound meter, what
  * permission is missing and how to grant it, and a warning when the connection looks weak.
- * Everything stays on the phone: no socket, no request to the gateway. */
+ * Everything stays on the phone: no socket, nothing sent to the gateway; the only request is
+ * the download of a static file of the page's, timed to measure the connection. */
 'use strict';
 
 (function () {
@@ -48,36 +49,98 @@
     if (context.state === 'suspended') context.resume().catch(() => { /* a tap resumes it */ });
   }
 
-  /** What the phone itself says of its connection (Chrome on Android; Safari says nothing). */
-  function network() {
-    const el = $('check-network');
-    P.clearText(el);
-    if (navigator.connection) {   // feature-detected: iOS Safari has no Network Information API
-      const c = navigator.connection;
-      const weak = ['slow-2g', '2g'].includes(c.effectiveType)
-        || (typeof c.downlink === 'number' && c.downlink > 0 && c.downlink < 0.4);
-      P.setText(el, weak ? 'check.network.weak' : 'check.network.ok');
+  /* The connection: a static file of PROBE_BYTES, downloaded and timed (on every phone;
+   * Safari has no Network Information API). Slower than WEAK_KBIT, video would stall: the
+   * gateway pauses it below 100 kbit/s and a watchable picture needs a few hundred. One
+   * download of a few tens of kB underestimates a fast link (TCP's slow start) but never a
+   * slow one, which is what the warning is for. */
+  const PROBE_URL = '/static/check-probe.bin';
+  const PROBE_BYTES = 49152;
+  const WEAK_KBIT = 256;
+  const PROBE_TIMEOUT_MS = 8000;
+  let measuring = 0;   // the latest measurement (an older one's answer is dropped)
+
+  async function measure() {
+    const abort = typeof AbortController === 'function' ? new AbortController() : null;
+    const timer = abort ? window.setTimeout(() => abort.abort(), PROBE_TIMEOUT_MS) : null;
+    const started = performance.now();
+    try {
+      const response = await fetch(PROBE_URL + '?t=' + Date.now(),
+        { cache: 'no-store', signal: abort ? abort.signal : undefined });
+      if (!response.ok) return null;
+      const size = (await response.arrayBuffer()).byteLength || PROBE_BYTES;
+      return (size * 8) / (performance.now() - started);   // bits per ms = kbit/s
+    } catch (err) {
+      return err && err.name === 'AbortError' ? 0 : null;   // too slow, or no connection
+    } finally {
+      if (timer) window.clearTimeout(timer);
     }
+  }
+
+  /** What the phone says of its connection (Chrome on Android), and what it measures. */
+  async function network() {
+    const el = $('check-network');
+    const mine = ++measuring;
+    P.setText(el, 'check.network.testing');
+    let said = false;
+    if (navigator.connection) {   // feature-detected: iOS Safari has none
+      const c = navigator.connection;
+      said = ['slow-2g', '2g'].includes(c.effectiveType)
+        || (typeof c.downlink === 'number' && c.downlink > 0 && c.downlink < 0.4);
+    }
+    const kbit = await measure();
+    if (mine !== measuring) return;
+    el.dataset.kbit = kbit == null ? '' : String(Math.round(kbit));
+    if (kbit == null) P.setText(el, 'check.network.none');
+    else P.setText(el, said || kbit < WEAK_KBIT ? 'check.network.weak' : 'check.network.ok');
+  }
+
+  /** Which of the camera and the microphone the person refused: each asked alone. What was
+   *  allowed is kept, so the other half of the test still runs. */
+  async function refused() {
+    const kept = [];
+    const denied = [];
+    for (const kind of ['video', 'audio']) {
+      try {
+        kept.push(...(await P.getLocalMedia(kind)).getTracks());
+      } catch (err) {
+        denied.push(kind);
+      }
+    }
+    return { denied, stream: kept.length ? new MediaStream(kept) : null };
   }
 
   async function start() {
     stop();
     P.clearText($('check-error'));
     P.clearText($('check-camera'));
+    P.clearText($('check-mic'));
     $('check-help').hidden = true;
     $('check-retry').hidden = true;
+    $('check-video').hidden = false;
     network();
     try {
       stream = await P.getLocalMedia();
     } catch (err) {
-      const key = P.mediaErrorKey(err);
+      let key = P.mediaErrorKey(err);
+      if (key === 'media.denied') {
+        const probe = await refused();
+        stream = probe.stream;
+        if (probe.denied.length === 2) key = 'check.denied.both';
+        else if (probe.denied.length === 1) {
+          key = probe.denied[0] === 'video' ? 'check.denied.camera' : 'check.denied.mic';
+        }
+      }
       P.setText($('check-error'), key);
-      $('check-help').hidden = key !== 'media.denied' && key !== 'media.other';
+      $('check-help').hidden = !(key === 'media.other' || key === 'media.denied'
+        || key.startsWith('check.denied.'));
       $('check-retry').hidden = false;
-      return;
+      if (!stream) return;
     }
+    const video = stream.getVideoTracks().length > 0;
+    $('check-video').hidden = !video;   // no black box where a refused camera would be
     P.attachVideo($('check-video'), stream);
-    if (stream.getVideoTracks().length) P.setText($('check-camera'), 'check.camera.ok');
+    if (video) P.setText($('check-camera'), 'check.camera.ok');
     listen(stream);
   }
 

@@ -376,13 +376,15 @@
 
   const MEDIA_CONSTRAINTS = { audio: true, video: { width: 640, height: 480 } };
 
-  async function getLocalMedia() {
+  /** The camera and the microphone (only: 'audio' or 'video' for one of them). */
+  async function getLocalMedia(only) {
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       const err = new Error('getUserMedia unavailable');
       err.name = 'NotSupportedError';
       throw err;
     }
-    return navigator.mediaDevices.getUserMedia(MEDIA_CONSTRAINTS);
+    const constraints = only ? { [only]: MEDIA_CONSTRAINTS[only] } : MEDIA_CONSTRAINTS;
+    return navigator.mediaDevices.getUserMedia(constraints);
   }
 
   /** i18n key explaining a getUserMedia failure. */
@@ -552,17 +554,56 @@
   }
 
   /** Screen-reader announcement once a minute from the countdown (the visible timer
-   *  itself is role="timer", not live, to avoid one announcement per second). */
+   *  itself is role="timer", not live, to avoid one announcement per second).
+   *
+   *  A minute is said when the countdown enters it (whole minutes left, rounded up), however
+   *  the ticks fall: a late tick says it late, never loses it, and after a long gap (a
+   *  sleeping phone) only the minute now is said, not each one missed. The gateway's
+   *  warnings (warning_seconds, 5 and 1 minutes by default; role="alert") say their minute:
+   *  the announcer waits WARNING_WAIT_MS for one before speaking, and stays silent for a
+   *  minute a warning said.
+   *  The call's first minute is not said (the page has just said the call started); a
+   *  longer deadline (an extension) is not either. */
+  const WARNING_WAIT_MS = 2000;
+
   function minuteAnnouncer(el) {
-    let lastMinute = null;
-    return (secondsLeft) => {
-      if (!el || secondsLeft <= 0 || secondsLeft % 60 !== 0) return;
-      const minutes = secondsLeft / 60;
-      if (minutes === lastMinute) return;
-      lastMinute = minutes;
-      if (minutes === 1) setText(el, 'common.remaining.minute');
-      else setText(el, 'common.remaining.minutes', { minutes });
+    let last = null;      // whole minutes left at the previous tick
+    let warned = null;    // the minute the latest warning said
+    let pending = null;   // { minutes, timer }: to be said unless a warning says it first
+
+    const cancel = () => {
+      if (pending) window.clearTimeout(pending.timer);
+      pending = null;
     };
+    const announce = (secondsLeft) => {
+      if (!el) return;
+      const minutes = Math.ceil(Math.max(0, secondsLeft) / 60);
+      const entered = last !== null && minutes < last;
+      last = minutes;
+      if (!entered) return;
+      cancel();
+      if (minutes <= 0 || minutes === warned) return;
+      pending = {
+        minutes,
+        timer: window.setTimeout(() => {
+          pending = null;
+          if (minutes === warned) return;
+          if (minutes === 1) setText(el, 'common.remaining.minute');
+          else setText(el, 'common.remaining.minutes', { minutes });
+        }, WARNING_WAIT_MS),
+      };
+    };
+    /** A warning was shown (seconds_left): its minute is not said again. */
+    announce.warned = (secondsLeft) => {
+      warned = Math.max(1, Math.round((Number(secondsLeft) || 0) / 60));
+      if (pending && pending.minutes === warned) cancel();
+    };
+    announce.reset = () => {
+      cancel();
+      last = null;
+      warned = null;
+    };
+    return announce;
   }
 
   function setState(state) { window.parloir.state = state; }
@@ -601,7 +642,8 @@
       this.connectedShown = false;
       this.reconnecting = false;   // the socket dropped and is being reopened
       this.hangupTimer = null;
-      this.callTimer = new Countdown(els.remaining, minuteAnnouncer(els.minuteAnnounce));
+      this.announcer = minuteAnnouncer(els.minuteAnnounce);
+      this.callTimer = new Countdown(els.remaining, this.announcer);
       this.view = null;            // last CallView
       this.offerId = 0;            // id of our latest offer (0: the first one, sent by the page)
       this.retryTimer = null;      // next new-connection attempt while ours is down
@@ -858,6 +900,7 @@
           break;
         case 'warning':
           showWarning(this.els.warning, msg.seconds_left);
+          this.announcer.warned(msg.seconds_left);
           break;
         case 'media':     // the relative's camera off or sound only, by choice
           // The relative's own page follows its own choice, not the echo of an older one.
@@ -971,6 +1014,7 @@
       this.els.warning.classList.remove('urgent');
       clearText(this.els.callStatus);
       clearText(this.els.minuteAnnounce);
+      this.announcer.reset();
       if (window.ParloirQuality) window.ParloirQuality.clear();
       this.media = 'video';
       this.showMedia('video');

@@ -86,16 +86,17 @@ export function makeStaffKit(TEXTS) {
 
   const has = (dict, key) => Boolean(dict) && Object.prototype.hasOwnProperty.call(dict, key);
 
-  function t(key, vars) {
+  /** The configured figures the sentences name (/config.js, on the pages that load it). */
+  const CONFIG_VARS = (window.PARLOIR_CONFIG && window.PARLOIR_CONFIG.vars) || {};
+
+  function t(key, given) {
+    const vars = Object.assign({}, CONFIG_VARS, given || {});
     let text;
     if (has(TEXTS.fr, key)) text = has(TEXTS[lang], key) ? TEXTS[lang][key] : TEXTS.fr[key];
     else if (has(SHARED_TEXTS.fr, key)) text = (SHARED_TEXTS[lang] || SHARED_TEXTS.fr)[key];
     if (text === undefined) return key;
-    if (vars) {
-      text = text.replace(/\{(\w+)\}/g, (m, name) =>
-        (Object.prototype.hasOwnProperty.call(vars, name) && vars[name] != null ? String(vars[name]) : m));
-    }
-    return text;
+    return text.replace(/\{(\w+)\}/g, (m, name) =>
+      (Object.prototype.hasOwnProperty.call(vars, name) && vars[name] != null ? String(vars[name]) : m));
   }
 
   function known(key) {

@@ -6,13 +6,14 @@
  * cached shell when offline, where the page itself says a call needs a connection. */
 'use strict';
 
-const CACHE = 'parloir-shell-v2';
+const CACHE = 'parloir-shell-v3';
 const SHELL = [
   '/join',
   '/confidentialite',
   '/static/style.css',
   '/static/i18n.js',
   '/static/common.js',
+  '/static/quality.js',
   '/static/join.js',
   '/static/check.js',
   '/static/notice.js',
@@ -20,9 +21,19 @@ const SHELL = [
   '/static/icon-512.png',
   '/manifest.webmanifest',
 ];
+/* The query parameters that choose another version of a page (the detainee's notice): they
+ * are part of its cache key. Any other one (/join?appel=…) is left out of the key, and so
+ * never stored. */
+const VARIANTS = { '/confidentialite': ['pour'] };
 
-function cacheable(url) {
-  return url.origin === self.location.origin && SHELL.includes(url.pathname);
+function cacheKey(url) {
+  if (url.origin !== self.location.origin || !SHELL.includes(url.pathname)) return null;
+  const kept = new URLSearchParams();
+  (VARIANTS[url.pathname] || []).forEach((name) => {
+    if (url.searchParams.has(name)) kept.set(name, url.searchParams.get(name));
+  });
+  const query = kept.toString();
+  return url.pathname + (query ? '?' + query : '');
 }
 
 self.addEventListener('install', (event) => {
@@ -40,17 +51,17 @@ self.addEventListener('activate', (event) => {
 self.addEventListener('fetch', (event) => {
   const request = event.request;
   if (request.method !== 'GET') return;
-  const url = new URL(request.url);
-  if (!cacheable(url)) return;          // the browser fetches it as if there were no worker
+  const key = cacheKey(new URL(request.url));
+  if (!key) return;          // the browser fetches it as if there were no worker
   event.respondWith(
     fetch(request)
       .then((response) => {
         if (response.ok) {
           const copy = response.clone();
-          caches.open(CACHE).then((cache) => cache.put(url.pathname, copy));
+          caches.open(CACHE).then((cache) => cache.put(key, copy));
         }
         return response;
       })
-      .catch(() => caches.match(url.pathname)),
+      .catch(() => caches.match(key)),
   );
 });
