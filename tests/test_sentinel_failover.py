@@ -14,6 +14,9 @@ through the booking desk (``BookingDesk.book``: booking, kiosk slot and hold in 
 * Bookings: every booking the desk confirmed is there with its hold; one refused or lost is
   found in the planning or booked again by the guard (as the refusal tells them); in the end
   each detainee of the burst has exactly one booking, one hold for it, nothing else held.
+* The replica stopped (``SIGSTOP``: alive but silent): a booking's ``WAIT`` runs out, the desk
+  answers ``booking.unreplicated``; the booking and its hold are on the master, then on the
+  replica once it answers again.
 * A manual failover (``SENTINEL FAILOVER``: the old master alive, a master for some seconds
   more, a split brain): the gateway's connections, heartbeat and subscriptions move to the new
   master within a beat or two, and the credits made meanwhile on the old one (lost when it is
@@ -27,6 +30,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -56,7 +60,7 @@ from .conftest import make_config
 from .test_tls_proxy import free_port
 
 MASTER = "parloir"
-BOOKINGS = 16  # through the desk, one every 100 ms, the master killed after the sixth
+BOOKINGS = 16  # through the desk by two guards, the master killed after the first ones
 NEW_CALL_WITHIN = 9.0  # seconds after kill -9, as the README states
 DOWN_AFTER_MS = 1000
 FAILOVER_TIMEOUT_MS = 5000
@@ -505,7 +509,7 @@ async def _booking_plan(gateway: Any, count: int) -> list[tuple[str, str, dateti
             id=f"c{number}", detainee=number, name="Anne", phone="+33611223344"))  # fmt: skip
         await ledger.credit(number, 5000, "test", f"init-{number}", _ms())
     first = datetime.now(desk.establishment.zone).date() + timedelta(days=8)
-    free = [(kiosk, s.start) for kiosk in ("kiosk-1", "kiosk-2")
+    free = [(kiosk, s.start) for kiosk in desk.establishment.rooms
             for day in await desk.kiosk_calendar(kiosk, first, 7, time.time())
             for s in day.slots if s.state == "free"]  # fmt: skip
     assert len(free) >= count, free
@@ -515,21 +519,20 @@ async def _booking_plan(gateway: Any, count: int) -> list[tuple[str, str, dateti
 async def _book_burst(
     desk: BookingDesk, plan: list[tuple[str, str, datetime]], booked: dict[str, Any]
 ) -> None:
-    """Book each slot of the plan (one every 100 ms, at once each); the outcome of each."""
+    """Book each slot of the plan, as two guards at their desks do: each books one after the
+    other (50 ms apart), the two at once; the outcome of each."""
 
-    async def one(number: str, kiosk: str, at: datetime) -> None:
-        try:
-            booked[number] = await desk.book(detainee=number, correspondent=f"c{number}",
-                                             kiosk=kiosk, start=at, guard="agent HA",
-                                             now=time.time())  # fmt: skip
-        except Exception as exc:  # a connection lost, no master yet, or not replicated
-            booked[number] = exc
+    async def guard(name: str, share: list[tuple[str, str, datetime]]) -> None:
+        for number, kiosk, at in share:
+            try:
+                booked[number] = await desk.book(detainee=number, correspondent=f"c{number}",
+                                                 kiosk=kiosk, start=at, guard=name,
+                                                 now=time.time())  # fmt: skip
+            except Exception as exc:  # a connection lost, no master yet, or not replicated
+                booked[number] = exc
+            await asyncio.sleep(0.05)
 
-    tasks = []
-    for number, kiosk, at in plan:
-        tasks.append(asyncio.create_task(one(number, kiosk, at)))
-        await asyncio.sleep(0.1)
-    await asyncio.gather(*tasks)
+    await asyncio.gather(guard("agent A", plan[::2]), guard("agent B", plan[1::2]))
 
 
 async def _settle_bookings(
@@ -590,6 +593,7 @@ async def test_manual_failover_moves_everything_and_loses_no_money(
         demo = await seeded(gateway)
         ledger: Ledger = gateway.app[keys.LEDGER]
         number, owner = demo["detainee"], gateway.app[keys.ENGINE].owner
+        await _booking_with_the_replica_stopped(gateway, lab)
         results: dict[str, Any] = {}
         stop = asyncio.Event()
 
@@ -657,6 +661,47 @@ async def test_manual_failover_moves_everything_and_loses_no_money(
         assert json.loads(done.stdout)["keys"] > 10
     finally:
         await asyncio.wait_for(gateway.stop(), 30)
+
+
+async def _booking_with_the_replica_stopped(gateway: Any, lab: SentinelLab) -> None:
+    """The replica alive but silent (SIGSTOP: a partition, a stalled disk): the desk's WAIT runs
+    out and the guard is told the booking is not confirmed; it is on the master with its hold,
+    and on the replica once that one answers again."""
+    desk: BookingDesk = gateway.app[keys.DESK]
+    [(number, kiosk, at)] = await _booking_plan(gateway, 1)
+    booked: dict[str, Any] = {}
+    lab.procs["b"].send_signal(signal.SIGSTOP)
+    try:
+        await _book_burst(desk, [(number, kiosk, at)], booked)
+    finally:
+        lab.procs["b"].send_signal(signal.SIGCONT)
+    refused = booked[number]
+    assert isinstance(refused, DeskError) and refused.reason == "booking.unreplicated", refused
+    assert refused.details == {"replicas": 0, "wanted": 1}, refused.details
+    replica = await node(lab, "b")
+    try:
+        for redis in (gateway.redis, replica):  # the master's planning, then the replica's
+            holder = await until(lambda r=redis: r.get(desk.kiosk_key(kiosk, at.timestamp())),
+                                 10, "the booking in the planning")  # fmt: skip
+            entries = await Ledger(redis).entries(number)
+            assert [(e.kind, e.hold_id) for e in entries if e.kind != "credit"] == [
+                ("hold", holder)], entries  # fmt: skip
+        await until(lambda: _replica_healthy(lab), 15, "the sentinels see the replica up", lab)
+    finally:
+        await replica.aclose()
+
+
+async def _replica_healthy(lab: SentinelLab) -> bool:
+    for port in lab.sentinel_ports:
+        client = aioredis.Redis(port=port, decode_responses=True, socket_timeout=1)
+        try:
+            replicas = await client.sentinel_slaves(MASTER)
+        finally:
+            await client.aclose()
+        up = [r for r in replicas if not (r["is_sdown"] or r["is_disconnected"])]
+        if len(replicas) != 1 or len(up) != 1:
+            return False
+    return True
 
 
 async def _beating_on(redis: aioredis.Redis, owner: str) -> bool:
