@@ -24,7 +24,15 @@ from gateway.store.directory import Directory, new_id
 from gateway.store.kiosks import KioskRegistry
 from gateway.store.ledger import Ledger
 
-from .callkit import Client, enrol_kiosk, gateway_env, join, kiosk_login, wait_for_code
+from .callkit import (
+    Client,
+    enrol_kiosk,
+    gateway_env,
+    join,
+    kiosk_login,
+    start_calling,
+    wait_for_code,
+)
 from .test_cluster import Gateways, owner_of_next_call, wait_for
 
 
@@ -185,5 +193,60 @@ async def test_second_sigterm_interrupts_the_calls_left(
                 await kiosk.close()
         record = await redis.hgetall(f"parloir:call:{waiting['call']['id']}")
         assert record["end_reason"] == "interrupted"
+    finally:
+        gateways.stop()
+
+
+DRAIN_TIMEOUT = 4
+
+
+async def test_drain_timeout_interrupts_a_connected_call_and_the_process_exits(
+    tmp_path: Path, redis_url: str, redis: aioredis.Redis
+) -> None:
+    """One SIGTERM only, a connected call (aiortc peers) whose slot lasts beyond the drain
+    timeout: past ``drain_timeout_seconds`` the call ends ``interrupted`` for both sides, its
+    connected time is counted in its booking once, and the process exits by itself."""
+    gateways = Gateways(tmp_path, redis_url, PARLOIR_DRAIN_TIMEOUT_SECONDS=str(DRAIN_TIMEOUT))
+    try:
+        [demo] = gateways.start("demo")
+        proc = gateways.procs[0]
+        async with aiohttp.ClientSession() as http:
+            await enrol_kiosk(http, demo["url"], demo["kiosk_enrolment_code"])
+            kiosk, relative = Client(demo["url"], http), Client(demo["url"], http)
+            try:
+                code, _ref = await start_calling(kiosk, gateways.outbox, demo)
+                status, body = await join(relative, code)
+                assert status == 200, body
+                call_id = body["call"]["id"]
+                await relative.connect()
+                await relative.start_media()
+                await relative.expect("state", call__state="connected", timeout=20)
+                signalled = time.monotonic()
+                proc.send_signal(signal.SIGTERM)  # one only: the timeout ends the call
+                assert await wait_for(lambda: _draining(redis, demo["owner"]), timeout=5)
+                frames = relative.received["video"]
+                await asyncio.sleep(DRAIN_TIMEOUT / 2)
+                assert proc.poll() is None  # draining: the call goes on, media too
+                assert relative.received["video"] > frames
+                ended = await kiosk.expect("ended", timeout=DRAIN_TIMEOUT + 15)
+                assert ended["reason"] == "interrupted", ended
+                waited = time.monotonic() - signalled
+                other = await relative.expect("ended", timeout=5)
+                assert other["reason"] == "interrupted", other
+                assert await asyncio.to_thread(proc.wait, 15) == 0  # out by itself
+            finally:
+                await kiosk.close()
+                await relative.close()
+        print(f"\ncall interrupted {waited:.1f} s after SIGTERM (drain timeout {DRAIN_TIMEOUT} s)")
+        assert waited >= DRAIN_TIMEOUT - 0.5  # not before the timeout (a tick is 0.5 s)
+        record = await redis.hgetall(f"parloir:call:{call_id}")
+        assert record["end_reason"] == "interrupted" and "recovered_by" not in record, record
+        booking = await Directory(redis).booking(demo["booking"])
+        assert booking is not None and booking.status == "booked"  # its slot goes on
+        assert booking.connected_ms == int(record["connected_ms"]) > 0, (booking, record)
+        assert await redis.hgetall(f"parloir:booking:{demo['booking']}:calls") == {
+            call_id: record["connected_ms"]
+        }  # counted once, by the process that ended it
+        assert not await redis.exists(f"parloir:gw:{demo['owner']}")
     finally:
         gateways.stop()
