@@ -16,7 +16,9 @@ from .netlab import (
     start_browser_call,
 )
 
-CAP_KBIT = 300
+CAP_KBIT = 250
+"""Under what Chromium's sender starts at (about 300 kbit/s of video, plus the sound), so the
+stream is above 1.3 times the cap almost at once: the caps are what this tests, not the climb."""
 
 
 def _ip(*args: str) -> str:
@@ -40,7 +42,7 @@ async def test_call_through_the_lab_and_its_bandwidth_caps(gateway_factory) -> N
             assert phone["framesDecoded"] > 10 and kiosk["framesDecoded"] > 10
             assert await resumed_within(call.kiosk, 5, frames=20) < 5
 
-            # Unshaped, the kiosk's stream rises above what the cap lets through (else the test
+            # Unshaped, the kiosk's stream is above what the cap lets through (else the test
             # would prove nothing): Chromium's sender starts near 300 kbit/s and climbs to about
             # 500 kbit/s (640x480, 20 fps fake camera) in 10 to 20 s; much later on a loaded
             # machine, whose CPU adaptation holds it back.
