@@ -36,7 +36,7 @@ from gateway.store.staff import StaffAccounts, StaffError, check_password
 
 
 def _refuse(request: web.Request, reason: str) -> web.Response:
-    return answer(reason, "en" if request.query.get("lang") == "en" else "fr")
+    return answer(reason, lang_of(request))
 
 
 async def _validated(request: web.Request, model: type[M]) -> M:

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from gateway.core.roles import Perm, allowed, required
 from gateway.http import appkeys as keys
-from gateway.http.refusals import error
+from gateway.http.refusals import error, lang_of
 from gateway.store.staff import StaffMember, StaffSession
 
 log = logging.getLogger(__name__)
@@ -65,8 +65,8 @@ def clear_session_cookie(response: web.StreamResponse) -> None:
 
 
 def refusal(reason: str, request: web.Request, variant: str = "") -> web.HTTPError:
-    """The refusal ``reason`` of the table, to raise, in French unless ``?lang=en``."""
-    return error(reason, "en" if request.query.get("lang") == "en" else "fr", variant)
+    """The refusal ``reason`` of the table, to raise, in the request's language."""
+    return error(reason, lang_of(request), variant)
 
 
 def member(request: web.Request) -> StaffMember:
