@@ -2587,7 +2587,9 @@ for receipts, WebM for recordings). Every refusal is `{"reason", "message", "det
 (`booking.quota`, `booking.too_late`…), to be switched on; `message` is a sentence for the
 person in front of the screen, in French by default, in English with `?lang=en` (desk and
 accounts office) or `"lang": "en"` in the body (kiosk and relative); `details` carries numbers
-when they help. Unknown paths and methods, and bodies over the limit, answer
+when they help. Each reason, its status and its sentences are declared once
+(`gateway/core/reasons.py`); the list under each refusal below comes from there. Unknown
+paths and methods, and bodies over the limit, answer
 `{"reason": "http.404" | "http.405" | "http.413", "message"}`; an unexpected error answers
 `500` `{"reason": "server.error", "message"}`. Amounts are integer euro cents. Times of the desk and
 accounts office API are ISO 8601 with the establishment's offset (`2026-03-05T08:30:00+01:00`);
@@ -2670,7 +2672,7 @@ def _build(version: str) -> dict[str, Any]:
                 },
                 "example": {
                     "reason": "staff.forbidden_network",
-                    "message": "Réservé au réseau interne de l'établissement.",
+                    "message": reasons.sentence("staff.forbidden_network"),
                 },
             }
         },
@@ -2682,14 +2684,14 @@ def _build(version: str) -> dict[str, Any]:
     }
     login_required["content"][JSON]["example"] = {
         "reason": "staff.login_required",
-        "message": "Session expirée ou absente : reconnectez-vous.",
+        "message": reasons.sentence("staff.login_required"),
     }
     staff_forbidden = _refusal(
         403, ["staff.forbidden_network", "staff.forbidden", "staff.password_change_required"]
     )
     staff_forbidden["content"][JSON]["example"] = {
         "reason": "staff.forbidden",
-        "message": "Votre fonction ne donne pas accès à cette action.",
+        "message": reasons.sentence("staff.forbidden"),
     }
     write_forbidden = _refusal(
         403,
@@ -2698,7 +2700,7 @@ def _build(version: str) -> dict[str, Any]:
     )  # fmt: skip
     write_forbidden["content"][JSON]["example"] = {
         "reason": "staff.csrf",
-        "message": "Requête refusée (jeton de sécurité absent ou périmé) : rechargez la page.",
+        "message": reasons.sentence("staff.csrf"),
     }
     security_schemes = {
         _STAFF_SECURITY: {
