@@ -39,6 +39,18 @@ async def test_the_pages_say_the_configured_validity(gateway_factory) -> None:
         assert "valable 2 minutes" in await intro.inner_text()
         await phone.click("#lang-toggle")
         assert "valid for 2 minutes" in await intro.inner_text()
+        # A refused code: the page shows the server's sentence, in the page's language (the
+        # table of reasons, gateway/core/reasons.py), not a copy of its own.
+        await phone.fill("#code", "000000")  # no call yet: no code is live
+        await phone.click("#connect")
+        await phone.wait_for_selector("#join-error:not(:empty)")
+        assert await phone.inner_text("#join-error") == message("code.invalid", "en")
+        await phone.click("#lang-toggle")
+        await phone.click("#connect")
+        await phone.wait_for_function(
+            "t => document.querySelector('#join-error').textContent === t",
+            arg=message("code.invalid", "fr"),
+        )
 
         kiosk = await (await enrolled_kiosk_context(browser, gateway)).new_page()
         await kiosk_signs_in(kiosk, gateway.base_url, demo)

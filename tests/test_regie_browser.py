@@ -117,7 +117,7 @@ async def test_regie_page_credits_imports_and_shows_statements(gateway_factory, 
         await page.fill("#credit-detainee", "999999")
         await page.fill("#credit-amount", "5")
         await page.click("#credit-submit")
-        await wait_text(page, "#credit-error", "Numéro d’écrou inconnu")
+        await wait_text(page, "#credit-error", "Détenu introuvable")  # the server's sentence
         assert await page.get_attribute("#credit-detainee", "aria-invalid") == "true"
         assert await page.get_attribute("#credit-error", "role") == "alert"
 

@@ -90,6 +90,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
+from gateway.core.reasons import sentences
+
 __all__ = [
     "COUNTED_STATUSES",
     "DEFAULT_DAY_SLOTS",
@@ -469,66 +471,19 @@ def _en_datetime(when: datetime) -> str:
     return f"{_en_date(when.date())} at {when.hour:02d}:{when.minute:02d}"
 
 
-_FIXED_MESSAGES: dict[RefusalCode, tuple[str, str]] = {
-    RefusalCode.NUMBER_SANCTIONED: (
-        "Ce numéro est sanctionné : il ne peut pas être appelé pour le moment.",
-        "This number is under a sanction: it cannot be called for now.",
-    ),
-    RefusalCode.DETAINEE_RELEASED: (
-        "Cette personne n'est plus détenue dans l'établissement : aucune réservation n'est "
-        "possible.",
-        "This person is no longer held in the establishment: no booking is possible.",
-    ),
-    RefusalCode.DETAINEE_SUSPENDED: (
-        "Votre accès à la visiophonie est suspendu : vous ne pouvez pas réserver de créneau.",
-        "Your access to video calls is suspended: you cannot book a slot.",
-    ),
-    RefusalCode.CHARTER_NOT_SIGNED: (
-        "Vous devez d'abord signer la charte d'utilisation de la visiophonie.",
-        "You must first sign the video-call charter.",
-    ),
-    RefusalCode.CORRESPONDENT_NOT_AUTHORISED: (
-        "Vous n'êtes pas autorisé à appeler ce correspondant : son autorisation est suspendue "
-        "ou retirée.",
-        "You are not allowed to call this person: the authorisation is suspended or withdrawn.",
-    ),
-    RefusalCode.MINOR_WITHOUT_CONSENT: (
-        "Ce correspondant est mineur : l'accord des titulaires de l'autorité parentale doit "
-        "être enregistré avant la réservation.",
-        "This person is a minor: the consent of the holders of parental authority must be "
-        "recorded before booking.",
-    ),
-    RefusalCode.NOT_IN_GRID: (
-        "Cet horaire ne correspond à aucun créneau de visiophonie.",
-        "This time is not a video-call slot.",
-    ),
-    RefusalCode.IN_PAST: (
-        "Ce créneau a déjà commencé ou est passé.",
-        "This slot has already started or is over.",
-    ),
-    RefusalCode.KIOSK_BUSY: (
-        "Le poste de visiophonie est déjà réservé sur ce créneau : choisissez-en un autre.",
-        "The video-call kiosk is already booked for this slot: choose another one.",
-    ),
-}
-
-
-def _fixed(code: RefusalCode) -> Refusal:
-    message_fr, message_en = _FIXED_MESSAGES[code]
-    return Refusal(code, message_fr, message_en)
+def _refusal(code: RefusalCode, variant: str = "", **values: object) -> Refusal:
+    """The refusal ``code`` with the table's sentences (:mod:`gateway.core.reasons`)."""
+    return Refusal(code, *sentences(code, variant, **values))
 
 
 def _quota_refusal(grid: SlotGrid, conflict: date) -> Refusal:
     count, window = grid.quota_count, grid.quota_window_days
-    allowed_fr = "un seul créneau" if count == 1 else f"au plus {count} créneaux"
-    allowed_en = "one slot" if count == 1 else f"at most {count} slots"
-    return Refusal(
-        RefusalCode.QUOTA,
-        f"Vous avez droit à {allowed_fr} par période de {window} jours et vous avez déjà un "
-        f"créneau le {_fr_date(conflict)}.",
-        f"You are allowed {allowed_en} per {window} days and already have a slot on "
-        f"{_en_date(conflict)}.",
-    )
+    allowed = {
+        "fr": "un seul créneau" if count == 1 else f"au plus {count} créneaux",
+        "en": "one slot" if count == 1 else f"at most {count} slots",
+    }
+    day = {"fr": _fr_date(conflict), "en": _en_date(conflict)}
+    return _refusal(RefusalCode.QUOTA, allowed=allowed, window=window, date=day)
 
 
 def _quota_conflict(grid: SlotGrid, day: date, bookings: Iterable[ExistingBooking]) -> date | None:
@@ -574,51 +529,39 @@ def check_booking(
     local = _aware(start, "start").astimezone(zone)
 
     if detainee.status == DetaineeStatus.RELEASED:
-        return _fixed(RefusalCode.DETAINEE_RELEASED)
+        return _refusal(RefusalCode.DETAINEE_RELEASED)
     if detainee.status != DetaineeStatus.ACTIVE:
-        return _fixed(RefusalCode.DETAINEE_SUSPENDED)
+        return _refusal(RefusalCode.DETAINEE_SUSPENDED)
     if not detainee.charter_signed:
-        return _fixed(RefusalCode.CHARTER_NOT_SIGNED)
+        return _refusal(RefusalCode.CHARTER_NOT_SIGNED)
     if correspondent.status != CorrespondentStatus.AUTHORISED:
-        return _fixed(RefusalCode.CORRESPONDENT_NOT_AUTHORISED)
+        return _refusal(RefusalCode.CORRESPONDENT_NOT_AUTHORISED)
     if correspondent.minor and not correspondent.parental_consent:
-        return _fixed(RefusalCode.MINOR_WITHOUT_CONSENT)
+        return _refusal(RefusalCode.MINOR_WITHOUT_CONSENT)
 
     day = local.date()
     closed = closed_day(grid, day)
     if closed is SlotReason.SUNDAY:
-        return Refusal(
-            RefusalCode.SUNDAY,
-            "La visiophonie n'est pas ouverte le dimanche.",
-            "Video calls are not available on Sundays.",
-        )
+        return _refusal(RefusalCode.SUNDAY)
     if closed is SlotReason.HOLIDAY:
-        return Refusal(
-            RefusalCode.HOLIDAY,
-            f"Le {_fr_date(day)} est un jour férié : la visiophonie n'est pas ouverte.",
-            f"{_en_date(day)} is a public holiday: video calls are not available.",
-        )
+        return _refusal(RefusalCode.HOLIDAY, date={"fr": _fr_date(day), "en": _en_date(day)})
     instant = local.astimezone(UTC)
     if all(begin.astimezone(UTC) != instant for begin, _ in _day_slots(grid, day)):
-        return _fixed(RefusalCode.NOT_IN_GRID)
+        return _refusal(RefusalCode.NOT_IN_GRID)
     if now.astimezone(UTC) >= instant:
-        return _fixed(RefusalCode.IN_PAST)
+        return _refusal(RefusalCode.IN_PAST)
     deadline = booking_deadline(grid, local)
     if not _open(local, deadline, now):
-        return Refusal(
-            RefusalCode.TOO_LATE,
-            "Il est trop tard pour réserver ce créneau : il fallait le réserver au plus tard le "
-            f"{_fr_datetime(deadline)}.",
-            f"Too late to book this slot: the deadline was {_en_datetime(deadline)}.",
-        )
+        when = {"fr": _fr_datetime(deadline), "en": _en_datetime(deadline)}
+        return _refusal(RefusalCode.TOO_LATE, deadline=when)
 
     conflict = _quota_conflict(grid, day, bookings)
     if conflict is not None:
         return _quota_refusal(grid, conflict)
     if not kiosk_free:
-        return _fixed(RefusalCode.KIOSK_BUSY)
+        return _refusal(RefusalCode.KIOSK_BUSY)
     if correspondent.sanctioned:
-        return _fixed(RefusalCode.NUMBER_SANCTIONED)
+        return _refusal(RefusalCode.NUMBER_SANCTIONED)
     if detainee_sanction is not None:
         return _sanction_refusal(detainee_sanction, zone)
     return None
@@ -626,18 +569,10 @@ def check_booking(
 
 def _sanction_refusal(sanction: SanctionFacts, zone: ZoneInfo) -> Refusal:
     if sanction.until is None:
-        return Refusal(
-            RefusalCode.DETAINEE_SANCTIONED,
-            "L'accès de cette personne à la visiophonie est retiré.",
-            "This person's video-call access is withdrawn.",
-        )
+        return _refusal(RefusalCode.DETAINEE_SANCTIONED, "withdrawn")
     # ``until`` is exclusive: the last day of the suspension is the day before it, locally.
     last = (sanction.until.astimezone(zone) - timedelta(seconds=1)).strftime("%d/%m/%Y")
-    return Refusal(
-        RefusalCode.DETAINEE_SANCTIONED,
-        f"L'accès de cette personne à la visiophonie est suspendu jusqu'au {last} inclus.",
-        f"This person's video-call access is suspended until {last} included.",
-    )
+    return _refusal(RefusalCode.DETAINEE_SANCTIONED, last=last)
 
 
 # --- After booking: cancelling and extending (the desk's adapter asks these) ---------------

@@ -1,9 +1,11 @@
-"""Sentences the gateway says to people, in French (default) and English.
-
-Keys are the stable machine-readable reasons (``code.expired``) or message names (``sms.code``).
+"""Sentences the gateway says to people, in French (default) and English: the SMS texts and the
+call's notices here; every refusal in the one table of reasons (:mod:`gateway.core.reasons`),
+which :func:`message` also reads (``message("code.expired", "en", minutes=5)``).
 """
 
 from __future__ import annotations
+
+from gateway.core.reasons import REASONS, sentence
 
 MESSAGES: dict[str, dict[str, str]] = {
     "sms.code": {
@@ -12,92 +14,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "Code : {code} (valable {minutes} min), à saisir sur {url}",
         "en": "Parloir: your relative in prison is video-calling you. "
         "Code: {code} (valid {minutes} min), enter it at {url}",
-    },
-    "code.invalid": {
-        "fr": "Ce code n'est pas valide. Vérifiez les 6 chiffres reçus par SMS.",
-        "en": "This code is not valid. Check the 6 digits you received by SMS.",
-    },
-    "code.expired": {
-        "fr": "Ce code a expiré (il est valable {minutes} minutes). Votre proche peut en envoyer "
-        "un autre.",
-        "en": "This code has expired (it is valid for {minutes} minutes). Your relative can send "
-        "another.",
-    },
-    "code.used": {
-        "fr": "Ce code a déjà été utilisé.",
-        "en": "This code has already been used.",
-    },
-    "code.burned": {
-        "fr": "Trop d'essais incorrects : ce code est bloqué. "
-        "Votre proche peut en envoyer un autre.",
-        "en": "Too many wrong tries: this code is blocked. Your relative can send a new one.",
-    },
-    "code.burned_kiosk": {
-        "fr": "Trop de codes incorrects ont été saisis : le code est bloqué. "
-        "Vous pouvez envoyer un nouveau code.",
-        "en": "Too many wrong codes were entered: the code is blocked. You can send a new code.",
-    },
-    "join.rules_not_accepted": {
-        "fr": "Vous devez accepter les règles d'utilisation.",
-        "en": "You must accept the rules of use.",
-    },
-    "join.malformed": {
-        "fr": "Demande incomplète.",
-        "en": "Incomplete request.",
-    },
-    "rate_limited": {
-        "fr": "Trop d'essais. Patientez une minute avant de réessayer.",
-        "en": "Too many tries. Wait a minute before trying again.",
-    },
-    "kiosk.bad_credentials": {
-        "fr": "Numéro d'écrou ou code d'accès incorrect.",
-        "en": "Wrong prisoner number or access code.",
-    },
-    "kiosk.no_booking": {
-        "fr": "Vous n'avez pas de créneau réservé en ce moment.",
-        "en": "You have no booked slot at this time.",
-    },
-    "call.outside_slot": {
-        "fr": "Votre créneau n'a pas commencé ou est terminé.",
-        "en": "Your slot has not started or is over.",
-    },
-    "call.number_sanctioned": {
-        "fr": "Ce numéro est sanctionné : il ne peut pas être appelé pour le moment.",
-        "en": "This number is under a sanction: it cannot be called for now.",
-    },
-    "call.detainee_suspended": {
-        "fr": "Votre accès à la visiophonie est suspendu : l'appel n'est pas possible.",
-        "en": "Your access to video calls is suspended: the call is not possible.",
-    },
-    "kiosk.not_enrolled": {
-        "fr": "Cette borne n'est pas enrôlée : appelez un surveillant.",
-        "en": "This kiosk is not enrolled: call a guard.",
-    },
-    "kiosk.bad_enrolment_code": {
-        "fr": "Code d'enrôlement invalide ou expiré.",
-        "en": "Invalid or expired enrolment code.",
-    },
-    "call.time_used": {
-        "fr": "Le temps d'appel de ce créneau est entièrement utilisé.",
-        "en": "The call time of this slot is all used.",
-    },
-    "signaling.taken_over": {
-        "fr": "Cet appel a été ouvert sur un autre appareil.",
-        "en": "This call was opened on another device.",
-    },
-    "signaling.out_of_order": {
-        "fr": "Action impossible à ce moment de l'appel.",
-        "en": "This action is not possible at this point of the call.",
-    },
-    "signaling.malformed": {"fr": "Message illisible.", "en": "Unreadable message."},
-    "signaling.unauthorized": {
-        "fr": "Session inconnue ou expirée.",
-        "en": "Unknown or expired session.",
-    },
-    "signaling.unknown_type": {"fr": "Message inconnu.", "en": "Unknown message."},
-    "signaling.bad_sdp": {
-        "fr": "Description média refusée (VP8 et Opus requis).",
-        "en": "Media description refused (VP8 and Opus required).",
     },
     "quality.paused_here": {
         "fr": "Vidéo suspendue : connexion trop faible — le son continue",
@@ -194,24 +110,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "échec de l'envoi du SMS",
         "en": "failed: the SMS was not sent",
     },
-    # /readyz's failed checks.
-    "ready.draining": {
-        "fr": "Ce processus s'arrête : il ne prend plus de nouvel appel.",
-        "en": "This process is stopping: it takes no new call.",
-    },
-    "call.draining": {
-        "fr": "Le service redémarre : réessayez l'appel dans un instant.",
-        "en": "The service is restarting: try the call again in a moment.",
-    },
-    "ready.redis": {"fr": "Redis ne répond pas.", "en": "Redis does not answer."},
-    "ready.recordings": {
-        "fr": "Le dossier des enregistrements n'est pas accessible en écriture.",
-        "en": "The recordings folder is not writable.",
-    },
-    "ready.heartbeat": {
-        "fr": "Le battement de ce processus n'est pas à jour.",
-        "en": "This process's heartbeat is not current.",
-    },
 }
 
 
@@ -220,7 +118,7 @@ def message(key: str, lang: str = "fr", **values: object) -> str:
     configurable figure, such as the code's validity, is never written into a sentence)."""
     entry = MESSAGES.get(key)
     if entry is None:
-        return key
+        return sentence(key, lang, **values) if key in REASONS else key
     text = entry.get(lang) or entry["fr"]
     for name, value in values.items():
         text = text.replace("{" + name + "}", str(value))

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 
 import phonenumbers
 
+from gateway.core.reasons import sentences
+
 __all__ = [
     "MAX_AMOUNT", "Booking", "Correspondent", "Detainee", "DirectoryError", "Entry", "to_e164",
 ]  # fmt: skip
@@ -20,21 +22,22 @@ MAX_AMOUNT = 10**9
 
 
 class DirectoryError(ValueError):
-    """A value of the directory refused: a stable ``reason`` and a French sentence."""
+    """A value of the directory refused: a stable ``reason`` and its sentences (French
+    ``message``, ``message_en``) from the table of reasons."""
 
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, reason: str, variant: str = "", **values: object) -> None:
+        self.message, self.message_en = sentences(reason, variant, **values)
+        super().__init__(self.message)
         self.reason = reason
-        self.message = message
 
 
 def to_e164(raw: str, region: str = "FR") -> str:
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
-        raise DirectoryError("phone.invalid", f"Numéro de téléphone illisible : {raw}") from exc
+        raise DirectoryError("phone.invalid", "unreadable", raw=raw) from exc
     if not phonenumbers.is_valid_number(number):
-        raise DirectoryError("phone.invalid", f"Numéro de téléphone invalide : {raw}")
+        raise DirectoryError("phone.invalid", raw=raw)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

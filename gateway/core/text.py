@@ -17,6 +17,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from gateway.core.reasons import text_rule
+
 __all__ = ["KEPT_FORMAT", "TextRefused", "bad_characters", "clean", "is_clean", "spreadsheet_cell"]
 
 KEPT_FORMAT = frozenset("\u200c\u200d")  # ZWNJ, ZWJ: needed by some scripts' spelling
@@ -66,30 +68,16 @@ def clean(
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise TextRefused(name, "invalid", f"Champ « {name} » invalide.", f"Invalid field {name}.")
+        raise TextRefused(name, "invalid", *text_rule(name, "invalid"))
     if lines:
         value = _BREAKS.sub(" ", value)
     if bad_characters(value):
-        raise TextRefused(
-            name,
-            "characters",
-            f"Champ « {name} » : caractère invisible ou de contrôle (retour à la ligne, "
-            "inversion de sens, espace de largeur nulle…) : retapez la valeur.",
-            f"Field {name}: invisible or control character (line break, direction override, "
-            "zero-width space...): retype the value.",
-        )
+        raise TextRefused(name, "characters", *text_rule(name, "characters"))
     value = unicodedata.normalize("NFC", value).strip()
     if len(value) > limit:
-        raise TextRefused(
-            name,
-            "too_long",
-            f"Champ « {name} » trop long : {limit} caractères au plus.",
-            f"Field {name} too long: at most {limit} characters.",
-        )
+        raise TextRefused(name, "too_long", *text_rule(name, "too_long", limit=limit))
     if required and not value:
-        raise TextRefused(
-            name, "required", f"Champ « {name} » obligatoire.", f"{name} is required."
-        )
+        raise TextRefused(name, "required", *text_rule(name, "required"))
     return value
 
 

@@ -16,6 +16,7 @@ from aiohttp import web
 from gateway.config import ConfigError, GatewayConfig
 from gateway.core.codes import code_minutes
 from gateway.core.establishment import Establishment, SettingError, slot_grid
+from gateway.core.reasons import REASONS, sentence
 from gateway.core.routes import staff_prefixes
 from gateway.core.sms_queue import RetryPolicy, claim_limit
 from gateway.http import appkeys as keys
@@ -27,6 +28,7 @@ from gateway.http import (
     sms_api,
 )
 from gateway.http.forwarded import forwarded_headers
+from gateway.http.refusals import answer, error, lang_of
 from gateway.http.routes import page
 from gateway.http.staff_auth import staff_auth
 from gateway.media import aiortc_passthrough
@@ -70,7 +72,9 @@ async def security_headers(request: web.Request, handler: web.Handler) -> web.St
     except web.HTTPException as exc:
         response = exc
         if not exc.text or not exc.content_type.startswith("application/json"):
-            exc.text = json.dumps({"reason": f"http.{exc.status}", "message": exc.reason})
+            reason = f"http.{exc.status}"  # the table's sentence when it has one
+            text = sentence(reason, lang_of(request)) if reason in REASONS else exc.reason
+            exc.text = json.dumps({"reason": reason, "message": text})
             exc.content_type = "application/json"
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
@@ -79,10 +83,7 @@ async def security_headers(request: web.Request, handler: web.Handler) -> web.St
         raise
     except Exception:  # a bug: log it, answer JSON like every other refusal
         log.exception("unhandled error on %s %s", request.method, request.path)
-        response = web.json_response(
-            {"reason": "server.error", "message": "Erreur interne : l'opération n'a pas abouti."},
-            status=500,
-        )
+        response = answer("server.error", lang_of(request))
     for key, value in SECURITY_HEADERS.items():
         response.headers.setdefault(key, value)
     return response
@@ -102,15 +103,7 @@ def staff_guard(networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -
             except ValueError:
                 address = None
             if address is None or not any(address in net for net in networks):
-                raise web.HTTPForbidden(
-                    text=json.dumps(
-                        {
-                            "reason": "staff.forbidden_network",
-                            "message": "Réservé au réseau interne de l'établissement.",
-                        }
-                    ),
-                    content_type="application/json",
-                )
+                raise error("staff.forbidden_network", lang_of(request))
         return await handler(request)
 
     return guard

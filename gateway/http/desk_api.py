@@ -18,7 +18,7 @@ from aiohttp import web
 
 from gateway.core import csv_import
 from gateway.core.codes import code_minutes
-from gateway.core.i18n import pick_lang
+from gateway.core.reasons import sentences
 from gateway.core.receipt_pdf import ReceiptData, render_receipt
 from gateway.core.records import Booking, Correspondent, Detainee, DirectoryError, to_e164
 from gateway.core.text import TextRefused
@@ -26,6 +26,7 @@ from gateway.core.text import clean as clean_text
 from gateway.http import appkeys as keys
 from gateway.http import models, sms_api
 from gateway.http.public_api import load_json, read_limited
+from gateway.http.refusals import lang_of
 from gateway.http.staff_auth import actor
 from gateway.service.sms import mask_phone
 from gateway.store.bookings import BookingDesk, DeskError
@@ -35,13 +36,13 @@ MAX_BODY = 64 * 1024
 MAX_DAYS = 62
 
 
-def _lang(request: web.Request) -> str:
-    return pick_lang(request.query.get("lang"), request.app[keys.CONFIG].lang)
+_lang = lang_of
 
 
-def refuse(request: web.Request, status: int, reason: str, fr: str, en: str) -> web.Response:
+def _given(request: web.Request, reason: str, fr: str, en: str) -> web.Response:
+    """A 400 whose sentences are already made (a field's, by the text rule or a model)."""
     text = en if _lang(request) == "en" else fr
-    return web.json_response({"reason": reason, "message": text}, status=status)
+    return web.json_response({"reason": reason, "message": text}, status=400)
 
 
 def desk_refusal(request: web.Request, exc: DeskError) -> web.Response:
@@ -52,8 +53,15 @@ def desk_refusal(request: web.Request, exc: DeskError) -> web.Response:
 
 
 class BadRequest(Exception):
-    def __init__(self, reason: str, fr: str, en: str) -> None:
+    """A 400: the table's sentences of ``reason`` (its ``variant``, filled with ``values``),
+    unless the refusal comes with its own (``fr``, ``en``: a field's)."""
+
+    def __init__(
+        self, reason: str, fr: str = "", en: str = "", variant: str = "", **values: object
+    ) -> None:
         super().__init__(reason)
+        if not fr:
+            fr, en = sentences(reason, variant, **values)
         self.reason, self.fr, self.en = reason, fr, en
 
 
@@ -64,17 +72,17 @@ async def desk_errors(request: web.Request, handler: web.Handler) -> web.StreamR
     except DeskError as exc:
         return desk_refusal(request, exc)
     except BadRequest as exc:
-        return refuse(request, 400, exc.reason, exc.fr, exc.en)
+        return _given(request, exc.reason, exc.fr, exc.en)
     except DirectoryError as exc:
-        return refuse(request, 400, exc.reason, exc.message, exc.message)
+        return _given(request, exc.reason, exc.message, exc.message_en)
     except TextRefused as exc:  # a store's own check of the text rule (the last line)
-        return refuse(request, 400, exc.reason, exc.fr, exc.en)
+        return _given(request, exc.reason, exc.fr, exc.en)
 
 
 async def body(request: web.Request) -> dict[str, Any]:
     data = load_json(await read_limited(request, MAX_BODY))
     if not isinstance(data, dict):
-        raise BadRequest("request.malformed", "Requête illisible.", "Malformed request.")
+        raise BadRequest("request.malformed")
     return data
 
 
@@ -106,9 +114,7 @@ def parse_day(raw: str | None, default: date) -> date:
             raise ValueError(raw)
         return day
     except ValueError:
-        raise BadRequest(
-            "request.bad_date", "Date invalide (AAAA-MM-JJ attendu).", "Bad date (YYYY-MM-DD)."
-        ) from None
+        raise BadRequest("request.bad_date") from None
 
 
 def parse_days(raw: str | None, default: int) -> int:
@@ -117,11 +123,7 @@ def parse_days(raw: str | None, default: int) -> int:
     except ValueError:
         days = -1
     if not 1 <= days <= MAX_DAYS:
-        raise BadRequest(
-            "request.bad_days",
-            f"Nombre de jours invalide (1 à {MAX_DAYS}).",
-            f"Bad number of days (1 to {MAX_DAYS}).",
-        )
+        raise BadRequest("request.bad_days", max_days=MAX_DAYS)
     return days
 
 
@@ -281,7 +283,7 @@ async def detainee_file(request: web.Request) -> web.Response:
     number = request.match_info["number"]
     detainee = await directory.detainee(number)
     if detainee is None:
-        raise DeskError("booking.unknown_detainee", status=404)
+        raise DeskError("booking.unknown_detainee")
     correspondents = await directory.correspondents_of(number)
     bookings = await directory.bookings_of(number)
     account = await desk.ledger.account(number)
@@ -330,7 +332,7 @@ async def sign_charter(request: web.Request) -> web.Response:
     guard = actor(request)
     detainee = await directory.detainee(request.match_info["number"])
     if detainee is None:
-        raise DeskError("booking.unknown_detainee", status=404)
+        raise DeskError("booking.unknown_detainee")
     signed = replace(detainee, charter_signed_at=_now(request), charter_signed_by=guard)
     await directory.put_detainee(signed)
     return web.json_response(detainee_json(signed, _desk(request)))
@@ -345,12 +347,12 @@ async def save_correspondent(request: web.Request) -> web.Response:
     if cid:
         existing = await directory.correspondent(cid)
         if existing is None:
-            raise DeskError("booking.unknown_correspondent", status=404)
+            raise DeskError("booking.unknown_correspondent")
         number = existing.detainee
     else:
         number = request.match_info["number"]
         if await directory.detainee(number) is None:
-            raise DeskError("booking.unknown_detainee", status=404)
+            raise DeskError("booking.unknown_detainee")
         existing = None
     # An update keeps what it does not name: a withdrawn authorisation is never lifted by
     # omission.
@@ -404,7 +406,7 @@ async def get_booking(request: web.Request) -> web.Response:
     desk = _desk(request)
     booking = await desk.directory.booking(request.match_info["bid"])
     if booking is None:
-        raise DeskError("booking.not_found", status=404)
+        raise DeskError("booking.not_found")
     people = await _people_of([booking], request)
     return web.json_response(_booking_summary(booking, people, desk))
 
@@ -446,11 +448,11 @@ async def receipt(request: web.Request) -> web.Response:
     desk = _desk(request)
     booking = await desk.directory.booking(request.match_info["bid"])
     if booking is None:
-        raise DeskError("booking.not_found", status=404)
+        raise DeskError("booking.not_found")
     people = await _people_of([booking], request)
     detainee, corr = people.get(booking.detainee), people.get(booking.correspondent)
     if not isinstance(detainee, Detainee) or not isinstance(corr, Correspondent):
-        raise DeskError("booking.not_found", status=404)
+        raise DeskError("booking.not_found")
     data = ReceiptData(
         number=booking.receipt or booking.id,
         establishment=desk.establishment.name,

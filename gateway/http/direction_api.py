@@ -11,6 +11,7 @@ from gateway.core.records import to_e164
 from gateway.http import appkeys as keys
 from gateway.http import models
 from gateway.http.desk_api import BadRequest, parse_day, parsed
+from gateway.http.refusals import error, lang_of
 from gateway.http.staff_auth import actor
 from gateway.store.bookings import DeskError
 from gateway.store.sanctions import (
@@ -43,7 +44,7 @@ async def sanction_number(request: web.Request) -> web.Response:
     last = parse_day(data.until, datetime.fromtimestamp(now, zone).date())
     until = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone).timestamp()
     if until <= now:
-        raise BadRequest("field.until", "La date de fin est passée.", "The end date is past.")
+        raise BadRequest("field.until", variant="past")
     sanction = await Sanctions(request.app[keys.REDIS]).sanction_number(
         phone, now, until, reason, staff
     )
@@ -109,7 +110,7 @@ async def sanction_detainee(request: web.Request) -> web.Response:
     staff, reason, scope = actor(request), given.reason, given.scope
     number = request.match_info["number"]
     if await request.app[keys.DIRECTORY].detainee(number) is None:
-        raise DeskError("booking.unknown_detainee", status=404)
+        raise DeskError("booking.unknown_detainee")
     zone = request.app[keys.DESK].establishment.zone
     now = request.app[keys.ENGINE].clock()
     today = datetime.fromtimestamp(now, zone).date()
@@ -121,10 +122,7 @@ async def sanction_detainee(request: web.Request) -> web.Response:
         last = parse_day(raw_until, today)
         until = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone).timestamp()
         if until <= since:
-            raise BadRequest(
-                "field.until", "La date de fin est passée ou avant le début.",
-                "The end date is past or before the start.",
-            )  # fmt: skip
+            raise BadRequest("field.until", variant="before_start")
     sanction = await DetaineeSanctions(request.app[keys.REDIS]).sanction(
         number, scope, since, until, reason, staff
     )
@@ -141,9 +139,6 @@ async def lift_detainee_sanction(request: web.Request) -> web.Response:
     now = request.app[keys.ENGINE].clock()
     lifted = await DetaineeSanctions(request.app[keys.REDIS]).lift(number, now, staff)
     if lifted is None:
-        raise web.HTTPNotFound(
-            text='{"reason": "sanction.not_found", "message": "Aucune sanction."}',
-            content_type="application/json",
-        )
+        raise error("sanction.not_found", lang_of(request))
     await request.app[keys.AUDIT].record(staff, "sanction.detainee_lift", number, now)
     return web.json_response(detainee_sanction_json(lifted, now))

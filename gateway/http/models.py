@@ -38,6 +38,7 @@ from gateway.core.identifiers import (
     DETAINEE_NUMBER_PATTERN,
 )
 from gateway.core.pricing import CHARTER_TARIFFS
+from gateway.core.reasons import sentences
 from gateway.core.roles import ROLE_LABELS, Role, parse_roles
 from gateway.core.text import TextRefused, clean
 from gateway.store.sanctions import DETAINEE_SCOPES
@@ -88,11 +89,11 @@ class Body(BaseModel):
     """A request body: unknown fields ignored, the first wrong field refused."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
-    MESSAGES: ClassVar[dict[str, tuple[str, str]]] = {}
-    """Sentences (fr, en) of a field refused by its constraints rather than the text rule."""
     REFUSED_AS: ClassVar[dict[str, str]] = {}
     """Fields refused under another reason than ``field.<name>``, whatever is wrong with them
-    (absent too), with their ``MESSAGES`` sentence: the endpoint's own reasons of before."""
+    (absent too), with that reason's sentence: the endpoint's own reasons of before. A field
+    refused by its constraints (a pattern, a range) says the sentence the table of reasons
+    (:mod:`gateway.core.reasons`) declares for ``field.<name>``, or the generic one."""
     ROUTER: ClassVar[bool] = True
     """Validated by the router before the handler (``400`` ``field.<name>`` in the query's
     language); ``False``: by the handler, which answers the refusal in its own way (the
@@ -120,11 +121,10 @@ def validate(model: type[M], data: object) -> M:
 
 def _refusal(model: type[Body], error: Any) -> FieldError:
     if not error["loc"]:
-        return FieldError("request.malformed", "Requête illisible.", "Malformed request.")
+        return FieldError("request.malformed", *sentences("request.malformed"))
     name = str(error["loc"][0])
-    generic = (f"Champ « {name} » invalide.", f"Invalid field {name}.")
     if name in model.REFUSED_AS:
-        return FieldError(model.REFUSED_AS[name], *model.MESSAGES.get(name, generic))
+        return FieldError(model.REFUSED_AS[name], *sentences(model.REFUSED_AS[name]))
     cause = (error.get("ctx") or {}).get("error")
     if error["type"] == "missing":
         try:
@@ -133,7 +133,7 @@ def _refusal(model: type[Body], error: Any) -> FieldError:
             cause = refused
     if isinstance(cause, TextRefused):
         return FieldError(cause.reason, cause.fr, cause.en)
-    return FieldError(f"field.{name}", *model.MESSAGES.get(name, generic))
+    return FieldError(f"field.{name}", *sentences(f"field.{name}"))
 
 
 def field_reasons(model: type[Body]) -> list[str]:
@@ -152,11 +152,6 @@ CorrespondentStatus = Choice("authorised", "suspended", "withdrawn")
 class DetaineeInput(Body):
     """A detainee's record, created or replaced (``status`` and the code kept when omitted)."""
 
-    MESSAGES = {
-        "number": ("Numéro d'écrou invalide.", "Invalid prisoner number."),
-        "access_code": ("Le code d'accès a 4 à 8 chiffres.", "The access code has 4 to 8 digits."),
-        "status": ("Statut invalide.", "Invalid status."),
-    }
     number: Text(DETAINEE_NUMBER_MAX, pattern=DETAINEE_NUMBER_PATTERN) = Field(
         description="Numéro d'écrou: ASCII letters and digits."
     )
@@ -176,7 +171,6 @@ class DetaineeInput(Body):
 class CorrespondentInput(Body):
     """A person the detainee may call; an update keeps what it does not name."""
 
-    MESSAGES = {"status": ("Statut invalide.", "Invalid status.")}
     status: CorrespondentStatus = Field(
         None, description="Default: `authorised` for a new correspondent, unchanged on an update."
     )
@@ -214,12 +208,6 @@ def _slot_start(value: str) -> str:
 class BookingRequest(Body):
     """Who books is the signed-in member (a `guard` field is ignored)."""
 
-    MESSAGES = {
-        "start": (
-            "Début du créneau invalide (date ISO 8601 avec fuseau attendue).",
-            "Invalid slot start (ISO 8601 with offset expected).",
-        )
-    }
     start: Annotated[Text(40), AfterValidator(_slot_start), Field(json_schema_extra=DATE_TIME)] = (
         Field(
             description="Start of the slot: ISO 8601 with offset (`2026-03-05T08:30:00+01:00`), as "
@@ -243,17 +231,12 @@ class CancelRequest(Body):
 
 # -- the accounts office ---------------------------------------------------------------------
 
-_AMOUNT = (
-    "Montant invalide : un nombre entier de centimes, positif, est attendu.",
-    "Invalid amount: a positive whole number of cents is expected.",
-)
 Cents = Annotated[StrictInt, Field(ge=1, le=1_000_000_000)]
 
 
 class CreditRequest(Body):
     """Who credits is the signed-in member (an `actor` field is ignored)."""
 
-    MESSAGES = {"amount_cents": _AMOUNT}
     detainee: Text(20) = Field(description="Numéro d'écrou.")
     amount_cents: Cents = Field(description="Amount credited, in cents.")
     reference: Text(64) = Field(
@@ -273,7 +256,6 @@ class TariffRequest(Body):
 class RefundRequest(Body):
     """Who refunds is the signed-in member (an `actor` field is ignored)."""
 
-    MESSAGES = {"amount_cents": _AMOUNT}
     booking: Text(40) = Field(description="The booking whose call is refunded.")
     amount_cents: Cents = Field(description="Amount refunded, in cents.")
     reason: Text(200, lines=True) = Field(description="Why (shown on the statement).")
@@ -298,7 +280,6 @@ class SanctionRequest(Body):
 class ExtendRequest(Body):
     __doc__ = SIGNED
 
-    MESSAGES = {"minutes": ("Durée invalide (minutes).", "Invalid minutes.")}
     reason: Text(500, lines=True) = Field(description="Why the longer call is allowed.")
     minutes: Annotated[StrictInt, Field(ge=1, le=600)] = Field(
         description="The booking's new longest connected time, in minutes."
@@ -314,7 +295,6 @@ def _scope(value: str) -> str:
 class DetaineeSanctionRequest(Body):
     __doc__ = SIGNED
 
-    MESSAGES = {"scope": ("Portée invalide (video ou phone).", "Invalid scope.")}
     reason: Text(500, lines=True) = Field(description="Why (e.g. the disciplinary decision).")
     scope: Annotated[
         Text(10), AfterValidator(_scope), Field(json_schema_extra={"enum": list(DETAINEE_SCOPES)})
@@ -342,7 +322,6 @@ def Documented(schema: dict[str, Any]) -> Any:  # noqa: N802
 class WatchRequest(Body):
     __doc__ = SIGNED
 
-    MESSAGES = {"sdp": ("Offre SDP invalide.", "Invalid SDP offer.")}
     REFUSED_AS = {"sdp": "field.sdp"}  # absent too: the offer's sentence, not the text rule's
     sdp: Annotated[StrictStr, Field(max_length=60_000)] = Field(
         description="The viewer's WebRTC offer: two audio and two video sections, all "
@@ -393,7 +372,6 @@ class KioskEnrolRequest(Body):
 
 
 Given = Annotated[StrictStr, Field(min_length=1)]
-_MALFORMED = ("Requête illisible.", "Malformed request.")
 
 
 class KioskLoginRequest(Body):
@@ -445,7 +423,6 @@ ROLE = {
 
 
 class StaffLoginRequest(Body):
-    MESSAGES = {"password": ("Mot de passe obligatoire.", "Password required.")}
     REFUSED_AS = {"password": "field.password"}
     login: Text(64) = Field(description=LOGIN)
     password: Annotated[StrictStr, Field(min_length=1, max_length=256)] = Field(
@@ -454,7 +431,6 @@ class StaffLoginRequest(Body):
 
 
 class PasswordRequest(Body):
-    MESSAGES = {"current": _MALFORMED, "new": _MALFORMED}
     REFUSED_AS = {"current": "request.malformed", "new": "request.malformed"}
     current: StrictStr = Field(description="The current password.")
     # Its length is the store's rule (staff.weak_password), checked after the current password.

@@ -21,6 +21,7 @@ from gateway.core.sms_queue import failure_kind
 from gateway.http import appkeys as keys
 from gateway.http.desk_api import parse_day, parsed
 from gateway.http.models import CutRequest, FlagRequest, HoldRequest, WatchRequest
+from gateway.http.refusals import answer, error, lang_of
 from gateway.http.staff_auth import actor
 from gateway.media.calls import BadSdp, CallEngine, CallError
 from gateway.service.sms import mask_phone
@@ -43,8 +44,8 @@ def _now(request: web.Request) -> float:
     return _engine(request).clock()
 
 
-def refuse(status: int, reason: str, message: str) -> web.Response:
-    return web.json_response({"reason": reason, "message": message}, status=status)
+def refuse(request: web.Request, reason: str, variant: str = "", **values: object) -> web.Response:
+    return answer(reason, lang_of(request), variant, **values)
 
 
 async def live_calls(request: web.Request) -> web.Response:
@@ -102,21 +103,13 @@ def _ms(raw: str | None) -> int | None:
     return int(float(raw) * 1000) if raw else None
 
 
-NO_CALL = '{"reason":"monitor.no_call","message":"Appel introuvable ou terminé."}'
-REFUSALS = {
-    "monitor.lawyer": "Les appels avec un avocat ne sont ni enregistrés ni écoutés.",
-    "monitor.call_ended": "L'appel est terminé.",
-    "cluster.unreachable": "Le serveur qui porte cet appel ne répond pas.",
-}
-
-
 async def _at_owner(request: web.Request, method: str, **args: Any) -> dict[str, Any]:
     """Run ``method`` on the process owning the call (this one or another)."""
     try:
         return await _engine(request).at_owner(request.match_info["call"], method, **args)
     except CallError as exc:
         if exc.reason == "monitor.no_call":
-            raise web.HTTPNotFound(text=NO_CALL, content_type="application/json") from exc
+            raise error("monitor.no_call", lang_of(request)) from exc
         raise
 
 
@@ -128,10 +121,9 @@ async def watch(request: web.Request) -> web.Response:
     try:
         answer = await _at_owner(request, "watch", sdp=sdp)
     except BadSdp as exc:
-        return refuse(422, exc.reason, f"Offre SDP refusée : {exc.detail}")
+        return refuse(request, exc.reason, "detail", detail=exc.detail)
     except CallError as exc:
-        status = 503 if exc.reason == "cluster.unreachable" else 409
-        return refuse(status, exc.reason, REFUSALS.get(exc.reason, "Action impossible."))
+        return refuse(request, exc.reason)
     await _audit(request).record(staff, "monitor.watch", call_id, _now(request))
     return web.json_response({"sdp": answer["sdp"], "tracks": answer["tracks"]})
 
@@ -144,11 +136,8 @@ async def flag(request: web.Request) -> web.Response:
     if await _engine(request).recordings.get(call_id) is None:
         # Only a recorded call can be flagged (never a lawyer's: it is not recorded).
         if await _engine(request).owner_of(call_id) is not None:
-            return refuse(409, "monitor.not_recorded", "Cet appel n'est pas enregistré.")
-        raise web.HTTPNotFound(
-            text='{"reason":"monitor.no_call","message":"Appel introuvable."}',
-            content_type="application/json",
-        )
+            return refuse(request, "monitor.not_recorded")
+        raise error("monitor.no_call", lang_of(request), "flag")
     at = given.at
     when = float(at) / 1000 if isinstance(at, int | float) and at > 0 else _now(request)
     store: RecordingStore = _engine(request).recordings
@@ -165,11 +154,7 @@ async def cut(request: web.Request) -> web.Response:
     try:
         done = await _at_owner(request, "cut")
     except CallError as exc:
-        if exc.reason == "monitor.lawyer":
-            sentence = "Les appels avec un avocat ne sont pas surveillés."
-            return refuse(409, exc.reason, sentence)
-        status = 503 if exc.reason == "cluster.unreachable" else 409
-        return refuse(status, exc.reason, REFUSALS.get(exc.reason, "Action impossible."))
+        return refuse(request, exc.reason, "cut" if exc.reason == "monitor.lawyer" else "")
     await _audit(request).record(staff, "call.cut", call_id, _now(request), reason=reason)
     return web.json_response(done)
 
@@ -237,10 +222,7 @@ async def recording(request: web.Request) -> web.Response:
     engine = _engine(request)
     rec = await engine.recordings.get(request.match_info["call"])
     if rec is None:
-        raise web.HTTPNotFound(
-            text='{"reason":"recording.not_found","message":"Enregistrement introuvable."}',
-            content_type="application/json",
-        )
+        raise error("recording.not_found", lang_of(request))
     data = await _recording_json(rec, request.app[keys.DIRECTORY])
     folder = engine.config.recordings_path / rec.get("folder", "")
     data["files"] = [

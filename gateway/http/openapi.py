@@ -22,6 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.core import reasons
 from gateway.core.booking_rules import RefusalCode
 from gateway.core.csv_import import ERROR_REASONS, MAX_ROWS, WARNING_REASONS
 from gateway.core.lifecycle import CallState
@@ -43,176 +44,18 @@ JSON = "application/json"
 
 # -- reasons ---------------------------------------------------------------------------------
 
-REASONS: dict[str, str] = {
-    # Requests.
-    "request.malformed": "the body is not a JSON object",
-    "request.bad_date": "a date is not `YYYY-MM-DD`",
-    "request.bad_days": f"`days` is not a whole number from 1 to {MAX_DAYS}",
-    "http.404": "no such resource",
-    "sms.webhook.disabled": "no `sms_webhook_secret` is configured: the webhook is off",
-    "sms.webhook.signature_missing": "no `X-Parloir-Signature` header",
-    "sms.webhook.signature_malformed": "the signature header is not `t=…,v1=…`",
-    "sms.webhook.signature_invalid": "the HMAC-SHA256 does not match the body and timestamp",
-    "sms.webhook.stale": "the signed timestamp is outside `sms_webhook_window_seconds`",
-    "sms.webhook.bad_status": "`status` is not `delivered` or `failed`, or `id` is empty",
-    "http.413": "the body is larger than the limit of this endpoint",
-    "staff.forbidden_network": "the client is not on one of the `staff_networks`",
-    # Staff sessions and roles (gateway.http.staff_auth, gateway.http.staff_api).
-    "staff.login_required": (
-        "no staff session: the session cookie is missing, unknown or over (idle or absolute "
-        "limit, signed out, password changed, account disabled or its roles changed)"
-    ),
-    "staff.forbidden": (
-        "the signed-in member's roles do not grant this operation (see the role matrix)"
-    ),
-    "staff.password_change_required": (
-        "the member's password is one an administrator chose: only `GET /api/staff/me`, "
-        "`POST /api/staff/password` and `POST /api/staff/logout` answer until they choose their own"
-    ),
-    "staff.csrf": (
-        "a state-changing request without the session's `X-CSRF-Token` header (or with a "
-        "stale one), or with the `Origin` of another site"
-    ),
-    "staff.bad_credentials": (
-        "wrong login or password, or the account is disabled (the same answer whether the "
-        "login exists or not)"
-    ),
-    "staff.locked": (
-        "too many wrong passwords for this login (`staff_login_failures` in 15 minutes): "
-        "the account is locked for 15 minutes, whoever tries"
-    ),
-    "staff.exists": "an account with this login already exists",
-    "staff.not_found": "no account with this login",
-    "staff.bad_login": "the login is not 2 to 32 letters, digits, dots, dashes or underscores",
-    "staff.weak_password": "the password is not a string of 12 to 256 characters",
-    "staff.same_password": "the new password is the current one",
-    "staff.no_role": "no role given: an account has at least one",
-    "staff.bad_role": "`roles` is not a list of known roles",
-    "staff.last_admin": (
-        "the change would leave no active administrator (removing the role or disabling "
-        "the last one)"
-    ),
-    "phone.invalid": "the phone number cannot be read or is not a valid number",
-    # Kiosk and relative.
-    "join.malformed": "a required field is missing or is not a string",
-    "join.rules_not_accepted": "`rules_accepted` is not `true`",
-    "rate_limited": "too many attempts: wait and try again (the limits are those of the operation)",
-    "kiosk.bad_credentials": (
-        "wrong prisoner number or access code, or the detainee's access is not active"
-    ),
-    "kiosk.not_enrolled": (
-        "the request carries no device credential (`X-Parloir-Kiosk` header or `parloir_kiosk` "
-        "cookie) of an enrolled kiosk: never enrolled, revoked, or enrolled again since"
-    ),
-    "kiosk.bad_enrolment_code": (
-        "the enrolment code is wrong, expired (30 minutes) or already used"
-    ),
-    "kiosk.unknown": "no kiosk with this id in the establishment's configuration",
-    "code.invalid": (
-        "the code is wrong (also given for every failure when `ref` is absent, so that a "
-        "stranger never learns whether a code exists)"
-    ),
-    "code.expired": "the code has expired",
-    "code.used": "the code has already been used",
-    "code.burned": "too many wrong tries: the code is blocked",
-    # Booking rules (gateway.core.booking_rules.RefusalCode), in the order they are checked.
-    "booking.detainee_released": "the detainee is no longer held in the establishment",
-    "booking.detainee_suspended": "the detainee's access to video calls is suspended",
-    "booking.charter_not_signed": "the detainee has not signed the charter",
-    "booking.correspondent_not_authorised": (
-        "the correspondent's authorisation is suspended or withdrawn"
-    ),
-    "booking.minor_without_consent": (
-        "the correspondent is a minor and the parental consent is not recorded"
-    ),
-    "booking.sunday": "the slot is on a Sunday",
-    "booking.holiday": "the slot is on a public holiday of the establishment's region",
-    "booking.not_in_grid": "`start` is not the start of a slot of the grid",
-    "booking.in_past": "the slot has started or is over",
-    "booking.too_late": (
-        "the booking deadline has passed (by default 48 hours before; for Monday and Tuesday "
-        "slots, the Saturday before at 23:59:59)"
-    ),
-    "booking.quota": (
-        "the detainee already has a booking in the quota window (by default 1 per 28 days)"
-    ),
-    "booking.kiosk_busy": "the kiosk is already booked for this slot",
-    # Booking desk (gateway.store.bookings).
-    "booking.unknown_detainee": "no detainee with this number",
-    "booking.unknown_correspondent": (
-        "no such correspondent, or not a correspondent of this detainee"
-    ),
-    "booking.unknown_kiosk": "no kiosk with this id",
-    "booking.bad_guard": (
-        "the signed-in member's signature (`Name (login)`) is empty or longer than 128 "
-        "characters (cannot happen with a valid account)"
-    ),
-    "booking.insufficient_credit": (
-        "the phone account's available credit is below the price of the longest call allowed; "
-        "`details` gives `needed` and `available` (cents)"
-    ),
-    "booking.number_sanctioned": (
-        "the correspondent's phone number is under a sanction of the direction (for every "
-        "detainee) until it ends or is lifted"
-    ),
-    "booking.detainee_sanctioned": (
-        "the detainee's access is suspended (over the slot) or withdrawn by the direction "
-        "(`/api/direction/detainees/{number}/sanctions`); the message gives the last day"
-    ),
-    "booking.contended": "the slot or the booking kept changing under concurrent requests: retry",
-    "booking.unreplicated": (
-        "done, but its ledger operation is not yet confirmed by a Redis replica (a failover is "
-        "under way, README « Redis failover »): check the planning before trying again"
-    ),
-    "ledger.unreplicated": (
-        "not confirmed by a Redis replica in time (a failover, README « Redis failover »): it "
-        "may be done; retry with the same `reference`, it is never counted twice"
-    ),
-    "booking.not_found": "no booking with this id",
-    "booking.not_cancellable": "the slot has started or the booking is closed",
-    "booking.not_extendable": "the slot is over or the booking is closed",
-    "booking.bad_extension": "not longer than the booking's current limit, or longer than its slot",
-    "field.minutes": "`minutes` is not a whole number from 1 to 600",
-    # Ledger (gateway.store.ledger).
-    "ledger.bad_amount": "the amount is not a whole number of cents from 1 to 1,000,000,000",
-    "ledger.bad_argument": "an argument is not acceptable to the ledger",
-    "ledger.idempotency_conflict": (
-        "this `reference` was already used on this account for another operation or amount"
-    ),
-    "ledger.unknown_call": "the booking's call was never charged (nothing to refund)",
-    "ledger.refund_exceeds_charge": (
-        "the refunds of this call would exceed what it cost; `details.refundable` is what can "
-        "still be refunded (cents)"
-    ),
-    "ledger.unknown_tariff": "no tariff with this name",
-    # Monitoring and recordings (gateway.http.monitor_api).
-    "monitor.no_call": (
-        "no call in progress with this id in the service (the process serving the request "
-        "forwards to the call's owner); for a flag, no recording of the call either"
-    ),
-    "monitor.lawyer": "the call is with a lawyer: neither recorded nor monitored",
-    "monitor.call_ended": "the call has just ended",
-    "signaling.bad_sdp": (
-        "the offer is not a viewer's offer: two audio and two video sections, all `recvonly`, "
-        "with Opus and VP8 (the message says what is wrong)"
-    ),
-    "recording.not_found": "no recording of this call",
-    # The direction's sanctions on detainees (gateway.http.direction_api).
-    "sanction.not_found": "the detainee has never been sanctioned",
-}
+def _doc(entry: reasons.Reason) -> str:
+    return entry.doc.replace("{max_days}", str(MAX_DAYS))
+
+
+REASONS: dict[str, str] = {code: _doc(r) for code, r in reasons.REASONS.items()}
+"""What each refusal means: the table of reasons' documentation (:mod:`gateway.core.reasons`)."""
 
 
 def _explain(reason: str) -> str:
     if reason in REASONS:
         return REASONS[reason]
-    if reason.startswith("field."):
-        name = reason.removeprefix("field.")
-        return (
-            f"`{name}` is missing, empty, of the wrong type, too long, not an allowed value, "
-            "or holds a control or format character (line break, bidi override, zero-width "
-            "space, NUL, BOM: the text rule of `gateway/core/text.py`)"
-        )
-    raise KeyError(f"no explanation for reason {reason!r}")
+    return reasons.lookup(reason).doc.replace("{name}", reason.removeprefix("field."))
 
 
 def _fields(*names: str) -> list[str]:
@@ -2744,7 +2587,9 @@ for receipts, WebM for recordings). Every refusal is `{"reason", "message", "det
 (`booking.quota`, `booking.too_late`…), to be switched on; `message` is a sentence for the
 person in front of the screen, in French by default, in English with `?lang=en` (desk and
 accounts office) or `"lang": "en"` in the body (kiosk and relative); `details` carries numbers
-when they help. Unknown paths and methods, and bodies over the limit, answer
+when they help. Each reason, its status and its sentences are declared once
+(`gateway/core/reasons.py`); the list under each refusal below comes from there. Unknown
+paths and methods, and bodies over the limit, answer
 `{"reason": "http.404" | "http.405" | "http.413", "message"}`; an unexpected error answers
 `500` `{"reason": "server.error", "message"}`. Amounts are integer euro cents. Times of the desk and
 accounts office API are ISO 8601 with the establishment's offset (`2026-03-05T08:30:00+01:00`);
@@ -2827,7 +2672,7 @@ def _build(version: str) -> dict[str, Any]:
                 },
                 "example": {
                     "reason": "staff.forbidden_network",
-                    "message": "Réservé au réseau interne de l'établissement.",
+                    "message": reasons.sentence("staff.forbidden_network"),
                 },
             }
         },
@@ -2839,14 +2684,14 @@ def _build(version: str) -> dict[str, Any]:
     }
     login_required["content"][JSON]["example"] = {
         "reason": "staff.login_required",
-        "message": "Session expirée ou absente : reconnectez-vous.",
+        "message": reasons.sentence("staff.login_required"),
     }
     staff_forbidden = _refusal(
         403, ["staff.forbidden_network", "staff.forbidden", "staff.password_change_required"]
     )
     staff_forbidden["content"][JSON]["example"] = {
         "reason": "staff.forbidden",
-        "message": "Votre fonction ne donne pas accès à cette action.",
+        "message": reasons.sentence("staff.forbidden"),
     }
     write_forbidden = _refusal(
         403,
@@ -2855,7 +2700,7 @@ def _build(version: str) -> dict[str, Any]:
     )  # fmt: skip
     write_forbidden["content"][JSON]["example"] = {
         "reason": "staff.csrf",
-        "message": "Requête refusée (jeton de sécurité absent ou périmé) : rechargez la page.",
+        "message": reasons.sentence("staff.csrf"),
     }
     security_schemes = {
         _STAFF_SECURITY: {

@@ -10,8 +10,10 @@ from aiohttp import web
 from gateway.core.codes import Outcome, code_minutes
 from gateway.core.i18n import message, pick_lang
 from gateway.core.lifecycle import Leg
+from gateway.core.reasons import status as status_of
 from gateway.http import appkeys as keys
 from gateway.http.models import FieldError, JoinRequest, KioskLoginRequest, validate
+from gateway.http.refusals import answer, error
 from gateway.media.calls import CallEngine
 from gateway.service.sms import mask_phone
 from gateway.store.directory import Directory
@@ -23,8 +25,8 @@ MAX_BODY = 4096
 
 
 def refusal(status: int, reason: str, lang: str, **values: object) -> web.Response:
-    body = {"reason": reason, "message": message(reason, lang, **values)}
-    return web.json_response(body, status=status)
+    assert status == status_of(reason), reason
+    return answer(reason, lang, **values)
 
 
 async def read_limited(request: web.Request, limit: int) -> bytes:
@@ -56,10 +58,7 @@ def load_json(raw: bytes) -> Any:
 async def read_json(request: web.Request) -> dict[str, Any]:
     data = load_json(await read_limited(request, MAX_BODY))
     if not isinstance(data, dict):
-        raise web.HTTPBadRequest(
-            text=json.dumps({"reason": "request.malformed", "message": "JSON object expected"}),
-            content_type="application/json",
-        )
+        raise error("request.malformed", pick_lang(request.query.get("lang")))
     return data
 
 

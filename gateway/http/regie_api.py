@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.core import csv_import
+from gateway.core.reasons import status
 from gateway.core.statements import daily_report, euros, statement, statement_csv
 from gateway.http import appkeys as keys
 from gateway.http import models
@@ -25,6 +26,7 @@ from gateway.http.desk_api import (
     read_csv,
     report_json,
 )
+from gateway.http.refusals import lang_of
 from gateway.http.staff_auth import actor
 from gateway.store.bookings import DeskError
 from gateway.store.directory import Directory
@@ -32,15 +34,12 @@ from gateway.store.ledger import Ledger, LedgerError
 
 
 def ledger_refusal(request: web.Request, exc: LedgerError) -> web.Response:
-    status = 404 if exc.reason in ("ledger.unknown_call", "ledger.unknown_hold") else 409
-    if exc.reason in ("ledger.bad_amount", "ledger.bad_argument"):
-        status = 400
-    if exc.reason == "ledger.unreplicated":  # a failover: retry with the same reference
-        status = 503
-    payload: dict[str, Any] = {"reason": exc.reason, "message": exc.message}
+    """A ledger refusal with the table's status (``ledger.unreplicated``: 503, a failover: retry
+    with the same reference) and its sentence in the request's language."""
+    payload: dict[str, Any] = {"reason": exc.reason, "message": exc.text(lang_of(request))}
     if exc.details:
         payload["details"] = exc.details
-    return web.json_response(payload, status=status)
+    return web.json_response(payload, status=status(exc.reason))
 
 
 def _now_ms(request: web.Request) -> int:
@@ -49,7 +48,7 @@ def _now_ms(request: web.Request) -> int:
 
 async def _known(request: web.Request, number: str) -> None:
     if await request.app[keys.DIRECTORY].detainee(number) is None:
-        raise DeskError("booking.unknown_detainee", status=404)
+        raise DeskError("booking.unknown_detainee")
 
 
 def account_json(account: Any) -> dict[str, Any]:
@@ -171,7 +170,7 @@ async def refund(request: web.Request) -> web.Response:
     data = parsed(request, models.RefundRequest)
     booking = await request.app[keys.DIRECTORY].booking(data.booking)
     if booking is None:
-        raise DeskError("booking.not_found", status=404)
+        raise DeskError("booking.not_found")
     ledger: Ledger = request.app[keys.LEDGER]
     try:
         receipt = await ledger.refund(

@@ -16,7 +16,9 @@ import time
 from aiohttp import web
 
 from gateway.core import webhook_sig
+from gateway.core.reasons import status as status_of
 from gateway.http import appkeys as keys
+from gateway.http.refusals import answer
 from gateway.service.booking_sms import BookingNotices
 from gateway.store.sms_queue import SmsQueue
 
@@ -29,7 +31,8 @@ STATUSES = {"delivered", "failed"}
 
 
 def _refuse(status: int, reason: str) -> web.Response:
-    return web.json_response({"reason": reason, "message": reason}, status=status)
+    assert status == status_of(reason), reason
+    return answer(reason, "fr")
 
 
 async def status_webhook(request: web.Request) -> web.Response:

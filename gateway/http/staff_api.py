@@ -7,7 +7,6 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.core.i18n import message
 from gateway.core.roles import ROLE_LABELS, ROUTES, Perm, Role, home_page, permissions
 from gateway.http import appkeys as keys
 from gateway.http.desk_api import BadRequest, body, parsed
@@ -21,6 +20,7 @@ from gateway.http.models import (
     StaffUpdateRequest,
     validate,
 )
+from gateway.http.refusals import answer, error, lang_of
 from gateway.http.staff_auth import (
     actor,
     clear_session_cookie,
@@ -34,60 +34,18 @@ from gateway.http.staff_auth import (
 from gateway.store.kiosks import CREDENTIAL_COOKIE, KioskRegistry
 from gateway.store.staff import StaffAccounts, StaffError, check_password
 
-STAFF_MESSAGES: dict[str, tuple[int, str, str]] = {
-    "staff.bad_credentials": (
-        401,
-        "Identifiant ou mot de passe incorrect.",
-        "Wrong login or password.",
-    ),
-    "staff.locked": (
-        429,
-        "Trop d'essais : ce compte est bloqué 15 minutes.",
-        "Too many tries: this account is locked for 15 minutes.",
-    ),
-    "staff.exists": (409, "Cet identifiant existe déjà.", "This login already exists."),
-    "staff.not_found": (404, "Compte inconnu.", "Unknown account."),
-    "staff.bad_login": (
-        400,
-        "Identifiant invalide : 2 à 32 lettres, chiffres, points, tirets.",
-        "Invalid login: 2 to 32 letters, digits, dots, dashes.",
-    ),
-    "staff.weak_password": (
-        400,
-        "Mot de passe trop court : au moins 12 caractères.",
-        "Password too short: at least 12 characters.",
-    ),
-    "staff.no_role": (400, "Choisissez au moins une fonction.", "Choose at least one role."),
-    "staff.same_password": (
-        400,
-        "Choisissez un mot de passe différent de l'actuel.",
-        "Choose a password different from the current one.",
-    ),
-    "staff.bad_role": (400, "Fonction inconnue.", "Unknown role."),
-    "staff.last_admin": (
-        409,
-        "Impossible : ce serait le dernier administrateur actif.",
-        "Impossible: this is the last active administrator.",
-    ),
-}
-
 
 def _refuse(request: web.Request, reason: str) -> web.Response:
-    status, fr, en = STAFF_MESSAGES[reason]
-    lang = "en" if request.query.get("lang") == "en" else "fr"
-    return web.json_response(
-        {"reason": reason, "message": en if lang == "en" else fr}, status=status
-    )
+    return answer(reason, lang_of(request))
 
 
 async def _validated(request: web.Request, model: type[M]) -> M:
-    """The body as ``model``, its ``staff.*`` refusals (all ``400``) with the accounts'
+    """The body as ``model``, its ``staff.*`` refusals (all ``400``) with the table's
     sentences."""
     try:
         return validate(model, await body(request))
     except FieldError as exc:
-        _, fr, en = STAFF_MESSAGES.get(exc.reason, (400, exc.fr, exc.en))
-        raise BadRequest(exc.reason, fr, en) from None
+        raise BadRequest(exc.reason, exc.fr, exc.en) from None
 
 
 def _now(request: web.Request) -> float:
@@ -122,10 +80,7 @@ async def login(request: web.Request) -> web.Response:
     name, password = given.login, given.password
     now = _now(request)
     if not await request.app[keys.STAFF_LOGIN_LIMITER].hit(_address(request), now):
-        raise refusal(
-            429, "rate_limited", "Trop d'essais : patientez une minute.",
-            "Too many tries: wait a minute.", request,
-        )  # fmt: skip
+        raise refusal("rate_limited", request, "staff")
     accounts: StaffAccounts = request.app[keys.STAFF]
     try:
         who = await accounts.authenticate(name, password)
@@ -254,10 +209,7 @@ async def update_staff(request: web.Request) -> web.Response:
 def _kiosk_id(request: web.Request) -> str:
     kiosk = request.match_info["kiosk"]
     if kiosk not in request.app[keys.DESK].establishment.rooms:
-        raise web.HTTPNotFound(
-            text='{"reason": "kiosk.unknown", "message": "Borne inconnue."}',
-            content_type="application/json",
-        )
+        raise error("kiosk.unknown", lang_of(request))
     return kiosk
 
 
@@ -298,17 +250,10 @@ async def kiosk_enrol(request: web.Request) -> web.Response:
     code = given.code
     now = _now(request)
     if not await request.app[keys.ENROL_LIMITER].hit(_address(request), now):
-        raise refusal(
-            429, "rate_limited", "Trop d'essais : patientez une minute.",
-            "Too many tries: wait a minute.", request,
-        )  # fmt: skip
+        raise refusal("rate_limited", request, "staff")
     redeemed = await request.app[keys.KIOSKS].redeem(code, now)
     if redeemed is None:
-        return web.json_response(
-            {"reason": "kiosk.bad_enrolment_code",
-             "message": message("kiosk.bad_enrolment_code", lang)},
-            status=403,
-        )  # fmt: skip
+        return answer("kiosk.bad_enrolment_code", lang)
     kiosk, credential = redeemed
     await request.app[keys.AUDIT].record("parloir", "kiosk.enrol", kiosk, now)
     room = request.app[keys.DESK].establishment.rooms.get(kiosk, "")

@@ -10,7 +10,6 @@ one, an ``Origin`` of this very site. A route that nobody classified is refused 
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from typing import Any
 from urllib.parse import quote
@@ -19,6 +18,7 @@ from aiohttp import web
 
 from gateway.core.roles import Perm, allowed, required
 from gateway.http import appkeys as keys
+from gateway.http.refusals import error, lang_of
 from gateway.store.staff import StaffMember, StaffSession
 
 log = logging.getLogger(__name__)
@@ -64,13 +64,9 @@ def clear_session_cookie(response: web.StreamResponse) -> None:
         response.del_cookie(name, path="/")
 
 
-def refusal(status: int, reason: str, fr: str, en: str, request: web.Request) -> web.HTTPError:
-    lang = "en" if request.query.get("lang") == "en" else "fr"
-    kind = {401: web.HTTPUnauthorized, 403: web.HTTPForbidden, 429: web.HTTPTooManyRequests}
-    return kind[status](
-        text=json.dumps({"reason": reason, "message": en if lang == "en" else fr}),
-        content_type="application/json",
-    )
+def refusal(reason: str, request: web.Request, variant: str = "") -> web.HTTPError:
+    """The refusal ``reason`` of the table, to raise, in the request's language."""
+    return error(reason, lang_of(request), variant)
 
 
 def member(request: web.Request) -> StaffMember:
@@ -105,7 +101,7 @@ async def staff_auth(request: web.Request, handler: Any) -> web.StreamResponse:
         log.error(
             "route %s %s is not in gateway.core.roles.ROUTES: refused", request.method, canonical
         )
-        raise refusal(403, "route.unclassified", "Accès refusé.", "Access denied.", request)
+        raise refusal("route.unclassified", request)
     if perm is Perm.PUBLIC:
         return await handler(request)
     accounts = request.app[keys.STAFF]
@@ -113,13 +109,7 @@ async def staff_auth(request: web.Request, handler: Any) -> web.StreamResponse:
     if found is None:
         if _is_page(request, canonical):
             raise web.HTTPSeeOther("/connexion?suite=" + quote(request.path_qs, safe=""))
-        raise refusal(
-            401,
-            "staff.login_required",
-            "Session expirée ou absente : reconnectez-vous.",
-            "Session expired or missing: sign in again.",
-            request,
-        )
+        raise refusal("staff.login_required", request)
     session, who = found
     if who.must_change and (request.method, canonical) not in FIRST_SIGN_IN:
         # A password an administrator chose (and knows): the member replaces it first.
@@ -127,35 +117,17 @@ async def staff_auth(request: web.Request, handler: Any) -> web.StreamResponse:
             raise web.HTTPSeeOther(
                 "/connexion?changer=1&suite=" + quote(request.path_qs, safe="")
             )
-        raise refusal(
-            403,
-            "staff.password_change_required",
-            "Choisissez d'abord votre propre mot de passe.",
-            "First choose your own password.",
-            request,
-        )
+        raise refusal("staff.password_change_required", request)
     if not allowed(who.roles, perm):
         if _is_page(request, canonical):
             raise web.HTTPSeeOther("/connexion?interdit=" + quote(request.path, safe=""))
-        raise refusal(
-            403,
-            "staff.forbidden",
-            "Votre fonction ne donne pas accès à cette action.",
-            "Your role does not allow this action.",
-            request,
-        )
+        raise refusal("staff.forbidden", request)
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not hmac.compare_digest(sent.encode(), session.csrf.encode()) or not _same_origin(
             request
         ):
-            raise refusal(
-                403,
-                "staff.csrf",
-                "Requête refusée (jeton de sécurité absent ou périmé) : rechargez la page.",
-                "Request refused (security token missing or stale): reload the page.",
-                request,
-            )
+            raise refusal("staff.csrf", request)
     request[MEMBER] = who
     request[SESSION] = session
     return await handler(request)

@@ -34,6 +34,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
+from gateway.core import reasons
 from gateway.core.booking_rules import (
     BookingStatus,
     CorrespondentFacts,
@@ -50,6 +51,7 @@ from gateway.core.booking_rules import (
 )
 from gateway.core.establishment import Establishment
 from gateway.core.pricing import call_cost, max_hold
+from gateway.core.reasons import sentences
 from gateway.core.records import Booking, Correspondent, Detainee
 from gateway.core.text import clean
 from gateway.store.directory import PREFIX, Directory, _dump, _load
@@ -58,63 +60,24 @@ from gateway.store.sanctions import DetaineeSanctions, Sanctions
 
 log = logging.getLogger(__name__)
 
-_MESSAGES: dict[str, tuple[str, str]] = {
-    "booking.unreplicated": (
-        "Enregistré, mais non confirmé par la base de secours (bascule en cours) : vérifiez le "
-        "planning dans un instant avant de recommencer.",
-        "Saved, but not confirmed by the standby database (a failover is under way): check the "
-        "planning in a moment before trying again.",
-    ),
-    "booking.unknown_detainee": ("Détenu introuvable.", "Unknown detainee."),
-    "booking.unknown_correspondent": (
-        "Ce correspondant n'est pas enregistré pour ce détenu.",
-        "This correspondent is not registered for this detainee.",
-    ),
-    "booking.unknown_kiosk": ("Borne inconnue.", "Unknown kiosk."),
-    "booking.bad_guard": (
-        "Indiquez le nom ou le matricule de l'agent qui réserve.",
-        "Give the name or number of the guard who books.",
-    ),
-    "booking.insufficient_credit": (
-        "Crédit téléphonique insuffisant pour réserver ce créneau.",
-        "Not enough phone credit to book this slot.",
-    ),
-    "booking.contended": (
-        "Le créneau est très demandé en ce moment : réessayez.",
-        "The slot is in high demand right now: try again.",
-    ),
-    "booking.not_extendable": (
-        "Cette réservation ne peut plus être prolongée (créneau terminé ou réservation close).",
-        "This booking can no longer be extended (slot over or booking closed).",
-    ),
-    "booking.bad_extension": (
-        "Durée invalide : plus longue que l'actuelle, et pas plus que le créneau.",
-        "Invalid duration: longer than the current one, and no longer than the slot.",
-    ),
-    "booking.not_found": ("Réservation introuvable.", "Booking not found."),
-    "booking.not_cancellable": (
-        "Cette réservation ne peut plus être annulée (créneau commencé ou réservation close).",
-        "This booking can no longer be cancelled (slot started or booking closed).",
-    ),
-}
-
-
 class DeskError(Exception):
-    """A refused desk operation: stable ``reason``, sentences for the guard, HTTP status."""
+    """A refused desk operation: stable ``reason``, sentences for the guard, HTTP status: the
+    table's (:mod:`gateway.core.reasons`), its ``variant`` filled with ``values``, unless
+    ``given`` brings the sentences already made (a booking rule's)."""
 
     def __init__(
         self,
         reason: str,
-        message_fr: str | None = None,
-        message_en: str | None = None,
-        status: int = 409,
+        variant: str = "",
+        *,
+        status: int | None = None,
         details: dict[str, Any] | None = None,
+        given: tuple[str, str] | None = None,
+        **values: object,
     ) -> None:
-        fr, en = _MESSAGES.get(reason, ("Opération refusée.", "Operation refused."))
         self.reason = reason
-        self.message_fr = message_fr or fr
-        self.message_en = message_en or en
-        self.status = status
+        self.message_fr, self.message_en = given or sentences(reason, variant, **values)
+        self.status = status or reasons.status(reason)
         self.details = details or {}
         super().__init__(f"{reason}: {self.message_fr}")
 
@@ -198,9 +161,9 @@ class BookingDesk:
         """Book the slot starting at ``start`` (aware) or raise :class:`DeskError`."""
         guard = guard.strip()
         if not guard or len(guard) > 128:
-            raise DeskError("booking.bad_guard", status=400)
+            raise DeskError("booking.bad_guard")
         if kiosk not in self.establishment.rooms:
-            raise DeskError("booking.unknown_kiosk", status=404)
+            raise DeskError("booking.unknown_kiosk")
         start_epoch = _epoch(start)
         receipt = ""
         for _attempt in range(20):
@@ -214,7 +177,7 @@ class BookingDesk:
                 year = self.local(now).year
                 seq = await self.redis.incr(f"{PREFIX}receipt:{year}")
                 receipt = f"{year}-{seq:06d}"
-        raise DeskError("booking.contended", status=503)
+        raise DeskError("booking.contended")
 
     async def _try_book(
         self,
@@ -236,11 +199,11 @@ class BookingDesk:
             await pipe.watch(kkey, self.version_key(number), dkey, ckey, akey)
             raw_detainee = await pipe.hgetall(dkey)
             if not raw_detainee:
-                raise DeskError("booking.unknown_detainee", status=404)
+                raise DeskError("booking.unknown_detainee")
             person = _load(Detainee, raw_detainee)
             raw_corr = await pipe.hgetall(ckey)
             if not raw_corr or raw_corr.get("detainee") != number:
-                raise DeskError("booking.unknown_correspondent", status=404)
+                raise DeskError("booking.unknown_correspondent")
             corr = _load(Correspondent, raw_corr)
             busy = bool(await pipe.exists(kkey))
             ids = await pipe.zrange(f"{PREFIX}detainee:{number}:bookings", 0, -1)
@@ -278,7 +241,9 @@ class BookingDesk:
                 ),
             )
             if refusal is not None:
-                raise DeskError(str(refusal.code), refusal.message_fr, refusal.message_en)
+                raise DeskError(
+                    str(refusal.code), given=(refusal.message_fr, refusal.message_en)
+                )
             balance, held, tariff_name = await pipe.hmget(akey, ["balance", "held", "tariff"])
             tariff = est.tariffs.get(tariff_name or est.default_tariff)
             max_seconds = est.call_max_seconds
@@ -286,13 +251,10 @@ class BookingDesk:
             available = int(balance or 0) - int(held or 0)
             if available < amount:
                 raise DeskError(
-                    "booking.insufficient_credit",
-                    "Crédit téléphonique insuffisant pour réserver ce créneau : il faut "
-                    f"{_euros(amount)} disponibles, le compte en a {_euros(available)}.",
-                    f"Not enough phone credit to book this slot: {_euros(amount)} needed, "
-                    f"{_euros(available)} available.",
+                    "booking.insufficient_credit", "amounts",
                     details={"needed": amount, "available": available},
-                )
+                    needed=_euros(amount), available=_euros(available),
+                )  # fmt: skip
             if not receipt:
                 raise _NeedReceipt
             booking = Booking(
@@ -337,13 +299,13 @@ class BookingDesk:
             await self.ledger.replicated()
         except LedgerError as exc:
             log.warning("%s: ledger operation not confirmed by a replica", booking_id)
-            raise DeskError("booking.unreplicated", status=503, details=exc.details) from exc
+            raise DeskError("booking.unreplicated", details=exc.details) from exc
 
     async def cancel(self, booking_id: str, guard: str, reason: str, now: float) -> Booking:
         """Cancel a booking whose slot has not started; frees the kiosk, releases the hold."""
         guard = guard.strip()
         if not guard or len(guard) > 128:
-            raise DeskError("booking.bad_guard", status=400)
+            raise DeskError("booking.bad_guard")
         reason = clean(reason, "reason", limit=200, lines=True)  # TextRefused: nothing written
         bkey = f"{PREFIX}booking:{booking_id}"
         for _attempt in range(20):
@@ -352,7 +314,7 @@ class BookingDesk:
                     await pipe.watch(bkey)
                     raw = await pipe.hgetall(bkey)
                     if not raw:
-                        raise DeskError("booking.not_found", status=404)
+                        raise DeskError("booking.not_found")
                     booking = _load(Booking, raw)
                     verdict = cancellation(booking.status, booking.start, now)
                     if verdict == "done":
@@ -385,7 +347,7 @@ class BookingDesk:
                 return done
             except WatchError:
                 continue
-        raise DeskError("booking.contended", status=503)
+        raise DeskError("booking.contended")
 
     async def extend(
         self, booking_id: str, max_seconds: int, staff: str, reason: str, now: float
@@ -401,15 +363,14 @@ class BookingDesk:
                     await pipe.watch(bkey)
                     raw = await pipe.hgetall(bkey)
                     if not raw:
-                        raise DeskError("booking.not_found", status=404)
+                        raise DeskError("booking.not_found")
                     booking = _load(Booking, raw)
                     current = booking.max_seconds or self.establishment.call_max_seconds
                     refusal = extension_refusal(
                         booking.status, booking.start, booking.end, current, max_seconds, now
                     )
                     if refusal is not None:
-                        status = 400 if refusal == "booking.bad_extension" else 409
-                        raise DeskError(refusal, status=status)
+                        raise DeskError(refusal)
                     est = self.establishment
                     tariff = est.tariffs.get(booking.tariff or est.default_tariff)
                     new_hold = max_hold(tariff, -(-max_seconds // 60))
@@ -438,7 +399,7 @@ class BookingDesk:
                 return longer
             except WatchError:
                 continue
-        raise DeskError("booking.contended", status=503)
+        raise DeskError("booking.contended")
 
     # -- calls of a booking -----------------------------------------------------------------
     async def add_connected(self, booking_id: str, call_id: str, connected_ms: int) -> int:
@@ -493,7 +454,7 @@ class BookingDesk:
                 return closed
             except WatchError:
                 continue
-        raise DeskError("booking.contended", status=503)
+        raise DeskError("booking.contended")
 
     async def close_overdue(self, now: float, live_bookings: set[str], actor: str) -> list[str]:
         """Close every booked booking whose slot is over and has no live call."""
@@ -512,7 +473,7 @@ class BookingDesk:
     ) -> list[CalendarDay]:
         """A kiosk's slots over ``days`` days: free, booked (with the booking) or closed."""
         if kiosk not in self.establishment.rooms:
-            raise DeskError("booking.unknown_kiosk", status=404)
+            raise DeskError("booking.unknown_kiosk")
         grid = self.establishment.grid
         zone = grid.zone
         begin = datetime.combine(first, datetime.min.time(), zone)

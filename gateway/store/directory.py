@@ -99,10 +99,7 @@ def broken_texts(record: object, names: tuple[str, ...]) -> list[str]:
 def _guard_texts(record: object, names: tuple[str, ...]) -> None:
     """The last line of defence: whatever path a record comes by, no broken text is stored."""
     for name in broken_texts(record, names):
-        raise DirectoryError(
-            f"field.{name}",
-            f"Champ « {name} » : caractère invisible ou de contrôle, ou espaces autour.",
-        )
+        raise DirectoryError(f"field.{name}", "stored")
 
 
 class Directory:

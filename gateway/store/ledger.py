@@ -67,6 +67,7 @@ from redis.exceptions import NoScriptError
 
 from gateway.core.identifiers import is_detainee_number
 from gateway.core.pricing import CHARTER_TARIFFS, TariffTable
+from gateway.core.reasons import sentences
 from gateway.core.records import MAX_AMOUNT, Entry
 from gateway.core.text import clean
 from gateway.store.keys import PREFIX
@@ -82,26 +83,6 @@ __all__ = [
     "Receipt",
 ]
 
-_MESSAGES = {
-    "ledger.bad_amount": "Montant invalide : un nombre entier de centimes est attendu.",
-    "ledger.bad_argument": "Paramètre invalide.",
-    "ledger.idempotency_conflict": (
-        "Cette opération a déjà été enregistrée avec d'autres paramètres."
-    ),
-    "ledger.unknown_hold": "Réservation de crédit introuvable.",
-    "ledger.hold_released": "Cette réservation de crédit a déjà été libérée (créneau annulé).",
-    "ledger.wrong_account": "Cette opération ne concerne pas ce compte téléphonie.",
-    "ledger.unknown_call": "Appel introuvable sur ce compte téléphonie.",
-    "ledger.refund_exceeds_charge": "Le remboursement dépasse le montant prélevé pour cet appel.",
-    "ledger.unknown_tariff": "Tarif inconnu.",
-    "booking.insufficient_credit": "Crédit téléphonique insuffisant pour réserver ce créneau.",
-    "ledger.unreplicated": (
-        "Opération non confirmée par la base de secours : réessayez, elle ne sera pas comptée "
-        "deux fois."
-    ),
-}
-
-
 COUNTS: collections.Counter[tuple[str, str]] = collections.Counter()
 """This process's ledger operations, for /metrics: (done|replayed, op) and (refused, reason)."""
 
@@ -109,18 +90,26 @@ COUNTS: collections.Counter[tuple[str, str]] = collections.Counter()
 class LedgerError(Exception):
     """A refused ledger operation.
 
-    ``reason`` is stable and machine-readable (``booking.insufficient_credit``); ``message`` is a
-    French sentence for the person in front of the screen; ``details`` carries numbers such as
-    ``available`` or ``refundable`` (in cents) when they help.
+    ``reason`` is stable and machine-readable (``booking.insufficient_credit``); ``message`` is
+    the table's French sentence (:mod:`gateway.core.reasons`; :meth:`text` in a language) for the
+    person in front of the screen; ``details`` carries numbers such as ``available`` or
+    ``refundable`` (in cents) when they help.
     """
 
     def __init__(
-        self, reason: str, message: str | None = None, details: Mapping[str, Any] | None = None
+        self,
+        reason: str,
+        variant: str = "",
+        details: Mapping[str, Any] | None = None,
+        **values: object,
     ) -> None:
         self.reason = reason
-        self.message = message or _MESSAGES.get(reason, "Opération refusée.")
+        self.message, self._en = sentences(reason, variant, **values)
         self.details = dict(details or {})
         super().__init__(f"{reason}: {self.message}")
+
+    def text(self, lang: str) -> str:
+        return self._en if lang == "en" else self.message
 
 
 @dataclass(frozen=True)
@@ -425,7 +414,7 @@ _MAX_MS = 2**53
 
 
 def _bad(what: str) -> LedgerError:
-    return LedgerError("ledger.bad_argument", f"Paramètre invalide : {what}.")
+    return LedgerError("ledger.bad_argument", "detail", what=what)
 
 
 def _number(value: object) -> str:
@@ -657,7 +646,7 @@ class Ledger:
     def hold_result(self, number: str, reply: Any) -> HoldReceipt:
         """The receipt of a queued hold, release or settlement (raises :class:`LedgerError`)."""
         if isinstance(reply, Exception):
-            raise LedgerError("ledger.bad_argument", str(reply))
+            raise LedgerError("ledger.bad_argument", "detail", what=reply)
         status, payload = reply
         status, res = _s(status), json.loads(_s(payload))
         if status == "err":
@@ -714,7 +703,7 @@ class Ledger:
         """Choose the account's plan (a name from the tariff table)."""
         number = _number(number)
         if tariff not in self._tariffs:
-            raise LedgerError("ledger.unknown_tariff", f"Tarif inconnu : {tariff!r}.")
+            raise LedgerError("ledger.unknown_tariff", "named", tariff=repr(tariff))
         await self._redis.hset(self.account_key(number), "tariff", tariff)
         return await self.account(number)
 

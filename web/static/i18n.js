@@ -2,8 +2,10 @@
  *
  * Keys are used by `data-i18n="key"` attributes (textContent), `data-i18n-attr="attr:key"`
  * and by the scripts through Parloir.t(key, vars). `{name}` placeholders are replaced by vars.
- * Server refusal codes live under "reason.<code>", end-of-call reasons under
- * "ended.<page>.<reason>", WebSocket close reasons under "reason.signaling.*".
+ * A server refusal shows the server's own message (gateway/core/reasons.py): "reason.<code>"
+ * holds only what the page says itself (no answer, a check before asking) and the WebSocket
+ * close reasons ("reason.signaling.*": a close frame carries no sentence). End-of-call
+ * reasons live under "ended.<page>.<reason>".
  */
 'use strict';
 
@@ -143,14 +145,7 @@ window.PARLOIR_I18N = {
     'media.kiosk': 'La caméra ou le micro de la borne ne fonctionne pas. Prévenez le surveillant.',
 
     /* Server refusal codes */
-    'reason.kiosk.bad_credentials': 'Numéro d’écrou ou code d’accès incorrect.',
-    'reason.rate_limited': 'Trop de tentatives. Patientez quelques minutes avant de réessayer.',
-    'reason.join.rules_not_accepted': 'Vous devez accepter les règles d’utilisation avant de vous connecter.',
     'reason.join.malformed': 'Le code doit comporter exactement 6 chiffres.',
-    'reason.code.invalid': 'Ce code n’est pas valable. Vérifiez le code reçu par SMS.',
-    'reason.code.expired': 'Ce code a expiré : il n’était valable que {codeMinutes} minutes.',
-    'reason.code.used': 'Ce code a déjà été utilisé.',
-    'reason.code.burned': 'Trop de codes erronés : ce code n’est plus valable. Votre proche peut vous envoyer un nouveau code.',
     'reason.call.not_allowed': 'L’appel n’est pas possible en ce moment.',
     'reason.network': 'Le serveur ne répond pas. Vérifiez votre connexion Internet, puis réessayez.',
     'reason.server_error': 'Une erreur est survenue sur le serveur. Réessayez dans un instant.',
@@ -323,14 +318,7 @@ window.PARLOIR_I18N = {
     'media.other': 'The camera and microphone could not be opened. Check the permissions, then tap “Try again”.',
     'media.kiosk': 'The kiosk camera or microphone is not working. Please tell the officer.',
 
-    'reason.kiosk.bad_credentials': 'Wrong prison number or access code.',
-    'reason.rate_limited': 'Too many attempts. Please wait a few minutes before trying again.',
-    'reason.join.rules_not_accepted': 'You must accept the rules of use before connecting.',
     'reason.join.malformed': 'The code must be exactly 6 digits.',
-    'reason.code.invalid': 'This code is not valid. Check the code in the text message.',
-    'reason.code.expired': 'This code has expired: it was only valid for {codeMinutes} minutes.',
-    'reason.code.used': 'This code has already been used.',
-    'reason.code.burned': 'Too many wrong codes: this code is no longer valid. Your relative can send you a new code.',
     'reason.call.not_allowed': 'The call is not possible at the moment.',
     'reason.network': 'The server is not responding. Check your Internet connection, then try again.',
     'reason.server_error': 'Something went wrong on the server. Please try again in a moment.',

@@ -99,9 +99,6 @@ const TEXTS = {
     'tile.cut.confirm': 'Couper maintenant l’appel de {detainee} avec {correspondent} ? Les deux côtés verront seulement « L’appel a été interrompu. »',
     'tile.cut.yes': 'Oui, couper l’appel',
     'tile.cut.no': 'Annuler',
-    'reason.monitor.lawyer': 'Les appels avec un avocat ne sont ni enregistrés ni écoutés.',
-    'reason.monitor.call_ended': 'L’appel est terminé.',
-    'reason.monitor.no_call': 'Appel introuvable ou terminé.',
   },
   en: {
     'lang.switch': 'Français',
@@ -184,9 +181,6 @@ const TEXTS = {
     'tile.cut.confirm': 'Cut the call of {detainee} with {correspondent} now? Both sides will only see “The call was interrupted.”',
     'tile.cut.yes': 'Yes, cut the call',
     'tile.cut.no': 'Cancel',
-    'reason.monitor.lawyer': 'Calls with a lawyer are neither recorded nor monitored.',
-    'reason.monitor.call_ended': 'The call is over.',
-    'reason.monitor.no_call': 'Call not found or over.',
   },
 };
 

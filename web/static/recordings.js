@@ -91,7 +91,6 @@ const TEXTS = {
     'rec.hold.missing': 'Indiquez le motif (référence de la réquisition, ou raison de la levée).',
     'rec.hold.on': 'Enregistrement conservé : transmis à l’autorité judiciaire.',
     'rec.hold.off': 'Conservation levée : l’enregistrement sera détruit à la fin des {retentionDays} jours.',
-    'reason.recording.not_found': 'Enregistrement introuvable.',
   },
   en: {
     'lang.switch': 'Français',
@@ -166,7 +165,6 @@ const TEXTS = {
     'rec.hold.missing': 'Give the reason (requisition reference, or why the hold is lifted).',
     'rec.hold.on': 'Recording kept: handed to the judicial authority.',
     'rec.hold.off': 'Hold lifted: the recording will be destroyed when the {retentionDays} days are over.',
-    'reason.recording.not_found': 'Recording not found.',
   },
 };
 

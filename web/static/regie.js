@@ -150,23 +150,7 @@ const TEXTS = {
     'duration.s': '{s} s',
     'reason.network': 'Le serveur ne répond pas. Vérifiez la connexion puis réessayez : la même référence sera réutilisée, l’opération ne sera pas faite deux fois.',
     'reason.server_error': 'Une erreur est survenue sur le serveur. Réessayez dans un instant.',
-    'reason.staff.forbidden_network': 'Cette page n’est accessible que depuis le réseau interne de l’établissement.',
-    'reason.booking.unknown_detainee': 'Numéro d’écrou inconnu.',
-    'reason.booking.not_found': 'Réservation introuvable : vérifiez l’identifiant.',
-    'reason.ledger.idempotency_conflict': 'Cette référence a déjà servi pour une autre opération (autre montant ou autre appel). Vérifiez le relevé ; si l’opération est bien différente, cliquez sur « Nouvelle référence ».',
-    'reason.ledger.refund_exceeds_charge': 'Le remboursement dépasse ce qui a été prélevé pour cet appel.',
     'reason.ledger.refund_exceeds_charge.details': 'Le remboursement dépasse ce qui a été prélevé pour cet appel : au plus {refundable} peuvent encore être remboursés.',
-    'reason.ledger.unknown_call': 'Rien n’a été prélevé pour cette réservation (appel sans réponse, ou pas encore clos) : il n’y a rien à rembourser.',
-    'reason.ledger.unknown_tariff': 'Forfait inconnu.',
-    'reason.ledger.bad_amount': 'Montant invalide.',
-    'reason.field.amount_cents': 'Montant invalide : un montant supérieur à zéro est attendu.',
-    'reason.field.reference': 'Référence invalide (64 caractères au plus).',
-    'reason.field.detainee': 'Numéro d’écrou invalide.',
-    'reason.field.reason': 'Motif invalide (200 caractères au plus).',
-    'reason.field.booking': 'Identifiant de réservation invalide.',
-    'reason.field.tariff': 'Choisissez un forfait.',
-    'reason.request.bad_date': 'Date invalide.',
-    'reason.http.413': 'Fichier trop volumineux.',
   },
   en: {
     'page.title': 'Parloir — Phone accounts office',
@@ -296,23 +280,7 @@ const TEXTS = {
     'duration.s': '{s} s',
     'reason.network': 'The server is not responding. Check the connection and try again: the same reference will be reused, the operation will not be done twice.',
     'reason.server_error': 'Something went wrong on the server. Please try again in a moment.',
-    'reason.staff.forbidden_network': 'This page is only available from the establishment’s internal network.',
-    'reason.booking.unknown_detainee': 'Unknown prison number.',
-    'reason.booking.not_found': 'Booking not found: check the identifier.',
-    'reason.ledger.idempotency_conflict': 'This reference was already used for another operation (another amount or call). Check the statement; if this operation really is different, click “New reference”.',
-    'reason.ledger.refund_exceeds_charge': 'The refund exceeds what was charged for this call.',
     'reason.ledger.refund_exceeds_charge.details': 'The refund exceeds what was charged for this call: at most {refundable} can still be refunded.',
-    'reason.ledger.unknown_call': 'Nothing was charged for this booking (unanswered, or not closed yet): there is nothing to refund.',
-    'reason.ledger.unknown_tariff': 'Unknown plan.',
-    'reason.ledger.bad_amount': 'Invalid amount.',
-    'reason.field.amount_cents': 'Invalid amount: an amount above zero is expected.',
-    'reason.field.reference': 'Invalid reference (64 characters at most).',
-    'reason.field.detainee': 'Invalid prison number.',
-    'reason.field.reason': 'Invalid reason (200 characters at most).',
-    'reason.field.booking': 'Invalid booking identifier.',
-    'reason.field.tariff': 'Choose a plan.',
-    'reason.request.bad_date': 'Invalid date.',
-    'reason.http.413': 'File too large.',
   },
 };
 
@@ -444,7 +412,7 @@ async function post(path, body, type) {
 }
 
 /** Show a refused request's answer ({ok: false, status, data: {reason, message, details}})
- *  in an alert element: the page's own sentence for the reasons it knows. */
+ *  in an alert element: the server's sentence (the page's own only for what it says itself). */
 function showRefusal(el, res) {
   const data = res.data || {};
   const reason = res.status === 0 ? 'network'

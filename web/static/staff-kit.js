@@ -211,8 +211,9 @@ export function makeStaffKit(TEXTS) {
 
   /** A JSON request to the API, in the page's language; resolves to {ok, status, data}, never
    *  throws. A refusal keeps the server's fields (reason, message, details); the message is
-   *  the page's own text when it has one for the reason ("reason.<reason>"), a generic one for
-   *  a bare HTTP error. */
+   *  the server's, in the page's language (gateway/core/reasons.py), or the page's own text for
+   *  what the server cannot say ("reason.<reason>": no answer), a generic one for a bare HTTP
+   *  error without a JSON body. */
   async function call(method, path, payload) {
     let response;
     const url = path + (path.includes('?') ? '&' : '?') + 'lang=' + lang;
@@ -233,7 +234,7 @@ export function makeStaffKit(TEXTS) {
       if (!data || typeof data !== 'object' || Array.isArray(data)) data = {};
       data.reason = data.reason || 'http.' + response.status;
       if (known('reason.' + data.reason)) data.message = t('reason.' + data.reason);
-      else if (!data.message || data.reason.startsWith('http.')) {
+      else if (!data.message) {
         data.message = kitText('common.server_error', { status: response.status });
       }
     }
