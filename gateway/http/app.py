@@ -268,6 +268,9 @@ def create_app(
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await feed
         await app[keys.ENGINE].shutdown()
+        # The host-address restriction is aioice's, for the whole process: it ends with this
+        # app (a test process's own peers, after a gateway on a lab's address, found none).
+        aiortc_passthrough.restrict_host_addresses(None)
 
     app.on_startup.append(on_startup)
     app.on_shutdown.append(on_shutdown)

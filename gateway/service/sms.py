@@ -153,11 +153,13 @@ class SmsWorker:
             except asyncio.CancelledError:
                 raise
             except Exception:  # Redis away for a moment: the queue is still there after.
+                raise_if_cancelled()  # a stop that redis-py's read turned into an error
                 log.exception("SMS worker pass failed")
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.poll)
-            except TimeoutError:
-                pass
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancel that
+            # comes as the event is set, and stop() then waited for ever (seen in the tests).
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.poll):
+                    await self._wake.wait()
             self._wake.clear()
 
     async def run_once(self) -> int:
@@ -177,8 +179,15 @@ class SmsWorker:
             )
         finally:
             renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await renewer
+            except asyncio.CancelledError:
+                # The renewer's own end, unless this pass is being cancelled too (the worker
+                # stops): swallowing that one left the worker running and stop() waiting for
+                # ever (seen in the tests, one run in fifteen).
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise
         for msg, result in zip(claimed, results, strict=True):
             if isinstance(result, BaseException):  # Redis away at settle: the lease runs out
                 log.error("SMS %s not settled: %r", msg.id, result)
@@ -191,6 +200,9 @@ class SmsWorker:
             try:
                 held = await self.queue.renew(self.owner, live, self.clock(), self.lease)
             except Exception:  # Redis away for a moment: the lease may still hold, try again
+                # The pass ended while a renewal was under way: redis-py may turn that cancel
+                # into an error, and swallowing it left run_once awaiting this task for ever.
+                raise_if_cancelled()
                 log.warning("SMS leases not renewed", exc_info=True)
                 continue
             for m in live:
@@ -210,6 +222,7 @@ class SmsWorker:
             log.warning("SMS %s abandoned: its lease was lost to another process", msg.id)
             return
         except Exception as exc:  # a sender's bug or a dropped link: try again later
+            raise_if_cancelled()
             outcome = Outcome("transient", reason=f"sms.error:{type(exc).__name__}")
         finally:
             sends.pop(msg.id, None)
