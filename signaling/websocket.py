@@ -14,15 +14,16 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
 from gateway.core.lifecycle import CallState, Leg
-from gateway.http import appkeys as keys
 from gateway.media.calls import CallEngine, dumps
 from gateway.store.directory import Directory
+from gateway.store.tokens import Tokens
 
 from . import messages as m
 from .routing import Link, Router
@@ -30,7 +31,22 @@ from .session import Session, dispatch, enrolled, welcome
 
 log = logging.getLogger(__name__)
 HELLO_TIMEOUT = 10.0
-ROUTER = web.AppKey("router", Router)
+
+
+@dataclass(frozen=True)
+class Signaling:
+    """What ``/ws`` needs, handed over by the application that serves it (so that signaling
+    never reaches into the HTTP layer's keys)."""
+
+    engine: CallEngine
+    directory: Directory
+    tokens: Tokens
+    router: Router
+    public_url: str
+    lang: str
+
+
+SIGNALING = web.AppKey("signaling", Signaling)
 
 
 class SocketSession(Session):
@@ -52,15 +68,20 @@ class SocketSession(Session):
         await self.ws.close(code=code, message=reason.encode()[:120])
 
 
-def setup(app: web.Application) -> None:
-    """This process's router of remote sessions (``/ws`` is in :mod:`gateway.core.routes`)."""
-    app[ROUTER] = Router(app[keys.ENGINE], app[keys.DIRECTORY])
+def setup(
+    app: web.Application, engine: CallEngine, directory: Directory, tokens: Tokens,
+    public_url: str, lang: str,
+) -> None:
+    """``/ws``'s dependencies and this process's router of remote sessions (the route itself is
+    in :mod:`gateway.core.routes`)."""
+    router = Router(engine, directory)
+    app[SIGNALING] = Signaling(engine, directory, tokens, router, public_url, lang)
 
     async def close_links(app: web.Application) -> None:
-        await app[ROUTER].close_links()
+        await router.close_links()
 
     async def stop_sessions(app: web.Application) -> None:
-        app[ROUTER].stop_sessions()
+        router.stop_sessions()
 
     app.on_shutdown.append(close_links)
     app.on_cleanup.append(stop_sessions)  # after on_shutdown ended the calls
@@ -90,17 +111,17 @@ def origin_allowed(origin: str | None, public_url: str, scheme: str, host: str) 
 
 
 async def handle_ws(request: web.Request) -> web.WebSocketResponse:
-    app = request.app
+    deps = request.app[SIGNALING]
     ws = web.WebSocketResponse(max_msg_size=m.MAX_MESSAGE_BYTES, heartbeat=20.0)
     await ws.prepare(request)
     origin = request.headers.get("Origin")
-    if not origin_allowed(origin, app[keys.CONFIG].public_url, request.scheme, request.host):
+    if not origin_allowed(origin, deps.public_url, request.scheme, request.host):
         log.info("signaling: refusing a socket from origin %r", origin[:100] if origin else "")
         await ws.close(code=m.FORBIDDEN_ORIGIN, message=b"signaling.bad_origin")
         return ws
-    session = SocketSession(ws, app[keys.ENGINE], app[keys.CONFIG].lang)
+    session = SocketSession(ws, deps.engine, deps.lang)
     try:
-        await _serve(session, app[ROUTER], app[keys.TOKENS], app[keys.DIRECTORY])
+        await _serve(session, deps.router, deps.tokens, deps.directory)
     except m.ProtocolError as exc:
         log.info("signaling: closing socket: %s", exc)
         await ws.close(code=exc.code, message=exc.reason.encode())
@@ -113,7 +134,9 @@ async def handle_ws(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-async def _serve(session: SocketSession, router: Router, tokens: Any, directory: Directory) -> None:
+async def _serve(
+    session: SocketSession, router: Router, tokens: Tokens, directory: Directory
+) -> None:
     ws = session.ws
     try:
         first = await ws.receive(timeout=HELLO_TIMEOUT)

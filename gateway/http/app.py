@@ -237,7 +237,9 @@ def create_app(
     app[keys.SUPERVISOR] = supervisor
     health.setup(app)  # /metrics is served to the staff networks only
     notice.setup(app)
-    websocket.setup(app)
+    websocket.setup(
+        app, app[keys.ENGINE], app[keys.DIRECTORY], app[keys.TOKENS], config.public_url, config.lang
+    )
     sms_api.setup(app, sms_queue)  # the HTTPS provider's status webhook
     app[sms_api.BOOKING_NOTICES] = notices = BookingNotices(
         redis, app[keys.DIRECTORY], app[keys.ENGINE].sms, app[keys.DESK].local,
