@@ -2,11 +2,11 @@
 
 Theory of operation
 -------------------
-* **No transcoding.** The recorder is one more consumer of the call's
-  :class:`~gateway.media.relay.MediaSource`\\ s: it receives the same ``av.Packet`` objects as the
-  other
-  leg's sender and hands their bytes to the WebM muxer through PyAV streams that have no codec
-  context at all (``add_mux_stream``), so no encoder or decoder can exist.
+* **No transcoding.** The recorder is one more consumer of the call's media sources (the
+  relay's ``MediaSource``, seen here as a :class:`PacketSource`): it receives the same
+  ``av.Packet`` objects as the other leg's sender and hands their bytes to the WebM muxer
+  through PyAV streams that have no codec context at all (``add_mux_stream``), so no encoder or
+  decoder can exist.
 * **One file per side**: ``kiosk.webm`` and ``relative.webm``, each with that side's VP8 video
   and Opus audio. A file is opened when its side's first video keyframe arrives (the muxer needs
   the picture size, which a VP8 keyframe carries); a new consumer asks for a keyframe. A side
@@ -43,14 +43,29 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Protocol
 
 import av
 from aiortc.mediastreams import MediaStreamError
 
-from gateway.media.aiortc_passthrough import is_vp8_keyframe
-from gateway.media.relay import MediaSource, RelayTrack
+from gateway.core.vp8 import is_vp8_keyframe
 
 log = logging.getLogger(__name__)
+
+
+class PacketTrack(Protocol):
+    """One consumer's stream of a source's encoded packets (the relay's ``RelayTrack``)."""
+
+    async def recv(self) -> av.Packet: ...
+
+    def stop(self) -> None: ...
+
+
+class PacketSource(Protocol):
+    """Where a side's packets come from (the relay's ``MediaSource``): the recorder depends on
+    this shape only, so that it never imports the media layer that feeds it."""
+
+    def subscribe(self) -> PacketTrack: ...
 
 MS = Fraction(1, 1000)
 EARLY_AUDIO = 1500
@@ -167,7 +182,7 @@ class CallRecorder:
     def __init__(
         self,
         folder: Path,
-        sources: Mapping[tuple[str, str], MediaSource],
+        sources: Mapping[tuple[str, str], PacketSource],
         on_failure: Callable[[str], None],
         queue_limit: int = QUEUE_LIMIT,
     ) -> None:
@@ -187,7 +202,7 @@ class CallRecorder:
         self._written = 0
         self._clocks: dict[tuple[str, str], _Clock] = {}
         self._files = {side: _SideFile(folder / f"{side}.webm") for side, _ in sources}
-        self._tracks: list[RelayTrack] = []
+        self._tracks: list[PacketTrack] = []
         self._readers: list[asyncio.Task[None]] = []
         # A daemon: a process that exits mid-call must not hang on it (what it loses is bounded
         # as a crash is, see the module notes).
@@ -210,7 +225,7 @@ class CallRecorder:
             self._tracks.append(track)
             self._readers.append(asyncio.ensure_future(self._read(side, kind, track)))
 
-    async def _read(self, side: str, kind: str, track: RelayTrack) -> None:
+    async def _read(self, side: str, kind: str, track: PacketTrack) -> None:
         clock: _Clock | None = None
         try:
             while self.failed is None:

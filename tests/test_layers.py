@@ -30,7 +30,6 @@ KNOWN_STORE_LEAKS: set[tuple[str, str]] = set()
 # Package edges that close a cycle today.
 KNOWN_CYCLE_EDGES: set[tuple[str, str]] = {
     ("gateway.service", "gateway.media"),  # the supervisor uses a script of the call engine
-    ("recorder", "gateway.media"),  # the recorder consumes the relay's sources
 }
 
 

@@ -8,6 +8,7 @@ import av
 import pytest
 from aiortc.mediastreams import MediaStreamError
 
+from gateway.core.vp8 import is_vp8_keyframe
 from gateway.media import aiortc_passthrough as passthrough
 from gateway.media.relay import QUEUE_PACKETS, MediaSource
 
@@ -47,7 +48,7 @@ async def test_new_video_consumer_waits_for_a_keyframe_and_asks_for_one() -> Non
     source.publish(_video(key=True))
     source.publish(_video(key=False))
     first, second = await track.recv(), await track.recv()
-    assert passthrough.is_vp8_keyframe(bytes(first)) and not passthrough.is_vp8_keyframe(
+    assert is_vp8_keyframe(bytes(first)) and not is_vp8_keyframe(
         bytes(second)
     )
     assert track.dropped == 1
@@ -174,5 +175,5 @@ async def test_a_paused_consumer_gets_nothing_the_others_everything_and_resumes_
     source.publish(_video(key=True))
     source.publish(_video(key=False))
     packets = [await to_relative.recv(), await to_relative.recv()]
-    assert [passthrough.is_vp8_keyframe(bytes(p)) for p in packets] == [True, False]
+    assert [is_vp8_keyframe(bytes(p)) for p in packets] == [True, False]
     assert to_relative._queue.empty() and recorder._queue.qsize() == 14

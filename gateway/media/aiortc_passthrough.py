@@ -87,6 +87,7 @@ from aiortc.rtp import (
     unpack_remb_fci,
 )
 
+from gateway.core.vp8 import is_vp8_keyframe
 from gateway.media import aiortc_fastpath
 
 VIDEO_CLOCK = 90000
@@ -132,11 +133,6 @@ def to_packet(codec: RTCRtpCodecParameters, frame: JitterFrame) -> av.Packet:
     packet.dts = frame.timestamp
     packet.time_base = fractions.Fraction(1, codec.clockRate)
     return packet
-
-
-def is_vp8_keyframe(data: bytes | memoryview) -> bool:
-    """RFC 6386 §9.1: bit 0 of the first byte is 0 for a key frame."""
-    return len(data) > 0 and (data[0] & 0x01) == 0
 
 
 class MarkerJitterBuffer(JitterBuffer):

@@ -31,7 +31,7 @@ from collections.abc import Callable
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from gateway.media.aiortc_passthrough import is_vp8_keyframe
+from gateway.core.vp8 import is_vp8_keyframe
 
 log = logging.getLogger(__name__)
 
