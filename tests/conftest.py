@@ -20,6 +20,30 @@ from gateway.config import GatewayConfig
 from gateway.service.redis_server import EmbeddedRedis
 
 
+# Test files whose figures (frame rates, freezes, loss, failover and probe times, relayed bytes)
+# measure the machine as much as the code: `./run test` runs them alone, one at a time, after
+# the rest of the suite has run on parallel workers (pytest-xdist), so that no other test's
+# browsers share the two cores with them.
+SOLO = {
+    "test_bad_network",
+    "test_netlab",
+    "test_reconnect_network",
+    "test_check_network",
+    "test_turn_relay",
+    "test_sentinel_failover",
+    "test_quality_aiortc",
+    "test_bench_smoke",
+    "test_drain",
+    "test_cluster",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.stem in SOLO:
+            item.add_marker(pytest.mark.solo)
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """A real redis-server for the whole run: ``REDIS_URL`` if set, else a private one."""
