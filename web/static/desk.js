@@ -26,8 +26,6 @@ const TEXTS = {
     'common.next_day': 'Jour suivant →',
     'common.print': 'Imprimer',
     'common.loading': 'Chargement…',
-    'common.network': 'Le serveur ne répond pas. Vérifiez le réseau, puis réessayez.',
-    'common.server_error': 'Erreur du serveur ({status}). Réessayez dans un instant.',
     'common.too_large': 'Le fichier est trop gros pour être envoyé.',
     'common.bad_date': 'Date invalide.',
     'common.required': 'Champs obligatoires à remplir : {fields}.',
@@ -270,8 +268,6 @@ const TEXTS = {
     'common.next_day': 'Next day →',
     'common.print': 'Print',
     'common.loading': 'Loading…',
-    'common.network': 'The server does not answer. Check the network, then try again.',
-    'common.server_error': 'Server error ({status}). Try again in a moment.',
     'common.too_large': 'The file is too large to be sent.',
     'common.bad_date': 'Invalid date.',
     'common.required': 'Required fields: {fields}.',
@@ -524,43 +520,12 @@ function checkRequired(inputs, errorEl) {
 
 /* ------------------------------------------------------------------- API */
 
-function withLang(path) {
-  return path + (path.includes('?') ? '&' : '?') + 'lang=' + kit.lang;
-}
-
-/** fetch a JSON endpoint; resolves to {ok, status, data}, never throws. A refusal keeps the
- *  server's {reason, message}; anything else gets a message of ours. */
+/** A JSON request (api.js): {ok, status, data}, never throws; a file too large for the
+ *  server's limit (413, answered before any handler) is named as such. */
 async function request(method, path, body, raw) {
-  const init = {
-    method,
-    headers: { Accept: 'application/json' },
-    credentials: 'same-origin',
-    cache: 'no-store',
-  };
-  if (raw) {
-    init.body = raw.body;
-    init.headers['Content-Type'] = raw.type;
-  } else if (body !== undefined) {
-    init.body = JSON.stringify(body);
-    init.headers['Content-Type'] = 'application/json';
-  }
-  let response;
-  try {
-    response = await window.fetch(withLang(path), init);
-  } catch (e) {
-    return { ok: false, status: 0, data: { reason: 'network', message: t('common.network') } };
-  }
-  let data = null;
-  try { data = await response.json(); } catch (e) { data = null; }
-  if (!response.ok) {
-    if (!data || typeof data !== 'object' || Array.isArray(data)) data = {};
-    if (response.status === 413) data.message = t('common.too_large');
-    else if (!data.message || String(data.reason || '').startsWith('http.')) {
-      data.message = t('common.server_error', { status: response.status });
-    }
-    data.reason = data.reason || 'http.' + response.status;
-  }
-  return { ok: response.ok, status: response.status, data: data == null ? {} : data };
+  const res = await kit.call(method, path, body, raw);
+  if (res.status === 413) res.data.message = t('common.too_large');
+  return res;
 }
 
 const get = (path) => request('GET', path);

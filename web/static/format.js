@@ -1,0 +1,39 @@
+/* Parloir — numbers, money, dates and durations as written in the page's language (ES module).
+ * Money is integer cents throughout: no float ever holds an amount. */
+
+export const locale = (lang) => (lang === 'en' ? 'en-GB' : 'fr-FR');
+
+/** Intl date/time text in lang, in timeZone when given (the establishment's), else the
+ *  browser's; a zone the browser does not know falls back to the browser's. */
+export function dateTime(lang, ms, options, timeZone) {
+  const opts = Object.assign({}, options);
+  if (timeZone) opts.timeZone = timeZone;
+  try {
+    return new Intl.DateTimeFormat(locale(lang), opts).format(new Date(ms));
+  } catch (e) {
+    delete opts.timeZone;
+    return new Intl.DateTimeFormat(locale(lang), opts).format(new Date(ms));
+  }
+}
+
+function group(digits, sep) { return digits.replace(/\B(?=(\d{3})+$)/g, sep); }
+
+/** Integer cents -> "1 234,56 €" (fr) or "€1,234.56" (en); `signed` writes a "+" too. */
+export function money(lang, cents, signed) {
+  const value = Math.trunc(Number(cents) || 0);
+  const abs = Math.abs(value);
+  const units = String(Math.floor(abs / 100));
+  const rest = String(abs % 100).padStart(2, '0');
+  const sign = value < 0 ? '-' : (signed && value > 0 ? '+' : '');
+  if (lang === 'en') return sign + '€' + group(units, ',') + '.' + rest;
+  return sign + group(units, '\u202f') + ',' + rest + '\u00a0€';
+}
+
+/** A count-down or a length of time: "mm:ss", "h:mm:ss" from an hour on. */
+export function clock(ms) {
+  const total = Math.max(0, Math.ceil(ms / 1000));
+  const hours = Math.floor(total / 3600);
+  const minutes = String(Math.floor((total % 3600) / 60)).padStart(2, '0');
+  const secs = String(total % 60).padStart(2, '0');
+  return (hours ? hours + ':' : '') + minutes + ':' + secs;
+}
