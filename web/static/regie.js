@@ -1,7 +1,7 @@
 /* Parloir — the accounts office ("régie") page: credits, CSV import, statements, tariffs,
  * refunds, daily report. Plain JS, no inline code (strict CSP), French by default; texts,
  * language, DOM and API helpers from staff-kit.js. The signed-in member is written on every
- * operation by the server (staff-session.js).
+ * operation by the server (the session, session.js).
  *
  * Money is integer cents everywhere: amounts typed the French way ("12,50") are turned into
  * cents from their digits, never through a float. Every credit and refund carries a reference
