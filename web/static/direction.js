@@ -11,6 +11,7 @@
  * with ?lang=en or the toggle.
  */
 import { makeStaffKit } from './staff-kit.js';
+import { money } from './format.js';
 
 const TEXTS = {
   fr: {
@@ -220,15 +221,7 @@ function formatEnd(ms) {
   return t('det.lifted', { when: formatWhen(ms) });
 }
 
-function formatEuros(cents) {
-  const value = Math.trunc(Number(cents) || 0);
-  const abs = Math.abs(value);
-  const units = String(Math.floor(abs / 100));
-  const rest = String(abs % 100).padStart(2, '0');
-  const sign = value < 0 ? '-' : '';
-  if (kit.lang === 'en') return sign + '€' + units.replace(/\B(?=(\d{3})+$)/g, ',') + '.' + rest;
-  return sign + units.replace(/\B(?=(\d{3})+$)/g, '\u202f') + ',' + rest + '\u00a0€';
-}
+const formatEuros = (cents) => money(kit.lang, cents);
 
 /** Today in the establishment's time zone, YYYY-MM-DD (the date inputs' minimum). */
 function today() {
