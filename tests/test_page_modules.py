@@ -125,8 +125,9 @@ def test_the_layer_is_written_once() -> None:
     where(r"X-CSRF-Token", {"api.js"})
     where(r"\bfunction h\(tag", {"dom.js"})
     where(r"Intl\.NumberFormat", {"format.js"})
-    where(r"window\.(Parloir|ParloirStaff|ParloirStaffKit|ParloirQuality|PARLOIR_I18N)\s*\|\|", set())
+    # Modules import what they use: no kit reached through a window global.
     where(r"window\.(ParloirStaff|ParloirStaffKit|ParloirQuality|PARLOIR_I18N)\b", set())
+    where(r"=\s*window\.Parloir\b", set())
     assert found == {}, found
     # The staff navigation is rendered by the kit from /api/staff/me, not copied into pages.
     staff_link = re.compile(r'href="/(desk|monitor|enregistrements|audit|direction|regie|admin)\b')
@@ -147,11 +148,38 @@ def test_the_guard_name_field_is_gone() -> None:
 def test_every_import_resolves_to_a_file_of_the_layer() -> None:
     entries = _entry_modules()
     used: set[str] = set()
-    for page, modules in entries.items():
+    for modules in entries.values():
         for entry in modules:
             used |= _graph(entry)
     # Every module is some page's (nothing left over from an older layout).
     assert {p.name for p in _modules()} == used, sorted({p.name for p in _modules()} ^ used)
+
+
+NAMED_IMPORT = re.compile(r"^import \{([^}]*)\} from '\./([^']+)'", re.M)
+EXPORT = re.compile(r"^export (?:async )?(?:function|const|let|class) ([\w$]+)", re.M)
+EXPORT_LIST = re.compile(r"^export \{([^}]*)\}", re.M)
+
+
+def _names(block: str) -> set[str]:
+    return {part.split(" as ")[-1].strip() for part in block.split(",") if part.strip()}
+
+
+def test_every_imported_name_is_exported() -> None:
+    # A name a module does not export stops the whole page (a SyntaxError before any code).
+    exported = {}
+    for path in _modules():
+        text = path.read_text(encoding="utf-8")
+        exported[path.name] = set(EXPORT.findall(text)).union(
+            *map(_names, EXPORT_LIST.findall(text))
+        )
+    missing = [
+        (path.name, module, name)
+        for path in _modules()
+        for block, module in NAMED_IMPORT.findall(path.read_text(encoding="utf-8"))
+        for name in {part.split(" as ")[0].strip() for part in block.split(",") if part.strip()}
+        if name not in exported[module]
+    ]
+    assert missing == [], missing
 
 
 async def test_every_module_is_served_as_javascript(gateway_factory: Any) -> None:
@@ -200,10 +228,13 @@ def _watch(page: Any, problems: list[str]) -> None:
     page.on("requestfailed", lambda req: "/static/" in req.url and problems.append(req.url))
 
 
-async def _load(page: Any, url: str, html: str, ready: str) -> None:
+async def _load(page: Any, url: str, html: str, ready: str, problems: list[str]) -> None:
     response = await page.goto(url)
     assert response is not None and response.status == 200, url
-    await page.wait_for_function(ready, timeout=10_000)
+    try:
+        await page.wait_for_function(ready, timeout=10_000)
+    except Exception as exc:
+        raise AssertionError(f"{url}: the page's modules did not run: {problems}") from exc
     loaded = set(await page.evaluate(LOADED_JS))
     wanted = set()
     for entry in _entry_modules()[html]:
@@ -222,22 +253,22 @@ async def test_the_pages_load_their_modules_without_errors(gateway_factory: Any)
         page = await ctx.new_page()
         _watch(page, problems)
         for path, html, ready in PUBLIC:
-            await _load(page, base + path, html, ready)
+            await _load(page, base + path, html, ready, problems)
         await ctx.close()
 
         ctx = await enrolled_kiosk_context(browser, gateway)
         page = await ctx.new_page()
         _watch(page, problems)
         await _load(page, base + "/kiosk", "kiosk.html",
-                    "() => document.body.dataset.step === 'step-login'")  # fmt: skip
+                    "() => document.body.dataset.step === 'step-login'", problems)  # fmt: skip
         await ctx.close()
 
-        roles = [*Role]
-        ctx = await signed_in_context(browser, gateway, roles=roles, viewport={"width": 1280, "height": 800})
+        desktop = {"width": 1280, "height": 800}
+        ctx = await signed_in_context(browser, gateway, roles=[*Role], viewport=desktop)
         page = await ctx.new_page()
         _watch(page, problems)
         for path, html in staff:
-            await _load(page, base + path, html, STAFF_READY)
+            await _load(page, base + path, html, STAFF_READY, problems)
             # The navigation once, the session box once, in French by default.
             assert await page.locator("#staff-nav").count() == 1, path
             assert await page.locator("#session-box").count() == 1, path

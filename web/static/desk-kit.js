@@ -624,7 +624,7 @@ function receiptUrl(booking) {
 
 export {
   $, addDays, badge, checkRequired, dayMonth, euros, formatDay, get, h,
-  hm, isoDay, kit, known, location, longDay, mondayOf, natural,
+  hm, initLang, isoDay, kit, known, location, longDay, mondayOf, natural,
   navDate, parseDay, post, range, receiptUrl, renderers, request, say,
   setInvalid, setQuery, statusBadge, t, when,
 };
