@@ -5,6 +5,7 @@
  * the application. No inline code (CSP). French by default, English with ?lang=en or the toggle.
  */
 import { makeStaffKit } from './staff-kit.js';
+import { numericDay } from './format.js';
 
 const ACTIONS = ['monitor.watch', 'recording.play', 'recording.download', 'call.flag', 'call.cut',
   'recording.hold', 'recording.release_hold', 'recording.destroy', 'sanction'];
@@ -113,10 +114,7 @@ const { format } = kit;
 const formatDate = (ms) => format(ms, { day: '2-digit', month: '2-digit', year: 'numeric' });
 const formatHour = (ms) => format(ms, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
-function formatDay(text) {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text || '');
-  return m ? m[3] + '/' + m[2] + '/' + m[1] : text;  // dd/mm/yyyy in both languages
-}
+const formatDay = numericDay;  // dd/mm/yyyy in both languages
 
 function actionLabel(action) {
   return known('action.' + action) ? t('action.' + action) : action;

@@ -13,7 +13,7 @@
  * browser's zone, so the desk PC's clock settings cannot shift a slot.
  */
 import { makeStaffKit } from './staff-kit.js';
-import { money } from './format.js';
+import { money, calendarDay, parseDay, addDays, mondayOf } from './format.js';
 
 const TEXTS = {
   fr: {
@@ -535,35 +535,7 @@ const post = (path, body) => request('POST', path, body);
 
 /* ----------------------------------------------------------- formatting */
 
-function locale() { return kit.lang === 'en' ? 'en-GB' : 'fr-FR'; }
-
-function parseDay(text) {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text || '');
-  if (!m) return null;
-  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
-  return Number.isNaN(d.getTime()) ? null : d;
-}
-
-function dayString(d) { return d.toISOString().slice(0, 10); }
-
-function addDays(text, n) {
-  const d = parseDay(text);
-  d.setUTCDate(d.getUTCDate() + n);
-  return dayString(d);
-}
-
-function mondayOf(text) {
-  const d = parseDay(text);
-  d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
-  return dayString(d);
-}
-
-function formatDay(text, options) {
-  const d = parseDay(text);
-  if (!d) return text || '';
-  return new Intl.DateTimeFormat(locale(), Object.assign({ timeZone: 'UTC' }, options)).format(d);
-}
-
+const formatDay = (text, options) => calendarDay(kit.lang, text, options);
 const longDay = (text) => formatDay(text, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
 const dayMonth = (text) => formatDay(text, { weekday: 'long', day: 'numeric', month: 'long' });
 const isoDay = (iso) => String(iso || '').slice(0, 10);

@@ -37,3 +37,40 @@ export function clock(ms) {
   const secs = String(total % 60).padStart(2, '0');
   return (hours ? hours + ':' : '') + minutes + ':' + secs;
 }
+
+/* Calendar days ("YYYY-MM-DD", the establishment's, as the API writes them): computed in UTC
+ * so that the browser's own time zone never shifts a day. */
+
+export function parseDay(text) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text || '');
+  if (!m) return null;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+export function dayString(d) { return d.toISOString().slice(0, 10); }
+
+export function addDays(text, n) {
+  const d = parseDay(text);
+  d.setUTCDate(d.getUTCDate() + n);
+  return dayString(d);
+}
+
+export function mondayOf(text) {
+  const d = parseDay(text);
+  d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
+  return dayString(d);
+}
+
+/** A calendar day written in lang with Intl's options ("lundi 7 décembre 2026"). */
+export function calendarDay(lang, text, options) {
+  const d = parseDay(text);
+  if (!d) return text || '';
+  return new Intl.DateTimeFormat(locale(lang), Object.assign({ timeZone: 'UTC' }, options)).format(d);
+}
+
+/** "2026-12-07…" -> "07/12/2026", in both languages (tables, printed sheets). */
+export function numericDay(iso) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso || '');
+  return m ? m[3] + '/' + m[2] + '/' + m[1] : (iso || '');
+}

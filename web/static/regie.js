@@ -12,7 +12,7 @@
  * gives the name and the booking ids that refunds need.
  */
 import { makeStaffKit } from './staff-kit.js';
-import { money as formatMoney } from './format.js';
+import { money as formatMoney, numericDay } from './format.js';
 
 const CREDIT_REF_KEY = 'parloir.regie.credit.reference';
 const REFUND_REF_KEY = 'parloir.regie.refund.reference';
@@ -341,10 +341,7 @@ function formatDateTime(iso) {
   return m[3] + '/' + m[2] + '/' + m[1] + ' ' + m[4] + ':' + m[5];
 }
 
-function formatDay(iso) {
-  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso || '');
-  return m ? m[3] + '/' + m[2] + '/' + m[1] : (iso || '');
-}
+const formatDay = numericDay;
 
 function duration(seconds) {
   const total = Math.max(0, Math.trunc(Number(seconds) || 0));
