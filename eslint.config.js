@@ -1,6 +1,9 @@
 // Parloir's pages must work on the phones families have: no browser API that recent Safari on
 // iPhone or Chrome on older Android lacks (eslint-plugin-compat against package.json's
 // browserslist). Only that, and plain mistakes: no style rules.
+// Every page script is an ES module (<script type="module">, no build step): the shared layer
+// (lang, api, dom, format, rtc, session, staff-kit, call) and one module per page. The service
+// worker alone is a classic script.
 const compat = require('eslint-plugin-compat');
 const globals = require('globals');
 
@@ -9,8 +12,8 @@ module.exports = [
     files: ['web/static/**/*.js'],
     languageOptions: {
       ecmaVersion: 2020,
-      sourceType: 'script',
-      globals: { ...globals.browser, ...globals.serviceworker },
+      sourceType: 'module',
+      globals: { ...globals.browser },
     },
     plugins: { compat },
     rules: {
@@ -19,11 +22,7 @@ module.exports = [
     },
   },
   {
-    // The staff pages' ES modules (<script type="module">, no build step): the shared kit and
-    // one module per page. The relative's and the kiosk's pages are classic scripts.
-    files: ['web/static/staff-kit.js', 'web/static/audit.js', 'web/static/admin.js',
-      'web/static/direction.js', 'web/static/recordings.js', 'web/static/monitor.js',
-      'web/static/regie.js', 'web/static/desk.js', 'web/static/login.js'],
-    languageOptions: { sourceType: 'module' },
+    files: ['web/static/sw.js'],
+    languageOptions: { sourceType: 'script', globals: { ...globals.serviceworker } },
   },
 ];

@@ -37,7 +37,7 @@ BAD_SDP = 4422
 
 
 PAGE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
-"A page load's random id (web/static/common.js): tells a reconnection from a takeover."
+"A page load's random id (web/static/call.js): tells a reconnection from a takeover."
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,7 @@ class Client:
     _sinks: list[asyncio.Task[None]] = field(default_factory=list)
     close_code: int | None = None
     page: str | None = None
-    "The page load's id sent in ``hello`` (as web/static/common.js does), if any."
+    "The page load's id sent in ``hello`` (as web/static/call.js does), if any."
 
     async def connect(self) -> dict[str, Any]:
         self.ws = await self.http.ws_connect(self.base.replace("http", "ws") + "/ws")

@@ -14,8 +14,6 @@ const TEXTS = {
     'lang.switch': 'English',
     'nav.skip': 'Aller au contenu',
     'nav.brand': 'Administration',
-    'common.network': 'Le serveur ne répond pas. Vérifiez le réseau, puis réessayez.',
-    'common.server_error': 'Erreur du serveur ({status}). Réessayez dans un instant.',
     'common.loading': 'Chargement…',
     'common.cancel': 'Annuler',
     'common.at': '{date} à {time}',
@@ -105,8 +103,6 @@ const TEXTS = {
     'lang.switch': 'Français',
     'nav.skip': 'Skip to content',
     'nav.brand': 'Administration',
-    'common.network': 'The server does not answer. Check the network, then try again.',
-    'common.server_error': 'Server error ({status}). Try again in a moment.',
     'common.loading': 'Loading…',
     'common.cancel': 'Cancel',
     'common.at': '{date} at {time}',
@@ -592,9 +588,7 @@ async function init() {
   $('secret-done').addEventListener('click', hideSecret);
   $('enrol-done').addEventListener('click', () => { enrolment = null; renderEnrol(); });
   $('kiosks-refresh').addEventListener('click', loadKiosks);
-  if (window.ParloirStaff) {
-    window.ParloirStaff.ready.then((who) => { me = who; renderStaff(); }).catch(() => {});
-  }
+  kit.session.then((who) => { me = who; renderStaff(); }).catch(() => {});
   const est = await call('GET', '/api/desk/establishment');
   if (est.ok && est.data) kit.setTimeZone(est.data.time_zone);
   await Promise.all([loadStaff(), loadKiosks()]);

@@ -5,6 +5,7 @@
  * the application. No inline code (CSP). French by default, English with ?lang=en or the toggle.
  */
 import { makeStaffKit } from './staff-kit.js';
+import { numericDay } from './format.js';
 
 const ACTIONS = ['monitor.watch', 'recording.play', 'recording.download', 'call.flag', 'call.cut',
   'recording.hold', 'recording.release_hold', 'recording.destroy', 'sanction'];
@@ -14,8 +15,6 @@ const TEXTS = {
     'lang.switch': 'English',
     'nav.skip': 'Aller au contenu',
     'nav.brand': 'Contrôle des communications',
-    'common.network': 'Le serveur ne répond pas. Vérifiez le réseau, puis réessayez.',
-    'common.server_error': 'Erreur du serveur ({status}). Réessayez dans un instant.',
     'common.loading': 'Chargement…',
 
     'audit.page.title': 'Parloir — Journal d’audit',
@@ -61,8 +60,6 @@ const TEXTS = {
     'lang.switch': 'Français',
     'nav.skip': 'Skip to content',
     'nav.brand': 'Call monitoring',
-    'common.network': 'The server does not answer. Check the network, then try again.',
-    'common.server_error': 'Server error ({status}). Try again in a moment.',
     'common.loading': 'Loading…',
 
     'audit.page.title': 'Parloir — Audit log',
@@ -110,27 +107,6 @@ const kit = makeStaffKit(TEXTS);
 const { t, known, initLang, $, h } = kit;
 kit.renderers.push(() => renderOptions(), () => render());
 
-/* ------------------------------------------------------------------- API */
-
-async function getJson(path) {
-  let response;
-  try {
-    response = await window.fetch(path + (path.includes('?') ? '&' : '?') + 'lang=' + kit.lang, {
-      headers: { Accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store',
-    });
-  } catch (e) {
-    return { ok: false, data: { message: t('common.network') } };
-  }
-  let data = null;
-  try { data = await response.json(); } catch (e) { data = null; }
-  if (!response.ok) {
-    const message = data && data.message && !String(data.reason || '').startsWith('http.')
-      ? data.message : t('common.server_error', { status: response.status });
-    return { ok: false, data: { message } };
-  }
-  return { ok: true, data };
-}
-
 /* ----------------------------------------------------------- formatting */
 
 const { format } = kit;
@@ -138,10 +114,7 @@ const { format } = kit;
 const formatDate = (ms) => format(ms, { day: '2-digit', month: '2-digit', year: 'numeric' });
 const formatHour = (ms) => format(ms, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
-function formatDay(text) {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text || '');
-  return m ? m[3] + '/' + m[2] + '/' + m[1] : text;  // dd/mm/yyyy in both languages
-}
+const formatDay = numericDay;  // dd/mm/yyyy in both languages
 
 function actionLabel(action) {
   return known('action.' + action) ? t('action.' + action) : action;
@@ -184,7 +157,7 @@ async function load() {
   window.history.replaceState(null, '', window.location.pathname + (qs ? '?' + qs : ''));
   updateCsv();
   $('audit-status').textContent = t('common.loading');
-  const res = await getJson('/api/audit' + (params.toString() ? '?' + params : ''));
+  const res = await kit.get('/api/audit' + (params.toString() ? '?' + params : ''));
   if (!res.ok) {
     $('audit-status').textContent = '';
     $('audit-error').textContent = res.data.message;
@@ -249,7 +222,7 @@ async function init() {
   ['from', 'to', 'action'].forEach((name) => $(name).addEventListener('change', updateCsv));
   $('filter-form').addEventListener('submit', (e) => { e.preventDefault(); load(); });
   $('print').addEventListener('click', () => window.print());
-  const est = await getJson('/api/desk/establishment');
+  const est = await kit.get('/api/desk/establishment');
   if (est.ok && est.data) kit.setTimeZone(est.data.time_zone);
   await load();
 }

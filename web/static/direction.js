@@ -11,14 +11,13 @@
  * with ?lang=en or the toggle.
  */
 import { makeStaffKit } from './staff-kit.js';
+import { money } from './format.js';
 
 const TEXTS = {
   fr: {
     'lang.switch': 'English',
     'nav.skip': 'Aller au contenu',
     'nav.brand': 'Direction de l’établissement',
-    'common.network': 'Le serveur ne répond pas. Vérifiez le réseau, puis réessayez.',
-    'common.server_error': 'Erreur du serveur ({status}). Réessayez dans un instant.',
     'common.at': '{date} à {time}',
     'common.active': 'en cours',
     'common.ended': 'terminée',
@@ -107,8 +106,6 @@ const TEXTS = {
     'lang.switch': 'Français',
     'nav.skip': 'Skip to content',
     'nav.brand': 'Head of the prison',
-    'common.network': 'The server does not answer. Check the network, then try again.',
-    'common.server_error': 'Server error ({status}). Try again in a moment.',
     'common.at': '{date} at {time}',
     'common.active': 'in force',
     'common.ended': 'ended',
@@ -224,15 +221,7 @@ function formatEnd(ms) {
   return t('det.lifted', { when: formatWhen(ms) });
 }
 
-function formatEuros(cents) {
-  const value = Math.trunc(Number(cents) || 0);
-  const abs = Math.abs(value);
-  const units = String(Math.floor(abs / 100));
-  const rest = String(abs % 100).padStart(2, '0');
-  const sign = value < 0 ? '-' : '';
-  if (kit.lang === 'en') return sign + '€' + units.replace(/\B(?=(\d{3})+$)/g, ',') + '.' + rest;
-  return sign + units.replace(/\B(?=(\d{3})+$)/g, '\u202f') + ',' + rest + '\u00a0€';
-}
+const formatEuros = (cents) => money(kit.lang, cents);
 
 /** Today in the establishment's time zone, YYYY-MM-DD (the date inputs' minimum). */
 function today() {

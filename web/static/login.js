@@ -1,6 +1,8 @@
 /* Parloir — staff sign-in. On success, goes back to the page asked for (?suite=, same site
  * only) or to the member's home page. No inline code (CSP). */
 import { makeStaffKit } from './staff-kit.js';
+import { setSession } from './api.js';
+import { signedInMember } from './session.js';
 
 const kit = makeStaffKit({
   fr: {
@@ -55,7 +57,7 @@ const kit = makeStaffKit({
     'pw.short': 'At least 12 characters.',
     'pw.differ': 'The two entries differ.',
   },
-});
+}, { session: false });
 const { $, t, say } = kit;
 kit.initLang();
 
@@ -65,8 +67,7 @@ if (denied) {
   $('login-denied').hidden = false;
   say($('login-denied'), () => t('login.denied', { page: denied }));
   // Signed in already: offer the way back to the member's own page.
-  window.fetch('/api/staff/me', { credentials: 'same-origin', cache: 'no-store' })
-    .then((r) => (r.ok ? r.json() : null))
+  signedInMember()
     .then((me) => {
       if (!me) return;
       const back = kit.h('a', { id: 'login-home', href: me.home, class: 'btn btn-secondary' });
@@ -100,26 +101,20 @@ $('login-form').addEventListener('submit', async (event) => {
   button.disabled = true;
   say(button, () => t('login.busy'));
   try {
-    const response = await window.fetch('/api/staff/login?lang=' + kit.lang, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      credentials: 'same-origin',
-      body: JSON.stringify({ login, password }),
-    });
-    const body = await response.json().catch(() => ({}));
-    if (response.ok && body.must_change) {
-      askNewPassword(body.csrf, password, body.home);
+    const res = await kit.call('POST', '/api/staff/login', { login, password });
+    if (res.ok && res.data.must_change) {
+      askNewPassword(res.data.csrf, password, res.data.home);
       return;
     }
-    if (response.ok) {
-      window.location.assign(next(body.home));
+    if (res.ok) {
+      window.location.assign(next(res.data.home));
       return;
     }
-    say($('login-error'), body.message || String(response.status));
-    $('password').value = '';
-    $('password').focus();
-  } catch (e) {
-    say($('login-error'), () => t('login.network'));
+    say($('login-error'), res.status ? res.data.message : () => t('login.network'));
+    if (res.status) {
+      $('password').value = '';
+      $('password').focus();
+    }
   } finally {
     button.disabled = false;
     say(button, () => t('login.submit'));
@@ -153,20 +148,13 @@ $('password-form').addEventListener('submit', async (event) => {
   const button = $('password-submit');
   button.disabled = true;
   try {
-    const response = await window.fetch('/api/staff/password?lang=' + kit.lang, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
-      credentials: 'same-origin',
-      body: JSON.stringify({ current, new: fresh }),
-    });
-    const body = await response.json().catch(() => ({}));
-    if (response.ok) {
+    setSession(csrf);
+    const res = await kit.call('POST', '/api/staff/password', { current, new: fresh });
+    if (res.ok) {
       window.location.assign(next(home));
       return;
     }
-    say($('password-error'), body.message || String(response.status));
-  } catch (e) {
-    say($('password-error'), () => t('login.network'));
+    say($('password-error'), res.status ? res.data.message : () => t('login.network'));
   } finally {
     button.disabled = false;
   }
@@ -175,8 +163,7 @@ $('password-form').addEventListener('submit', async (event) => {
 if (params.get('changer')) {
   // Signed in already (a forced change, or the member's own choice): no password to retype
   // for the sign-in, the current one is asked in the form.
-  window.fetch('/api/staff/me', { credentials: 'same-origin', cache: 'no-store' })
-    .then((r) => (r.ok ? r.json() : null))
+  signedInMember()
     .then((me) => { if (me) askNewPassword(me.csrf, '', me.home); })
     .catch(() => {});
 }

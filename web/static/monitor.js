@@ -6,15 +6,16 @@
  * say which transceiver (mid) carries which side (kiosk or relative). Several tiles can be open;
  * sound comes from one tile at most (its "Son" toggle mutes every other tile). Each tile can
  * flag a moment and cut the call (reason and confirmation required). Every use is written to
- * the audit log by the server under the staff name typed at the top (kept in localStorage).
+ * the audit log by the server under the signed-in member's name (the session's).
  * The participants are never told: nothing is sent to them.
  *
  * No build step, no inline code (CSP script-src 'self'). French by default, English with
  * ?lang=en or the toggle. Tests read window.parloirMonitor.tiles[callId].pc.
  */
 import { makeStaffKit } from './staff-kit.js';
+import { clock as formatClock } from './format.js';
+import { newPeer, waitIceComplete } from './rtc.js';
 
-const STAFF_KEY = 'parloir.staff';
 const POLL_MS = 2000;
 
 const TEXTS = {
@@ -22,11 +23,6 @@ const TEXTS = {
     'lang.switch': 'English',
     'nav.skip': 'Aller au contenu',
     'nav.brand': 'Contrôle des communications',
-    'staff.label': 'Agent (nom ou matricule)',
-    'staff.hint': 'Gardé sur ce poste ; inscrit au journal d’audit à chaque visionnage, marque et coupure.',
-    'staff.missing': 'Indiquez d’abord votre nom ou matricule d’agent (en haut de la page).',
-    'common.network': 'Le serveur ne répond pas. Vérifiez le réseau, puis réessayez.',
-    'common.server_error': 'Erreur du serveur ({status}). Réessayez dans un instant.',
 
     'monitor.page.title': 'Parloir — Appels en cours',
     'monitor.title': 'Appels en cours',
@@ -104,11 +100,6 @@ const TEXTS = {
     'lang.switch': 'Français',
     'nav.skip': 'Skip to content',
     'nav.brand': 'Call monitoring',
-    'staff.label': 'Officer (name or number)',
-    'staff.hint': 'Kept on this computer; written to the audit log for every viewing, flag and cut.',
-    'staff.missing': 'First type your officer name or number (top of the page).',
-    'common.network': 'The server does not answer. Check the network, then try again.',
-    'common.server_error': 'Server error ({status}). Try again in a moment.',
 
     'monitor.page.title': 'Parloir — Calls in progress',
     'monitor.title': 'Calls in progress',
@@ -186,59 +177,17 @@ const TEXTS = {
 
 const kit = makeStaffKit(TEXTS);
 const {
-  renderers, t, known, say, setLang, initLang, $, h, fill, setInvalid, storageGet, storageSet,
+  renderers, t, known, say, setLang, initLang, $, h, fill, setInvalid,
   get, post,
 } = kit;
 
 /* ----------------------------------------------------------- formatting */
 
-let timeZone;   // the establishment's, once known (else the browser's)
-
+/** A time of day in the establishment's time zone (once known), with seconds if asked. */
 function formatTime(ms, seconds) {
   const options = { hour: '2-digit', minute: '2-digit' };
   if (seconds) options.second = '2-digit';
-  if (timeZone) options.timeZone = timeZone;
-  try {
-    return new Intl.DateTimeFormat(kit.lang === 'en' ? 'en-GB' : 'fr-FR', options).format(new Date(ms));
-  } catch (e) {
-    delete options.timeZone;
-    return new Intl.DateTimeFormat(kit.lang === 'en' ? 'en-GB' : 'fr-FR', options).format(new Date(ms));
-  }
-}
-
-function formatClock(ms) {
-  const total = Math.max(0, Math.ceil(ms / 1000));
-  const hours = Math.floor(total / 3600);
-  const minutes = Math.floor((total % 3600) / 60);
-  const secs = String(total % 60).padStart(2, '0');
-  return (hours ? hours + ':' + String(minutes).padStart(2, '0') : String(minutes).padStart(2, '0')) + ':' + secs;
-}
-
-/* ----------------------------------------------------------------- staff */
-
-const staffInput = $('staff');
-const staffError = $('staff-error');
-
-function initStaff() {
-  // staff-session.js may already have put the signed-in member here (read only): keep it.
-  if (!staffInput.readOnly) staffInput.value = storageGet(STAFF_KEY) || '';
-  staffInput.addEventListener('input', () => {
-    storageSet(STAFF_KEY, staffInput.value.trim());
-    if (staffInput.value.trim()) {
-      setInvalid(staffInput, false);
-      say(staffError, '');
-    }
-  });
-}
-
-/** The staff name, or null after asking for it (focus on the field). */
-function staffName() {
-  const name = staffInput.value.trim();
-  if (name) return name;
-  setInvalid(staffInput, true);
-  say(staffError, () => t('staff.missing'));
-  staffInput.focus();
-  return null;
+  return kit.format(ms, options);
 }
 
 /* ------------------------------------------------------------ call list */
@@ -402,20 +351,6 @@ function setSound(id) {
   Object.values(tiles).forEach((tile) => tile.applySound());
 }
 
-function waitIceComplete(pc, timeoutMs) {
-  if (pc.iceGatheringState === 'complete') return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      window.clearTimeout(timer);
-      pc.removeEventListener('icegatheringstatechange', check);
-      resolve();
-    };
-    const check = () => { if (pc.iceGatheringState === 'complete') done(); };
-    const timer = window.setTimeout(done, timeoutMs);
-    pc.addEventListener('icegatheringstatechange', check);
-  });
-}
-
 function updateEmpty() {
   $('watch-empty').hidden = Object.keys(tiles).length > 0;
 }
@@ -533,9 +468,8 @@ class Tile {
     this.title.focus();
   }
 
-  async start(staff) {
-    const config = window.PARLOIR_CONFIG || {};
-    const pc = new RTCPeerConnection({ iceServers: Array.isArray(config.iceServers) ? config.iceServers : [] });
+  async start() {
+    const pc = newPeer();
     this.pc = pc;
     ['video', 'video', 'audio', 'audio'].forEach((kind) => pc.addTransceiver(kind, { direction: 'recvonly' }));
     pc.addEventListener('connectionstatechange', () => {
@@ -547,7 +481,7 @@ class Tile {
     await waitIceComplete(pc, 3000);
     if (this.ended) return;
     const res = await post('/api/monitor/calls/' + encodeURIComponent(this.id) + '/watch',
-      { sdp: pc.localDescription.sdp, staff });
+      { sdp: pc.localDescription.sdp });
     if (this.ended) return;
     if (!res.ok) {
       this.fail(res.data.message);
@@ -627,11 +561,9 @@ class Tile {
       this.flagInput.focus();
       return;
     }
-    const staff = staffName();
-    if (!staff) return;
     const at = Math.round(this.flagAt != null ? this.flagAt : serverNow());
     this.flagButton.disabled = true;
-    const res = await post('/api/monitor/calls/' + encodeURIComponent(this.id) + '/flag', { staff, comment, at });
+    const res = await post('/api/monitor/calls/' + encodeURIComponent(this.id) + '/flag', { comment, at });
     this.flagButton.disabled = false;
     if (!res.ok) {
       say(this.flagMsg, res.data.message);
@@ -650,7 +582,6 @@ class Tile {
       this.cutInput.focus();
       return;
     }
-    if (!staffName()) return;
     say(this.cutMsg, '');
     this.confirmText.textContent = t('tile.cut.confirm', names(this.call));
     this.confirmBox.hidden = false;
@@ -665,11 +596,10 @@ class Tile {
   }
 
   async cut() {
-    const staff = staffName();
     const reason = this.cutInput.value.trim();
-    if (!staff || !reason) { this.hideConfirm(false); return; }
+    if (!reason) { this.hideConfirm(false); return; }
     this.confirmYes.disabled = true;
-    const res = await post('/api/monitor/calls/' + encodeURIComponent(this.id) + '/cut', { staff, reason });
+    const res = await post('/api/monitor/calls/' + encodeURIComponent(this.id) + '/cut', { reason });
     this.confirmYes.disabled = false;
     if (!res.ok) {
       this.hideConfirm(false);
@@ -682,8 +612,6 @@ class Tile {
 }
 
 async function watch(call) {
-  const staff = staffName();
-  if (!staff) return;
   const tile = new Tile(call);
   tiles[call.id] = tile;
   $('grid').append(tile.el);
@@ -691,7 +619,7 @@ async function watch(call) {
   renderCalls();
   tile.focus();
   try {
-    await tile.start(staff);
+    await tile.start();
   } catch (err) {
     tile.fail(String((err && err.message) || err));
   }
@@ -702,14 +630,13 @@ async function watch(call) {
 async function loadZone() {
   const res = await get('/api/desk/establishment');
   if (res.ok && res.data.time_zone) {
-    timeZone = res.data.time_zone;
+    kit.setTimeZone(res.data.time_zone);
     renderCalls();
   }
 }
 
 function init() {
   initLang();
-  initStaff();
   renderers.push(renderCalls);
   updateEmpty();
   loadZone();

@@ -8,12 +8,11 @@
  * timeline at (flag.at - started_at); a click jumps there.
  *
  * The files are served with HTTP Range by the gateway; every playback and download is written to
- * the audit log under the staff name typed at the top (sent as ?staff=, kept in localStorage).
+ * the audit log by the server under the signed-in member's name (the session's).
  * No inline code (CSP). French by default, English with ?lang=en or the toggle.
  */
 import { makeStaffKit } from './staff-kit.js';
-
-const STAFF_KEY = 'parloir.staff';
+import { clock as formatClock } from './format.js';
 const SIDES = ['kiosk', 'relative'];
 const MAX_DRIFT = 0.15;
 
@@ -22,11 +21,6 @@ const TEXTS = {
     'lang.switch': 'English',
     'nav.skip': 'Aller au contenu',
     'nav.brand': 'Contrôle des communications',
-    'staff.label': 'Agent (nom ou matricule)',
-    'staff.hint': 'Gardé sur ce poste ; inscrit au journal d’audit à chaque lecture, téléchargement et mise sous scellés.',
-    'staff.missing': 'Indiquez d’abord votre nom ou matricule d’agent (en haut de la page).',
-    'common.network': 'Le serveur ne répond pas. Vérifiez le réseau, puis réessayez.',
-    'common.server_error': 'Erreur du serveur ({status}). Réessayez dans un instant.',
     'common.loading': 'Chargement…',
 
     'rec.page.title': 'Parloir — Enregistrements des appels',
@@ -96,11 +90,6 @@ const TEXTS = {
     'lang.switch': 'Français',
     'nav.skip': 'Skip to content',
     'nav.brand': 'Call monitoring',
-    'staff.label': 'Officer (name or number)',
-    'staff.hint': 'Kept on this computer; written to the audit log for every playback, download and legal hold.',
-    'staff.missing': 'First type your officer name or number (top of the page).',
-    'common.network': 'The server does not answer. Check the network, then try again.',
-    'common.server_error': 'Server error ({status}). Try again in a moment.',
     'common.loading': 'Loading…',
 
     'rec.page.title': 'Parloir — Call recordings',
@@ -170,7 +159,7 @@ const TEXTS = {
 
 const kit = makeStaffKit(TEXTS);
 const {
-  renderers, t, known, say, setLang, initLang, $, h, fill, setInvalid, storageGet, storageSet,
+  renderers, t, known, say, setLang, initLang, $, h, fill, setInvalid,
   get, post,
 } = kit;
 
@@ -181,42 +170,8 @@ const { format } = kit;
 const formatDate = (ms) => format(ms, { day: '2-digit', month: '2-digit', year: 'numeric' });
 const formatHour = (ms) => format(ms, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
-/** Seconds as m:ss (h:mm:ss past an hour). */
-function clock(seconds) {
-  const total = Math.max(0, Math.floor(Number(seconds) || 0));
-  const hours = Math.floor(total / 3600);
-  const minutes = Math.floor((total % 3600) / 60);
-  const secs = String(total % 60).padStart(2, '0');
-  return hours ? hours + ':' + String(minutes).padStart(2, '0') + ':' + secs
-    : String(minutes).padStart(2, '0') + ':' + secs;
-}
-
-/* ----------------------------------------------------------------- staff */
-
-const staffInput = $('staff');
-const staffError = $('staff-error');
-
-function initStaff() {
-  // staff-session.js may already have put the signed-in member here (read only): keep it.
-  if (!staffInput.readOnly) staffInput.value = storageGet(STAFF_KEY) || '';
-  staffInput.addEventListener('input', () => {
-    storageSet(STAFF_KEY, staffInput.value.trim());
-    if (staffInput.value.trim()) {
-      setInvalid(staffInput, false);
-      say(staffError, '');
-    }
-    renderDownloads();
-  });
-}
-
-function staffName() {
-  const name = staffInput.value.trim();
-  if (name) return name;
-  setInvalid(staffInput, true);
-  say(staffError, () => t('staff.missing'));
-  staffInput.focus();
-  return null;
-}
+/** Seconds as mm:ss (h:mm:ss past an hour). */
+const clock = (seconds) => formatClock(Math.max(0, Math.floor(Number(seconds) || 0)) * 1000);
 
 /* ---------------------------------------------------------------- search */
 
@@ -449,8 +404,6 @@ function closePlayer() {
 }
 
 async function openRecording(callId) {
-  const staff = staffName();
-  if (!staff) return;
   const res = await get('/api/recordings/' + encodeURIComponent(callId));
   if (!res.ok) {
     say($('list-error'), res.data.message);
@@ -466,7 +419,7 @@ async function openRecording(callId) {
     const v = videos[side];
     v.closest('figure').classList.toggle('missing', !file);
     if (!file) return;
-    v.src = file.url + '?staff=' + encodeURIComponent(staff);
+    v.src = file.url;
     v.load();
     active.push(v);
   });
@@ -561,14 +514,12 @@ function renderFlags() {
 function renderDownloads() {
   const list = $('downloads');
   if (!opened) { list.replaceChildren(); return; }
-  const staff = staffInput.value.trim();
   list.replaceChildren(...playable(opened).map((file) => {
     const link = h('a', {
       class: 'btn btn-secondary btn-small download-link', dataset: { side: file.side },
-      href: file.url + '?staff=' + encodeURIComponent(staff) + '&download=1',
+      href: file.url + '?download=1',
       download: opened.call + '-' + file.side + '.webm',
       text: t('rec.download.' + file.side),
-      onclick: (e) => { if (!staffName()) e.preventDefault(); },
     });
     return h('li', {}, link);
   }));
@@ -582,8 +533,7 @@ function renderHold() {
 }
 
 async function saveHold() {
-  const staff = staffName();
-  if (!staff || !opened) return;
+  if (!opened) return;
   const reason = $('hold-reason').value.trim();
   if (!reason) {
     setInvalid($('hold-reason'), true);
@@ -594,7 +544,7 @@ async function saveHold() {
   setInvalid($('hold-reason'), false);
   const held = $('hold').checked;
   $('hold-save').disabled = true;
-  const res = await post('/api/recordings/' + encodeURIComponent(opened.call) + '/hold', { staff, held, reason });
+  const res = await post('/api/recordings/' + encodeURIComponent(opened.call) + '/hold', { held, reason });
   $('hold-save').disabled = false;
   if (!res.ok) {
     say($('hold-error'), res.data.message);
@@ -627,7 +577,6 @@ async function loadZone() {
 
 async function init() {
   initLang();
-  initStaff();
   initPlayer();
   fillForm();
   renderers.push(renderList, renderPlayer);
@@ -639,7 +588,7 @@ async function init() {
   await loadZone();
   await search();
   const wanted = new URLSearchParams(window.location.search).get('call');
-  if (wanted && staffInput.value.trim()) openRecording(wanted);
+  if (wanted) openRecording(wanted);
 }
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);

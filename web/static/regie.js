@@ -1,7 +1,7 @@
 /* Parloir — the accounts office ("régie") page: credits, CSV import, statements, tariffs,
  * refunds, daily report. Plain JS, no inline code (strict CSP), French by default; texts,
  * language, DOM and API helpers from staff-kit.js. The signed-in member is written on every
- * operation by the server (staff-session.js).
+ * operation by the server (the session, session.js).
  *
  * Money is integer cents everywhere: amounts typed the French way ("12,50") are turned into
  * cents from their digits, never through a float. Every credit and refund carries a reference
@@ -12,6 +12,7 @@
  * gives the name and the booking ids that refunds need.
  */
 import { makeStaffKit } from './staff-kit.js';
+import { money as formatMoney, numericDay } from './format.js';
 
 const CREDIT_REF_KEY = 'parloir.regie.credit.reference';
 const REFUND_REF_KEY = 'parloir.regie.refund.reference';
@@ -315,18 +316,8 @@ function clear(el) { say(el, ''); }
 
 /* ------------------------------------------------------------- formats */
 
-function group(digits, sep) { return digits.replace(/\B(?=(\d{3})+$)/g, sep); }
-
 /** Integer cents -> "1 234,56 €" (fr) or "€1,234.56" (en). */
-function money(cents, signed) {
-  const value = Math.trunc(Number(cents) || 0);
-  const abs = Math.abs(value);
-  const units = String(Math.floor(abs / 100));
-  const rest = String(abs % 100).padStart(2, '0');
-  const sign = value < 0 ? '-' : (signed && value > 0 ? '+' : '');
-  if (kit.lang === 'en') return sign + '€' + group(units, ',') + '.' + rest;
-  return sign + group(units, '\u202f') + ',' + rest + '\u00a0€';
-}
+const money = (cents, signed) => formatMoney(kit.lang, cents, signed);
 
 /** "12,50", "12.5", "1 234,56 €", "5" -> cents; null if not a positive amount with at most
  *  two decimals. Digits only: no float ever holds the amount. */
@@ -350,10 +341,7 @@ function formatDateTime(iso) {
   return m[3] + '/' + m[2] + '/' + m[1] + ' ' + m[4] + ':' + m[5];
 }
 
-function formatDay(iso) {
-  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso || '');
-  return m ? m[3] + '/' + m[2] + '/' + m[1] : (iso || '');
-}
+const formatDay = numericDay;
 
 function duration(seconds) {
   const total = Math.max(0, Math.trunc(Number(seconds) || 0));
@@ -394,29 +382,16 @@ function newReference(prefix) {
 
 /* ------------------------------------------------------------------ API */
 
-/** A POST the kit's call() cannot make: a raw body of any type (the CSV file), and the
- *  refusal kept whole (its details: the refundable amount). Resolves to {ok, status, data}. */
-async function post(path, body, type) {
-  let response;
-  try {
-    response = await window.fetch(path + (path.includes('?') ? '&' : '?') + 'lang=' + kit.lang, {
-      method: 'POST', body, credentials: 'same-origin', cache: 'no-store',
-      headers: { Accept: 'application/json', 'Content-Type': type },
-    });
-  } catch (e) {
-    return { ok: false, status: 0, data: {} };
-  }
-  let data = null;
-  try { data = await response.json(); } catch (e) { data = null; }
-  return { ok: response.ok, status: response.status, data: data && typeof data === 'object' ? data : {} };
-}
+/** A POST of a raw body (the CSV file); the refusal is kept whole (its details: the
+ *  refundable amount). Resolves to {ok, status, data} (api.js). */
+const post = (path, body, type) => call('POST', path, undefined, { body, type });
 
 /** Show a refused request's answer ({ok: false, status, data: {reason, message, details}})
  *  in an alert element: the server's sentence (the page's own only for what it says itself). */
 function showRefusal(el, res) {
   const data = res.data || {};
-  const reason = res.status === 0 ? 'network'
-    : data.reason || (res.status >= 500 ? 'server_error' : 'http.' + res.status);
+  const bare = !data.reason || (data.reason.startsWith('http.') && res.status >= 500);
+  const reason = res.status === 0 ? 'network' : (bare ? 'server_error' : data.reason);
   const details = data.details || {};
   if (reason === 'ledger.refund_exceeds_charge' && typeof details.refundable === 'number') {
     setText(el, 'reason.ledger.refund_exceeds_charge.details', { refundable: { cents: details.refundable } });
@@ -887,9 +862,7 @@ rep.print.addEventListener('click', () => printSection('report'));
 /* --------------------------------------------------------------- print */
 
 let signedIn = '';   // "Name (login)" of the signed-in member, printed on the sheets
-if (window.ParloirStaff) {
-  window.ParloirStaff.ready.then((me) => { signedIn = me.name + ' (' + me.login + ')'; }).catch(() => {});
-}
+kit.session.then((me) => { signedIn = me.name + ' (' + me.login + ')'; }).catch(() => {});
 
 function printSection(name) {
   const now = localNow();

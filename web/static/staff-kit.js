@@ -1,13 +1,16 @@
-/* Parloir — what every staff page's script shares: texts in French and English (the language
- * kept in localStorage and switched by #lang-toggle), a tiny DOM helper, field marking, and the
- * staff navigation (rendered here once, from /api/staff/me, on every page signed in through
- * staff-session.js). Each page calls window.ParloirStaffKit(TEXTS) with its own dictionary; the
- * kit's own texts (SHARED_TEXTS) fill what the page's lacks. No inline code (CSP).
- * An ES module (<script type="module">, no build step): each staff page's module imports
- * makeStaffKit. The kiosk's enrolment page, a classic script, loads this module before its own
- * deferred script (module and deferred scripts run in document order) and calls
- * window.ParloirStaffKit.
+/* Parloir — what every staff page's module shares, on the pages' one layer (lang.js, api.js,
+ * dom.js, format.js): the page's texts joined to the kit's, the JSON requests in the page's
+ * language, and, on the pages behind a session (session.js), the staff navigation and the
+ * session box rendered once here from /api/staff/me. Each page calls makeStaffKit(TEXTS);
+ * the sign-in and the kiosk's enrolment pages, which have no session, pass {session: false}.
+ * No inline code (CSP).
  */
+import { createLang } from './lang.js';
+import { request } from './api.js';
+import { $, h, fill, setInvalid, storageGet, storageSet, whenParsed } from './dom.js';
+import { dateTime } from './format.js';
+import { staffSession } from './session.js';
+
 /** The staff pages, in the navigation's order, with the text of their link. Which of them a
  *  member sees is the server's answer (/api/staff/me's `pages`, from gateway/core/roles.py's
  *  matrix): this list only orders and names them. `nav` keeps the desk's chosen day in a link. */
@@ -40,6 +43,11 @@ const SHARED_TEXTS = {
     'staffnav.direction': 'Sanctions et durées',
     'staffnav.regie': 'Régie',
     'staffnav.admin': 'Comptes et bornes',
+    'session.signed_in': 'Connecté : {name}',
+    'session.sign_out': 'Se déconnecter',
+    'session.password': 'Changer de mot de passe',
+    'common.network': 'Le serveur ne répond pas. Vérifiez le réseau, puis réessayez.',
+    'common.server_error': 'Erreur du serveur ({status}). Réessayez dans un instant.',
   },
   en: {
     'staffnav.label': 'Staff pages',
@@ -55,221 +63,28 @@ const SHARED_TEXTS = {
     'staffnav.direction': 'Sanctions and durations',
     'staffnav.regie': 'Accounts office',
     'staffnav.admin': 'Accounts and kiosks',
+    'session.signed_in': 'Signed in: {name}',
+    'session.sign_out': 'Sign out',
+    'session.password': 'Change password',
+    'common.network': 'The server does not answer. Check the network, then try again.',
+    'common.server_error': 'Server error ({status}). Try again in a moment.',
   },
 };
 
-export function makeStaffKit(TEXTS) {
-  const LANGS = ['fr', 'en'];
-  const LANG_KEY = 'parloir.lang';
-
-
-  function storageGet(key) {
-    try { return window.localStorage.getItem(key); } catch (e) { return null; }
-  }
-
-  function storageSet(key, value) {
-    try { window.localStorage.setItem(key, value); } catch (e) { /* private mode */ }
-  }
-
-  function detectLang() {
-    const asked = (new URLSearchParams(window.location.search).get('lang') || '').toLowerCase();
-    if (LANGS.includes(asked)) {
-      storageSet(LANG_KEY, asked);
-      return asked;
-    }
-    const saved = storageGet(LANG_KEY);
-    return LANGS.includes(saved) ? saved : 'fr';
-  }
-
-  let lang = detectLang();
-  const renderers = [];
-
-  const has = (dict, key) => Boolean(dict) && Object.prototype.hasOwnProperty.call(dict, key);
-
-  /** The configured figures the sentences name (/config.js, on the pages that load it). */
-  const CONFIG_VARS = (window.PARLOIR_CONFIG && window.PARLOIR_CONFIG.vars) || {};
-
-  function t(key, given) {
-    const vars = Object.assign({}, CONFIG_VARS, given || {});
-    let text;
-    if (has(TEXTS.fr, key)) text = has(TEXTS[lang], key) ? TEXTS[lang][key] : TEXTS.fr[key];
-    else if (has(SHARED_TEXTS.fr, key)) text = (SHARED_TEXTS[lang] || SHARED_TEXTS.fr)[key];
-    if (text === undefined) return key;
-    return text.replace(/\{(\w+)\}/g, (m, name) =>
-      (Object.prototype.hasOwnProperty.call(vars, name) && vars[name] != null ? String(vars[name]) : m));
-  }
-
-  function known(key) {
-    return has(TEXTS.fr, key) || has(SHARED_TEXTS.fr, key);
-  }
-
-  function applyI18n() {
-    document.documentElement.lang = lang;
-    document.querySelectorAll('[data-i18n]').forEach((el) => {
-      if (known(el.dataset.i18n)) el.textContent = t(el.dataset.i18n);
-    });
-    document.querySelectorAll('[data-i18n-attr]').forEach((el) => {
-      el.dataset.i18nAttr.split(';').forEach((pair) => {
-        const [attr, key] = pair.split(':').map((s) => s.trim());
-        if (attr && key) el.setAttribute(attr, t(key));
-      });
-    });
-    const toggle = document.getElementById('lang-toggle');
-    if (toggle) toggle.setAttribute('lang', lang === 'fr' ? 'en' : 'fr');
-    const title = document.querySelector('title[data-i18n]');
-    if (title) document.title = t(title.dataset.i18n);
-  }
-
-  /** Texts written by the script, rewritten when the language changes. */
-  const live = new Map();
-
-  /** Put a text in el: a string (e.g. the server's message) or a function giving the text in
-   *  the current language (kept, and called again when the language changes). */
-  function say(el, text) {
-    if (!el) return;
-    if (typeof text === 'function') {
-      live.set(el, text);
-      el.textContent = text();
-    } else {
-      live.delete(el);
-      el.textContent = text || '';
-    }
-  }
-
-  function setLang(value) {
-    if (!LANGS.includes(value)) return;
-    lang = value;
-    storageSet(LANG_KEY, value);
-    const url = new URL(window.location.href);
-    if (url.searchParams.has('lang')) {
-      url.searchParams.set('lang', value);
-      window.history.replaceState(null, '', url.toString());
-    }
-    applyI18n();
-    live.forEach((text, el) => {
-      if (el.isConnected) el.textContent = text(); else live.delete(el);
-    });
-    renderers.forEach((render) => render());
-  }
-
-  function initLang() {
-    const toggle = document.getElementById('lang-toggle');
-    if (toggle) toggle.addEventListener('click', () => setLang(lang === 'fr' ? 'en' : 'fr'));
-    applyI18n();
-  }
-
-  /* ------------------------------------------------------------------- DOM */
-
-  const $ = (id) => document.getElementById(id);
-
-  /** h('td', {class: 'x', text: 'y', dataset: {a: 1}, onclick: fn}, child, ...) */
-  function h(tag, attrs, ...children) {
-    const el = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([key, value]) => {
-      if (value == null || value === false) return;
-      if (key === 'class') el.className = value;
-      else if (key === 'text') el.textContent = value;
-      else if (key === 'dataset') Object.assign(el.dataset, value);
-      else if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
-      else el.setAttribute(key, value === true ? '' : String(value));
-    });
-    children.flat().forEach((child) => {
-      if (child == null || child === false) return;
-      el.append(child instanceof Node ? child : String(child));
-    });
-    return el;
-  }
-
-  /** Replace el's children, skipping null/false ones. */
-  function fill(el, ...children) {
-    el.replaceChildren(...children.flat().filter((c) => c != null && c !== false));
-  }
-
-  function setInvalid(input, invalid) {
-    if (!input) return;
-    if (invalid) input.setAttribute('aria-invalid', 'true');
-    else input.removeAttribute('aria-invalid');
-  }
-
-  /* ---------------------------------------------------------------- server */
-
-  const KIT_TEXTS = {
-    fr: {
-      'common.network': 'Le serveur ne répond pas. Vérifiez le réseau, puis réessayez.',
-      'common.server_error': 'Erreur du serveur ({status}). Réessayez dans un instant.',
-    },
-    en: {
-      'common.network': 'The server does not answer. Check the network, then try again.',
-      'common.server_error': 'Server error ({status}). Try again in a moment.',
-    },
-  };
-
-  function kitText(key, vars) {
-    return known(key) ? t(key, vars)
-      : (KIT_TEXTS[lang] || KIT_TEXTS.fr)[key].replace('{status}', vars ? vars.status : '');
-  }
-
-  /** A JSON request to the API, in the page's language; resolves to {ok, status, data}, never
-   *  throws. A refusal keeps the server's fields (reason, message, details); the message is
-   *  the server's, in the page's language (gateway/core/reasons.py), or the page's own text for
-   *  what the server cannot say ("reason.<reason>": no answer), a generic one for a bare HTTP
-   *  error without a JSON body. */
-  async function call(method, path, payload) {
-    let response;
-    const url = path + (path.includes('?') ? '&' : '?') + 'lang=' + lang;
-    const options = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store' };
-    if (payload !== undefined) {
-      options.headers['Content-Type'] = 'application/json';
-      options.body = JSON.stringify(payload);
-    }
-    try {
-      response = await window.fetch(url, options);
-    } catch (e) {
-      const message = known('reason.network') ? t('reason.network') : kitText('common.network');
-      return { ok: false, status: 0, data: { reason: 'network', message } };
-    }
-    let data = null;
-    try { data = await response.json(); } catch (e) { data = null; }
-    if (!response.ok) {
-      if (!data || typeof data !== 'object' || Array.isArray(data)) data = {};
-      data.reason = data.reason || 'http.' + response.status;
-      if (known('reason.' + data.reason)) data.message = t('reason.' + data.reason);
-      else if (!data.message) {
-        data.message = kitText('common.server_error', { status: response.status });
-      }
-    }
-    return { ok: response.ok, status: response.status, data: data == null ? {} : data };
-  }
-
-  /* ----------------------------------------------------------- formatting */
-
+export function makeStaffKit(TEXTS, options) {
+  const lang = createLang(TEXTS, SHARED_TEXTS);
+  const { t, known } = lang;
   let timeZone; // the establishment's, once known (else the browser's)
 
-  function setTimeZone(zone) {
-    if (zone) timeZone = zone;
-  }
-
-  /** Intl date/time text in the page's language and the establishment's time zone. */
-  function format(ms, options) {
-    const opts = Object.assign({}, options);
-    if (timeZone) opts.timeZone = timeZone;
-    const loc = lang === 'en' ? 'en-GB' : 'fr-FR';
-    try {
-      return new Intl.DateTimeFormat(loc, opts).format(new Date(ms));
-    } catch (e) {
-      delete opts.timeZone;
-      return new Intl.DateTimeFormat(loc, opts).format(new Date(ms));
-    }
-  }
-
-  /* ----------------------------------------------------------- navigation */
+  /** A JSON request in the page's language: {ok, status, data}, never throws (api.js). */
+  const call = (method, path, payload, raw) =>
+    request(method, path, payload, { lang: lang.lang, t, known, raw });
 
   /** The links to the staff pages the member's roles open (me.pages), after the brand in the
    *  top bar; the page shown is marked aria-current="page". Links are plain <a>: Tab reaches
    *  them, Enter follows them. Texts are data-i18n keys, so the language toggle renews them. */
-  function renderNav(me) {
-    const bar = document.querySelector('header.topbar');
-    if (!bar || document.getElementById('staff-nav')) return;
+  function renderNav(me, bar) {
+    if (document.getElementById('staff-nav')) return;
     const open = new Set(me.pages || []);
     const granted = new Set(me.permissions || []);
     const here = window.location.pathname.replace(/\/+$/, '') || '/';
@@ -292,25 +107,61 @@ export function makeStaffKit(TEXTS) {
     if (brand) brand.after(nav); else bar.prepend(nav);
   }
 
-  if (window.ParloirStaff && window.ParloirStaff.ready) {
-    window.ParloirStaff.ready.then((me) => {
-      if (document.readyState === 'loading') {
-        document.addEventListener('DOMContentLoaded', () => renderNav(me));
-      } else {
-        renderNav(me);
-      }
-    }).catch(() => { /* no session: staff-session.js goes to the sign-in page */ });
+  /** Who is signed in, a sign-out button and the way to change one's password. */
+  function renderSessionBox(me, bar) {
+    if (document.getElementById('session-box')) return;
+    const who = h('span', { class: 'session-who', title: (me.role_labels || []).join(', ') });
+    lang.say(who, () => t('session.signed_in', { name: me.name }));
+    const out = h('button', {
+      type: 'button', id: 'sign-out', class: 'link-button', dataset: { i18n: 'session.sign_out' },
+      text: t('session.sign_out'),
+      onclick: async () => {
+        await call('POST', '/api/staff/logout');
+        window.location.assign('/connexion');
+      },
+    });
+    const change = h('a', {
+      id: 'change-password', dataset: { i18n: 'session.password' }, text: t('session.password'),
+      href: '/connexion?changer=1&suite=' + encodeURIComponent(window.location.pathname),
+    });
+    const box = h('div', { id: 'session-box', class: 'session-box' }, who, change, out);
+    const toggle = document.getElementById('lang-toggle');
+    if (toggle && toggle.parentElement === bar) bar.insertBefore(box, toggle); else bar.append(box);
+  }
+
+  /** The member's pages and permissions on this page: links to pages the roles do not open
+   *  are hidden, parts of pages (data-needs) by CSS through the can-* classes (desk.css), so
+   *  parts added later are hidden too. The server refuses them anyway. */
+  function renderSession(me) {
+    const bar = document.querySelector('header.topbar');
+    if (bar) {
+      renderNav(me, bar);
+      renderSessionBox(me, bar);
+    }
+    const denied = new Set(me.denied_pages || []);
+    document.querySelectorAll('header a[href], nav a[href]').forEach((a) => {
+      if (denied.has(new URL(a.href, window.location.href).pathname)) (a.closest('li') || a).hidden = true;
+    });
+    (me.permissions || []).forEach((p) => document.documentElement.classList.add('can-' + p));
+    document.documentElement.classList.add('staff-known');
+  }
+
+  const session = options && options.session === false ? null : staffSession();
+  if (session) {
+    session.then((me) => whenParsed(() => renderSession(me)))
+      .catch(() => { /* the page's own calls show the error */ });
   }
 
   return {
-    get lang() { return lang; },
+    get lang() { return lang.lang; },
     get timeZone() { return timeZone; },
-    renderers, t, known, say, setLang, initLang, applyI18n, $, h, fill, setInvalid,
-    storageGet, storageSet, call, setTimeZone, format,
+    renderers: lang.renderers, t, known, say: lang.say, setText: lang.setText, setRaw: lang.setRaw,
+    setLang: lang.setLang, initLang: lang.initLang, applyI18n: lang.applyI18n,
+    $, h, fill, setInvalid, storageGet, storageSet, call, session,
+    setTimeZone: (zone) => { if (zone) timeZone = zone; },
+    /** Intl date/time text in the page's language and the establishment's time zone. */
+    format: (ms, opts) => dateTime(lang.lang, ms, opts, timeZone),
     get: (path) => call('GET', path),
     post: (path, body) => call('POST', path, body),
   };
 }
-
-// For the kiosk's enrolment page (a classic script).
-window.ParloirStaffKit = makeStaffKit;

@@ -6,15 +6,20 @@
  * cached shell when offline, where the page itself says a call needs a connection. */
 'use strict';
 
-const CACHE = 'parloir-shell-v3';
+const CACHE = 'parloir-shell-v4';
 const SHELL = [
   '/join',
   '/confidentialite',
   '/static/style.css',
-  '/static/i18n.js',
-  '/static/common.js',
-  '/static/quality.js',
   '/static/join.js',
+  '/static/call.js',
+  '/static/call-texts.js',
+  '/static/lang.js',
+  '/static/api.js',
+  '/static/dom.js',
+  '/static/format.js',
+  '/static/rtc.js',
+  '/static/quality.js',
   '/static/check.js',
   '/static/notice.js',
   '/static/icon-192.png',

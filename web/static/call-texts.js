@@ -1,4 +1,5 @@
-/* Parloir — texts of the kiosk and relative pages, French (default) and English.
+/* Parloir — texts of the kiosk and relative pages, French (default) and English (ES module,
+ * on lang.js's engine through call.js).
  *
  * Keys are used by `data-i18n="key"` attributes (textContent), `data-i18n-attr="attr:key"`
  * and by the scripts through Parloir.t(key, vars). `{name}` placeholders are replaced by vars.
@@ -7,9 +8,7 @@
  * close reasons ("reason.signaling.*": a close frame carries no sentence). End-of-call
  * reasons live under "ended.<page>.<reason>".
  */
-'use strict';
-
-window.PARLOIR_I18N = {
+export const TEXTS = {
   fr: {
     'app.name': 'Parloir',
     'app.subtitle': 'Visiophonie',
