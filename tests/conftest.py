@@ -19,7 +19,6 @@ from gateway.cli import Running, start
 from gateway.config import GatewayConfig
 from gateway.service.redis_server import EmbeddedRedis
 
-
 # Test files whose figures (frame rates, freezes, loss, failover and probe times, relayed bytes)
 # measure the machine as much as the code: `./run test` runs them alone, one at a time, after
 # the rest of the suite has run on parallel workers (pytest-xdist), so that no other test's
