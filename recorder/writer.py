@@ -48,6 +48,7 @@ from typing import Protocol
 import av
 from aiortc.mediastreams import MediaStreamError
 
+from gateway.aio import cancel_and_wait
 from gateway.core.vp8 import is_vp8_keyframe
 
 log = logging.getLogger(__name__)
@@ -299,11 +300,7 @@ class CallRecorder:
 
     async def close(self) -> None:
         """Stop reading, let the writer drain the queue and close the files."""
-        for task in self._readers:
-            task.cancel()
-        for task in self._readers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._readers)
         if self._hand_over_timer is not None:
             self._hand_over_timer.cancel()
         self._hand_over()

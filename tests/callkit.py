@@ -182,6 +182,17 @@ async def join(client: Client, code: str, ref: str | None = None) -> tuple[int, 
         return resp.status, body
 
 
+async def join_connected(relative: Client, code: str) -> str:
+    """The relative joins with ``code``, connects and starts media, and the call is connected;
+    returns the call's id."""
+    status, body = await join(relative, code)
+    assert status == 200, body
+    await relative.connect()
+    await relative.start_media()
+    await relative.expect("state", call__state="connected", timeout=20)
+    return str(body["call"]["id"])
+
+
 async def seeded(gateway: Running) -> dict[str, Any]:
     import time
 

@@ -29,7 +29,7 @@ from .callkit import (
     Client,
     enrol_kiosk,
     gateway_env,
-    join,
+    join_connected,
     spawn_gateway,
     start_calling,
     started,
@@ -81,12 +81,7 @@ async def test_backup_during_a_call_restores_into_a_fresh_service(
             kiosk, relative = Client(demo["url"], http), Client(demo["url"], http)
             try:
                 code, _ref = await start_calling(kiosk, tmp_path / "outbox.jsonl", demo)
-                status, body = await join(relative, code)
-                assert status == 200, body
-                call_id = body["call"]["id"]
-                await relative.connect()
-                await relative.start_media()
-                await relative.expect("state", call__state="connected", timeout=20)
+                call_id = await join_connected(relative, code)
                 await asyncio.sleep(2.0)
                 assert await redis.hget(f"parloir:recording:{call_id}", "state") == "recording"
 

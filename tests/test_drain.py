@@ -28,7 +28,7 @@ from .callkit import (
     Client,
     enrol_kiosk,
     gateway_env,
-    join,
+    join_connected,
     kiosk_login,
     start_calling,
     wait_for_code,
@@ -81,11 +81,7 @@ async def test_draining_process_finishes_its_call_and_exits_new_call_elsewhere(
                 assert await redis.hget(f"parloir:call:{call_id}", "owner") == drained_id
                 await kiosk.start_media()
                 code, _ref = await wait_for_code(gateways.outbox, timeout=10)
-                status, body = await join(relative, code)
-                assert status == 200, body
-                await relative.connect()
-                await relative.start_media()
-                await relative.expect("state", call__state="connected", timeout=20)
+                await join_connected(relative, code)
                 async with http.get(drained["url"] + "/readyz") as resp:
                     assert resp.status == 200
 
@@ -215,12 +211,7 @@ async def test_drain_timeout_interrupts_a_connected_call_and_the_process_exits(
             kiosk, relative = Client(demo["url"], http), Client(demo["url"], http)
             try:
                 code, _ref = await start_calling(kiosk, gateways.outbox, demo)
-                status, body = await join(relative, code)
-                assert status == 200, body
-                call_id = body["call"]["id"]
-                await relative.connect()
-                await relative.start_media()
-                await relative.expect("state", call__state="connected", timeout=20)
+                call_id = await join_connected(relative, code)
                 signalled = time.monotonic()
                 proc.send_signal(signal.SIGTERM)  # one only: the timeout ends the call
                 assert await wait_for(lambda: _draining(redis, demo["owner"]), timeout=5)

@@ -5,6 +5,8 @@
 - ``gateway/http/`` holds the HTTP adapters: it never imports redis (but a type for annotations,
   under ``if TYPE_CHECKING:``) and never spells a Redis key.
 - ``gateway/store/`` holds the Redis adapters: it never imports aiohttp.
+- ``gateway/aio/`` holds asyncio helpers (stopping a task): it imports no other part of the
+  project, so that every layer but the core may use it.
 - No cycle between the packages (``gateway.core``, ``gateway.store``, ``gateway.media``,
   ``gateway.service``, ``gateway.http``, ``signaling``, ``recorder``, the configuration
   ``gateway.config`` under all of them and the command line ``gateway`` above them).
@@ -139,6 +141,13 @@ def test_http_neither_imports_redis_nor_spells_a_key() -> None:
         if _spelled_keys(path):
             leaks.add((name, "key:parloir:"))
     assert leaks == KNOWN_HTTP_LEAKS
+
+
+def test_the_asyncio_helpers_import_no_other_layer() -> None:
+    imported = {i for name, path in MODULES.items() if name.startswith("gateway.aio")
+                for i in _imports(name, path)}  # fmt: skip
+    assert {i for i in imported if i.split(".")[0] in PACKAGES} <= {
+        "gateway.aio", "gateway.aio.cancel"}
 
 
 def test_stores_never_import_aiohttp() -> None:

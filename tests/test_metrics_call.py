@@ -14,7 +14,7 @@ from gateway.http.health import join_histogram
 from gateway.store.ledger import LedgerError
 from recorder.writer import QUEUE_LIMIT
 
-from .callkit import Client, join, seeded, start_calling
+from .callkit import Client, join, join_connected, seeded, start_calling
 from .test_health import scrape, value
 
 
@@ -43,12 +43,7 @@ async def test_call_series_appear_move_and_go(gateway_factory) -> None:
                 refused = exc.reason
             status, _ = await join(relative, f"{(int(code) + 1) % 1_000_000:06d}")
             assert status != 200
-            status, body = await join(relative, code)
-            assert status == 200, body
-            call = body["call"]["id"]
-            await relative.connect()
-            await relative.start_media()
-            await relative.expect("state", call__state="connected", timeout=20)
+            call = await join_connected(relative, code)
             await asyncio.sleep(1.0)
             first = await scrape(http, base)
             await asyncio.sleep(1.5)

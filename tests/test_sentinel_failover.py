@@ -55,7 +55,7 @@ from gateway.store.kiosks import KioskRegistry
 from gateway.store.ledger import Ledger, LedgerError
 from gateway.store.sms_queue import STATUS_CHANNEL
 
-from .callkit import Client, join, kiosk_login, seeded, start_calling
+from .callkit import Client, join_connected, kiosk_login, seeded, start_calling
 from .conftest import make_config
 from .test_tls_proxy import free_port
 
@@ -239,12 +239,7 @@ async def test_master_killed_during_a_call_and_bursts_of_credits_and_bookings(
             tried: list[Client] = []  # the new call's attempts, the last one accepted
             try:
                 code, _ref = await start_calling(kiosk, gateway, demo)
-                status, body = await join(relative, code)
-                assert status == 200, body
-                call_id = body["call"]["id"]
-                await relative.connect()
-                await relative.start_media()
-                await relative.expect("state", call__state="connected", timeout=20)
+                call_id = await join_connected(relative, code)
                 await asyncio.sleep(1.0)
                 assert relative.received["video"] > 0 and kiosk.received["video"] > 0
 

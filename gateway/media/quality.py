@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from typing import Any
 
 from aiortc import RTCPeerConnection
 
+from gateway.aio import cancel_and_wait
 from gateway.core.bandwidth import PROBE_BPS, ReceiverRule, Video
 from gateway.core.lifecycle import Leg
 from gateway.core.media_choice import MediaMode, VideoPath, restarts_control, video_path
@@ -210,11 +210,8 @@ class CallQuality:
             self._task = asyncio.ensure_future(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

@@ -11,11 +11,11 @@ process send each reminder. A failure here never fails the booking itself.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
 
+from gateway.aio import cancel_and_wait, raise_if_cancelled
 from gateway.core import booking_sms
 from gateway.core.booking_sms import Kind, NoticeFacts
 from gateway.core.records import Booking
@@ -97,12 +97,11 @@ class BookingNotices:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                raise_if_cancelled()  # a stop that redis-py's read turned into an error
                 log.exception("booking reminders pass failed")
+            raise_if_cancelled()  # a stop redis-py swallowed during the pass (gateway.aio)
             await asyncio.sleep(self.poll)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None

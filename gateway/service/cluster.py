@@ -44,6 +44,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from gateway.aio import cancel_and_wait, raise_if_cancelled
 from gateway.service.redis_client import subscriber_client
 from gateway.store.keys import PREFIX
 
@@ -64,14 +65,6 @@ def choose_owner(loads: Mapping[str, int], key: str) -> str | None:
     least = min(loads.values())
     tied = [owner for owner, calls in loads.items() if calls == least]
     return max(tied, key=lambda owner: hashlib.sha256(f"{owner}|{key}".encode()).digest())
-
-
-def raise_if_cancelled() -> None:
-    """In a subscriber's ``except Exception``: re-raise a cancel that redis-py's read turned into
-    an error, so that a stopped listener never subscribes again (Task.cancelling() keeps count)."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 def channel(owner: str) -> str:
@@ -149,11 +142,8 @@ class Cluster:
         self._reader = asyncio.create_task(self._read())
 
     async def stop(self) -> None:
-        for task in [self._reader, *self._tasks]:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        with contextlib.suppress(Exception):  # a handler's failure is not the stop's
+            await cancel_and_wait(self._reader, *self._tasks)
         if self._pubsub is not None:
             with contextlib.suppress(Exception):
                 await self._pubsub.aclose()
@@ -199,6 +189,7 @@ class Cluster:
         while True:
             try:
                 async for message in self._pubsub.listen():
+                    raise_if_cancelled()  # a stop the read swallowed (gateway.aio)
                     if message.get("type") == "message":
                         self._dispatch(message["data"])
             except asyncio.CancelledError:

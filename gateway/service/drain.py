@@ -17,6 +17,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from gateway.aio import cancel_and_wait
 from gateway.core.drain import Action, Drain, Phase, on_request, on_tick
 
 if TYPE_CHECKING:
@@ -67,7 +68,4 @@ class Drainer:
             await asyncio.sleep(TICK)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)

@@ -33,6 +33,7 @@ from typing import Any
 
 from smpplib import smpp
 
+from gateway.aio import cancel_and_wait, raise_if_cancelled
 from gateway.core import sms_text
 from gateway.core.smpp_rules import is_receipt, outcome_of_status, parse_receipt
 from gateway.core.sms_queue import Outcome, mask_phone
@@ -123,10 +124,9 @@ class SmppSender:
         writer = self._writer
         if writer is not None and self._bound.is_set():
             with contextlib.suppress(Exception):  # polite unbind, without waiting long
-                await asyncio.wait_for(self._request("unbind", {}), 1.0)
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+                async with asyncio.timeout(1.0):
+                    await self._request("unbind", {})
+        await cancel_and_wait(self._task)
         self._task = None
 
     def _next_sequence(self) -> int:
@@ -143,13 +143,17 @@ class SmppSender:
         try:
             writer.write(make(command, seq, **fields))
             await writer.drain()
-            return await asyncio.wait_for(future, self.s.response_seconds)
+            # asyncio.timeout, not 3.11's wait_for: it returns an answer that comes with a
+            # cancel and drops the cancel (a stopped sender went on; gateway.aio).
+            async with asyncio.timeout(self.s.response_seconds):
+                return await future
         finally:
             self._pending.pop(seq, None)
 
     async def _run(self) -> None:
         delay = 1.0
         while True:
+            raise_if_cancelled()  # a stop a read or a write swallowed: not another session
             try:
                 await self._session()
                 delay = 1.0
@@ -194,11 +198,8 @@ class SmppSender:
         finally:
             self._bound.clear()
             self._writer = None
-            for task in (reading, keepalive):
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(BaseException):
-                        await task
+            with contextlib.suppress(Exception):  # the session's end is already told
+                await cancel_and_wait(reading, keepalive)
             for future in self._pending.values():
                 if not future.done():
                     future.set_exception(ConnectionError("SMPP link lost"))
@@ -266,7 +267,8 @@ class SmppSender:
 
     async def deliver(self, msg_id: str, to: str, text: str) -> Outcome:
         try:
-            await asyncio.wait_for(self._bound.wait(), self.s.bind_wait_seconds)
+            async with asyncio.timeout(self.s.bind_wait_seconds):
+                await self._bound.wait()
         except TimeoutError:
             return Outcome("transient", reason="sms.smpp_unbound")
         encoding, payloads = sms_text.split(text)

@@ -24,9 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from gateway.aio import cancel_and_wait, raise_if_cancelled
 from gateway.config import GatewayConfig
 from gateway.core.sms_queue import Outcome, RetryPolicy, after_attempt, mask_phone, renew_every
-from gateway.service.cluster import raise_if_cancelled
 from gateway.service.redis_client import subscriber_client
 from gateway.store.sms_queue import STATUS_CHANNEL, Claimed, SmsQueue
 
@@ -136,12 +136,7 @@ class SmsWorker:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._task)
         stopper = getattr(self.transport, "stop", None)
         if stopper is not None:
             await stopper()
@@ -155,6 +150,10 @@ class SmsWorker:
             except Exception:  # Redis away for a moment: the queue is still there after.
                 raise_if_cancelled()  # a stop that redis-py's read turned into an error
                 log.exception("SMS worker pass failed")
+            # A stop the pass swallowed: Python 3.11's wait_for, in redis-py's write, returns the
+            # write's result when the cancel comes as the write completes. Going round, the poll's
+            # asyncio.timeout took that cancel for its base and no stop ever ended the loop.
+            raise_if_cancelled()
             # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancel that
             # comes as the event is set, and stop() then waited for ever (seen in the tests).
             with contextlib.suppress(TimeoutError):
@@ -178,16 +177,7 @@ class SmsWorker:
                 *(self._attempt(m, sends) for m in claimed), return_exceptions=True
             )
         finally:
-            renewer.cancel()
-            try:
-                await renewer
-            except asyncio.CancelledError:
-                # The renewer's own end, unless this pass is being cancelled too (the worker
-                # stops): swallowing that one left the worker running and stop() waiting for
-                # ever (seen in the tests, one run in fifteen).
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    raise
+            await cancel_and_wait(renewer)
         for msg, result in zip(claimed, results, strict=True):
             if isinstance(result, BaseException):  # Redis away at settle: the lease runs out
                 log.error("SMS %s not settled: %r", msg.id, result)
@@ -195,6 +185,7 @@ class SmsWorker:
 
     async def _renew(self, claimed: list[Claimed], sends: dict[str, asyncio.Task[Outcome]]) -> None:
         while True:
+            raise_if_cancelled()  # the pass ended during a renewal that swallowed it (see _run)
             await asyncio.sleep(self.renew_interval)
             live = [m for m in claimed if m.id in sends]
             try:
@@ -248,6 +239,7 @@ async def follow_status(redis: Any, on_status: Callable[[str, str, str], Awaitab
             try:
                 await pubsub.subscribe(STATUS_CHANNEL)
                 async for message in pubsub.listen():
+                    raise_if_cancelled()  # a stop the read swallowed (gateway.aio)
                     data = json.loads(message["data"])
                     if data.get("call"):
                         await on_status(data["call"], data["status"], data.get("reason", ""))

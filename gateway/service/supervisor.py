@@ -35,6 +35,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from gateway.aio import cancel_and_wait, raise_if_cancelled
 from gateway.core.i18n import message
 from gateway.service.cluster import GATEWAYS, channel
 from gateway.service.redis_client import follow_master
@@ -71,10 +72,7 @@ class Supervisor:
         self._task = asyncio.create_task(self._loop())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         with contextlib.suppress(Exception):
             await self.engine.redis.delete(self.alive_key)
         await self.engine.cluster.stop()
@@ -114,6 +112,7 @@ class Supervisor:
 
     async def _loop(self) -> None:
         while True:
+            raise_if_cancelled()  # a stop redis-py swallowed in the last round (gateway.aio)
             await asyncio.sleep(self.beat)
             try:
                 await self.heartbeat()
@@ -121,6 +120,7 @@ class Supervisor:
             except asyncio.CancelledError:
                 raise
             except Exception:  # Redis away for a moment: try again next beat
+                raise_if_cancelled()  # a stop that redis-py's read turned into an error
                 log.warning("supervisor round failed", exc_info=True)
 
     async def run_once(self) -> None:
