@@ -27,8 +27,9 @@ from typing import Any
 
 from gateway.core.i18n import message
 from gateway.core.lifecycle import Leg
-from gateway.media.calls import Call, CallEngine
+from gateway.media.calls import Call
 from gateway.service.cluster import Envelope
+from gateway.service.engine import CallEngine
 from gateway.store.directory import Directory
 
 from . import messages as m

@@ -14,7 +14,8 @@ from typing import Any
 from gateway.core.call_rules import people_refusal
 from gateway.core.i18n import message
 from gateway.core.lifecycle import CallState, Leg
-from gateway.media.calls import Call, CallEngine, CallError
+from gateway.media.calls import Call, CallError
+from gateway.service.engine import CallEngine
 from gateway.store.directory import Directory
 from gateway.store.kiosks import KioskRegistry
 

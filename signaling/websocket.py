@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 from aiohttp import WSMsgType, web
 
 from gateway.core.lifecycle import CallState, Leg
-from gateway.media.calls import CallEngine, dumps
+from gateway.media.calls import dumps
+from gateway.service.engine import CallEngine
 from gateway.store.directory import Directory
 from gateway.store.tokens import Tokens
 

@@ -30,9 +30,7 @@ KNOWN_CORE_LEAKS: set[tuple[str, str]] = set()
 KNOWN_HTTP_LEAKS: set[tuple[str, str]] = set()
 KNOWN_STORE_LEAKS: set[tuple[str, str]] = set()
 # Package edges that close a cycle today.
-KNOWN_CYCLE_EDGES: set[tuple[str, str]] = {
-    ("gateway.service", "gateway.media"),  # the supervisor uses a script of the call engine
-}
+KNOWN_CYCLE_EDGES: set[tuple[str, str]] = set()
 
 
 def _modules() -> dict[str, Path]:

@@ -2,7 +2,7 @@
 whether the kiosk's people may still call, which leg may send its offer in which state, and
 whether a call's end closes its booking.
 
-The engine (:mod:`gateway.media.calls`) gathers the facts (the booking as stored, the sanctions
+The engine (:mod:`gateway.service.engine`) gathers the facts (the booking as stored, the sanctions
 found) and asks :func:`may_start`; the rule itself never reads the clock or Redis, so it is
 tested with any ``now``. Order of the refusals, first match wins:
 

@@ -32,8 +32,8 @@ from gateway.http.refusals import answer, error, lang_of
 from gateway.http.routes import page
 from gateway.http.staff_auth import staff_auth
 from gateway.media import aiortc_passthrough
-from gateway.media.calls import CallEngine
 from gateway.service.booking_sms import BookingNotices
+from gateway.service.engine import CallEngine
 from gateway.service.sms import QueuedSms, SmsWorker, follow_status, make_transport
 from gateway.service.supervisor import Supervisor
 from gateway.store.bookings import BookingDesk

@@ -8,7 +8,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from gateway.config import GatewayConfig
-from gateway.media.calls import CallEngine
+from gateway.service.engine import CallEngine
 from gateway.service.supervisor import Supervisor
 from gateway.store.bookings import BookingDesk
 from gateway.store.directory import Directory

@@ -23,7 +23,8 @@ from gateway.http.desk_api import parse_day, parsed
 from gateway.http.models import CutRequest, FlagRequest, HoldRequest, WatchRequest
 from gateway.http.refusals import answer, error, lang_of
 from gateway.http.staff_auth import actor
-from gateway.media.calls import BadSdp, CallEngine, CallError
+from gateway.media.calls import BadSdp, CallError
+from gateway.service.engine import CallEngine
 from gateway.service.sms import mask_phone
 from gateway.store.directory import Directory
 from recorder.audit import Audit, audit_csv

@@ -14,7 +14,7 @@ from gateway.core.reasons import status as status_of
 from gateway.http import appkeys as keys
 from gateway.http.models import FieldError, JoinRequest, KioskLoginRequest, validate
 from gateway.http.refusals import answer, error
-from gateway.media.calls import CallEngine
+from gateway.service.engine import CallEngine
 from gateway.service.sms import mask_phone
 from gateway.store.directory import Directory
 from gateway.store.kiosks import credential_digest, credential_of

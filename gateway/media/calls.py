@@ -1,21 +1,15 @@
-"""The call engine: the adapter between the lifecycle, aiortc, Redis and the signaling sockets.
+"""One call: the adapter between the lifecycle, aiortc, the relay, the recorder and the sockets.
 
-Each call is owned by exactly one gateway process (``owner`` in its Redis record). Its state and
-every lifecycle event are written to Redis (``call:{id}`` hash and ``call:{id}:events`` stream;
-``calls:live`` lists the calls in progress; ``bookingcall:{booking}`` names a booking's live
-call), so that another process can find it and route to it (:mod:`gateway.service.cluster`): what
-other
-processes may ask of a call's owner is the engine's ``_here_*`` methods.
-
-The engine does no rule-making: :class:`~gateway.core.lifecycle.CallLifecycle` decides, the engine
-feeds it inputs with the clock's ``now``, re-arms one timer at ``next_deadline()``, and carries
-the resulting events out (Redis, sockets, peer connections).
+A :class:`Call` is owned by one gateway process, its :class:`CallHost` (the process's
+:class:`gateway.service.engine.CallEngine`, which starts calls and answers the cluster). The call
+does no rule-making: :class:`~gateway.core.lifecycle.CallLifecycle` decides, the call feeds it
+inputs with the clock's ``now``, re-arms one timer at ``next_deadline()``, and carries the
+resulting events out (Redis through its host, sockets, peer connections, the recorder).
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import json
 import logging
@@ -25,22 +19,18 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-import redis.asyncio as aioredis
 from aiortc import (
     RTCBundlePolicy,
     RTCConfiguration,
-    RTCIceServer,
     RTCPeerConnection,
     RTCSessionDescription,
 )
 from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.sdp import SessionDescription
 
-from gateway.config import GatewayConfig
-from gateway.core.call_rules import CallStartFacts, closes_booking, may_offer, may_start
-from gateway.core.codes import Judgement, Outcome
+from gateway.core.call_rules import may_offer
 from gateway.core.i18n import message
 from gateway.core.lifecycle import (
     CallConnected,
@@ -50,28 +40,28 @@ from gateway.core.lifecycle import (
     CallResumed,
     CallState,
     CodeBurned,
-    CodeSent,
     Event,
     Leg,
     LegLost,
-    LifecycleError,
     TimeWarningDue,
 )
 from gateway.core.media_choice import CHOOSER, MediaMode, notice_key, sends_video
 from gateway.core.records import Booking, Correspondent, Detainee
-from gateway.core.sms_queue import offers_new_code, status_message
+from gateway.core.sms_queue import mask_phone, offers_new_code, status_message
 from gateway.media import aiortc_passthrough as passthrough
 from gateway.media.quality import CallQuality, Video
 from gateway.media.relay import MediaSource, RelayTrack
-from gateway.service.cluster import Cluster, ClusterError, alive_key
-from gateway.service.sms import SmsSender, mask_phone
-from gateway.store.bookings import BookingDesk
-from gateway.store.call_records import CallRecords, event_fields
-from gateway.store.codes import CodeStore
-from gateway.store.sanctions import DetaineeSanctions, Sanctions
 from recorder.integrity import seal
-from recorder.store import RecordingStore
 from recorder.writer import CallRecorder
+
+if TYPE_CHECKING:
+    import collections
+
+    from aiortc import RTCConfiguration
+
+    from gateway.config import GatewayConfig
+    from gateway.store.call_records import CallRecords
+    from recorder.store import RecordingStore
 
 log = logging.getLogger(__name__)
 KINDS = ("audio", "video")
@@ -120,12 +110,34 @@ class LegState:
     "The page load each socket came from (``hello``'s ``page``; None from an older page)."
 
 
+class CallHost(Protocol):
+    """What a call needs of the process that owns it (:class:`gateway.service.engine.CallEngine`):
+    the clock, the configuration, the Redis records and what the process does when a call
+    records events, ends or goes."""
+
+    config: GatewayConfig
+    clock: Callable[[], float]
+    counts: collections.Counter[tuple[str, str]]
+    records: CallRecords
+    recordings: RecordingStore
+    rtc_configuration: RTCConfiguration
+    tasks: set[asyncio.Task[Any]]
+
+    def advertise(self, sdp: str) -> str: ...
+
+    async def record_events(self, call: Call, events: list[Event]) -> None: ...
+
+    async def account(self, call: Call, event: CallEnded) -> None: ...
+
+    async def forget(self, call: Call) -> None: ...
+
+
 class Call:
     """One call owned by this process."""
 
     def __init__(
         self,
-        engine: CallEngine,
+        engine: CallHost,
         call_id: str,
         detainee: Detainee,
         correspondent: Correspondent,
@@ -195,7 +207,7 @@ class Call:
         """Carry lifecycle events out: Redis, sockets, media, timer."""
         if not events:
             return
-        await self.engine._record(self, events)
+        await self.engine.record_events(self, events)
         for event in events:
             if isinstance(event, TimeWarningDue):
                 await self.broadcast({"type": "warning", "seconds_left": event.seconds_left})
@@ -558,8 +570,8 @@ class Call:
     def _on_timer(self) -> None:
         self._timer = None
         task = asyncio.ensure_future(self.input(self.lifecycle.tick))
-        self.engine._tasks.add(task)
-        task.add_done_callback(self.engine._tasks.discard)
+        self.engine.tasks.add(task)
+        task.add_done_callback(self.engine.tasks.discard)
         if self.lifecycle.state is not CallState.ENDED and self._timer is None:
             # tick() may fire nothing yet (clock skew of a few ms): re-arm after it ran.
             task.add_done_callback(lambda _t: self._rearm_if_live())
@@ -593,8 +605,8 @@ class Call:
         if self._watchdog is not None:
             self._watchdog.cancel()
         try:
-            await self.engine._account(self, event)
-            await self.engine._forget(self)
+            await self.engine.account(self, event)
+            await self.engine.forget(self)
             reason = str(event.reason)
             text = message(f"ended.{reason}", self.lang)
             for leg in Leg:
@@ -641,8 +653,8 @@ class Call:
         task = asyncio.ensure_future(
             self.engine.recordings.finished(self.id, self.engine.clock(), "failed", failure=reason)
         )
-        self.engine._tasks.add(task)
-        task.add_done_callback(self.engine._tasks.discard)
+        self.engine.tasks.add(task)
+        task.add_done_callback(self.engine.tasks.discard)
 
     async def _stop_recording(self, event: CallEnded) -> None:
         recorder = self.recorder
@@ -749,325 +761,6 @@ def validate_watch_offer(sdp: str) -> None:
     names = {name.lower() for name in _RTPMAP.findall(sdp)}
     if "vp8" not in names or "opus" not in names:
         raise BadSdp("the offer must allow VP8 and Opus")
-
-
-class CallEngine:
-    def __init__(
-        self,
-        config: GatewayConfig,
-        redis: aioredis.Redis,
-        sms: SmsSender,
-        owner: str,
-        desk: BookingDesk,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.config = config
-        self.redis = redis
-        self.sms = sms
-        self.owner = owner
-        self.desk = desk
-        self.recordings = RecordingStore(redis)
-        self.records = CallRecords(redis)
-        self.clock = clock
-        self._background: asyncio.Task[None] | None = None
-        self.codes = CodeStore(redis, config.code_max_attempts)
-        self.calls: dict[str, Call] = {}
-        self.by_booking: dict[str, Call] = {}
-        self.counts: collections.Counter[tuple[str, str]] = collections.Counter()
-        "What this process saw, for /metrics: (event, label) -> count since it started."
-        self.public_base_url = config.base_url()
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self.cluster = Cluster(redis, owner)
-        self.cluster.methods.update(
-            joined=self._here_joined,
-            code_burned=self._here_code_burned,
-            watch=self._here_watch,
-            cut=self._here_cut,
-            extend=self._here_extend,
-        )
-        # STUN only: the gateway has an address the browsers (or their TURN relay) reach, so a
-        # relay candidate of its own is no use. Asking coturn for one cost an allocation per
-        # leg, with the REST scheme's empty username a refusal, and when coturn was out of
-        # reach aioice's 5 s gathering timeout on every answer.
-        servers = [RTCIceServer(urls=url) for url in config.stun_urls]
-        # An explicit (possibly empty) list: aiortc's default would reach out to Google's STUN.
-        self.rtc_configuration = RTCConfiguration(iceServers=servers)
-
-    def sms_text(self, code: str, ref: str) -> str:
-        url = f"{self.public_base_url}/join?appel={ref}"
-        minutes = max(1, round(self.config.code_validity_seconds / 60))
-        return message("sms.code", self.config.lang).format(code=code, url=url, minutes=minutes)
-
-    def advertise(self, sdp: str) -> str:
-        """Add the public IP of a 1:1 NAT to the answer's host candidates."""
-        public = self.config.ice_public_ip
-        if not public:
-            return sdp
-        out = []
-        for line in sdp.splitlines():
-            out.append(line)
-            match = re.match(r"a=candidate:(\S+) (\d) (\S+) (\d+) (\S+) (\d+) typ host(.*)$", line)
-            if match and match.group(5) != public:
-                foundation, comp, proto, prio, _ip, port, rest = match.groups()
-                out.append(
-                    f"a=candidate:{foundation}n {comp} {proto} {int(prio) - 1} "
-                    f"{public} {port} typ host{rest}"
-                )
-        return "\r\n".join(out) + "\r\n"
-
-    # -- lifecycle of calls -----------------------------------------------------------------
-    def live_call_for_booking(self, booking_id: str) -> Call | None:
-        call = self.by_booking.get(booking_id)
-        return call if call and call.state is not CallState.ENDED else None
-
-    async def start_call(
-        self, detainee: Detainee, correspondent: Correspondent, booking: Booking
-    ) -> Call:
-        existing = self.live_call_for_booking(booking.id)
-        if existing is not None:
-            return existing
-        if self.cluster.draining:  # drain (gateway.service.drain): no new call here
-            raise CallError("call.draining")
-        now = self.clock()
-        fresh = await self.desk.directory.booking(booking.id)
-        decision = may_start(
-            CallStartFacts(
-                slot_start=booking.start,
-                slot_end=booking.end,
-                status=fresh.status if fresh else None,
-                max_seconds=fresh.max_seconds if fresh else 0,
-                default_max_seconds=self.config.call_max_seconds,
-                connected_ms=fresh.connected_ms if fresh else 0,
-                number_sanctioned=bool(
-                    await Sanctions(self.redis).active_on(correspondent.phone, now)
-                ),
-                detainee_suspended=bool(
-                    await DetaineeSanctions(self.redis).blocking(detainee.number, now, now + 1)
-                ),
-            ),
-            now,
-        )
-        if decision.refusal is not None or fresh is None:
-            raise CallError(decision.refusal or "kiosk.no_booking")
-        remaining = decision.remaining
-        booking = fresh
-        call_id = f"call_{secrets.token_hex(8)}"
-        await self._claim_booking(booking, call_id, now)
-        limits = CallLimits(
-            max_duration=remaining,
-            slot_end=booking.end,
-            code_validity=self.config.code_validity_seconds,
-            connect_timeout=self.config.connect_timeout_seconds,
-            reconnect_grace=float(self.config.reconnect_grace_seconds),
-            warnings=tuple(float(w) for w in self.config.warning_seconds),
-        )
-        call = Call(self, call_id, detainee, correspondent, booking, limits)
-        est = self.desk.establishment
-        account = await self.desk.ledger.account(detainee.number)
-        tariff = est.tariffs.get(booking.tariff or account.tariff)
-        call.billing = {
-            "balance_cents": account.balance,
-            "hold_cents": booking.hold,
-            "tariff": tariff.name,
-            "per_minute_cents": tariff.per_minute_cents,
-            "fee_cents": tariff.connection_fee_cents,
-            "rounding": str(est.rounding),
-            "prior_connected_ms": booking.connected_ms,
-        }
-        self.calls[call_id] = call
-        self.by_booking[booking.id] = call
-        await self.records.create(
-            call_id,
-            {
-                "id": call_id,
-                "ref": call.ref,
-                "owner": self.owner,
-                "booking": booking.id,
-                "detainee": detainee.number,
-                "correspondent": correspondent.id,
-                "kiosk": booking.kiosk,
-                "created_at": repr(now),
-                "state": str(call.state),
-            },
-            ref=call.ref,
-            ref_ttl=int(booking.end - now) + 3600,
-        )
-        self.counts["calls_started", ""] += 1
-        await self._note_load()
-        await call.new_code()
-        return call
-
-    async def _claim_booking(self, booking: Booking, call_id: str, now: float) -> None:
-        """One live call per booking across the service: ``bookingcall:{booking}``, set NX."""
-        if not await self.records.claim_booking(booking.id, call_id, int(booking.end - now) + 3600):
-            raise CallError("signaling.out_of_order")  # a call of this booking is live elsewhere
-
-    async def _note_load(self) -> None:
-        """Refresh this process's live-call count at once, for the next placement's sake."""
-        if not self.cluster.listening:
-            return  # stopping (or not started): never look alive again
-        key = alive_key(self.owner)
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(key, "calls", str(len(self.calls)))
-        pipe.expire(key, 3 * self.config.heartbeat_seconds)
-        await pipe.execute()
-
-    async def join(self, code: str, ref: str | None) -> tuple[Outcome, Joined | None]:
-        """The relative typed a code (on any process). Returns the outcome and, if accepted,
-        the call as its owner saw it."""
-        now = self.clock()
-        call_id: str | None = None
-        if ref:
-            call_id = await self.records.by_ref(ref)
-            if call_id is None:
-                self.counts["code_refused", str(Outcome.INVALID)] += 1
-                return Outcome.INVALID, None
-        judgement, call_id = await self.codes.try_code(code, call_id, now)
-        if judgement is None or call_id is None:
-            self.counts["code_refused", str(Outcome.INVALID)] += 1
-            return Outcome.INVALID, None
-        owner = await self.owner_of(call_id)
-        await self._after_judgement(owner, call_id, judgement)
-        if judgement.outcome is not Outcome.ACCEPTED:
-            self.counts["code_refused", str(judgement.outcome)] += 1
-            return judgement.outcome, None
-        if owner is None:
-            return Outcome.EXPIRED, None
-        try:
-            joined = await self.cluster.request(owner, "joined", {"call": call_id})
-        except ClusterError:
-            return Outcome.EXPIRED, None
-        if not joined:
-            return Outcome.EXPIRED, None
-        return Outcome.ACCEPTED, Joined(**joined)
-
-    async def _after_judgement(self, owner: str | None, call_id: str, judgement: Judgement) -> None:
-        if owner is not None and judgement.just_burned:
-            try:
-                await self.cluster.request(owner, "code_burned", {"call": call_id})
-            except ClusterError as exc:
-                log.warning("call %s: code burned, kiosk not told: %s", call_id, exc)
-
-    # -- what other processes may ask of a call's owner ---------------------------------
-    async def owner_of(self, call_id: str) -> str | None:
-        """The process owning a live call (this one or another), None if it is not live."""
-        if call_id in self.calls:
-            return self.owner
-        return await self.records.owner_of(call_id)
-
-    async def live_call_id(self, booking_id: str) -> str | None:
-        """The live call of a booking, on whichever process."""
-        here = self.live_call_for_booking(booking_id)
-        if here is not None:
-            return here.id
-        return await self.records.live_call_of_booking(booking_id)
-
-    async def at_owner(self, call_id: str, method: str, **args: Any) -> dict[str, Any]:
-        """Run ``method`` on the process owning ``call_id``; its refusals as :class:`CallError`
-        (``monitor.no_call`` when the call is not live, ``cluster.unreachable``)."""
-        owner = await self.owner_of(call_id)
-        if owner is None:
-            raise CallError("monitor.no_call")
-        try:
-            return await self.cluster.request(owner, method, {"call": call_id, **args})
-        except ClusterError as exc:
-            if exc.reason == "signaling.bad_sdp":
-                raise BadSdp(exc.detail) from exc
-            raise CallError(exc.reason) from exc
-
-    async def extend_live(self, booking_id: str, max_seconds: int) -> str | None:
-        """A longer call was allowed: tell the booking's live call, wherever it runs."""
-        call_id = await self.live_call_id(booking_id)
-        if call_id is None:
-            return None
-        with contextlib.suppress(CallError):  # it ended meanwhile
-            await self.at_owner(call_id, "extend", max_seconds=max_seconds)
-        return call_id
-
-    def _here(self, args: dict[str, Any]) -> Call:
-        call = self.calls.get(str(args.get("call")))
-        if call is None or call.state is CallState.ENDED:
-            raise CallError("monitor.no_call")
-        return call
-
-    async def _here_joined(self, args: dict[str, Any]) -> dict[str, Any]:
-        call = self.calls.get(str(args.get("call")))
-        if call is None or call.state is not CallState.WAITING_RELATIVE:
-            return {}
-        try:
-            await call.joined()
-        except LifecycleError:
-            return {}
-        return {"id": call.id, "detainee_name": call.detainee.short_name,
-                "booking_end": call.booking.end}  # fmt: skip
-
-    async def _here_code_burned(self, args: dict[str, Any]) -> dict[str, Any]:
-        call = self.calls.get(str(args.get("call")))
-        if call is not None:
-            await call.input(lambda now: call.lifecycle.code_burned(now))
-        return {}
-
-    async def _here_watch(self, args: dict[str, Any]) -> dict[str, Any]:
-        sdp, layout = await self._here(args).watch(str(args.get("sdp", "")))
-        return {"sdp": sdp, "tracks": layout}
-
-    async def _here_cut(self, args: dict[str, Any]) -> dict[str, Any]:
-        call = self._here(args)
-        if call.correspondent.lawyer:
-            raise CallError("monitor.lawyer")
-        await call.cut()
-        return {"id": call.id, "state": str(call.state)}
-
-    async def _here_extend(self, args: dict[str, Any]) -> dict[str, Any]:
-        await self._here(args).extend(int(args["max_seconds"]))
-        return {}
-
-    async def _record(self, call: Call, events: list[Event]) -> None:
-        lc = call.lifecycle
-        state: dict[str, str] = {"state": str(lc.state)}
-        for name in ("code_expires_at", "joined_at", "connected_at", "ends_at", "ended_at"):
-            value = getattr(lc, name)
-            if value is not None:
-                state[name] = repr(value)
-        if lc.end_reason:
-            state["end_reason"] = str(lc.end_reason)
-        if lc.joined_at and lc.connected_at and any(isinstance(e, CallConnected) for e in events):
-            # /metrics: join time (code accepted to connected), in tenths of a second
-            self.counts["join_ds", str(round((lc.connected_at - lc.joined_at) * 10))] += 1
-        if any(isinstance(e, CodeSent | CallConnected | CallEnded) for e in events):
-            log.info("call %s: %s", call.id, ", ".join(type(e).__name__ for e in events))
-        await self.records.save(call.id, [event_fields(e) for e in events], state)
-
-    async def _account(self, call: Call, event: CallEnded) -> None:
-        """Add the call's connected time to its booking; close the booking when it is over."""
-        ms = int(call.lifecycle.connected_seconds(event.at) * 1000)
-        self.counts["calls_ended", str(event.reason)] += 1
-        self.counts["connected_ms", ""] += ms
-        await self.records.checkpoint(call.id, ms)
-        await self.desk.add_connected(call.booking.id, call.id, ms)
-        if closes_booking(event.reason, ms, event.at, call.booking.end):
-            await self.desk.close(call.booking.id, event.at, f"call:{call.id}")
-
-    async def _forget(self, call: Call) -> None:
-        await self.codes.discard(call.id)
-        await self.records.forget(call.id, call.ref, call.booking.id)
-        self.calls.pop(call.id, None)
-        if self.by_booking.get(call.booking.id) is call:
-            del self.by_booking[call.booking.id]
-        await self._note_load()
-
-    async def events(self, call_id: str) -> list[dict[str, str]]:
-        return await self.records.events(call_id)
-
-    async def shutdown(self) -> None:
-        """End every call this process owns as interrupted (the process is stopping)."""
-        for call in list(self.calls.values()):
-            await call.input(call.lifecycle.interrupt)
-        for task in list(self._tasks):
-            task.cancel()
-
-    def stats(self) -> dict[str, Any]:
-        return {"calls": len(self.calls), "owner": self.owner}
 
 
 def dumps(msg: dict[str, Any]) -> str:

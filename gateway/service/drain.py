@@ -21,7 +21,7 @@ from gateway.aio import cancel_and_wait
 from gateway.core.drain import Action, Drain, Phase, on_request, on_tick
 
 if TYPE_CHECKING:
-    from gateway.media.calls import CallEngine
+    from gateway.service.engine import CallEngine
     from gateway.service.supervisor import Supervisor
 
 log = logging.getLogger(__name__)

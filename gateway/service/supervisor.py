@@ -45,7 +45,7 @@ from recorder.integrity import seal
 from recorder.retention import purge
 
 if TYPE_CHECKING:
-    from gateway.media.calls import CallEngine
+    from gateway.service.engine import CallEngine
 
 log = logging.getLogger(__name__)
 
