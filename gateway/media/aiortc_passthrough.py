@@ -126,12 +126,41 @@ class PacketSink(queue.Queue):  # type: ignore[type-arg]
 
 
 def to_packet(codec: RTCRtpCodecParameters, frame: JitterFrame) -> av.Packet:
-    """Wrap a reassembled RTP frame as an ``av.Packet`` (pts in the codec's RTP clock)."""
+    """Wrap a reassembled RTP frame as an ``av.Packet`` (pts in the codec's RTP clock); a VP8
+    frame's temporal layer, if its sender told it, goes in ``opaque`` (see :func:`layer_of`)."""
     packet = av.Packet(frame.data)
     packet.pts = frame.timestamp
     packet.dts = frame.timestamp
     packet.time_base = fractions.Fraction(1, codec.clockRate)
+    layer = getattr(frame, "layer", None)
+    if layer is not None:
+        packet.opaque = layer
     return packet
+
+
+def vp8_layer(payload: bytes) -> tuple[int, bool] | None:
+    """The temporal layer (TID) and layer-sync bit of a VP8 RTP payload's descriptor
+    (RFC 7741 §4.2), None when it has none (a sender without temporal layers). Reads a few
+    bytes, once per frame (its first packet)."""
+    if len(payload) < 3 or not payload[0] & 0x80:  # no extension byte
+        return None
+    flags = payload[1]
+    if not flags & 0x20:  # T: no TID
+        return None
+    pos = 2
+    if flags & 0x80:  # I: PictureID, 7 or 15 bits (M)
+        pos += 2 if payload[2] & 0x80 else 1
+    if flags & 0x40:  # L: TL0PICIDX
+        pos += 1
+    if len(payload) <= pos:
+        return None
+    return payload[pos] >> 6, bool(payload[pos] & 0x20)
+
+
+def layer_of(packet: av.Packet) -> tuple[int, bool] | None:
+    """What :func:`to_packet` found of ``packet``'s temporal layer: (TID, layer sync)."""
+    layer = packet.opaque
+    return layer if isinstance(layer, tuple) else None
 
 
 def is_vp8_keyframe(data: bytes | memoryview) -> bool:
@@ -269,7 +298,9 @@ class MarkerJitterBuffer(JitterBuffer):
         else:
             return None
         self.remove(padding + len(packets))
-        return JitterFrame(data=b"".join(p._data for p in packets), timestamp=timestamp)  # type: ignore[attr-defined]
+        frame = JitterFrame(data=b"".join(p._data for p in packets), timestamp=timestamp)  # type: ignore[attr-defined]
+        frame.layer = vp8_layer(packets[0].payload)  # type: ignore[attr-defined]
+        return frame
 
 
 _original_decoder_worker = _receiver_mod.decoder_worker
