@@ -36,6 +36,12 @@ every sent frame (``RTCRtpSender._next_encoded_frame`` calls the encoder unless 
   audio receiver's RRs carry the receiving side's loss upstream too (the larger of the two,
   the far one clamped by :mod:`gateway.media.quality`), so that the sending browser's Opus
   turns its in-band FEC on when the far end loses.
+* **Temporal layers**: aiortc's VP8 depayloader drops the payload descriptor; the
+  :class:`MarkerJitterBuffer` reads each frame's temporal layer and layer-sync bit from its
+  first packet (:func:`vp8_layer`) and :func:`to_packet` keeps them in the ``av.Packet``'s
+  ``opaque`` (:func:`layer_of`), for the relay to thin a weak receiver's video
+  (:mod:`gateway.core.temporal`). The :class:`Packer` numbers the frames it is given, so a
+  thinned stream has contiguous sequence numbers and PictureIDs, and no temporal layer.
 * **Pacing** toward a weak receiver: the relay forwards each frame's packets as they come,
   so a keyframe leaves in one burst of tens of packets, which a small mobile buffer in front of
   a 400 kbit/s link mostly drops (measured: ~2 s of freezes at every drop of the cap).
