@@ -95,7 +95,7 @@ async def test_downlink_capped_at_400_kbits(gateway_factory, codec_spy) -> None:
     """Measured (2 cores, other tests running), 40 s at 400 kbit/s. Before the gateway thinned
     temporal layers: 2.4 to 3.8 s of freezes, 19.9 fps, 120 to 170 packets dropped by the link.
     Thinned (gateway/core/temporal.py): 0 to 1.5 s of freezes, 16.9 to 18.8 fps, 0 to 112
-    packets dropped, 0.3 to 1.0 % of the sound concealed (6 runs; 0 to 1.4 s at 14 to 16 fps
+    packets dropped, 0.3 to 1.0 % of the sound concealed (8 runs; 0 to 1.4 s at 14 to 16 fps
     in 9 runs with a readier thinning). The 1.5 s: a deeper onset (from 530 kbit/s), where
     the layers kept still filled the link for 2 s."""
     async with network_lab() as lab:
