@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from gateway.core.lifecycle import Leg
 from gateway.http import appkeys as keys
 
 from .netlab import network_lab, observe, received_kbit, resumed_within, start_browser_call
@@ -21,10 +22,11 @@ CAP_KBIT = 400
 SHAPED_SECONDS = 40
 MAX_CONCEALED = 0.05
 MIN_FPS = 10.0
-MAX_FREEZES_S = 4.0
-"""Total freezes over the 40 s. The issue asks for 2 s; measured 1.2 to 3.1 s, all in the first
-seconds of the cap, while the kiosk's encoder comes down (about 2 s at 35-50 % loss). What the
-family lives with afterwards is held tighter: SETTLED_FREEZES_S."""
+MAX_FREEZES_S = 2.0
+"""Total freezes over the 40 s, the issue's figure. Before the gateway thinned temporal layers
+(gateway/core/temporal.py): 1.2 to 3.8 s, all in the first seconds of the cap, while the
+kiosk's encoder came down (about 2 s at 35-50 % loss); with them, see the test's docstring.
+What the family lives with afterwards is held tighter: SETTLED_FREEZES_S."""
 SETTLE_S = 6.0
 SETTLED_FREEZES_S = 1.0
 "Freezes once the link has settled (after SETTLE_S seconds of the cap)."
@@ -90,6 +92,12 @@ async def shaped_downlink_figures(
 
 
 async def test_downlink_capped_at_400_kbits(gateway_factory, codec_spy) -> None:
+    """Measured (2 cores, other tests running), 40 s at 400 kbit/s. Before the gateway thinned
+    temporal layers: 2.4 to 3.8 s of freezes, 19.9 fps, 120 to 170 packets dropped by the link.
+    Thinned (gateway/core/temporal.py): 0 to 1.5 s of freezes, 16.9 to 18.8 fps, 0 to 112
+    packets dropped, 0.3 to 1.0 % of the sound concealed (8 runs; 0 to 1.4 s at 14 to 16 fps
+    in 9 runs with a readier thinning). The 1.5 s: a deeper onset (from 530 kbit/s), where
+    the layers kept still filled the link for 2 s."""
     async with network_lab() as lab:
         gateway = await gateway_factory(**lab.gateway_config(), call_max_seconds=300)
         base = gateway.base_url
@@ -104,10 +112,11 @@ async def test_downlink_capped_at_400_kbits(gateway_factory, codec_spy) -> None:
                 engine = gateway.app[keys.ENGINE]
                 (live,) = engine.calls.values()
                 history = live.quality.history
+                thinned = live.quality.legs[Leg.RELATIVE].video_track.thinned
                 for row in live.quality.trace:
                     if row[1] == "relative":
                         print(row)
-                print(f"\n400 kbit/s downlink for {SHAPED_SECONDS} s: {figures}; {history}")
+                print(f"\n{CAP_KBIT} kbit/s {SHAPED_SECONDS} s: {figures}; {history}; {thinned=}")
                 assert figures["concealed"] < MAX_CONCEALED, figures
                 if figures["paused"]:
                     assert figures["notice"] == (

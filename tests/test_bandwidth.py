@@ -103,6 +103,13 @@ def test_a_probe_on_a_recovered_link_resumes_from_the_probe_rate() -> None:
     resumed = [d for _t, d in steps if d.changed]
     assert len(resumed) == 1 and resumed[0].video is Video.OK
     assert resumed[0].cap is not None and resumed[0].cap <= bw.PROBE_BPS * bw.GROWTH
+    # What the adapter paces and thins by is the probe's rate too, from the resume on (the
+    # receiver's REMB still measures the probe, and is ignored for a while).
+    again = _paused_rule()
+    t = again._paused_at + bw.PROBE_EVERY
+    while not again.update(t, 90_000, 0.0, 5_000_000).changed:
+        t += 0.5
+    assert again.video is Video.OK and again.estimate == bw.PROBE_BPS
     # and grows from there to what the receiver estimates
     caps = [d.cap for _t, d in _run(rule, t0 + 5.0, 30.0, 900_000, loss=0.0, step=1.0)]
     assert caps[-1] == 900_000

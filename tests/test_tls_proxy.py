@@ -501,7 +501,7 @@ async def test_every_route_carries_the_security_headers(gateway_factory: Factory
     assert "/join" in paths and "/desk" in paths
     pages = 0
     async with session() as http:
-        for path in [*paths, "/static/common.js", "/no-such-page"]:
+        for path in [*paths, "/static/call.js", "/no-such-page"]:
             async with http.get(gateway.base_url + path, allow_redirects=False) as resp:
                 body = await resp.read()
                 assert_security_headers(resp.headers, hsts=False, what=f"{path} {resp.status}")

@@ -121,7 +121,8 @@ class ReceiverRule:
         self._remb_ignored_until = float("-inf")
         self._last_decrease = float("-inf")
         self.estimate: int | None = None
-        """The receiver's latest estimate (min of REMB and loss cap), for the adapter's stats."""
+        """The receiver's estimate after the latest update (min of REMB and loss cap), which
+        the adapter paces and thins the video by."""
 
     def update(
         self,
@@ -151,7 +152,11 @@ class ReceiverRule:
             self._watch_probe(now, loss)
         if now < self._remb_ignored_until:
             remb = None  # a resume at this very update starts the grace too
-        cap = self._cap(_min(remb, self._loss_cap), own)  # after a resume set the loss cap
+        receiver = _min(remb, self._loss_cap)  # after a resume set the loss cap
+        # What the adapter paces and thins by from now on: after a resume, the probe's rate,
+        # not the REMB the grace ignores (it thinned a resumed video to its base layer).
+        self.estimate = None if receiver is None else int(receiver)
+        cap = self._cap(receiver, own)
         visible = {before, self.video} != {Video.PAUSED, Video.PROBING}
         return Decision(cap=cap, video=self.video, changed=before is not self.video and visible)
 

@@ -36,6 +36,12 @@ every sent frame (``RTCRtpSender._next_encoded_frame`` calls the encoder unless 
   audio receiver's RRs carry the receiving side's loss upstream too (the larger of the two,
   the far one clamped by :mod:`gateway.media.quality`), so that the sending browser's Opus
   turns its in-band FEC on when the far end loses.
+* **Temporal layers**: aiortc's VP8 depayloader drops the payload descriptor; the
+  :class:`MarkerJitterBuffer` reads each frame's temporal layer and layer-sync bit from its
+  first packet (:func:`gateway.core.vp8.vp8_layer`) and :func:`to_packet` keeps them in the
+  ``av.Packet``'s ``opaque`` (:func:`layer_of`), for the relay to thin a weak receiver's video
+  (:mod:`gateway.core.temporal`). The :class:`Packer` numbers the frames it is given, so a
+  thinned stream has contiguous sequence numbers and PictureIDs, and no temporal layer.
 * **Pacing** toward a weak receiver: the relay forwards each frame's packets as they come,
   so a keyframe leaves in one burst of tens of packets, which a small mobile buffer in front of
   a 400 kbit/s link mostly drops (measured: ~2 s of freezes at every drop of the cap).
@@ -87,7 +93,7 @@ from aiortc.rtp import (
     unpack_remb_fci,
 )
 
-from gateway.core.vp8 import is_vp8_keyframe
+from gateway.core.vp8 import is_vp8_keyframe, vp8_layer
 from gateway.media import aiortc_fastpath
 
 VIDEO_CLOCK = 90000
@@ -127,12 +133,22 @@ class PacketSink(queue.Queue):  # type: ignore[type-arg]
 
 
 def to_packet(codec: RTCRtpCodecParameters, frame: JitterFrame) -> av.Packet:
-    """Wrap a reassembled RTP frame as an ``av.Packet`` (pts in the codec's RTP clock)."""
+    """Wrap a reassembled RTP frame as an ``av.Packet`` (pts in the codec's RTP clock); a VP8
+    frame's temporal layer, if its sender told it, goes in ``opaque`` (see :func:`layer_of`)."""
     packet = av.Packet(frame.data)
     packet.pts = frame.timestamp
     packet.dts = frame.timestamp
     packet.time_base = fractions.Fraction(1, codec.clockRate)
+    layer = getattr(frame, "layer", None)
+    if layer is not None:
+        packet.opaque = layer
     return packet
+
+
+def layer_of(packet: av.Packet) -> tuple[int, bool] | None:
+    """What :func:`to_packet` found of ``packet``'s temporal layer: (TID, layer sync)."""
+    layer = packet.opaque
+    return layer if isinstance(layer, tuple) else None
 
 
 class MarkerJitterBuffer(JitterBuffer):
@@ -265,7 +281,9 @@ class MarkerJitterBuffer(JitterBuffer):
         else:
             return None
         self.remove(padding + len(packets))
-        return JitterFrame(data=b"".join(p._data for p in packets), timestamp=timestamp)  # type: ignore[attr-defined]
+        frame = JitterFrame(data=b"".join(p._data for p in packets), timestamp=timestamp)  # type: ignore[attr-defined]
+        frame.layer = vp8_layer(packets[0].payload)  # type: ignore[attr-defined]
+        return frame
 
 
 _original_decoder_worker = _receiver_mod.decoder_worker

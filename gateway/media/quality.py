@@ -12,6 +12,9 @@ sender's path, then carries the decision out:
   the receiver's audio loss goes upstream in the audio receiver reports (Opus FEC);
 * a pause stops the relay's video consumer of this leg only
   (:meth:`~gateway.media.relay.RelayTrack.pause`), a resume restarts it from a keyframe;
+* the sender's VP8 temporal layers that the receiver's budget cannot carry are not forwarded
+  to it (:class:`~gateway.core.temporal.LayerRule`): at the onset of a cap, at once, while the
+  sender's encoder takes seconds to come down;
 * a visible change is told to both pages (``{"type": "quality", ...}``, docs/signaling.md).
 
 The relative's choice of media (:mod:`gateway.core.media_choice`) comes first: a receiver who
@@ -35,6 +38,7 @@ from gateway.aio import cancel_and_wait
 from gateway.core.bandwidth import PROBE_BPS, ReceiverRule, Video
 from gateway.core.lifecycle import Leg
 from gateway.core.media_choice import MediaMode, VideoPath, restarts_control, video_path
+from gateway.core.temporal import TOP, LayerRule
 from gateway.media.aiortc_passthrough import (
     PacedSender,
     Packer,
@@ -85,6 +89,9 @@ class LegMedia:
         default_factory=lambda: collections.deque(maxlen=SENT_WINDOW_TICKS + 1)
     )
 
+    layers: collections.deque[tuple[float, tuple[int, ...]]] = field(
+        default_factory=lambda: collections.deque(maxlen=SENT_WINDOW_TICKS + 1)
+    )
     losses: collections.deque[tuple[float, int, int]] = field(default_factory=collections.deque)
     probe_base: tuple[int, int] | None = None
     """The receiver's cumulative (lost, highest) when the probe began; None: no probe."""
@@ -130,6 +137,19 @@ class LegMedia:
             return out.loss or 0.0
         return min(1.0, max(0.0, (out.packets_lost - lost0) / expected))
 
+    def layer_bps(self, now: float) -> list[float]:
+        """What the sender's stream weighs up to each temporal layer over the last ticks
+        (bit/s, ``[TL0, TL0+TL1, ...]``); empty before two ticks or without layers."""
+        self.layers.append((now, tuple(self.video_track.source.layer_bytes)))
+        (t0, b0), (t1, b1) = self.layers[0], self.layers[-1]
+        if t1 <= t0 or b1 == b0:
+            return []
+        cumulative, total = [], 0
+        for before, after in zip(b0, b1, strict=True):
+            total += after - before
+            cumulative.append(total * 8 / (t1 - t0))
+        return cumulative
+
     def sent_bps(self, now: float) -> int | None:
         """What the gateway sent this leg's video over the last ticks (bit/s)."""
         self.sent.append((now, self.video_out.bytes_packed))
@@ -165,11 +185,12 @@ class CallQuality:
         self.notify = notify
         self.legs: dict[Leg, LegMedia] = {}
         self.rules = {leg: ReceiverRule() for leg in Leg}
+        self.layer_rules = {leg: LayerRule() for leg in Leg}
         self.history: list[tuple[float, Leg, str, int | None]] = []
         """(time, receiving leg, video state, cap) at each change of state, for tests/bench."""
         self.trace: collections.deque[tuple[Any, ...]] = collections.deque(maxlen=600)
-        """Every step: (time, receiving leg, REMB, loss, own estimate, cap, video, sent),
-        the last 5 minutes."""
+        """Every step: (time, receiving leg, REMB, loss, own estimate, cap, video, sent,
+        temporal layer forwarded, the sender's stream rate), the last 5 minutes."""
         self._task: asyncio.Task[None] | None = None
         self.mode = MediaMode.VIDEO
         """The relative's choice of media (held by the call, re-applied to a new leg)."""
@@ -186,6 +207,7 @@ class CallQuality:
                     await self.notify(receiver, Video.OK)
             if restarts_control(before, mode, receiver):
                 self.rules[receiver] = ReceiverRule()  # what it measured is stale
+                self.layer_rules[receiver] = LayerRule()
             media = self.legs.get(receiver)
             if media is not None:
                 self._apply_path(receiver, media)
@@ -243,15 +265,34 @@ class CallQuality:
                 self.trace.append((now, str(receiver), None, loss, None, None, str(path), None))
                 out_of.video_in.cap = None
                 into.video_pacer.rate = None
+                into.video_track.layers.aim(TOP)
                 self._apply_path(receiver, into)
                 await out_of.video_in.announce()
                 continue
             rule = self.rules[receiver]
             probing = rule.video is Video.PROBING
             sent = into.sent_bps(now)
+            cumulative = into.layer_bps(now)
+            if sent is not None and cumulative and into.video_track.layers.current < TOP:
+                # Thinned by the gateway's choice: the receiver is still what limits the
+                # video (the pause rule compares its REMB with what it would be sent).
+                sent = max(sent, int(cumulative[-1]))
             decision = rule.update(
                 now, into.video_out.fresh_remb(REMB_MAX_AGE), loss, out_of.video_in.own, sent
             )
+            out_of.video_in.cap = decision.cap
+            if decision.video is Video.PROBING and not probing:
+                into.begin_probe()  # before the track resumes: its next packet is the first
+            estimate = rule.estimate
+            if decision.video is Video.PROBING:
+                into.video_pacer.rate = float(PROBE_BPS)  # a probe never floods a weak link
+            else:
+                into.video_pacer.rate = None if estimate is None else PACING_FACTOR * estimate
+            # The receiver's REMB is measured on its video alone (aiortc puts abs-send-time on
+            # video only): the whole estimate is the video's budget.
+            budget = estimate if decision.video is Video.OK else None  # a probe is paced
+            target = self.layer_rules[receiver].update(now, budget, cumulative)
+            into.video_track.layers.aim(target)
             self.trace.append(
                 (
                     now,
@@ -262,16 +303,10 @@ class CallQuality:
                     decision.cap,
                     str(decision.video),
                     sent,
+                    target,
+                    int(cumulative[-1]) if cumulative else None,
                 )
             )
-            out_of.video_in.cap = decision.cap
-            if decision.video is Video.PROBING and not probing:
-                into.begin_probe()  # before the track resumes: its next packet is the first
-            estimate = rule.estimate
-            if decision.video is Video.PROBING:
-                into.video_pacer.rate = float(PROBE_BPS)  # a probe never floods a weak link
-            else:
-                into.video_pacer.rate = None if estimate is None else PACING_FACTOR * estimate
             if decision.forward_video:
                 into.video_track.resume()
             else:

@@ -19,6 +19,9 @@ A consumer can be *paused* (:meth:`RelayTrack.pause`: sound first, when its rece
 cannot carry video, see :mod:`gateway.media.quality`): it then drops everything, and on
 :meth:`RelayTrack.resume` waits for a keyframe, which it asks for. Only that consumer: the
 other leg's, the recorder's and the viewers' keep every packet.
+A video consumer can also be *thinned* to fewer temporal layers (:attr:`RelayTrack.layers`,
+:mod:`gateway.core.temporal`): the frames of the layers above are not forwarded to it, the
+others' untouched. The source counts what each layer weighs (:attr:`MediaSource.layer_bytes`).
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ from collections.abc import Callable
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from gateway.core.temporal import TOP, LayerGate
 from gateway.core.vp8 import is_vp8_keyframe
+from gateway.media.aiortc_passthrough import layer_of
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +56,8 @@ class MediaSource:
         self.packets = 0
         self.bytes = 0
         "Encoded bytes received (for /metrics: the leg's bitrate is its rate)."
+        self.layer_bytes = [0] * (TOP + 1)
+        "Encoded bytes received per VP8 temporal layer (none counted without layers)."
         self.keyframe_requests = 0
         "Keyframe requests (PLI) actually sent to the leg."
         self.on_media: Callable[[], None] | None = None
@@ -82,6 +89,9 @@ class MediaSource:
         self.last_packet_at = now
         self.packets += 1
         self.bytes += packet.size
+        layer = layer_of(packet)
+        if layer is not None and layer[0] <= TOP:
+            self.layer_bytes[layer[0]] += packet.size
         if self._expecting:
             self._expecting = False
             if self.on_media is not None:
@@ -169,6 +179,10 @@ class RelayTrack(MediaStreamTrack):
         self.paused = False
         self.skipped = 0
         """Packets not forwarded while paused."""
+        self.layers = LayerGate()
+        """The temporal layers forwarded to this consumer (all but when thinned)."""
+        self.thinned = 0
+        """Frames not forwarded for their temporal layer."""
 
     def pause(self) -> None:
         """Forward nothing until :meth:`resume` (what is queued is dropped too)."""
@@ -189,6 +203,15 @@ class RelayTrack(MediaStreamTrack):
         if self.paused:
             self.skipped += 1
             return
+        gate = self.layers
+        if gate.target < TOP or gate.current < TOP:
+            layer = layer_of(packet)
+            if layer is not None:
+                tid, sync = layer
+                keyframe = gate.current < gate.target and is_vp8_keyframe(memoryview(packet))
+                if not gate.admit(tid, sync, keyframe):
+                    self.thinned += 1
+                    return
         if self._waiting_keyframe:
             if not is_vp8_keyframe(memoryview(packet)):
                 self.dropped += 1

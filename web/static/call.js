@@ -244,7 +244,16 @@ function createPeer(localStream, remoteVideo) {
   const pc = newPeer();
   const remoteStream = new MediaStream();
   localStream.getTracks().forEach((track) => {
-    const transceiver = pc.addTransceiver(track, { direction: 'sendrecv', streams: [localStream] });
+    const init = { direction: 'sendrecv', streams: [localStream] };
+    // VP8 in 3 temporal layers: the gateway can then drop frames for a weak receiver at once.
+    if (track.kind === 'video') init.sendEncodings = [{ scalabilityMode: 'L1T3' }];
+    let transceiver;
+    try {
+      transceiver = pc.addTransceiver(track, init);
+    } catch (e) { // a browser without scalabilityMode: one layer
+      delete init.sendEncodings;
+      transceiver = pc.addTransceiver(track, init);
+    }
     preferCodec(transceiver, track.kind, track.kind === 'video' ? 'video/VP8' : 'audio/opus');
   });
   pc.addEventListener('track', (event) => {
