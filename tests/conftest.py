@@ -31,7 +31,6 @@ SOLO = {
     "test_turn_relay",
     "test_sentinel_failover",
     "test_quality_aiortc",
-    "test_bench_smoke",
     "test_drain",
     "test_cluster",
 }
