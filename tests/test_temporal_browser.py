@@ -24,7 +24,8 @@ STATS_JS = """async () => {
     if (s.kind !== 'video') return;
     if (s.type === 'inbound-rtp') {
       Object.assign(out, {frames: s.framesDecoded, keyframes: s.keyFramesDecoded, pli: s.pliCount,
-        fir: s.firCount, nack: s.nackCount, lost: s.packetsLost, freezes: s.freezeCount});
+        fir: s.firCount, nack: s.nackCount, lost: s.packetsLost, freezes: s.freezeCount,
+        frozen: s.totalFreezesDuration});
     }
     if (s.type === 'outbound-rtp') {
       Object.assign(out, {mode: s.scalabilityMode, sent: s.framesEncoded});
@@ -75,8 +76,12 @@ async def test_the_gateway_thins_a_receivers_video_to_its_base_layer_and_back(
             print(f"TL0 only: kiosk encodes {sent:.1f} fps, the phone decodes {base:.1f}; {p1}")
             assert track.thinned > thinned_before
             assert 0.15 * sent < base < 0.4 * sent  # a quarter of the frames
-            for counter in ("pli", "fir", "keyframes", "lost", "nack", "freezes"):
+            for counter in ("pli", "fir", "keyframes", "lost", "nack"):
                 assert p1[counter] == before[counter], (counter, before, p1)
+            # Chromium counts a freeze when one frame interval exceeds max(3x, +150 ms) of its
+            # running average: the first 200 ms intervals of a quarter-rate stream may trip it
+            # while that average still says 50 ms. A stall would add far more than that.
+            assert p1["frozen"] - before["frozen"] < 0.6, (before, p1)
 
             track.layers.aim(TOP)
             sent, back, p0, p1 = await _rates(kiosk, phone)
