@@ -3,6 +3,13 @@
 ``--profile`` records the server process during each Parloir point's measuring window (py-spy
 ``--nonblocking``: the process is never paused) into ``results/profile-parloir-N.txt`` (collapsed
 stacks, one per line with its sample count), and prints where the time goes.
+
+Read the shares with care: py-spy samples the wall clock, and a thread that is runnable but
+preempted still counts as busy where it stands. A call that wakes another thread or process
+(``sendto`` on loopback waking the load generator, ``Condition.notify`` waking a recorder
+thread, a Redis write) is where the gateway stands while the woken one runs, so those lines are
+inflated, most of all with the server pinned to one core. The run's ``cpu_kernel_share`` (from
+``/proc``: the system time of all the server's threads) bounds what system calls really cost.
 """
 
 from __future__ import annotations

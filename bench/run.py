@@ -47,9 +47,14 @@ ORDER = {"parloir": 0, "janus": 1, "stock": 2}
 # -- /proc ---------------------------------------------------------------------------------
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process and all its threads."""
+    return sum(cpu_split(pid))
+
+
+def cpu_split(pid: int) -> tuple[float, float]:
+    """User and system (kernel: system calls, the loopback's delivery) CPU time of a process."""
     with open(f"/proc/{pid}/stat") as fh:
         fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+    return int(fields[11]) / TICK, int(fields[12]) / TICK
 
 
 def thread_cpu_seconds(pid: int, tid: int) -> float:
@@ -179,6 +184,7 @@ def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str,
                     profile.start(pid, args.seconds, spy_outs[k]) for k, pid in enumerate(pids)
                 ]
             loop0 = [thread_cpu_seconds(pid, pid) for pid in pids]
+            sys0 = sum(cpu_split(pid)[1] for pid in pids)
             cpu0, busy0, load0, t0 = (
                 [cpu_seconds(pid) for pid in pids],
                 machine_busy(),
@@ -193,6 +199,7 @@ def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str,
                 time.monotonic(),
             )
             loop1 = [thread_cpu_seconds(pid, pid) for pid in pids]
+            sys1 = sum(cpu_split(pid)[1] for pid in pids)
             rss_each = [rss_bytes(pid) for pid in pids]
             rss = sum(rss_each)
             if processes > 1 and target.redis is not None:
@@ -230,6 +237,7 @@ def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str,
         "errors": errors[:10], "seconds": round(elapsed, 2),
         "setup_seconds": round(setup_seconds, 2), "cpu_seconds": round(cpu, 3),
         "cpu_percent": round(100 * cpu / elapsed, 1),
+        "cpu_kernel_share": round((sys1 - sys0) / cpu, 3) if cpu else None,
         "event_loop_cpu_percent": round(100 * loop_cpu / elapsed, 1),
         "record": args.record,
         "cpu_s_per_call_minute": round(cpu / (connected * elapsed / 60), 3) if connected else None,

@@ -89,6 +89,39 @@ def test_the_bounded_hole_search_releases_the_same_frames() -> None:
     assert gave_up > 0  # the losses did reach the give-up path
 
 
+def test_the_clock_gives_aiortcs_integers(monkeypatch) -> None:
+    """The same NTP and millisecond values as aiortc's datetime arithmetic, at the same
+    instant (both read the system clock; the microseconds are what datetime keeps). The
+    instants span 146 years from 1970."""
+    import datetime
+
+    rng = random.Random(3)
+    for _ in range(2000):
+        ns = rng.randint(0, 2**62)
+        instant = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC) + (
+            datetime.timedelta(microseconds=ns // 1000)
+        )
+        monkeypatch.setattr(fastpath.time, "time_ns", lambda ns=ns: ns)
+        assert fastpath.current_ntp_time() == fastpath.clock.datetime_to_ntp(instant)
+        delta = instant - datetime.datetime(1900, 1, 1, tzinfo=datetime.UTC)
+        assert fastpath.current_ms() == int(delta.total_seconds() * 1000) or (
+            # total_seconds() is a float: past 2**53 µs it rounds, the integers do not.
+            abs(fastpath.current_ms() - delta.total_seconds() * 1000) < 2
+        )
+
+
+def test_the_minimum_frame_period_matches_aiortcs() -> None:
+    from aiortc.rate import OveruseEstimator
+
+    rng = random.Random(5)
+    theirs, ours = OveruseEstimator(), OveruseEstimator()
+    for _ in range(500):
+        delta = rng.choice([0.0, 33.3, 16.7, 100.0, rng.uniform(0, 200)])
+        expected = fastpath._original_update_min_frame_period(theirs, delta)
+        assert fastpath._update_min_frame_period(ours, delta) == expected
+        assert ours.ts_delta_hist == theirs.ts_delta_hist
+
+
 def test_stun_demultiplexing_by_first_byte() -> None:
     """RFC 7983: only a datagram whose first byte is 0 to 3 is offered to the STUN parser."""
     handed: list[bytes] = []
@@ -131,7 +164,7 @@ async def test_a_calls_rtp_goes_through_the_shortcut_and_arrives_whole() -> None
         )
         await answerer.setLocalDescription(await answerer.createAnswer())
         await offerer.setRemoteDescription(answerer.localDescription)
-        before = fastpath.received
+        before, before_sent = fastpath.received, fastpath.sent
         sent = [bytes([0 if i % 10 == 0 else 1]) + bytes([i]) * 3000 for i in range(40)]
         for _ in range(200):
             if answerer.connectionState == "connected" and offerer.connectionState == "connected":
@@ -149,6 +182,7 @@ async def test_a_calls_rtp_goes_through_the_shortcut_and_arrives_whole() -> None
             await asyncio.sleep(0.05)
         assert got == sent
         assert fastpath.received - before >= 2 * len(sent)  # 3 kB frames: 3 packets each
+        assert fastpath.sent - before_sent >= 2 * len(sent)  # sent in one call each, too
     finally:
         passthrough.restrict_host_addresses(None)
         await offerer.close()

@@ -142,3 +142,22 @@ async def test_sound_only_from_the_start_keeps_all_the_sound(tmp_path: Path, mon
         assert (video.codec_context.width, video.codec_context.height) == writer.PLACEHOLDER_SIZE
     assert kinds.count("audio") == 100 and kinds.count("video") == 10
     assert not (tmp_path / "call" / "kiosk.webm").exists()  # nothing from the kiosk here
+
+
+async def test_a_sink_takes_packets_inside_publish_from_a_keyframe_on() -> None:
+    """The recorder's subscription (MediaSource.attach): called synchronously, video from the
+    first keyframe on, None at the end, nothing after stop()."""
+    source = MediaSource("video", "kiosk/video")
+    got: list[bytes | None] = []
+    sink = source.attach(lambda p: got.append(None if p is None else bytes(p)))
+    source.publish(packet(b"\x11" + bytes(10), 0, 90_000))  # a delta frame: not yet
+    source.publish(packet(vp8_keyframe(), 3000, 90_000))
+    source.publish(packet(b"\x11" + bytes(11), 6000, 90_000))
+    assert got == [vp8_keyframe(), b"\x11" + bytes(11)] and sink.dropped == 1
+    source.end()
+    assert got[-1] is None
+    late = MediaSource("audio", "kiosk/audio")
+    stopped = late.attach(got.append)
+    stopped.stop()
+    late.publish(packet(b"\xfc" + bytes(60), 0, 48_000))
+    assert got[-1] is None and late.consumers == set()

@@ -23,6 +23,21 @@ relay. Nothing here changes what is done with a packet, only how many layers car
   Python loop on every packet, twice, and rebuilt 1000 bucket objects on each reset.
   :class:`RateCounter` computes the same rate with two lists of integers and slice operations.
 
+* **The clock without datetime**: aiortc reads the time as a timezone-aware ``datetime`` and
+  turns it into NTP or milliseconds in Python arithmetic, twice per packet sent (the
+  ``abs-send-time`` extension and the sender report's clock) and once per packet received.
+  :func:`current_ntp_time` and :func:`current_ms` compute the same integers from
+  ``time.time_ns()``.
+* **The delay estimator's minimum frame period** (``OveruseEstimator.update_min_frame_period``,
+  once per frame received) took the minimum of its 60-entry history with one ``min`` call per
+  entry in a Python loop: :func:`_update_min_frame_period` makes one ``min`` call.
+* **One call per packet sent, not five coroutines**: ``RTCDtlsTransport._send_rtp`` protects
+  the packet and then awaits ``RTCIceTransport._send`` (aioice's ``Connection.send``), which
+  awaits ``Connection.sendto``, which awaits ``StunProtocol.send_data``, which calls the
+  datagram transport's ``sendto``. :func:`_send_rtp` protects it and calls that ``sendto``
+  itself when the nominated pair is a plain UDP one; through a TURN relay (another protocol
+  class) it still awaits the protocol's ``send_data``.
+
 These are private names: :func:`check_compatibility` asserts them, and
 :func:`gateway.media.aiortc_passthrough.check_compatibility` calls it.
 """
@@ -32,6 +47,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 from collections.abc import Coroutine, Generator
 from typing import Any
 
@@ -41,13 +57,63 @@ from aiortc import clock
 from aiortc import rate as _rate_mod
 from aiortc.rtcdtlstransport import RTCDtlsTransport, State
 from aiortc.rtcicetransport import RTCIceTransport
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import RtpPacket, is_rtcp
 
 log = logging.getLogger(__name__)
 
 _original_datagram_received = aioice.ice.StunProtocol.datagram_received
 _original_setup_srtp = RTCDtlsTransport._setup_srtp
 _OriginalRateCounter = _rate_mod.RateCounter
+_original_send_rtp = RTCDtlsTransport._send_rtp
+_original_update_min_frame_period = _rate_mod.OveruseEstimator.update_min_frame_period
+_original_current_ms = clock.current_ms
+_original_current_ntp_time = clock.current_ntp_time
+_NTP_EPOCH_NS = 2_208_988_800 * 1_000_000_000
+"""Nanoseconds from the NTP epoch (1900) to the Unix epoch (1970)."""
+
+
+def current_ms() -> int:
+    """``aiortc.clock.current_ms``: milliseconds since 1900 (its microseconds, truncated)."""
+    return (time.time_ns() + _NTP_EPOCH_NS) // 1_000 // 1_000
+
+
+def current_ntp_time() -> int:
+    """``aiortc.clock.current_ntp_time``: 32.32 fixed-point seconds since 1900, from the
+    microseconds as aiortc's ``datetime`` has them."""
+    seconds, ns = divmod(time.time_ns() + _NTP_EPOCH_NS, 1_000_000_000)
+    return (seconds << 32) | ((ns // 1_000) << 32) // 1_000_000
+
+
+def _update_min_frame_period(self: Any, ts_delta: float) -> float:
+    """``OveruseEstimator.update_min_frame_period``: the same history, the same minimum."""
+    history = self.ts_delta_hist
+    if len(history) >= _rate_mod.MIN_FRAME_PERIOD_HISTORY_LENGTH:
+        history.pop(0)
+    smallest = min(history, default=ts_delta)
+    history.append(ts_delta)
+    return ts_delta if ts_delta < smallest else smallest
+
+
+async def _send_rtp(self: RTCDtlsTransport, data: bytes) -> None:
+    """``RTCDtlsTransport._send_rtp`` and aioice's send chain in one call (see the notes)."""
+    if self._state != State.CONNECTED:
+        raise ConnectionError("Cannot send encrypted RTP, not connected")
+    if is_rtcp(data):
+        data = self._tx_srtp.protect_rtcp(data)
+    else:
+        data = self._tx_srtp.protect(data)
+    pair = self.transport._connection._nominated.get(1)
+    if pair is None:
+        raise ConnectionError("Cannot send data, not connected")
+    protocol = pair.protocol
+    if type(protocol) is aioice.ice.StunProtocol and protocol.transport is not None:
+        global sent
+        sent += 1
+        protocol.transport.sendto(data, pair.remote_addr)
+    else:
+        await protocol.send_data(data, pair.remote_addr)
+    self._RTCDtlsTransport__tx_bytes += len(data)  # type: ignore[attr-defined]
+    self._RTCDtlsTransport__tx_packets += 1  # type: ignore[attr-defined]
 
 
 def _datagram_received(self: Any, data: bytes, addr: tuple[Any, ...]) -> None:
@@ -82,6 +148,8 @@ def _setup_srtp(self: RTCDtlsTransport) -> None:
 
 received = 0
 """RTP packets taken by the shortcut, for the tests."""
+sent = 0
+"""RTP and RTCP packets sent by the one-call shortcut (UDP pairs), for the tests."""
 
 
 def _receive_rtp(transport: RTCDtlsTransport, data: bytes) -> None:
@@ -240,6 +308,40 @@ def check_compatibility() -> list[str]:
         _rate_mod.RemoteBitrateEstimator.__init__
     ):
         problems.append("RemoteBitrateEstimator no longer builds a RateCounter(1000, 8000)")
+    period_src = inspect.getsource(_original_update_min_frame_period)
+    for needle in (
+        "if len(self.ts_delta_hist) >= MIN_FRAME_PERIOD_HISTORY_LENGTH:",
+        "min_frame_period = min(old_ts_delta, min_frame_period)",
+        "self.ts_delta_hist.append(ts_delta)",
+    ):
+        if needle not in period_src:
+            problems.append(f"OveruseEstimator.update_min_frame_period lacks {needle!r}")
+    send_src = inspect.getsource(_original_send_rtp)
+    for needle in (
+        "data = self._tx_srtp.protect(data)",
+        "await self.transport._send(data)",
+        "self.__tx_bytes += len(data)",
+        "self.__tx_packets += 1",
+    ):
+        if needle not in send_src:
+            problems.append(f"RTCDtlsTransport._send_rtp no longer contains {needle!r}")
+    if "self._send = self._connection.send" not in inspect.getsource(RTCIceTransport):
+        problems.append("RTCIceTransport._send is no longer aioice's Connection.send")
+    if "await self.sendto(data, 1)" not in inspect.getsource(aioice.ice.Connection.send):
+        problems.append("aioice Connection.send no longer sends on component 1")
+    sendto_src = inspect.getsource(aioice.ice.Connection.sendto)
+    for needle in (
+        "active_pair = self._nominated.get(component)",
+        "await active_pair.protocol.send_data(data, active_pair.remote_addr)",
+    ):
+        if needle not in sendto_src:
+            problems.append(f"aioice Connection.sendto no longer contains {needle!r}")
+    if "self.transport.sendto(data, addr)" not in inspect.getsource(
+        aioice.ice.StunProtocol.send_data
+    ):
+        problems.append("aioice StunProtocol.send_data no longer calls transport.sendto")
+    if inspect.getsource(_original_current_ntp_time).count("datetime_to_ntp") != 1:
+        problems.append("aiortc clock.current_ntp_time changed")
     for name in ("add", "rate", "reset"):
         if not hasattr(_OriginalRateCounter, name):
             problems.append(f"aiortc RateCounter has no {name}")
@@ -251,3 +353,7 @@ def install() -> None:
     aioice.ice.StunProtocol.datagram_received = _datagram_received  # type: ignore[method-assign]
     RTCDtlsTransport._setup_srtp = _setup_srtp  # type: ignore[method-assign]
     _rate_mod.RateCounter = RateCounter  # type: ignore[misc]
+    RTCDtlsTransport._send_rtp = _send_rtp  # type: ignore[method-assign]
+    _rate_mod.OveruseEstimator.update_min_frame_period = _update_min_frame_period  # type: ignore[method-assign]
+    clock.current_ms = current_ms
+    clock.current_ntp_time = current_ntp_time

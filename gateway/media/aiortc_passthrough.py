@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import functools
 import inspect
 import queue
 import time
@@ -132,13 +133,18 @@ class PacketSink(queue.Queue):  # type: ignore[type-arg]
         self._on_packet(to_packet(codec, frame))
 
 
+@functools.cache
+def _time_base(clock_rate: int) -> fractions.Fraction:
+    return fractions.Fraction(1, clock_rate)  # one per clock rate, not one per frame
+
+
 def to_packet(codec: RTCRtpCodecParameters, frame: JitterFrame) -> av.Packet:
     """Wrap a reassembled RTP frame as an ``av.Packet`` (pts in the codec's RTP clock); a VP8
     frame's temporal layer, if its sender told it, goes in ``opaque`` (see :func:`layer_of`)."""
     packet = av.Packet(frame.data)
     packet.pts = frame.timestamp
     packet.dts = frame.timestamp
-    packet.time_base = fractions.Fraction(1, codec.clockRate)
+    packet.time_base = _time_base(codec.clockRate)
     layer = getattr(frame, "layer", None)
     if layer is not None:
         packet.opaque = layer

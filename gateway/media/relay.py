@@ -3,9 +3,12 @@
 A source receives the encoded frames (``av.Packet``) of one incoming track, straight from the
 receiver (see :mod:`gateway.media.aiortc_passthrough`), and hands the same packet objects to every
 consumer: the other leg's sender, and later the recorder and monitoring viewers. Nothing is
-decoded or copied. Consumers must not mutate packets.
+decoded or copied. Consumers must not mutate packets. A consumer is a :class:`RelayTrack`
+(its own bounded queue, read by a task: the other leg's sender, a monitoring viewer's) or a
+:class:`PacketSink` (:meth:`MediaSource.attach`: a function called inside :meth:`publish`, no
+queue and no task wake-up per packet: the recorder, which bounds its own backlog).
 
-A consumer that falls behind is not allowed to grow memory or delay the others: its queue is
+A track that falls behind is not allowed to grow memory or delay the others: its queue is
 bounded; on overflow a video consumer drops what it holds and waits for the next keyframe (which
 it asks for), an audio consumer drops its oldest packet. A new video consumer also waits for a
 keyframe and asks for one, so that it never starts mid-GOP.
@@ -52,7 +55,7 @@ class MediaSource:
     def __init__(self, kind: str, name: str) -> None:
         self.kind = kind
         self.name = name
-        self.consumers: set[RelayTrack] = set()
+        self.consumers: set[RelayTrack | PacketSink] = set()
         self.packets = 0
         self.bytes = 0
         "Encoded bytes received (for /metrics: the leg's bitrate is its rate)."
@@ -144,7 +147,19 @@ class MediaSource:
             self.request_keyframe()
         return track
 
-    def unsubscribe(self, track: RelayTrack) -> None:
+    def attach(self, deliver: Callable[[av.Packet | None], None]) -> PacketSink:
+        """A consumer that takes each packet synchronously, inside :meth:`publish`: no queue and
+        no task wake-up per packet (the recorder's way; ``deliver`` must not block). Video
+        starts at a keyframe, asked for now; ``deliver(None)`` when the source ends."""
+        sink = PacketSink(self, deliver)
+        self.consumers.add(sink)
+        if self.ended:
+            sink._finish()
+        elif self.kind == "video":
+            self.request_keyframe()
+        return sink
+
+    def unsubscribe(self, track: RelayTrack | PacketSink) -> None:
         self.consumers.discard(track)
 
     def request_keyframe(self) -> None:
@@ -251,4 +266,34 @@ class RelayTrack(MediaStreamTrack):
 
     def stop(self) -> None:
         super().stop()
+        self.source.unsubscribe(self)
+
+
+class PacketSink:
+    """A consumer called synchronously with each packet (:meth:`MediaSource.attach`). It is
+    never paused nor thinned, and bounds nothing itself: what it keeps is its own business."""
+
+    def __init__(self, source: MediaSource, deliver: Callable[[av.Packet | None], None]) -> None:
+        self.source = source
+        self.kind = source.kind
+        self._deliver = deliver
+        self._waiting_keyframe = source.kind == "video"
+        self.dropped = 0
+        self._stopped = False
+
+    def _offer(self, packet: av.Packet) -> None:
+        if self._waiting_keyframe:
+            if not is_vp8_keyframe(memoryview(packet)):
+                self.dropped += 1
+                return
+            self._waiting_keyframe = False
+        self._deliver(packet)
+
+    def _finish(self) -> None:
+        if not self._stopped:
+            self._stopped = True
+            self._deliver(None)
+
+    def stop(self) -> None:
+        self._stopped = True
         self.source.unsubscribe(self)
