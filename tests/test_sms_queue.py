@@ -319,6 +319,19 @@ async def test_the_kiosk_is_told_the_sms_was_sent(gateway_factory) -> None:  # t
             await kiosk.close()
 
 
+async def test_the_status_feed_listens_before_the_gateway_serves(
+    tmp_path: Path, redis_url: str, redis: aioredis.Redis
+) -> None:
+    """Pub/sub keeps nothing: a status published before the feed subscribed would never reach
+    the kiosk (CI once lost the first "SMS envoyé" so). Once start() returns, it listens."""
+    running = await start(make_config(tmp_path, redis_url))
+    try:
+        [(_, listening)] = await redis.pubsub_numsub(STATUS_CHANNEL)
+        assert listening == 1
+    finally:
+        await running.stop()
+
+
 async def test_a_stopped_gateway_leaves_no_subscriber(
     tmp_path: Path, redis_url: str, redis: aioredis.Redis
 ) -> None:

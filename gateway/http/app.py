@@ -259,7 +259,12 @@ def create_app(
             if call is not None:  # only the call's own process tells its kiosk
                 await call.sms_status(status, reason)
 
-        app[SMS_FEED] = asyncio.create_task(follow_status(redis, on_sms))
+        subscribed = asyncio.Event()
+        app[SMS_FEED] = asyncio.create_task(follow_status(redis, on_sms, subscribed))
+        # Listening before serving: a kiosk that calls at once must hear its SMS's status
+        # (CI once lost the first "SMS envoyé" to a feed not yet subscribed).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(subscribed.wait(), timeout=5)
 
     async def on_shutdown(app: web.Application) -> None:
         await supervisor.stop()

@@ -230,14 +230,25 @@ class SmsWorker:
         )  # fmt: skip
 
 
-async def follow_status(redis: Any, on_status: Callable[[str, str, str], Awaitable[None]]) -> None:
-    """Hand every status change of the cluster's SMS (``call``, ``status``, ``reason``) on."""
+async def follow_status(
+    redis: Any,
+    on_status: Callable[[str, str, str], Awaitable[None]],
+    subscribed: asyncio.Event | None = None,
+) -> None:
+    """Hand every status change of the cluster's SMS (``call``, ``status``, ``reason``) on.
+
+    ``subscribed`` is set once Redis has confirmed the subscription: a status published
+    before that is lost (pub/sub keeps nothing), so the app starts serving only then."""
     client = subscriber_client(redis)
     try:
         while True:
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(STATUS_CHANNEL)
+                if subscribed is not None and not subscribed.is_set():
+                    # The confirmation comes back on the connection before any message.
+                    await pubsub.get_message(ignore_subscribe_messages=False, timeout=5)
+                    subscribed.set()
                 async for message in pubsub.listen():
                     raise_if_cancelled()  # a stop the read swallowed (gateway.aio)
                     data = json.loads(message["data"])
