@@ -1,19 +1,29 @@
 """The test clip: encoded once (VP8 640x480 30 fps, Opus 48 kHz 20 ms), then only sent as packets.
 
-The load generator never encodes: each sender loops over these packets. The clip is cached in
-``bench/.cache`` keyed by its parameters, so only the first run pays the encoding.
+The load generator never encodes: each sender loops over these packets. The clip is cached keyed
+by its parameters, so only the first run pays the encoding, and the cache is **one per machine**
+(``$PARLOIR_BENCH_CACHE``, else ``~/.cache/parloir-bench``), not one per checkout: libvpx's
+real-time mode adapts to the time each frame takes, so two encodings of the same source differ
+(seen: the same megabyte, but frames of 7.6 against 4.3 kB at the 95th percentile, which moved
+Parloir's p95 delay from 8 to 22 ms). A before/after comparison between two checkouts must send
+the same clip; the results name it (``clip.sha256``).
 """
 
 from __future__ import annotations
 
 import fractions
+import hashlib
+import os
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
 import av
 
-CACHE = Path(__file__).resolve().parent / ".cache"
+CACHE = Path(
+    os.environ.get("PARLOIR_BENCH_CACHE")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "parloir-bench"
+)
 WIDTH, HEIGHT, FPS = 640, 480, 30
 AUDIO_RATE, AUDIO_FRAME = 48000, 960
 
@@ -30,6 +40,14 @@ class Clip:
     def measured_video_kbps(self) -> float:
         return sum(map(len, self.video)) * 8 * FPS / len(self.video) / 1000
 
+    @property
+    def sha256(self) -> str:
+        """Of the frames and packets in order: which clip a run sent (see the module's notes)."""
+        digest = hashlib.sha256()
+        for data in (*self.video, *self.audio):
+            digest.update(len(data).to_bytes(4, "big") + data)
+        return digest.hexdigest()[:16]
+
 
 def load_clip(seconds: int = 10, video_kbps: int = 800) -> Clip:
     path = CACHE / f"clip-{WIDTH}x{HEIGHT}-{FPS}-{seconds}s-{video_kbps}k.pickle"
@@ -38,11 +56,11 @@ def load_clip(seconds: int = 10, video_kbps: int = 800) -> Clip:
             clip: Clip = pickle.load(fh)
         return clip
     clip = Clip(_encode_video(seconds, video_kbps), _encode_audio(seconds), video_kbps)
-    CACHE.mkdir(exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
     with tmp.open("wb") as fh:
         pickle.dump(clip, fh)
-    tmp.replace(path)  # several workers may race to encode: the last rename wins, all equal
+    tmp.replace(path)  # workers racing to encode: the last whole file wins
     return clip
 
 

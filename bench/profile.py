@@ -48,7 +48,15 @@ def start(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes] | None
         return None
     argv = [exe, "record", "-p", str(pid), "-d", str(int(seconds)), "-f", "raw",
             "-o", str(out), "--nonblocking", "--threads"]  # fmt: skip
-    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def finish(spy: subprocess.Popen[bytes]) -> None:
+    """Wait for py-spy; say why when it recorded nothing (it used to fail silently)."""
+    _, err = spy.communicate(timeout=60)
+    if spy.returncode:
+        lines = err.decode(errors="replace").strip().splitlines()
+        print(f"py-spy failed ({spy.returncode}): {lines[0] if lines else ''}", file=sys.stderr)
 
 
 IDLE = ("select (selectors.py", "Condition.wait (threading.py", "Event.wait (threading.py")

@@ -208,7 +208,7 @@ def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str,
             workers.ask_all("stop", "stopped", timeout=60)
             for spy in spies:
                 if spy is not None:
-                    spy.wait(timeout=60)
+                    profile.finish(spy)
         finally:
             if workers is not None:
                 workers.close()
@@ -439,6 +439,7 @@ def save(points: list[dict[str, Any]], args: argparse.Namespace, extra: dict[str
             "video": "VP8 640x480 30 fps",
             "video_kbps": round(clip.measured_video_kbps),
             "audio": "Opus 48 kHz 20 ms",
+            "sha256": clip.sha256,
         },  # fmt: skip
         "criteria": {"fps_min": MIN_FPS, "max_loss": MAX_LOSS},
         "points": points,
