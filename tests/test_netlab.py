@@ -51,32 +51,36 @@ async def test_call_through_the_lab_and_its_bandwidth_caps(gateway_factory) -> N
                     pass
 
             # (2) Shaped: what reaches the phone stays under the cap (plus a margin for the
-            # rate's measure over a short window), and the kernel says it dropped the excess.
+            # rate's measure over a short window), and the kernel says it held the excess back.
             lab.shape(CAP_KBIT)
             await asyncio.sleep(1.5)  # the queue in front of the bucket drains
             shaped = await received_kbit(call.phone, 4)
             assert shaped < 1.3 * CAP_KBIT, (free, shaped)
-            assert lab.downlink_stats()["drops"] > 0
+            # The kernel held packets over the cap. (Not necessarily dropped any: the delay-based
+            # estimates can bring the kiosk's sender under the cap before the queue overflows.)
+            assert lab.downlink_stats()["overlimits"] > 0
             assert (await observe(call.phone))["connectionState"] == "connected"
 
-            # Unshaped again: the rate climbs back above the cap.
+            # Unshaped again: the rate climbs back above the cap. As slowly as the first time:
+            # after a cap, the estimates grow additively near the rate they last knew (seen on
+            # this machine: 18 to 28 s, a plateau just above the cap most of that time).
             lab.unshape()
             assert lab.downlink_stats() == {"bytes": 0, "packets": 0, "drops": 0, "overlimits": 0}
-            async with asyncio.timeout(30):
+            async with asyncio.timeout(90):
                 while (again := await received_kbit(call.phone, 2)) < 1.3 * CAP_KBIT:
                     pass
             print(f"unshaped {free:.0f} kbit/s, shaped {shaped:.0f}, unshaped again {again:.0f}")
 
             # The uplink alone: what the kiosk receives from the phone (relayed as it comes by
             # the gateway) stays under the cap, and the phone's downlink is left alone.
-            async with asyncio.timeout(30):
+            async with asyncio.timeout(90):
                 while (up_free := await received_kbit(call.kiosk, 2)) < 1.3 * CAP_KBIT:
                     pass
             lab.shape(None, CAP_KBIT)
             await asyncio.sleep(1.5)
             up_shaped = await received_kbit(call.kiosk, 4)
             assert up_shaped < 1.3 * CAP_KBIT, (up_free, up_shaped)
-            assert lab.uplink_stats()["drops"] > 0
+            assert lab.uplink_stats()["overlimits"] > 0
             assert lab.downlink_stats()["packets"] == 0
             assert await received_kbit(call.phone, 2) > 1.3 * CAP_KBIT
             print(f"uplink: unshaped {up_free:.0f} kbit/s, shaped {up_shaped:.0f}")
