@@ -187,3 +187,67 @@ async def test_a_calls_rtp_goes_through_the_shortcut_and_arrives_whole() -> None
         passthrough.restrict_host_addresses(None)
         await offerer.close()
         await answerer.close()
+
+
+async def test_frames_leave_on_the_spot_or_through_the_pacer_in_order() -> None:
+    """The sender's frames go out inside ``publish`` (no queue, no task wake-up) while they
+    can all leave at once; when the pacer has no room they are queued for the sender's task,
+    which waits for it: either way every frame arrives whole and in order."""
+    passthrough.install()
+    passthrough.restrict_host_addresses(["127.0.0.1"])
+    source = MediaSource("video", "test")
+    got: list[bytes] = []
+    offerer, answerer = RTCPeerConnection(), RTCPeerConnection()
+    try:
+        track = source.subscribe()
+        sender = offerer.addTrack(track)
+        passthrough.attach_sender(sender, source.request_keyframe)
+        await offerer.setLocalDescription(await offerer.createOffer())
+        await answerer.setRemoteDescription(offerer.localDescription)
+        (transceiver,) = answerer.getTransceivers()
+        passthrough.attach_receiver(
+            transceiver.receiver, lambda packet: got.append(bytes(packet)) if packet else None
+        )
+        await answerer.setLocalDescription(await answerer.createAnswer())
+        await offerer.setRemoteDescription(answerer.localDescription)
+        pacer = passthrough.pace_sender(sender)
+        for _ in range(200):
+            if answerer.connectionState == "connected" and offerer.connectionState == "connected":
+                break
+            await asyncio.sleep(0.05)
+        frames = [bytes([0 if i % 10 == 0 else 1]) + bytes([i]) * 3000 for i in range(60)]
+
+        def publish(i: int) -> None:
+            packet = passthrough.av.Packet(frames[i])
+            packet.pts = packet.dts = i * 3000
+            packet.time_base = passthrough.fractions.Fraction(1, 90000)
+            source.publish(packet)
+
+        for _ in range(100):  # the sender's task starts with the connection
+            if track.direct is not None and track.direct.idle:
+                break
+            await asyncio.sleep(0.02)
+        direct = track.direct
+        assert direct is not None
+        for i in range(20):  # not paced: each frame leaves inside publish
+            publish(i)
+            assert track._queue.empty()
+            await asyncio.sleep(0.02)
+        assert direct.sent_now == 20
+        # 200 kbit/s: a 3 kB frame (24 kbit) every 10 ms is ten times what it lets through.
+        pacer.rate = 200_000
+        for i in range(20, 60):
+            publish(i)
+            await asyncio.sleep(0.01)
+        assert direct.sent_now < 30  # most went through the task, which waits for the pacer
+        for _ in range(200):
+            if len(got) >= len(frames):
+                break
+            await asyncio.sleep(0.05)
+        assert got == frames
+        assert track.dropped == 0
+        assert pacer.delayed > 2  # about 40 x 24 kbit at 200 kbit/s, less the first frames
+    finally:
+        passthrough.restrict_host_addresses(None)
+        await offerer.close()
+        await answerer.close()
