@@ -116,27 +116,6 @@ async def _send_rtp(self: RTCDtlsTransport, data: bytes) -> None:
     self._RTCDtlsTransport__tx_packets += 1  # type: ignore[attr-defined]
 
 
-def udp_pair(transport: RTCDtlsTransport) -> Any | None:
-    """The nominated pair of a connected ``transport`` when it is a plain UDP one (what
-    :func:`send_rtp_now` can send on), else None (not connected yet, or through TURN)."""
-    if transport._state != State.CONNECTED:
-        return None
-    pair = transport.transport._connection._nominated.get(1)
-    if pair is None or type(pair.protocol) is not aioice.ice.StunProtocol:
-        return None
-    return pair if pair.protocol.transport is not None else None
-
-
-def send_rtp_now(transport: RTCDtlsTransport, pair: Any, data: bytes) -> None:
-    """:func:`_send_rtp` for an RTP packet on a pair :func:`udp_pair` gave, without a coroutine."""
-    global sent
-    data = transport._tx_srtp.protect(data)
-    sent += 1
-    pair.protocol.transport.sendto(data, pair.remote_addr)
-    transport._RTCDtlsTransport__tx_bytes += len(data)  # type: ignore[attr-defined]
-    transport._RTCDtlsTransport__tx_packets += 1  # type: ignore[attr-defined]
-
-
 def _datagram_received(self: Any, data: bytes, addr: tuple[Any, ...]) -> None:
     if data and data[0] > 3:  # RFC 7983: not STUN (DTLS, RTP or RTCP)
         self.receiver.data_received(data, self.local_candidate.component)

@@ -70,7 +70,6 @@ import asyncio
 import fractions
 import functools
 import inspect
-import logging
 import queue
 import time
 from collections.abc import Callable
@@ -78,17 +77,14 @@ from typing import Any
 
 import aioice.ice
 import av
-from aiortc import RTCRtpReceiver, RTCRtpSender, clock
+from aiortc import RTCRtpReceiver, RTCRtpSender
 from aiortc import rtcrtpreceiver as _receiver_mod
-from aiortc import rtcrtpsender as _sender_mod
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
-from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.rtp import (
     RTCP_PSFB_APP,
-    RTP_HISTORY_SIZE,
     RtcpPsfbPacket,
     RtcpReceiverInfo,
     RtcpRrPacket,
@@ -97,12 +93,9 @@ from aiortc.rtp import (
     pack_remb_fci,
     unpack_remb_fci,
 )
-from aiortc.utils import random32, uint16_add, uint32_add
 
 from gateway.core.vp8 import is_vp8_keyframe, vp8_layer
 from gateway.media import aiortc_fastpath
-
-log = logging.getLogger(__name__)
 
 VIDEO_CLOCK = 90000
 AUDIO_CLOCK = 48000
@@ -399,161 +392,14 @@ class Packer:
         return [bytes(packet)], int(packet.pts * packet.time_base * AUDIO_CLOCK)
 
 
-VP8_PAYLOAD_MAX = 1300 - 4
-"""aiortc's VP8 packetizer: at most this many bytes of a frame per RTP packet."""
-RTP_OVERHEAD = 40
-"""Bytes per RTP packet around its payload, at most (header, extensions, VP8 descriptor): a
-frame's size on the wire is estimated from it before it is packed."""
-
-
-class FrameSender:
-    """What ``RTCRtpSender._run_rtp`` does with each frame, callable without waking its task.
-
-    aiortc's sender runs one task that awaits its track's ``recv`` for every frame: with a
-    :class:`~gateway.media.relay.RelayTrack`, a queue put, a future and a task step per frame
-    (every Opus packet, every video frame, on every leg). :func:`attach_sender` replaces the
-    sender's ``_run_rtp`` with :func:`_run_rtp`, which keeps the stream's state (sequence
-    number, timestamp origin) here, so that a frame can be sent by either of two paths:
-
-    * :meth:`send_now`, called by the relay track inside the source's ``publish`` when the task
-      is idle (waiting on an empty queue): the frame is packed and its packets sent on the spot,
-      provided they can all leave now, on a plain UDP pair and within the pacer's tokens;
-    * otherwise the track queues it and the task sends it (:meth:`send`), awaiting the pacer
-      (:class:`PacedSender`) or a TURN relay as before.
-
-    Packets, header extensions, RTX history and the sender report's counters are aiortc's,
-    per packet, in the same order.
-    """
-
-    def __init__(self, sender: RTCRtpSender, codec: RTCRtpCodecParameters) -> None:
-        self.sender = sender
-        self.payload_type = codec.payloadType
-        self.sequence_number = _sender_mod.random_sequence_number()
-        self.timestamp_origin = random32()
-        self.idle = False
-        """The task waits on its track's empty queue: a frame may go by :meth:`send_now`."""
-        self.sent_now = 0
-        """Frames sent by :meth:`send_now` (for the tests)."""
-
-    def _packets(self, data: av.Packet) -> list[tuple[bytes, int]]:
-        """The frame's RTP packets, serialized, each recorded in the RTX history."""
-        sender = self.sender
-        payloads, timestamp = sender._RTCRtpSender__encoder.pack(data)  # type: ignore[attr-defined]
-        if not payloads:
-            return []
-        timestamp = uint32_add(self.timestamp_origin, timestamp)
-        history = sender._RTCRtpSender__rtp_history  # type: ignore[attr-defined]
-        extensions_map = sender._RTCRtpSender__rtp_header_extensions_map  # type: ignore[attr-defined]
-        mid = sender._RTCRtpSender__mid  # type: ignore[attr-defined]
-        last = len(payloads) - 1
-        out = []
-        for i, payload in enumerate(payloads):
-            packet = RtpPacket(
-                payload_type=self.payload_type,
-                sequence_number=self.sequence_number,
-                timestamp=timestamp,
-                ssrc=sender._ssrc,
-                payload=payload,
-                marker=1 if i == last else 0,
-            )
-            packet.extensions.abs_send_time = (clock.current_ntp_time() >> 14) & 0x00FFFFFF
-            packet.extensions.mid = mid
-            history[packet.sequence_number % RTP_HISTORY_SIZE] = packet
-            out.append((packet.serialize(extensions_map), len(payload)))
-            self.sequence_number = uint16_add(self.sequence_number, 1)
-        self._timestamp = timestamp
-        return out
-
-    def _sent(self, payload_size: int) -> None:
-        """The sender report's counters, as aiortc updates them after each packet."""
-        sender = self.sender
-        sender._RTCRtpSender__ntp_timestamp = clock.current_ntp_time()  # type: ignore[attr-defined]
-        sender._RTCRtpSender__rtp_timestamp = self._timestamp  # type: ignore[attr-defined]
-        sender._RTCRtpSender__octet_count += payload_size  # type: ignore[attr-defined]
-        sender._RTCRtpSender__packet_count += 1  # type: ignore[attr-defined]
-
-    async def send(self, data: av.Packet) -> None:
-        """The task's path: each packet through the transport's ``_send_rtp`` (paced or not)."""
-        transport = self.sender._RTCRtpSender__transport  # type: ignore[attr-defined]
-        for packet_bytes, payload_size in self._packets(data):
-            await transport._send_rtp(packet_bytes)
-            self._sent(payload_size)
-
-    def send_now(self, data: av.Packet) -> bool:
-        """Send the frame now if all its packets can leave now; False: queue it for the task."""
-        sender = self.sender
-        if not sender._enabled:
-            return True  # aiortc reads and drops a disabled sender's frames
-        transport = sender._RTCRtpSender__transport  # type: ignore[attr-defined]
-        paced = transport if isinstance(transport, PacedSender) else None
-        dtls = transport._transport if paced is not None else transport
-        pair = aiortc_fastpath.udp_pair(dtls)
-        if pair is None:
-            return False
-        if paced is not None and paced.rate:
-            size = data.size
-            count = -(-size // VP8_PAYLOAD_MAX) if self.sender.kind == "video" else 1
-            if paced.room() < (size + count * RTP_OVERHEAD) * 8:
-                return False
-        for packet_bytes, payload_size in self._packets(data):
-            if paced is not None:
-                paced.account(packet_bytes)
-            aiortc_fastpath.send_rtp_now(dtls, pair, packet_bytes)
-            self._sent(payload_size)
-        self.sent_now += 1
-        return True
-
-
-async def _run_rtp(sender: RTCRtpSender, codec: RTCRtpCodecParameters) -> None:
-    """``RTCRtpSender._run_rtp`` for a sender fitted with a :class:`Packer`, its frames sent by
-    a :class:`FrameSender` (see there): the same start, loop and end."""
-    frames = FrameSender(sender, codec)
-    sender._RTCRtpSender__rtp_started.set()  # type: ignore[attr-defined]
-    track: Any = None
-    try:
-        while True:
-            current = sender._RTCRtpSender__track  # type: ignore[attr-defined]
-            if current is not track:
-                if track is not None and getattr(track, "direct", None) is frames:
-                    track.direct = None
-                track = current
-                if track is not None and hasattr(track, "direct"):
-                    track.direct = frames
-            if not track:
-                await asyncio.sleep(0.02)
-                continue
-            frames.idle = True
-            try:
-                data = await track.recv()
-            finally:
-                frames.idle = False
-            if not sender._enabled:
-                continue
-            await frames.send(data)
-    except (asyncio.CancelledError, ConnectionError, MediaStreamError):
-        pass
-    except Exception:
-        log.exception("sending RTP failed")
-    if track is not None and getattr(track, "direct", None) is frames:
-        track.direct = None
-    current = sender._RTCRtpSender__track  # type: ignore[attr-defined]
-    if current:
-        current.stop()
-        sender._RTCRtpSender__track = None  # type: ignore[attr-defined]
-    sender._RTCRtpSender__encoder = None  # type: ignore[attr-defined]
-    sender._RTCRtpSender__rtp_exited.set()  # type: ignore[attr-defined]
-
-
 def attach_sender(sender: RTCRtpSender, on_keyframe_request: Callable[[], None]) -> Packer:
     """Fit ``sender`` with a packer (no encoder) and route PLI/FIR to ``on_keyframe_request``.
 
     The packer collects the receiving browser's REMB and receiver-report loss for this sender.
-    Its frames are sent by a :class:`FrameSender` (call before the sender starts).
     """
     packer = Packer(sender.kind)
     sender._RTCRtpSender__encoder = packer  # type: ignore[attr-defined]
     sender._send_keyframe = on_keyframe_request  # type: ignore[method-assign]
-    sender._run_rtp = functools.partial(_run_rtp, sender)  # type: ignore[method-assign]
     handle = sender._handle_rtcp_packet
 
     async def handle_rtcp(packet: Any) -> None:
@@ -672,37 +518,22 @@ class PacedSender:
         self.first_sequence = None
         self._marking = True
 
-    def room(self) -> float:
-        """Bits the sender's packets may take now without waiting (infinite: not paced)."""
-        rate = self.rate
-        if not rate:
-            return float("inf")
-        now = self._clock()
-        self._tokens = min(self.burst_bits, self._tokens + (now - self._last) * rate)
-        self._last = now
-        return self._tokens
-
-    def account(self, data: bytes) -> float:
-        """Note a packet about to be sent; the seconds it must wait first (0: none)."""
-        if len(data) < 12 or 200 <= data[1] <= 206:  # RTCP
-            return 0.0
-        if int.from_bytes(data[8:12], "big") != self._sender._ssrc:
-            return 0.0
-        if self._marking:
-            self.first_sequence = int.from_bytes(data[2:4], "big")
-            self._marking = False
-        rate = self.rate
-        if not rate:
-            return 0.0
-        self.room()
-        self._tokens -= len(data) * 8
-        return -self._tokens / rate if self._tokens < 0 else 0.0
-
     async def _send_rtp(self, data: bytes) -> None:
-        wait = self.account(data)
-        if wait > 0:
-            self.delayed += wait
-            await asyncio.sleep(wait)
+        if self._marking and len(data) >= 12 and not 200 <= data[1] <= 206:
+            if int.from_bytes(data[8:12], "big") == self._sender._ssrc:
+                self.first_sequence = int.from_bytes(data[2:4], "big")
+                self._marking = False
+        rate = self.rate
+        if rate and len(data) >= 12 and not 200 <= data[1] <= 206:  # RTP, not RTCP
+            if int.from_bytes(data[8:12], "big") == self._sender._ssrc:
+                now = self._clock()
+                self._tokens = min(self.burst_bits, self._tokens + (now - self._last) * rate)
+                self._last = now
+                self._tokens -= len(data) * 8
+                if self._tokens < 0:
+                    wait = -self._tokens / rate
+                    self.delayed += wait
+                    await asyncio.sleep(wait)
         await self._transport._send_rtp(data)
 
 
@@ -805,32 +636,7 @@ def check_compatibility() -> None:
     ):
         if needle not in src:
             problems.append(f"RTCRtpReceiver no longer contains {needle!r}")
-    run_src = inspect.getsource(_sender_mod.RTCRtpSender._run_rtp)
     for needle in (
-        "self.__rtp_started.set()",
-        "sequence_number = random_sequence_number()",
-        "timestamp_origin = random32()",
-        "enc_frame = await self._next_encoded_frame(codec)",
-        "timestamp = uint32_add(timestamp_origin, enc_frame.timestamp)",
-        "packet.marker = (i == len(enc_frame.payloads) - 1) and 1 or 0",
-        "clock.current_ntp_time() >> 14",
-        "packet.extensions.mid = self.__mid",
-        "self.__rtp_history[packet.sequence_number % RTP_HISTORY_SIZE] = (",
-        "packet_bytes = packet.serialize(self.__rtp_header_extensions_map)",
-        "self.__ntp_timestamp = clock.current_ntp_time()",
-        "self.__rtp_timestamp = packet.timestamp",
-        "self.__octet_count += len(payload)",
-        "self.__packet_count += 1",
-        "self.__track.stop()",
-        "self.__encoder = None",
-        "self.__rtp_exited.set()",
-    ):
-        if needle not in run_src:
-            problems.append(f"RTCRtpSender._run_rtp no longer contains {needle!r}")
-    if "if not self._enabled:" not in inspect.getsource(RTCRtpSender._next_encoded_frame):
-        problems.append("RTCRtpSender._next_encoded_frame no longer drops a disabled sender's")
-    for needle in (
-        "self.__rtp_task = asyncio.ensure_future(self._run_rtp(parameters.codecs[0]))",
         "self.__transport = transport",
         "await self.transport._send_rtp(packet_bytes)",
         "return self.__transport",

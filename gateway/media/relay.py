@@ -39,7 +39,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from gateway.core.temporal import TOP, LayerGate
 from gateway.core.vp8 import is_vp8_keyframe
-from gateway.media.aiortc_passthrough import FrameSender, layer_of
+from gateway.media.aiortc_passthrough import layer_of
 
 log = logging.getLogger(__name__)
 
@@ -198,9 +198,6 @@ class RelayTrack(MediaStreamTrack):
         """The temporal layers forwarded to this consumer (all but when thinned)."""
         self.thinned = 0
         """Frames not forwarded for their temporal layer."""
-        self.direct: FrameSender | None = None
-        """Set by the sender reading this track: while its task waits on the empty queue, a
-        packet is handed to it at once (:meth:`FrameSender.send_now`), not queued."""
 
     def pause(self) -> None:
         """Forward nothing until :meth:`resume` (what is queued is dropped too)."""
@@ -248,14 +245,6 @@ class RelayTrack(MediaStreamTrack):
             else:
                 self._queue.get_nowait()
                 self.dropped += 1
-        direct = self.direct
-        if direct is not None and direct.idle and self._queue.empty():
-            try:
-                if direct.send_now(packet):
-                    return
-            except Exception:  # one consumer's failure must not stop the others' packets
-                log.exception("sending a %s frame failed", self.kind)
-                return
         self._queue.put_nowait(packet)
 
     def _drain(self) -> None:
