@@ -203,6 +203,22 @@ async def seeded(gateway: Running) -> dict[str, Any]:
     return demo
 
 
+def sound_held_back(gateway: Running, leg: str) -> tuple[int, int]:
+    """In the in-process gateway's one call: how many Opus packets its receiver has taken from
+    ``leg`` ("kiosk" or "relative") but not yet passed to the relay, and how many that receiver
+    counts as lost on the way in."""
+    from gateway.core.lifecycle import Leg
+
+    (call,) = gateway.app[keys.ENGINE].calls.values()
+    pc = call.legs[Leg(leg)].pc
+    assert pc is not None
+    (receiver,) = [t.receiver for t in pc.getTransceivers() if t.kind == "audio"]
+    streams = receiver._RTCRtpReceiver__remote_streams.values()
+    received = sum(stream.packets_received for stream in streams)
+    lost = sum(stream.packets_lost for stream in streams)
+    return received - call.sources[(Leg(leg), "audio")].packets, lost
+
+
 async def wait_until(predicate: Any, timeout: float = 10.0, step: float = 0.05) -> None:
     async with asyncio.timeout(timeout):
         while not predicate():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 import aiohttp
@@ -15,6 +16,7 @@ from .callkit import (
     kiosk_login,
     read_codes,
     seeded,
+    sound_held_back,
     start_calling,
     wait_for_code,
     wait_until,
@@ -179,3 +181,31 @@ async def test_outside_a_booked_slot_the_kiosk_offers_no_call(gateway_factory) -
             assert read_codes(gateway.config.outbox_path) == []
         finally:
             await kiosk.close()
+
+
+async def test_sound_leaves_the_gateway_as_it_arrives(gateway_factory) -> None:
+    """Through a real call, every Opus packet the gateway's receiver has taken from the kiosk
+    has already gone on to the relay when the event loop turns (aiortc's audio buffer kept
+    four back, 80 ms, on each hop)."""
+    gateway = await gateway_factory(call_max_seconds=30)
+    demo = await seeded(gateway)
+    async with aiohttp.ClientSession() as http:
+        kiosk = Client(gateway.base_url, http)
+        relative = Client(gateway.base_url, http)
+        try:
+            code, _ref = await start_calling(kiosk, gateway, demo)
+            status, body = await join(relative, code)
+            assert status == 200, body
+            await relative.connect()
+            await relative.start_media()
+            await relative.expect("state", call__state="connected")
+            await wait_until(lambda: relative.received["audio"] > 25, timeout=15)
+            behind = []
+            for _ in range(20):
+                held, _lost = sound_held_back(gateway, "kiosk")
+                behind.append(held)
+                await asyncio.sleep(0.05)
+            assert behind == [0] * 20, behind
+        finally:
+            await kiosk.close()
+            await relative.close()

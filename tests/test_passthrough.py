@@ -112,8 +112,36 @@ async def test_video_receivers_get_the_marker_jitter_buffer() -> None:
             buffer = transceiver.receiver._RTCRtpReceiver__jitter_buffer
             marker = isinstance(buffer, passthrough.MarkerJitterBuffer)
             assert marker == (transceiver.kind == "video"), transceiver.kind
+            sound = isinstance(buffer, passthrough.SoundPassThrough)
+            assert sound == (transceiver.kind == "audio"), transceiver.kind
     finally:
         await pc.close()
+
+
+def test_sound_is_released_as_it_comes_lost_or_reordered() -> None:
+    """Each Opus packet leaves the gateway's receiver on arrival: none waits for the next ones
+    (aiortc's audio buffer held 4, 80 ms), a loss holds nothing back (aiortc's then stayed 14
+    packets, 280 ms, behind for good), a late one still goes (the far browser's buffer places it
+    by its timestamp); a duplicate and padding do not."""
+    buffer = passthrough.SoundPassThrough()
+    arrivals = [*range(100, 110), *range(111, 140), 110, *range(140, 150)]  # 110 lost, then late
+    released = []
+    for seq in arrivals:
+        _, frame = buffer.add(_rtp(seq, seq * 960, False, bytes([seq % 256])))
+        assert frame is not None, seq  # out on its own arrival
+        released.append(frame.timestamp // 960)
+    assert released == arrivals
+    assert buffer.add(_rtp(145, 145 * 960, False, b"again")) == (False, None)
+    assert buffer.add(_rtp(150, 150 * 960, False, b"")) == (False, None)
+    assert buffer.duplicates == 1
+    # aiortc's own, for the record of what it did: 4 packets behind, then 14 after the loss.
+    theirs = passthrough.JitterBuffer(capacity=16, prefetch=4)
+    lag = []
+    for seq in arrivals[:45]:
+        _, frame = theirs.add(_rtp(seq, seq * 960, False, b"x"))
+        if frame is not None:
+            lag.append(seq - frame.timestamp // 960)
+    assert lag[0] == 4 and lag[-1] == 14
 
 
 def test_a_lost_packet_is_given_up_on_to_the_next_keyframe() -> None:

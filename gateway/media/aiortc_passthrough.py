@@ -55,6 +55,13 @@ every sent frame (``RTCRtpSender._next_encoded_frame`` calls the encoder unless 
 * **A lost packet is given up on**: aiortc's jitter buffer waits for a missing packet until
   512 more have come (seconds of frozen video, aiortc PR #1418); :class:`MarkerJitterBuffer`
   gives up after :data:`GIVE_UP_AFTER`, drops to the next keyframe and asks for one.
+* **Sound is forwarded as it comes**: aiortc's audio jitter buffer (capacity 16, prefetch 4)
+  holds each packet until four more have come, 80 ms on every hop through the gateway, and
+  after one lost packet it waits for the buffer to overflow, drops five packets and from then
+  on stays 14 packets (280 ms) behind for the rest of the call, the sound late against the
+  picture. The gateway decodes nothing and the far browser has its own jitter buffer, so an
+  audio receiver's buffer is swapped for a :class:`SoundPassThrough`, which releases each
+  packet on arrival (duplicates dropped).
 * **ICE host addresses**: ``aioice.ice.get_host_addresses`` is wrapped so that the gateway can
   restrict its host candidates (e.g. to loopback in tests).
 * **Fewer layers per received packet** (CPU only, same behaviour): see
@@ -67,6 +74,7 @@ we use, and the test-suite calls it, so an aiortc upgrade that moves them fails 
 from __future__ import annotations
 
 import asyncio
+import collections
 import fractions
 import functools
 import inspect
@@ -292,6 +300,33 @@ class MarkerJitterBuffer(JitterBuffer):
         return frame
 
 
+class SoundPassThrough(JitterBuffer):
+    """Stands in for an audio receiver's jitter buffer: each packet is released as it comes.
+
+    Order and gaps are the network's: the far browser's jitter buffer places packets by their
+    timestamps (the gateway's sender numbers them anew) and conceals what is missing. Dropped:
+    a packet seen among the last :data:`RECENT` sequence numbers (a duplicate) and one with no
+    payload (padding).
+    """
+
+    RECENT = 64
+
+    def __init__(self) -> None:
+        super().__init__(capacity=16, prefetch=0, is_video=False)
+        self._recent: collections.deque[int] = collections.deque(maxlen=self.RECENT)
+        self.duplicates = 0
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        seq = packet.sequence_number
+        if not packet._data:  # type: ignore[attr-defined]
+            return False, None  # padding only: nothing to play
+        if seq in self._recent:
+            self.duplicates += 1
+            return False, None
+        self._recent.append(seq)
+        return False, JitterFrame(data=packet._data, timestamp=packet.timestamp)  # type: ignore[attr-defined]
+
+
 _original_decoder_worker = _receiver_mod.decoder_worker
 
 
@@ -319,6 +354,8 @@ def attach_receiver(receiver: RTCRtpReceiver, on_packet: PacketCallback) -> None
         receiver._RTCRtpReceiver__jitter_buffer = MarkerJitterBuffer(  # type: ignore[attr-defined]
             capacity=buffer.capacity, is_video=True
         )
+    elif not buffer._is_video and buffer._origin is None and type(buffer) is JitterBuffer:
+        receiver._RTCRtpReceiver__jitter_buffer = SoundPassThrough()  # type: ignore[attr-defined]
 
 
 def request_keyframe(receiver: RTCRtpReceiver) -> bool:
@@ -600,6 +637,7 @@ def check_compatibility() -> None:
         if needle not in sender_src:
             problems.append(f"RTCRtpSender no longer contains {needle!r}")
     for needle in (
+        "self.__jitter_buffer = JitterBuffer(capacity=16, prefetch=4)",
         "self.__jitter_buffer = JitterBuffer(capacity=512, is_video=True)",
         "packet._data = depayload(codec, packet.payload)",
         "pli_flag, encoded_frame = self.__jitter_buffer.add(packet)",
