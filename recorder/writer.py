@@ -100,17 +100,22 @@ class _Clock:
     wraps: int = 0
     last_ms: int = -1
 
-    def place(self, rtp: int, arrival_ms: int) -> int:
+    def place(self, rtp: int, arrival_ms: int, late: bool = True) -> int | None:
+        """The packet's time on the recording clock. WebM needs increasing timestamps per
+        track: a packet not after the last one placed is nudged 1 ms past it, or, with
+        ``late=False``, not placed (None, nothing changes)."""
         if self.anchor_ms is None:
             self.anchor_ms, self.first, self.last_raw = arrival_ms, rtp, rtp
-        elif rtp < self.last_raw and self.last_raw - rtp > _RTP_WRAP // 2:
-            self.wraps += 1  # the 32-bit RTP timestamp wrapped around
-        self.last_raw = rtp
-        unwrapped = rtp + self.wraps * _RTP_WRAP - self.first
+        wraps = self.wraps
+        if rtp < self.last_raw and self.last_raw - rtp > _RTP_WRAP // 2:
+            wraps += 1  # the 32-bit RTP timestamp wrapped around
+        unwrapped = rtp + wraps * _RTP_WRAP - self.first
         ms = self.anchor_ms + unwrapped * 1000 // self.rate
-        # WebM needs increasing timestamps per track; reordered frames are nudged.
-        ms = max(ms, self.last_ms + 1)
-        self.last_ms = ms
+        if ms <= self.last_ms:
+            if not late:
+                return None
+            ms = self.last_ms + 1
+        self.wraps, self.last_raw, self.last_ms = wraps, rtp, ms
         return ms
 
 
@@ -203,6 +208,8 @@ class CallRecorder:
         self._handed_over = 0
         self._written = 0
         self._clocks: dict[tuple[str, str], _Clock] = {}
+        self.late_sound = 0
+        """Sound packets left out for arriving after their successor."""
         self._files = {side: _SideFile(folder / f"{side}.webm") for side, _ in sources}
         self._sinks: list[PacketSink] = []
         # A daemon: a process that exits mid-call must not hang on it (what it loses is bounded
@@ -234,9 +241,17 @@ class CallRecorder:
             clock = self._clocks.get((side, kind))
             if clock is None:
                 clock = self._clocks[(side, kind)] = _Clock(int(1 / packet.time_base))
+            # Sound comes as the network delivered it (the relay holds nothing back): a packet
+            # that arrives after its successor is left out (a 20 ms gap) rather than written
+            # after it (the two played swapped). Video frames come whole and in order.
+            video = kind == "video"
+            ms = clock.place(int(packet.pts), arrival_ms, late=video)
+            if ms is None:
+                self.late_sound += 1
+                return
             data = bytes(packet)
-            keyframe = kind == "video" and is_vp8_keyframe(memoryview(data))
-            self._add(_Item(side, kind, data, clock.place(int(packet.pts), arrival_ms), keyframe))
+            keyframe = video and is_vp8_keyframe(memoryview(data))
+            self._add(_Item(side, kind, data, ms, keyframe))
         except Exception as exc:
             log.exception("recording in %s: a packet could not be taken", self.folder)
             self._fail(f"recording.error: {exc}")

@@ -42,6 +42,13 @@ def test_vp8_size_and_rtp_clock() -> None:
     # The 32-bit RTP timestamp wraps: time goes on.
     assert clock.place(2_704, 600) == 500 + (2_704 + 2**32 - 4_294_960_000) * 1000 // 90_000
     assert clock.place(2_704, 700) == clock.last_ms  # same timestamp: nudged forward by 1 ms
+    # Late sound is not placed, and changes nothing.
+    sound = _Clock(48_000)
+    assert sound.place(960, 0, late=False) == 0
+    assert sound.place(2_880, 40, late=False) == 40
+    assert sound.place(1_920, 41, late=False) is None
+    assert (sound.last_ms, sound.last_raw) == (40, 2_880)
+    assert sound.place(3_840, 60, late=False) == 60
 
 
 async def test_a_slow_disk_drops_the_recording_not_the_call(tmp_path: Path, monkeypatch) -> None:
@@ -95,6 +102,28 @@ async def test_packets_become_a_webm_per_side(tmp_path: Path) -> None:
             video = container.streams.video[0]
             assert (video.codec_context.width, video.codec_context.height) == (320, 240)
         assert kinds.count("audio") == 50 and kinds.count("video") == 25
+
+
+async def test_sound_that_arrives_after_its_successor_is_left_out(tmp_path: Path) -> None:
+    """The relay passes sound on as it comes, reordered or not: the recording keeps its order,
+    leaving a late packet out (a 20 ms gap) rather than playing it after its successor."""
+    srcs = sources()
+    recorder = CallRecorder(tmp_path / "call", srcs, lambda reason: None)
+    recorder.start()
+    await asyncio.sleep(0)
+    order = [*range(0, 10), 11, 10, *range(12, 20)]  # 10 comes after 11
+    for i in order:
+        srcs[("kiosk", "audio")].publish(packet(bytes([0xFC, i]) + bytes(60), i * 960, 48_000))
+        if i == 0:
+            srcs[("kiosk", "video")].publish(packet(vp8_keyframe(), 0, 90_000))
+        await asyncio.sleep(0.005)
+    for source in srcs.values():
+        source.end()
+    await recorder.close()
+    assert recorder.failed is None and recorder.late_sound == 1
+    with av.open(str(tmp_path / "call" / "kiosk.webm")) as container:
+        written = [bytes(p)[1] for p in container.demux() if p.size and p.stream.type == "audio"]
+    assert written == [i for i in order if i != 10]
 
 
 async def test_the_writer_thread_is_woken_per_batch_not_per_packet(tmp_path: Path) -> None:
