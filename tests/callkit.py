@@ -22,6 +22,7 @@ from aiortc import (
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
 
 from gateway.cli import Running, seed_demo
+from gateway.core.lifecycle import Leg
 from gateway.http import appkeys as keys
 from gateway.store.kiosks import CREDENTIAL_COOKIE
 from gateway.store.kiosks import CREDENTIAL_HEADER as KIOSK_HEADER
@@ -207,8 +208,6 @@ def sound_held_back(gateway: Running, leg: str) -> tuple[int, int]:
     """In the in-process gateway's one call: how many Opus packets its receiver has taken from
     ``leg`` ("kiosk" or "relative") but not yet passed to the relay, and how many that receiver
     counts as lost on the way in."""
-    from gateway.core.lifecycle import Leg
-
     (call,) = gateway.app[keys.ENGINE].calls.values()
     pc = call.legs[Leg(leg)].pc
     assert pc is not None

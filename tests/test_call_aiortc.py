@@ -13,6 +13,7 @@ from gateway.media.calls import Call
 from .callkit import (
     Client,
     join,
+    join_connected,
     kiosk_login,
     read_codes,
     seeded,
@@ -194,11 +195,7 @@ async def test_sound_leaves_the_gateway_as_it_arrives(gateway_factory) -> None:
         relative = Client(gateway.base_url, http)
         try:
             code, _ref = await start_calling(kiosk, gateway, demo)
-            status, body = await join(relative, code)
-            assert status == 200, body
-            await relative.connect()
-            await relative.start_media()
-            await relative.expect("state", call__state="connected")
+            await join_connected(relative, code)
             await wait_until(lambda: relative.received["audio"] > 25, timeout=15)
             behind = []
             for _ in range(20):

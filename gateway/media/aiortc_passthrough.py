@@ -317,9 +317,9 @@ class SoundPassThrough(JitterBuffer):
         self.duplicates = 0
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
-        seq = packet.sequence_number
         if not packet._data:  # type: ignore[attr-defined]
             return False, None  # padding only: nothing to play
+        seq = packet.sequence_number
         if seq in self._recent:
             self.duplicates += 1
             return False, None
@@ -350,12 +350,12 @@ def attach_receiver(receiver: RTCRtpReceiver, on_packet: PacketCallback) -> None
 
     receiver._RTCRtpReceiver__decoder_queue = PacketSink(on_packet, end_track)  # type: ignore[attr-defined]
     buffer = receiver._RTCRtpReceiver__jitter_buffer  # type: ignore[attr-defined]
-    if buffer._is_video and buffer._origin is None and type(buffer) is JitterBuffer:
-        receiver._RTCRtpReceiver__jitter_buffer = MarkerJitterBuffer(  # type: ignore[attr-defined]
-            capacity=buffer.capacity, is_video=True
+    if buffer._origin is None and type(buffer) is JitterBuffer:  # aiortc's, not yet used
+        receiver._RTCRtpReceiver__jitter_buffer = (  # type: ignore[attr-defined]
+            MarkerJitterBuffer(capacity=buffer.capacity, is_video=True)
+            if buffer._is_video
+            else SoundPassThrough()
         )
-    elif not buffer._is_video and buffer._origin is None and type(buffer) is JitterBuffer:
-        receiver._RTCRtpReceiver__jitter_buffer = SoundPassThrough()  # type: ignore[attr-defined]
 
 
 def request_keyframe(receiver: RTCRtpReceiver) -> bool:
