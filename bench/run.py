@@ -16,6 +16,7 @@ import json
 import math
 import multiprocessing as mp
 import os
+import platform
 import statistics
 import sys
 import tempfile
@@ -180,6 +181,7 @@ def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str,
             spy_out = spy_outs[0]
             spies = []
             if args.profile:
+                Path(args.out).mkdir(parents=True, exist_ok=True)  # py-spy will not make it
                 spies = [
                     profile.start(pid, args.seconds, spy_outs[k]) for k, pid in enumerate(pids)
                 ]
@@ -325,6 +327,8 @@ def _cell(row: dict[str, Any], key: str, fmt: str) -> str:
         return f"{100 * value:.2f}"
     if key == "ok":
         return "yes" if value else "NO"
+    if key == "repeat":  # counted from 0 in the JSON, from 1 for people
+        return str(value + 1)
     if isinstance(value, list):
         return " + ".join(fmt.format(v) for v in value)
     return fmt.format(value)
@@ -332,11 +336,14 @@ def _cell(row: dict[str, Any], key: str, fmt: str) -> str:
 
 def table(points: list[dict[str, Any]]) -> str:
     """A Markdown table: every point, then the stock/Parloir and Parloir/Janus CPU ratios per
-    N."""
+    N (per run with ``--repeat``, and their median)."""
     columns = COLUMNS
     if any(p.get("processes", 1) > 1 for p in points):  # several gateway processes
         columns = [*COLUMNS[:4], ("CPU % per process", "cpu_percent_per_process", "{:.0f}"),
                    ("calls per process", "calls_per_process", "{}"), *COLUMNS[4:]]  # fmt: skip
+    repeated = any(p.get("repeat", 0) > 0 for p in points)
+    if repeated:
+        columns = [columns[0], ("run", "repeat", "{}"), *columns[1:]]
     head = [c[0] for c in columns]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in points:
@@ -346,16 +353,28 @@ def table(points: list[dict[str, Any]]) -> str:
         if not ratios:
             continue
         a, b = LABELS[num], LABELS[den]
-        lines += ["", f"| N | {a} CPU s/call-min | {b} CPU s/call-min | {a} / {b} |",
-                  "|---|---|---|---|"]  # fmt: skip
-        by = {(p["target"], p["calls"]): p for p in points}
-        for n, x, y, ratio in ratios:
+        run_head, run_rule = ("run | ", "---|") if repeated else ("", "")
+        lines += ["", f"| N | {run_head}{a} CPU s/call-min | {b} CPU s/call-min | {a} / {b} |",
+                  f"|---|{run_rule}---|---|---|"]  # fmt: skip
+        by = {_key(p): p for p in points}
+        medians = {row[0]: row[1:] for row in ratio_summary(points, num, den)}
+        for i, (n, run, x, y, ratio) in enumerate(ratios):
             # A saturated server's CPU per call understates what the load would need.
-            notes = [f"{LABELS[t]} saturated: {by[(t, n)]['fps_min']:.0f} fps min"
-                     for t in (num, den) if not by[(t, n)]["ok"]]  # fmt: skip
+            notes = [f"{LABELS[t]} saturated: {by[(t, n, run)]['fps_min']:.0f} fps min"
+                     for t in (num, den) if not by[(t, n, run)]["ok"]]  # fmt: skip
             note = f" ({'; '.join(notes)})" if notes else ""
-            lines.append(f"| {n} | {x:.2f} | {y:.2f} | {ratio:.1f}×{note} |")
+            cell = f"{run + 1} | " if repeated else ""
+            lines.append(f"| {n} | {cell}{x:.2f} | {y:.2f} | {ratio:.1f}×{note} |")
+            if repeated and (i + 1 == len(ratios) or ratios[i + 1][0] != n):  # N's last run
+                median, low, high, count = medians[n]
+                lines.append(f"| {n} | median of {count} | | | **{median:.1f}×** "
+                             f"({low:.1f} to {high:.1f}×) |")  # fmt: skip
     return "\n".join(lines)
+
+
+def _key(point: dict[str, Any]) -> tuple[str, int, int]:
+    """A point's place: server, N and repetition (``--repeat``; 0 for a single run)."""
+    return point["target"], point["calls"], point.get("repeat", 0)
 
 
 LABELS = {"parloir": "Parloir", "janus": "Janus", "stock": "stock"}
@@ -365,18 +384,30 @@ RATIOS = (("stock", "parloir"), ("parloir", "janus"))
 
 def ratio_rows(
     points: list[dict[str, Any]], num: str = "stock", den: str = "parloir"
-) -> list[tuple[int, float, float, float]]:
-    """(N, num's CPU s/call-min, den's, num / den) for every N both were measured at."""
-    by = {(p["target"], p["calls"]): p for p in points}
+) -> list[tuple[int, int, float, float, float]]:
+    """(N, run, num's CPU s/call-min, den's, num / den) for every N and run (``--repeat``) both
+    were measured in: each ratio pairs two points of the same repetition, measured one after
+    the other."""
+    by = {_key(p): p for p in points}
     out = []
-    for (name, n), a in sorted(by.items(), key=lambda kv: kv[0][1]):
-        b = by.get((den, n))
+    for (name, n, run), a in sorted(by.items(), key=lambda kv: (kv[0][1], kv[0][2])):
+        b = by.get((den, n, run))
         if name != num or b is None:
             continue
         x, y = a.get("cpu_s_per_call_minute"), b.get("cpu_s_per_call_minute")
         if x and y:
-            out.append((n, x, y, x / y))
+            out.append((n, run, x, y, x / y))
     return out
+
+
+def ratio_summary(
+    points: list[dict[str, Any]], num: str = "stock", den: str = "parloir"
+) -> list[tuple[int, float, float, float, int]]:
+    """(N, median, lowest, highest, runs) of the ratios :func:`ratio_rows` finds at each N."""
+    per_n: dict[int, list[float]] = {}
+    for n, _run, _x, _y, ratio in ratio_rows(points, num, den):
+        per_n.setdefault(n, []).append(ratio)
+    return [(n, statistics.median(r), min(r), max(r), len(r)) for n, r in sorted(per_n.items())]
 
 
 def plot(points: list[dict[str, Any]], path: Path) -> bool:
@@ -394,7 +425,7 @@ def plot(points: list[dict[str, Any]], path: Path) -> bool:
         ("janus", "Janus VideoCall + .mjr recorder (C)", "^-.", "tab:green"),
         ("stock", "stock aiortc relay + recorder", "s--", "tab:orange"),
     ):
-        rows = sorted((p for p in points if p["target"] == name), key=lambda p: p["calls"])
+        rows = _medians([p for p in points if p["target"] == name])
         if not rows:
             continue
         n = [p["calls"] for p in rows]
@@ -418,6 +449,19 @@ def plot(points: list[dict[str, Any]], path: Path) -> bool:
     return True
 
 
+def _medians(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One point per N, in N order: with ``--repeat``, the median of the runs' CPU and fps."""
+    per_n: dict[int, list[dict[str, Any]]] = {}
+    for p in points:
+        if p.get("cpu_percent") is not None:  # a point that failed to set up has no figures
+            per_n.setdefault(p["calls"], []).append(p)
+    return [
+        {"calls": n, **{k: statistics.median(p[k] for p in group)
+                        for k in ("cpu_percent", "fps_min", "fps_mean")}}
+        for n, group in sorted(per_n.items())
+    ]  # fmt: skip
+
+
 def save(points: list[dict[str, Any]], args: argparse.Namespace, extra: dict[str, Any]) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -429,6 +473,9 @@ def save(points: list[dict[str, Any]], args: argparse.Namespace, extra: dict[str
             "load_generator": "same machine",
             "server_cpus": sorted(args.server_cpus) if args.server_cpus else "all",
             "loadgen_cpus": sorted(args.loadgen_cpus) if args.loadgen_cpus else "all",
+            # The gateway runs on this interpreter (sys.executable): say which.
+            "python": f"{platform.python_implementation()} {platform.python_version()}",
+            "python_executable": sys.executable,
         },
         "settings": {
             k: sorted(v) if isinstance(v, set) else v
@@ -444,13 +491,17 @@ def save(points: list[dict[str, Any]], args: argparse.Namespace, extra: dict[str
         "criteria": {"fps_min": MIN_FPS, "max_loss": MAX_LOSS},
         "points": points,
         "ratios": [
-            {"calls": n, "stock": s, "parloir": o, "ratio": round(r, 2)}
-            for n, s, o, r in ratio_rows(points)
+            {"calls": n, "repeat": k, "stock": s, "parloir": o, "ratio": round(r, 2)}
+            for n, k, s, o, r in ratio_rows(points)
         ],
         "ratios_parloir_janus": [
-            {"calls": n, "parloir": o, "janus": j, "ratio": round(r, 2)}
-            for n, o, j, r in ratio_rows(points, "parloir", "janus")
-        ],  # fmt: skip
+            {"calls": n, "repeat": k, "parloir": o, "janus": j, "ratio": round(r, 2)}
+            for n, k, o, j, r in ratio_rows(points, "parloir", "janus")
+        ],
+        "ratios_parloir_janus_median": [
+            {"calls": n, "median": round(m, 2), "min": round(lo, 2), "max": round(hi, 2), "runs": k}
+            for n, m, lo, hi, k in ratio_summary(points, "parloir", "janus")
+        ],
         **extra,
     }
     stem = results_stem(args)
@@ -464,17 +515,28 @@ def results_stem(args: argparse.Namespace) -> str:
     return "last" if args.processes == 1 else f"last-{args.processes}proc"
 
 
-def run_point(name: str, n: int, args: argparse.Namespace, points: list[dict[str, Any]]) -> dict:
-    print(f"… {name}: {n} call(s), {args.seconds:g} s", file=sys.stderr, flush=True)
+def run_point(
+    name: str, n: int, args: argparse.Namespace, points: list[dict[str, Any]], repeat: int = 0
+) -> dict:
+    run = f", run {repeat + 1}/{args.repeat}" if args.repeat > 1 else ""
+    print(f"… {name}: {n} call(s), {args.seconds:g} s{run}", file=sys.stderr, flush=True)
     try:
         point = measure(name, n, args)
     except Exception as exc:  # a point that cannot even be set up is a failed point
         point = {"target": name, "calls": n, "connected": 0, "ok": False,
                  "errors": [f"{type(exc).__name__}: {exc}"]}  # fmt: skip
+    if args.repeat > 1:
+        point["repeat"] = repeat
     points.append(point)
     print("  " + _summary(point), file=sys.stderr, flush=True)
-    for group, share in (point.get("profile") or {}).get("groups", []):
+    groups = (point.get("profile") or {}).get("groups", [])
+    for group, share in groups:
         print(f"    {share:5.1f}%  {group}", file=sys.stderr)
+    if groups and point.get("cpu_percent"):
+        # py-spy's shares are of wall-clock samples (see bench/profile.py); /proc's are CPU time.
+        loop_share = point["event_loop_cpu_percent"] / point["cpu_percent"]
+        print(f"    (by /proc: the event loop's thread {loop_share:.0%} of the server's CPU, "
+              f"the kernel {point['cpu_kernel_share']:.0%})", file=sys.stderr)  # fmt: skip
     return point
 
 
@@ -527,6 +589,13 @@ def main(argv: list[str] | None = None) -> int:
     cmd = sub.add_parser("run", help="measure Parloir, Janus and the stock baseline")
     cmd.add_argument("--calls", default="1,5,10,20", help="comma-separated N (default 1,5,10,20)")
     cmd.add_argument("--seconds", type=float, default=30, help="measuring window per point")
+    cmd.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="measure each N this many times, the servers taking turns; the table adds each "
+        "ratio's median (a run's CPU varies by up to 20%% on a shared machine)",
+    )
     cmd.add_argument("--warmup", type=float, default=3, help="seconds between setup and window")
     cmd.add_argument(
         "--viewers",
@@ -596,13 +665,28 @@ def main(argv: list[str] | None = None) -> int:
     net.add_argument("--cap", type=int, default=400, help="downlink cap, kbit/s (default 400)")
     net.add_argument("--seconds", type=float, default=40, help="how long the cap holds")
     net.add_argument("--out", default=str(RESULTS), help="folder for net.json")
+    floor = sub.add_parser(
+        "floor", help="the least CPU per packet a relay in Python spends here (bench/floor.py)"
+    )
+    floor.add_argument("--packets", type=int, default=60_000, help="packets per relay loop")
+    floor.add_argument("--rate", type=float, default=2830, help="packets a second (N = 10's)")
+    floor.add_argument("--server-cpus", type=cpu_list, default=None, help="the relay's CPUs")
+    floor.add_argument("--loadgen-cpus", type=cpu_list, default=None,
+                       help="the sender's and the sink's CPUs")  # fmt: skip
+    floor.add_argument("--out", default=str(RESULTS), help="folder for floor.json")
     args = parser.parse_args(argv)
     if args.command == "net":
         from . import net as net_mode
 
         return net_mode.main(args)
+    if args.command == "floor":
+        from . import floor as floor_mode
+
+        return floor_mode.main(args)
     if args.processes < 1:
         parser.error("--processes must be at least 1")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     for option in ("server_cpus", "loadgen_cpus"):
         cpus = getattr(args, option)
         if cpus and not cpus <= os.sched_getaffinity(0):
@@ -615,20 +699,21 @@ def main(argv: list[str] | None = None) -> int:
     with_janus = args.janus and janus.available()
     if args.janus and not with_janus:
         print(f"{janus.JANUS} missing (apt-get install janus): no Janus baseline", file=sys.stderr)
-    for n in calls:
-        if not args.only_janus:
-            run_point("parloir", n, args, points)
-        if with_janus:
-            run_point("janus", n, args, points)
-        if not args.no_baseline and not args.only_janus and n <= args.baseline_max:
-            run_point("stock", n, args, points)
+    for n in calls:  # with --repeat, the servers take turns at each N: run k of each, k + 1…
+        for k in range(args.repeat):
+            if not args.only_janus:
+                run_point("parloir", n, args, points, k)
+            if with_janus:
+                run_point("janus", n, args, points, k)
+            if not args.no_baseline and not args.only_janus and n <= args.baseline_max:
+                run_point("stock", n, args, points, k)
     extra: dict[str, Any] = {}
     if args.find_max:
         if not args.only_janus:
             extra["max_calls"] = find_max(args, points)
         if with_janus:
             extra["janus_max_calls"] = find_max(args, points, "janus")
-    points.sort(key=lambda p: (p["calls"], ORDER.get(p["target"], 9)))
+    points.sort(key=lambda p: (p["calls"], p.get("repeat", 0), ORDER.get(p["target"], 9)))
     save(points, args, extra)
     print(table([p for p in points if p.get("cpu_percent") is not None]))
     for key, label in (("max_calls", "Parloir"), ("janus_max_calls", "Janus")):

@@ -90,3 +90,45 @@ def test_cpu_lists_and_pinning_reach_a_spawned_server() -> None:
         child.kill()
         child.wait()
     assert pinned(None) is None
+
+
+def test_repeated_runs_pair_each_ratio_within_its_run_and_report_the_median() -> None:
+    """--repeat: each Parloir/Janus ratio pairs the two servers' points of one run (measured one
+    after the other), and the table ends with the median and range of the runs' ratios."""
+    from bench.run import ratio_rows, ratio_summary, table
+
+    def point(target: str, run: int, cpu: float) -> dict:
+        return {"target": target, "calls": 10, "repeat": run, "ok": True, "fps_min": 30.0,
+                "cpu_percent": 30.0, "cpu_s_per_call_minute": cpu}  # fmt: skip
+
+    points = [point("parloir", 0, 2.0), point("janus", 0, 0.5), point("parloir", 1, 2.4),
+              point("janus", 1, 0.4), point("parloir", 2, 2.1), point("janus", 2, 0.7)]  # fmt: skip
+    ratios = ratio_rows(points, "parloir", "janus")
+    assert [(run, round(r, 2)) for _n, run, _p, _j, r in ratios] == [(0, 4.0), (1, 6.0), (2, 3.0)]
+    ((n, median, low, high, runs),) = ratio_summary(points, "parloir", "janus")
+    assert (n, runs) == (10, 3) and [round(x, 2) for x in (median, low, high)] == [4.0, 3.0, 6.0]
+    text = table(points)
+    assert "| 10 | 2 | 2.40 | 0.40 | 6.0× |" in text  # runs are counted from 1 for people
+    assert "| 10 | median of 3 | | | **4.0×** (3.0 to 6.0×) |" in text
+    # A single run keeps the table it always had: no run column, no median line.
+    single = [dict(p, repeat=0) for p in points[:2]]
+    assert "| 10 | 2.00 | 0.50 | 4.0× |" in table(single) and "median" not in table(single)
+
+
+def test_the_floor_relays_every_packet_in_each_loop(tmp_path: Path) -> None:
+    """``bench floor``: each relay loop (asyncio, uvloop when installed, blocking) takes every
+    SRTP packet, unprotects, rewrites and protects it, and the sink decrypts every one with the
+    relay's outgoing key and finds the new SSRC; the CPU per packet is reported, not judged."""
+    argv = [sys.executable, "-m", "bench", "floor", "--packets", "2000", "--rate", "4000",
+            "--out", str(tmp_path)]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = json.loads((tmp_path / "floor.json").read_text())["rows"]
+    expected = ["asyncio", "uvloop", "blocking"]
+    if importlib.util.find_spec("uvloop") is None:
+        expected.remove("uvloop")
+    assert [r["variant"] for r in rows] == expected
+    for row in rows:
+        assert row["relayed"] == row["delivered"] == 2000, row
+        assert row["us_per_packet"] > 0, row
+    assert "| asyncio | 2000 of 2000 |" in done.stdout
