@@ -88,7 +88,9 @@ def _sender(port: int, count: int, rate: float, cpus: set[int] | None) -> None:
             time.sleep(wait)
 
 
-def _forwarder(out: tuple[str, int], send: Callable[[bytes, tuple[str, int]], Any]):
+def _forwarder(
+    out: tuple[str, int], send: Callable[[bytes, tuple[str, int]], Any]
+) -> Callable[[bytes], None]:
     """The per-packet work: unprotect, rewrite the header, protect, send."""
     rx = _session(KEY_IN, pylibsrtp.Policy.SSRC_ANY_INBOUND)
     tx = _session(KEY_OUT, pylibsrtp.Policy.SSRC_ANY_OUTBOUND)

@@ -313,17 +313,21 @@ class SoundPassThrough(JitterBuffer):
 
     def __init__(self) -> None:
         super().__init__(capacity=16, prefetch=0, is_video=False)
-        self._recent: collections.deque[int] = collections.deque(maxlen=self.RECENT)
+        self._recent: collections.deque[int] = collections.deque()
+        self._seen: set[int] = set()  # what _recent holds, for a lookup without a scan
         self.duplicates = 0
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
         if not packet._data:  # type: ignore[attr-defined]
             return False, None  # padding only: nothing to play
         seq = packet.sequence_number
-        if seq in self._recent:
+        if seq in self._seen:
             self.duplicates += 1
             return False, None
+        if len(self._recent) == self.RECENT:
+            self._seen.discard(self._recent.popleft())
         self._recent.append(seq)
+        self._seen.add(seq)
         return False, JitterFrame(data=packet._data, timestamp=packet.timestamp)  # type: ignore[attr-defined]
 
 
@@ -556,13 +560,17 @@ class PacedSender:
         self._marking = True
 
     async def _send_rtp(self, data: bytes) -> None:
-        if self._marking and len(data) >= 12 and not 200 <= data[1] <= 206:
-            if int.from_bytes(data[8:12], "big") == self._sender._ssrc:
+        rate = self.rate
+        if (
+            (rate or self._marking)
+            and len(data) >= 12
+            and not 200 <= data[1] <= 206  # RTP, not RTCP
+            and int.from_bytes(data[8:12], "big") == self._sender._ssrc
+        ):
+            if self._marking:
                 self.first_sequence = int.from_bytes(data[2:4], "big")
                 self._marking = False
-        rate = self.rate
-        if rate and len(data) >= 12 and not 200 <= data[1] <= 206:  # RTP, not RTCP
-            if int.from_bytes(data[8:12], "big") == self._sender._ssrc:
+            if rate:
                 now = self._clock()
                 self._tokens = min(self.burst_bits, self._tokens + (now - self._last) * rate)
                 self._last = now
