@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from . import budget as cpu_budget
 from . import janus, profile
 from .clip import load_clip
 from .loadgen import worker_main
@@ -154,7 +155,18 @@ def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str,
         pids = target.pids
         workers: Workers | None = None
         per_owner: list[int] = []
+        budget: cpu_budget.CpuBudget | None = None
+        budget_stats: dict[str, int] | None = None
         try:
+            if args.server_cpu_share:
+                budget = cpu_budget.CpuBudget(
+                    args.server_cpu_share, f"parloir-bench-{os.getpid()}-{target_name}-{calls}"
+                )
+                server = list(pids)
+                if target.redis is not None and target.redis.process is not None:
+                    server.append(target.redis.process.pid)  # Parloir's Redis shares the budget
+                for pid in server:
+                    budget.add(pid)
             time.sleep(1.0)  # imports and start-up done: the idle footprint
             rss_idle = sum(rss_bytes(pid) for pid in pids)
             if target_name == "parloir":
@@ -204,6 +216,8 @@ def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str,
             sys1 = sum(cpu_split(pid)[1] for pid in pids)
             rss_each = [rss_bytes(pid) for pid in pids]
             rss = sum(rss_each)
+            if budget is not None:
+                budget_stats = {**budget.stats(), "processes": len(budget.pids())}
             if processes > 1 and target.redis is not None:
                 per_owner = calls_per_owner(target.redis.url, target.owners)
             reports = workers.ask_all("report", "report", timeout=60)
@@ -215,6 +229,8 @@ def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str,
             if workers is not None:
                 workers.close()
             target.stop()
+            if budget is not None:
+                budget.remove()
             recordings = _recordings(work / "recordings")
     elapsed = t1 - t0
     joins = [j for r in ready for j in r["joins"] if j is not None]
@@ -269,6 +285,9 @@ def measure(target_name: str, calls: int, args: argparse.Namespace) -> dict[str,
     }  # fmt: skip
     if target.extra.get("event_loop"):
         result["event_loop"] = target.extra["event_loop"]
+    if budget is not None:
+        # The kernel's counters for the whole run (setup included): how often the quota bit.
+        result["cpu_budget"] = {"share": args.server_cpu_share, **(budget_stats or {})}
     if processes > 1:
         result.update({
             "processes": processes,
@@ -473,6 +492,7 @@ def save(points: list[dict[str, Any]], args: argparse.Namespace, extra: dict[str
             "load_generator": "same machine",
             "server_cpus": sorted(args.server_cpus) if args.server_cpus else "all",
             "loadgen_cpus": sorted(args.loadgen_cpus) if args.loadgen_cpus else "all",
+            "server_cpu_share": args.server_cpu_share,
             # The gateway runs on this interpreter (sys.executable): say which.
             "python": f"{platform.python_implementation()} {platform.python_version()}",
             "python_executable": sys.executable,
@@ -659,6 +679,14 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="pin the load generator (and this orchestrator) to these CPUs, e.g. 0",
     )
+    cmd.add_argument(
+        "--server-cpu-share",
+        type=float,
+        default=None,
+        help="hold the server's processes (and Parloir's Redis) to this share of one core, e.g. "
+        "0.25 (a cgroup CPU quota, root): both servers then run out of CPU at an N the load "
+        "generator can still drive (bench/budget.py)",
+    )
     cmd.add_argument("--keep-receivers", action="store_true", help="every receiver in the JSON")
     cmd.add_argument("--out", default=str(RESULTS), help="folder for last.json and last.png")
     net = sub.add_parser("net", help="one browser call, the relative's downlink shaped (root)")
@@ -691,6 +719,11 @@ def main(argv: list[str] | None = None) -> int:
         cpus = getattr(args, option)
         if cpus and not cpus <= os.sched_getaffinity(0):
             parser.error(f"--{option.replace('_', '-')}: CPUs {sorted(cpus)} not all available")
+    if args.server_cpu_share is not None:
+        if args.server_cpu_share <= 0:
+            parser.error("--server-cpu-share must be above 0")
+        if (why := cpu_budget.available()) is not None:
+            parser.error(f"--server-cpu-share: {why}")
     if args.loadgen_cpus:
         os.sched_setaffinity(0, args.loadgen_cpus)
     calls = [int(n) for n in args.calls.split(",") if n.strip()] if args.calls else []

@@ -12,11 +12,12 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from bench import janus
+from bench import budget, janus
 
 
 def test_bench_runs_one_call_and_reports_both_directions(tmp_path: Path) -> None:
@@ -132,3 +133,51 @@ def test_the_floor_relays_every_packet_in_each_loop(tmp_path: Path) -> None:
         assert row["relayed"] == row["delivered"] == 2000, row
         assert row["us_per_packet"] > 0, row
     assert "| asyncio | 2000 of 2000 |" in done.stdout
+
+
+@pytest.mark.skipif(budget.available() is not None, reason=str(budget.available()))
+def test_a_cpu_budget_holds_a_busy_process_to_its_share_and_is_removed() -> None:
+    """--server-cpu-share's cgroup: a process spinning on a core gets about its share (the
+    kernel throttles it), and the group is gone afterwards with the process back at the root."""
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        held = budget.CpuBudget(0.1, f"parloir-test-{os.getpid()}")
+        try:
+            held.add(spinner.pid)
+            assert held.pids() == [spinner.pid]
+            before = _cpu_seconds(spinner.pid)
+            time.sleep(2.0)
+            used = (_cpu_seconds(spinner.pid) - before) / 2.0
+            stats = held.stats()
+        finally:
+            held.remove()
+        assert stats["throttled_periods"] > 0 and stats["throttled_us"] > 0, stats
+        assert used < 0.5, f"a spinning process held to 0.1 of a core used {used:.2f}"
+        assert not held.path.exists()
+        assert str(spinner.pid) in (held.root / "cgroup.procs").read_text().split()
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
+@pytest.mark.skipif(budget.available() is not None, reason=str(budget.available()))
+def test_a_bench_run_with_a_cpu_budget_reports_it(tmp_path: Path) -> None:
+    argv = [sys.executable, "-m", "bench", "run", "--calls", "1", "--seconds", "3",
+            "--warmup", "1", "--viewers", "0", "--no-baseline", "--no-janus",
+            "--server-cpu-share", "0.6", "--out", str(tmp_path)]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((tmp_path / "last.json").read_text())
+    (point,) = report["points"]
+    assert point["connected"] == 1 and point["fps_min"] > 0, point.get("errors")
+    held = point["cpu_budget"]
+    assert held["share"] == 0.6 and held["periods"] > 0
+    assert held["processes"] == 2, held  # the gateway and its Redis
+    assert report["machine"]["server_cpu_share"] == 0.6
+    left = [p.name for p in budget.hierarchy()[0].glob("parloir-bench-*-parloir-1") if p.is_dir()]
+    assert not left, left
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
