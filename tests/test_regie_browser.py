@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 
@@ -35,6 +37,16 @@ async def wait_text(page: Any, selector: str, needle: str, timeout: float = 10.0
     return text
 
 
+def zone_on_another_day(zone: tzinfo) -> str:
+    """A time zone whose date, now, differs from ``zone``'s (one of the two always does: they
+    are 25 hours apart)."""
+    now = datetime.now(UTC)
+    for name in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):  # UTC+14, UTC-11
+        if now.astimezone(ZoneInfo(name)).date() != now.astimezone(zone).date():
+            return name
+    raise AssertionError("no zone on another day")
+
+
 def watch_errors(page: Any) -> list[str]:
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -57,9 +69,13 @@ async def test_regie_page_credits_imports_and_shows_statements(gateway_factory, 
     ledger = gateway.app[keys.LEDGER]
     base = gateway.base_url
     async with chromium() as browser:
+        # The officer's computer is on another day than the establishment: the day report must
+        # still open on the establishment's today (the credits below).
+        zone = gateway.app[keys.DESK].establishment.zone
         ctx = await signed_in_context(
             browser, gateway, name="Agent Dupont", login="dupont",
             viewport={"width": 1280, "height": 800}, locale="fr-FR",
+            timezone_id=zone_on_another_day(zone),
         )  # fmt: skip
         page = await ctx.new_page()
         errors = watch_errors(page)

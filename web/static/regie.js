@@ -353,14 +353,24 @@ function duration(seconds) {
   return t('duration.s', { s: total });
 }
 
+/** Now in the establishment's time zone once known (else this computer's): its day, which is
+ *  the day the server's report counts (a browser on another zone, or on UTC near midnight,
+ *  would otherwise ask for yesterday's report), and its minute. */
 function localNow() {
-  const d = new Date();
-  const pad = (n) => String(n).padStart(2, '0');
-  return {
-    day: d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()),
-    iso: d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + 'T' +
-      pad(d.getHours()) + ':' + pad(d.getMinutes()),
-  };
+  const parts = {};
+  try {
+    new Intl.DateTimeFormat('en-CA', {
+      timeZone: kit.timeZone || undefined, year: 'numeric', month: '2-digit', day: '2-digit',
+      hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+    }).formatToParts(new Date()).forEach((p) => { parts[p.type] = p.value; });
+  } catch (e) {
+    const d = new Date();
+    const pad = (n) => String(n).padStart(2, '0');
+    Object.assign(parts, { year: String(d.getFullYear()), month: pad(d.getMonth() + 1),
+      day: pad(d.getDate()), hour: pad(d.getHours()), minute: pad(d.getMinutes()) });
+  }
+  const day = parts.year + '-' + parts.month + '-' + parts.day;
+  return { day, iso: day + 'T' + parts.hour + ':' + parts.minute };
 }
 
 function tariffName(name) {
@@ -809,6 +819,13 @@ const rep = {
   printed: $('report-printed'), body: $('report-body'), busy: false,
 };
 rep.date.value = localNow().day;
+// The establishment's zone (any staff member may read it): today is its today.
+call('GET', '/api/desk/establishment').then((est) => {
+  if (!est.ok || !est.data) return;
+  const before = localNow().day;
+  kit.setTimeZone(est.data.time_zone);
+  if (rep.date.value === before) rep.date.value = localNow().day; // unless changed meanwhile
+});
 
 rep.form.addEventListener('submit', async (event) => {
   event.preventDefault();
