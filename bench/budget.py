@@ -55,7 +55,6 @@ class CpuBudget:
     def __init__(self, share: float, name: str) -> None:
         if not 0 < share <= 64:
             raise BudgetError(f"CPU share must be in (0, 64], not {share}")
-        self.share = share
         root, self.version = hierarchy()
         self.root = root
         if self.version == 2:  # a child group has cpu.max only where the root hands it down
@@ -84,16 +83,15 @@ class CpuBudget:
         raw = dict(
             line.split() for line in (self.path / "cpu.stat").read_text().splitlines() if line
         )
-        if self.version == 2:
-            return {
-                "periods": int(raw.get("nr_periods", 0)),
-                "throttled_periods": int(raw.get("nr_throttled", 0)),
-                "throttled_us": int(raw.get("throttled_usec", 0)),
-            }
+        throttled_us = (  # v2 counts microseconds, v1 nanoseconds
+            int(raw.get("throttled_usec", 0))
+            if self.version == 2
+            else int(raw.get("throttled_time", 0)) // 1000
+        )
         return {
             "periods": int(raw.get("nr_periods", 0)),
             "throttled_periods": int(raw.get("nr_throttled", 0)),
-            "throttled_us": int(raw.get("throttled_time", 0)) // 1000,
+            "throttled_us": throttled_us,
         }
 
     def remove(self) -> None:

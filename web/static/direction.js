@@ -11,7 +11,7 @@
  * with ?lang=en or the toggle.
  */
 import { makeStaffKit } from './staff-kit.js';
-import { money } from './format.js';
+import { money, zonedNow } from './format.js';
 
 const TEXTS = {
   fr: {
@@ -224,16 +224,7 @@ function formatEnd(ms) {
 const formatEuros = (cents) => money(kit.lang, cents);
 
 /** Today in the establishment's time zone, YYYY-MM-DD (the date inputs' minimum). */
-function today() {
-  const parts = {};
-  try {
-    new Intl.DateTimeFormat('en-CA', { timeZone: kit.timeZone || undefined, year: 'numeric', month: '2-digit', day: '2-digit' })
-      .formatToParts(new Date()).forEach((p) => { parts[p.type] = p.value; });
-    return parts.year + '-' + parts.month + '-' + parts.day;
-  } catch (e) {
-    return new Date().toISOString().slice(0, 10);
-  }
-}
+const today = () => zonedNow(kit.timeZone).day;
 
 function stateBadge(since, until, now) {
   let key = 'common.ended';

@@ -16,6 +16,25 @@ export function dateTime(lang, ms, options, timeZone) {
   }
 }
 
+/** Now in timeZone (the establishment's when given, else the browser's):
+ *  {day: 'YYYY-MM-DD', iso: 'YYYY-MM-DDTHH:MM'}, the day a server counts in that zone. */
+export function zonedNow(timeZone) {
+  const parts = {};
+  try {
+    new Intl.DateTimeFormat('en-CA', {
+      timeZone: timeZone || undefined, year: 'numeric', month: '2-digit', day: '2-digit',
+      hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+    }).formatToParts(new Date()).forEach((p) => { parts[p.type] = p.value; });
+  } catch (e) { // a zone this browser does not know: its own clock
+    const d = new Date();
+    const pad = (n) => String(n).padStart(2, '0');
+    Object.assign(parts, { year: String(d.getFullYear()), month: pad(d.getMonth() + 1),
+      day: pad(d.getDate()), hour: pad(d.getHours()), minute: pad(d.getMinutes()) });
+  }
+  const day = parts.year + '-' + parts.month + '-' + parts.day;
+  return { day, iso: day + 'T' + parts.hour + ':' + parts.minute };
+}
+
 function group(digits, sep) { return digits.replace(/\B(?=(\d{3})+$)/g, sep); }
 
 /** Integer cents -> "1 234,56 €" (fr) or "€1,234.56" (en); `signed` writes a "+" too. */

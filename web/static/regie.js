@@ -12,7 +12,7 @@
  * gives the name and the booking ids that refunds need.
  */
 import { makeStaffKit } from './staff-kit.js';
-import { money as formatMoney, numericDay } from './format.js';
+import { money as formatMoney, numericDay, zonedNow } from './format.js';
 
 const CREDIT_REF_KEY = 'parloir.regie.credit.reference';
 const REFUND_REF_KEY = 'parloir.regie.refund.reference';
@@ -353,25 +353,10 @@ function duration(seconds) {
   return t('duration.s', { s: total });
 }
 
-/** Now in the establishment's time zone once known (else this computer's): its day, which is
- *  the day the server's report counts (a browser on another zone, or on UTC near midnight,
- *  would otherwise ask for yesterday's report), and its minute. */
-function localNow() {
-  const parts = {};
-  try {
-    new Intl.DateTimeFormat('en-CA', {
-      timeZone: kit.timeZone || undefined, year: 'numeric', month: '2-digit', day: '2-digit',
-      hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
-    }).formatToParts(new Date()).forEach((p) => { parts[p.type] = p.value; });
-  } catch (e) {
-    const d = new Date();
-    const pad = (n) => String(n).padStart(2, '0');
-    Object.assign(parts, { year: String(d.getFullYear()), month: pad(d.getMonth() + 1),
-      day: pad(d.getDate()), hour: pad(d.getHours()), minute: pad(d.getMinutes()) });
-  }
-  const day = parts.year + '-' + parts.month + '-' + parts.day;
-  return { day, iso: day + 'T' + parts.hour + ':' + parts.minute };
-}
+/** Now in the establishment's time zone once known (else this computer's): its day is the
+ *  day the server's report counts (a browser on another zone, or on UTC near midnight, would
+ *  otherwise ask for yesterday's report). */
+const localNow = () => zonedNow(kit.timeZone);
 
 function tariffName(name) {
   return kit.known('tariff.' + name) ? t('tariff.' + name) : name;
