@@ -58,6 +58,8 @@ async def test_call_relays_media_both_ways_and_ends_at_the_limit(gateway_factory
             assert kiosk.video_sizes == {(640, 480)} and relative.video_sizes == {(640, 480)}
             warning = await relative.expect("warning")
             assert warning["seconds_left"] == 3
+            last_k = await kiosk.expect("state", call__state="ended", timeout=10)
+            last_r = await relative.expect("state", call__state="ended", timeout=10)
             ended_k = await kiosk.expect("ended", timeout=10)
             ended_r = await relative.expect("ended", timeout=10)
             assert ended_k["reason"] == ended_r["reason"] == "time_limit"
@@ -96,6 +98,11 @@ async def test_call_relays_media_both_ways_and_ends_at_the_limit(gateway_factory
             account = await gateway.app[keys.LEDGER].account(demo["detainee"])
             assert (account.balance, account.held) == (5000 - 44, 0)
             assert (await gateway.app[keys.LEDGER].verify(demo["detainee"])).ok
+            # The kiosk's last view carries what the ledger charged (its end screen shows it);
+            # the relative sees no money.
+            settled = {"charged_cents": booking.charged, "balance_cents": account.balance}
+            assert last_k["call"]["billing"]["settled"] == settled
+            assert "billing" not in last_r["call"]
         finally:
             await kiosk.close()
             await relative.close()
@@ -113,8 +120,12 @@ async def test_no_answer_when_the_code_is_not_entered_in_time(gateway_factory, r
             waiting = await kiosk.expect("state", call__state="waiting_relative")
             assert waiting["call"]["code_expires_at"] - waiting["call"]["server_time"] <= 1000
             await kiosk.start_media()
+            last = await kiosk.expect("state", call__state="ended", timeout=10)
             ended = await kiosk.expect("ended", timeout=10)
             assert ended["reason"] == "no_answer"
+            # Not settled yet (the slot is still open): the kiosk says it cost nothing.
+            assert last["call"]["billing"]["settled"] is None
+            assert last["call"]["connected_at"] is None
             code, _ref = await wait_for_code(gateway.config.outbox_path)
             status, body = await join(Client(gateway.base_url, http), code)
             assert (status, body["reason"]) == (403, "code.invalid")

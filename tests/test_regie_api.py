@@ -379,7 +379,7 @@ async def test_only_the_kiosk_receives_money(gateway_factory) -> None:
     assert billing == {
         "balance_cents": 5000, "hold_cents": 914, "tariff": "hors_forfait",
         "per_minute_cents": 30, "fee_cents": 14, "rounding": "per_started_minute",
-        "prior_connected_ms": 0,
+        "prior_connected_ms": 0, "settled": None,
     }  # fmt: skip
     assert isinstance(view["connected_at"], int) and isinstance(view["server_time"], int)
     assert view["connected_at"] <= view["server_time"]

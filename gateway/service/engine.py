@@ -22,7 +22,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict
 
 import redis.asyncio as aioredis
 from aiortc import RTCConfiguration, RTCIceServer
@@ -51,6 +51,17 @@ from gateway.store.sanctions import DetaineeSanctions, Sanctions
 from recorder.store import RecordingStore
 
 log = logging.getLogger(__name__)
+
+
+class SettledBilling(TypedDict):
+    """``billing.settled`` in the kiosk's CallView: what the ledger did when this call's end
+    closed its booking, so that the end screen shows the charge itself, not an estimate."""
+
+    charged_cents: int
+    """Charged for the booking's connected time (all its calls, fee once, capped to the hold)."""
+
+    balance_cents: int
+    """The phone account's balance once charged."""
 
 
 class CallEngine:
@@ -175,6 +186,8 @@ class CallEngine:
             "fee_cents": tariff.connection_fee_cents,
             "rounding": str(est.rounding),
             "prior_connected_ms": booking.connected_ms,
+            # Set by account() if this call's end settles the booking; null until then.
+            "settled": None,
         }
         self.calls[call_id] = call
         self.by_booking[booking.id] = call
@@ -348,7 +361,12 @@ class CallEngine:
         await self.records.checkpoint(call.id, ms)
         await self.desk.add_connected(call.booking.id, call.id, ms)
         if closes_booking(event.reason, ms, event.at, call.booking.end):
-            await self.desk.close(call.booking.id, event.at, f"call:{call.id}")
+            closed = await self.desk.close(call.booking.id, event.at, f"call:{call.id}")
+            if closed is not None:  # the final CallView, sent next, carries it to the kiosk
+                balance = (await self.desk.ledger.account(closed.detainee)).balance
+                call.billing["settled"] = SettledBilling(
+                    charged_cents=closed.charged, balance_cents=balance
+                )
 
     async def forget(self, call: Call) -> None:
         await self.codes.discard(call.id)

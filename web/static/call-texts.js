@@ -106,6 +106,10 @@ export const TEXTS = {
     'kiosk.money.balance': 'Solde de votre compte téléphone :',
     'kiosk.money.cost': 'Coût de l’appel :',
     'kiosk.money.left': 'Solde restant :',
+    'kiosk.ended.cost.estimate': 'Coût estimé de l’appel :',
+    'kiosk.ended.left.estimate': 'Solde restant estimé :',
+    'kiosk.ended.money.estimate': 'Montant provisoire : il sera débité au plus tard à la fin de votre créneau.',
+    'kiosk.ended.money.free': 'L’appel n’a pas abouti : il ne vous est pas facturé.',
 
     /* Relative's page */
     'join.title': 'Parloir — Appel-visio avec votre proche',
@@ -281,6 +285,10 @@ export const TEXTS = {
     'kiosk.money.balance': 'Your phone account balance:',
     'kiosk.money.cost': 'Cost of the call:',
     'kiosk.money.left': 'Balance left:',
+    'kiosk.ended.cost.estimate': 'Estimated cost of the call:',
+    'kiosk.ended.left.estimate': 'Estimated balance left:',
+    'kiosk.ended.money.estimate': 'Provisional amount: it will be charged by the end of your slot.',
+    'kiosk.ended.money.free': 'The call did not go through: you are not charged for it.',
 
     'join.title': 'Parloir — Video call with your relative',
     'join.rules.title': 'Rules of use',

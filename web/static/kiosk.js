@@ -19,6 +19,9 @@ const els = {
   remoteVideo: $('remote-video'), localVideo: $('local-video'), callStatus: $('call-status'),
   minuteAnnounce: $('minute-announce'), hangup: $('hangup'),
   endedReason: $('ended-reason'), restart: $('restart'),
+  endedMoney: $('ended-money'), endedCost: $('ended-cost'), endedCostLabel: $('ended-cost-label'),
+  endedBalance: $('ended-balance'), endedBalanceLabel: $('ended-balance-label'),
+  endedMoneyNote: $('ended-money-note'),
   balanceLine: $('balance-line'), balance: $('balance'),
   moneyBox: $('money-box'), callCost: $('call-cost'), balanceLeft: $('balance-left'),
   linkNotice: $('link-notice'), mediaNotice: $('media-notice'),
@@ -108,6 +111,11 @@ const meter = {
   },
 
   stop() {
+    // Fold the running stretch in, so that the last estimate still counts it after the stop.
+    if (this.running && this.connectedMs0 !== null) {
+      this.connectedMs0 += Math.max(0, Date.now() - this.at);
+      this.at = Date.now();
+    }
     this.running = false;
     if (this.timer) window.clearInterval(this.timer);
     this.timer = null;
@@ -139,6 +147,46 @@ function renderMeter() {
   if (els.balanceLeft.textContent !== left) els.balanceLeft.textContent = left;
 }
 
+/* The end screen's money. The ledger's own figures when the call's end settled its booking
+ * (billing.settled, in the last CallView: what was charged, the balance after). Otherwise the
+ * booking is settled later (a failed call leaves the slot open for another try): this page's
+ * estimate from the connected time it last knew, said to be provisional. No connected time at
+ * all costs nothing, connection fee included (gateway/core/pricing.py, rule 5). */
+let endMoney = null;   // {cost, balance, kind: 'settled' | 'estimate' | 'free'}, null: not shown
+
+function finalMoney() {
+  const billing = meter.billing;
+  if (!billing) return null;
+  const ms = meter.connectedMs();
+  const settled = billing.settled;
+  if (settled && Number.isInteger(settled.charged_cents) && Number.isInteger(settled.balance_cents)) {
+    const free = settled.charged_cents === 0 && ms === 0;
+    return { cost: settled.charged_cents, balance: settled.balance_cents, kind: free ? 'free' : 'settled' };
+  }
+  const cost = callCost(billing, ms);
+  const balance = (Math.trunc(Number(billing.balance_cents)) || 0) - cost;
+  return { cost, balance, kind: ms === 0 ? 'free' : 'estimate' };
+}
+
+function showEndMoney(figures) {
+  endMoney = figures;
+  els.endedMoney.hidden = !figures;
+  if (!figures) return;
+  const estimate = figures.kind === 'estimate';
+  P.setText(els.endedCostLabel, estimate ? 'kiosk.ended.cost.estimate' : 'kiosk.money.cost');
+  P.setText(els.endedBalanceLabel, estimate ? 'kiosk.ended.left.estimate' : 'kiosk.money.left');
+  els.endedMoneyNote.hidden = figures.kind === 'settled';
+  if (figures.kind === 'settled') P.clearText(els.endedMoneyNote);
+  else P.setText(els.endedMoneyNote, 'kiosk.ended.money.' + figures.kind);
+  renderEndMoney();
+}
+
+function renderEndMoney() {
+  if (!endMoney) return;
+  els.endedCost.textContent = formatMoney(endMoney.cost);
+  els.endedBalance.textContent = formatMoney(endMoney.balance);
+}
+
 function renderBalance() {
   const account = session && session.account;
   const known = !!account && typeof account.balance_cents === 'number';
@@ -149,6 +197,7 @@ function renderBalance() {
 document.addEventListener('parloir:lang', () => {
   if (session) renderBalance();
   renderMeter();
+  renderEndMoney();
 });
 
 const codeTimer = new P.Countdown(els.codeRemaining, (seconds) => {
@@ -203,6 +252,7 @@ const call = new P.CallLeg(els, {
     els.cancelBurned.disabled = false;
   },
   onEnded: () => {
+    showEndMoney(finalMoney());
     forget();
     resetTimer = window.setTimeout(resetToLogin, AUTO_RESET_MS);
   },
@@ -310,6 +360,7 @@ async function startCall() {
   burnedExpiry = undefined;
   sawView = false;
   meter.reset();
+  showEndMoney(null);
   call.begin();
   P.attachVideo(els.waitingPreview, call.localStream);
   P.setText(els.waitingText, 'kiosk.waiting.starting');
@@ -467,6 +518,7 @@ function resetToLogin() {
   forget();
   correspondentName = '';
   meter.reset();
+  showEndMoney(null);
   renderBalance();
   els.loginForm.reset();
   P.clearText(els.loginError);
