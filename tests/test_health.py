@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -161,3 +162,39 @@ async def test_every_dashboard_query_names_an_exported_metric(gateway_factory) -
         for target in panel["targets"]:
             names = set(re.findall(r"\bparloir_[a-z_]+", target["expr"]))
             assert names and names <= exported, (panel["title"], names - exported)
+
+
+async def test_a_busy_event_loop_shows_in_the_metrics(gateway_factory) -> None:
+    """The loop's thread runs flat out for 0.8 s of CPU (as a saturated relay does): its CPU
+    counter, its busy share and its late timer say so; process CPU and memory are there too."""
+    gateway = await gateway_factory()
+    url = gateway.base_url + "/metrics"
+    async with aiohttp.ClientSession() as http:
+        await asyncio.sleep(1.2)  # a few ticks of a quiet loop
+        async with http.get(url) as resp:
+            before = samples(await resp.text())
+        time0, end = time.thread_time(), time.monotonic() + 5
+        # 0.8 s of CPU on the loop's thread, no await (counted in CPU: a loaded CI machine may
+        # preempt the spin, and the checks below compare CPU with CPU).
+        while time.thread_time() - time0 < 0.8 and time.monotonic() < end:
+            pass
+        spun = time.thread_time() - time0
+        await asyncio.sleep(1.2)
+        async with http.get(url) as resp:
+            after = samples(await resp.text())
+
+    def one(found: dict[str, list[tuple[dict[str, str], float]]], name: str, **lab: str) -> float:
+        [value] = [v for labels, v in found[name] if labels == lab]
+        return value
+
+    cpu = "parloir_event_loop_cpu_seconds_total"
+    assert spun >= 0.8
+    assert one(after, cpu) - one(before, cpu) >= spun
+    assert one(before, "parloir_event_loop_busy_ratio") < 0.5
+    assert one(after, "parloir_event_loop_busy_ratio") > 0.2
+    lag = "parloir_event_loop_lag_seconds"
+    late = one(after, lag + "_count") - one(after, lag + "_bucket", le="0.25")
+    assert late >= 1  # the tick due during the spin, due at most 0.5 s into it
+    assert one(after, lag + "_sum") - one(before, lag + "_sum") >= 0.25
+    assert one(after, "process_cpu_seconds_total") >= one(after, cpu)
+    assert one(after, "process_resident_memory_bytes") > 10_000_000

@@ -34,6 +34,7 @@ from gateway.http.staff_auth import staff_auth
 from gateway.media import aiortc_passthrough
 from gateway.service.booking_sms import BookingNotices
 from gateway.service.engine import CallEngine
+from gateway.service.loop_watch import LoopWatch
 from gateway.service.sms import QueuedSms, SmsWorker, follow_status, make_transport
 from gateway.service.supervisor import Supervisor
 from gateway.store.bookings import BookingDesk
@@ -235,6 +236,7 @@ def create_app(
     )
     supervisor = Supervisor(app[keys.ENGINE], app[keys.AUDIT])
     app[keys.SUPERVISOR] = supervisor
+    app[keys.LOOP_WATCH] = loop_watch = LoopWatch()
     health.setup(app)  # /metrics is served to the staff networks only
     notice.setup(app)
     websocket.setup(
@@ -250,6 +252,7 @@ def create_app(
 
     async def on_startup(app: web.Application) -> None:
         await supervisor.start()
+        loop_watch.start()
         sms_worker.start()
         notices.start(time.time)
         engine = app[keys.ENGINE]
@@ -268,6 +271,7 @@ def create_app(
 
     async def on_shutdown(app: web.Application) -> None:
         await supervisor.stop()
+        await loop_watch.stop()
         await sms_worker.stop()
         await notices.stop()
         feed = app[SMS_FEED]

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import ProcessCollector as OsProcessCollector
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -189,6 +190,31 @@ class ProcessCollector:
                 ops.add_metric([result, label], n)
         yield ops
         yield refusals
+        yield from self.loop(self.app[keys.LOOP_WATCH])
+
+    def loop(self, watch: Any) -> Any:
+        """The event loop's load (:mod:`gateway.core.loop_load`): the thread that relays every
+        call of this process; past a full core its calls lag and freeze, so alert below it."""
+        cpu = CounterMetricFamily(
+            "parloir_event_loop_cpu_seconds",
+            "CPU time of this process's event loop thread (rate(): the share of a core it uses).",
+        )
+        cpu.add_metric([], watch.cpu())  # a scrape runs on the loop's thread
+        yield cpu
+        load = watch.load
+        busy = GaugeMetricFamily(
+            "parloir_event_loop_busy_ratio",
+            "Share of one core the event loop thread used over the last 10 s (1: saturated).",
+        )
+        if load.busy is not None:
+            busy.add_metric([], load.busy)
+        yield busy
+        lag = HistogramMetricFamily(
+            "parloir_event_loop_lag_seconds",
+            "How late the event loop ran a timer due every 0.5 s (a saturated loop is late).",
+        )
+        lag.add_metric([], load.lag_buckets(), load.lag_sum)
+        yield lag
 
     def legs(self, engine: Any) -> Any:
         """Per live call, leg and kind: what the relay received (packets, bytes: rate() of it is
@@ -257,6 +283,8 @@ class ProcessCollector:
 def registry_for(app: web.Application) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(ProcessCollector(app))
+    # process_cpu_seconds_total, process_resident_memory_bytes, open files: read from /proc.
+    OsProcessCollector(registry=registry)
     return registry
 
 
