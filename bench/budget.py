@@ -52,7 +52,7 @@ def available() -> str | None:
 class CpuBudget:
     """A cgroup whose processes share at most ``share`` of one core."""
 
-    def __init__(self, share: float, name: str) -> None:
+    def __init__(self, share: float, name: str, period_us: int = PERIOD_US) -> None:
         if not 0 < share <= 64:
             raise BudgetError(f"CPU share must be in (0, 64], not {share}")
         root, self.version = hierarchy()
@@ -63,11 +63,11 @@ class CpuBudget:
                 subtree.write_text("+cpu")
         self.path = root / name
         self.path.mkdir()
-        quota = max(1000, round(share * PERIOD_US))  # the kernel's minimum quota is 1 ms
+        quota = max(1000, round(share * period_us))  # the kernel's minimum quota is 1 ms
         if self.version == 2:
-            (self.path / "cpu.max").write_text(f"{quota} {PERIOD_US}")
+            (self.path / "cpu.max").write_text(f"{quota} {period_us}")
         else:
-            (self.path / "cpu.cfs_period_us").write_text(str(PERIOD_US))
+            (self.path / "cpu.cfs_period_us").write_text(str(period_us))
             (self.path / "cpu.cfs_quota_us").write_text(str(quota))
 
     def add(self, pid: int) -> None:

@@ -83,6 +83,9 @@ class GatewayConfig:
     event_loop: str = "asyncio"
     "``asyncio`` (Python's loop) or ``uvloop`` (libuv's, the ``uvloop`` extra; see the README's "
     "*Benchmark* for what it saves)."
+    overload_governor: bool = True
+    "When the event loop runs out of CPU, cap what the browsers send (README, *Capacity*); "
+    "false: measure only."
     ice_public_ip: str = ""
     "Public IP of a 1:1 NAT in front of the gateway, added to its ICE candidates."
     stun_urls: tuple[str, ...] = ()

@@ -196,5 +196,9 @@ async def test_a_busy_event_loop_shows_in_the_metrics(gateway_factory) -> None:
     late = one(after, lag + "_count") - one(after, lag + "_bucket", le="0.25")
     assert late >= 1  # the tick due during the spin, due at most 0.5 s into it
     assert one(after, lag + "_sum") - one(before, lag + "_sum") >= 0.25
+    watch = gateway.app[keys.ENGINE].loop_watch
+    assert one(after, "parloir_cpu_allowance_cores") == watch.allowance
+    assert one(after, "parloir_overload_scale") == 1.0  # the tests' gateways run without the rule
+    assert one(after, "parloir_overload_cuts_total") >= 1  # but it measures: it would have cut
     assert one(after, "process_cpu_seconds_total") >= one(after, cpu)
     assert one(after, "process_resident_memory_bytes") > 10_000_000

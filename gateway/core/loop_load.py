@@ -30,8 +30,10 @@ class LoopLoad:
     """Ticks per bucket (not cumulative; the last bucket of the export is every tick)."""
     lag_sum: float = 0.0
     ticks: int = 0
-    _samples: collections.deque[tuple[float, float]] = field(default_factory=collections.deque)
-    """(wall, thread CPU) of recent ticks, oldest first, spanning at least the window."""
+    _samples: collections.deque[tuple[float, float, float]] = field(
+        default_factory=collections.deque
+    )
+    """(wall, thread CPU, lag) of recent ticks, oldest first, spanning at least the window."""
 
     def tick(self, wall: float, cpu: float, due: float) -> None:
         """One tick: ``wall`` (monotonic seconds) when it ran, ``cpu`` the loop thread's CPU
@@ -44,7 +46,7 @@ class LoopLoad:
                 self.lag_counts[i] += 1
                 break
         samples = self._samples
-        samples.append((wall, cpu))
+        samples.append((wall, cpu, lag))
         # Keep one sample at or before the window's start, so the window is always covered.
         while len(samples) > 2 and samples[1][0] <= wall - self.window:
             samples.popleft()
@@ -52,12 +54,32 @@ class LoopLoad:
     @property
     def busy(self) -> float | None:
         """Share of one core the loop thread used over the window; None before two ticks."""
-        if len(self._samples) < 2:
+        return self.busy_over(self.window)
+
+    def busy_over(self, seconds: float) -> float | None:
+        """The same over the last ``seconds`` (at most the window; from the tick at or just
+        before its start); None before two ticks."""
+        samples = self._samples
+        if len(samples) < 2:
             return None
-        (wall0, cpu0), (wall1, cpu1) = self._samples[0], self._samples[-1]
+        wall1, cpu1, _ = samples[-1]
+        wall0, cpu0, _ = samples[0]
+        for wall, cpu, _ in reversed(samples):
+            wall0, cpu0 = wall, cpu
+            if wall <= wall1 - seconds:
+                break
         if wall1 <= wall0:
             return None
         return max(0.0, (cpu1 - cpu0) / (wall1 - wall0))
+
+    def lag_over(self, seconds: float) -> float:
+        """The mean lag of the ticks of the last ``seconds`` (0 before any)."""
+        samples = self._samples
+        if not samples:
+            return 0.0
+        end = samples[-1][0]
+        lags = [lag for wall, _, lag in samples if wall > end - seconds]
+        return sum(lags) / len(lags)
 
     def lag_buckets(self) -> list[tuple[str, float]]:
         """Cumulative buckets as Prometheus wants them, ``+Inf`` last."""

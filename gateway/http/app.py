@@ -34,7 +34,6 @@ from gateway.http.staff_auth import staff_auth
 from gateway.media import aiortc_passthrough
 from gateway.service.booking_sms import BookingNotices
 from gateway.service.engine import CallEngine
-from gateway.service.loop_watch import LoopWatch
 from gateway.service.sms import QueuedSms, SmsWorker, follow_status, make_transport
 from gateway.service.supervisor import Supervisor
 from gateway.store.bookings import BookingDesk
@@ -236,7 +235,7 @@ def create_app(
     )
     supervisor = Supervisor(app[keys.ENGINE], app[keys.AUDIT])
     app[keys.SUPERVISOR] = supervisor
-    app[keys.LOOP_WATCH] = loop_watch = LoopWatch()
+    app[keys.LOOP_WATCH] = loop_watch = app[keys.ENGINE].loop_watch
     health.setup(app)  # /metrics is served to the staff networks only
     notice.setup(app)
     websocket.setup(

@@ -215,6 +215,24 @@ class ProcessCollector:
         )
         lag.add_metric([], load.lag_buckets(), load.lag_sum)
         yield lag
+        allowance = GaugeMetricFamily(
+            "parloir_cpu_allowance_cores",
+            "The CPU the event loop may use: 1, or less under its cgroup's quota.",
+        )
+        allowance.add_metric([], watch.allowance)
+        yield allowance
+        scale = GaugeMetricFamily(
+            "parloir_overload_scale",
+            "What each browser may send, as a share of its rate before the process ran out of "
+            "CPU (1: no cap; gateway/core/overload.py).",
+        )
+        scale.add_metric([], watch.scale)
+        yield scale
+        cuts = CounterMetricFamily(
+            "parloir_overload_cuts", "Times the load lowered the overload scale (or would have)."
+        )
+        cuts.add_metric([], watch.overload.sheds)
+        yield cuts
 
     def legs(self, engine: Any) -> Any:
         """Per live call, leg and kind: what the relay received (packets, bytes: rate() of it is

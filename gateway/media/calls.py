@@ -125,6 +125,8 @@ class CallHost(Protocol):
 
     def advertise(self, sdp: str) -> str: ...
 
+    def cpu_scale(self) -> float: ...
+
     async def record_events(self, call: Call, events: list[Event]) -> None: ...
 
     async def account(self, call: Call, event: CallEnded) -> None: ...
@@ -162,7 +164,7 @@ class Call:
         self.billing: dict[str, Any] = {}
         self.recorder: CallRecorder | None = None
         self.watchers: dict[RTCPeerConnection, list[RelayTrack]] = {}
-        self.quality = CallQuality(self._quality_changed)
+        self.quality = CallQuality(self._quality_changed, engine.cpu_scale)
         self._timer: asyncio.TimerHandle | None = None
         self._checkpoints: asyncio.Future[None] | None = None
         self._watchdog: asyncio.Future[None] | None = None

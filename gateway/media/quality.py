@@ -38,6 +38,7 @@ from gateway.aio import cancel_and_wait
 from gateway.core.bandwidth import PROBE_BPS, ReceiverRule, Video
 from gateway.core.lifecycle import Leg
 from gateway.core.media_choice import MediaMode, VideoPath, restarts_control, video_path
+from gateway.core.overload import sender_cap
 from gateway.core.temporal import TOP, LayerRule
 from gateway.media.aiortc_passthrough import (
     PacedSender,
@@ -95,6 +96,12 @@ class LegMedia:
     losses: collections.deque[tuple[float, int, int]] = field(default_factory=collections.deque)
     probe_base: tuple[int, int] | None = None
     """The receiver's cumulative (lost, highest) when the probe began; None: no probe."""
+    received: collections.deque[tuple[float, int]] = field(
+        default_factory=lambda: collections.deque(maxlen=SENT_WINDOW_TICKS + 1)
+    )
+    rate_before: int | None = None
+    """The video rate the other leg sent this one before the process was overloaded (bit/s),
+    what :func:`gateway.core.overload.sender_cap` scales down."""
 
     def begin_probe(self) -> None:
         """Video is forwarded again for a probe: count its loss from its own first packet."""
@@ -150,6 +157,12 @@ class LegMedia:
             cumulative.append(total * 8 / (t1 - t0))
         return cumulative
 
+    def received_bps(self, now: float) -> int | None:
+        """What the gateway received of the video this leg is sent, over the last ticks."""
+        self.received.append((now, self.video_track.source.bytes))
+        (t0, b0), (t1, b1) = self.received[0], self.received[-1]
+        return int((b1 - b0) * 8 / (t1 - t0)) if t1 > t0 else None
+
     def sent_bps(self, now: float) -> int | None:
         """What the gateway sent this leg's video over the last ticks (bit/s)."""
         self.sent.append((now, self.video_out.bytes_packed))
@@ -181,8 +194,11 @@ def leg_media(pc: RTCPeerConnection) -> LegMedia | None:
 
 
 class CallQuality:
-    def __init__(self, notify: Notify) -> None:
+    def __init__(self, notify: Notify, cpu_scale: Callable[[], float] = lambda: 1.0) -> None:
         self.notify = notify
+        self.cpu_scale = cpu_scale
+        """The process's overload scale (:class:`gateway.service.loop_watch.LoopWatch`): each
+        sender's video is capped at this share of what it sent before, on top of the rule."""
         self.legs: dict[Leg, LegMedia] = {}
         self.rules = {leg: ReceiverRule() for leg in Leg}
         self.layer_rules = {leg: LayerRule() for leg in Leg}
@@ -259,11 +275,16 @@ class CallQuality:
             if out_of.audio_in is not None and into.audio_out is not None:
                 far = into.audio_out.loss or 0.0
                 out_of.audio_in.forward_loss = min(far, FORWARDED_LOSS_MAX)
+            # The process's own limit: a sender's video costs CPU here whether forwarded or not.
+            scale, received = self.cpu_scale(), into.received_bps(now)
+            if scale >= 1.0 or into.rate_before is None:
+                into.rate_before = received
+            cpu_cap = sender_cap(scale, into.rate_before)
             path = video_path(self.mode, receiver)
             if path is not VideoPath.CONTROLLED:
                 # Chosen, not measured: no cap from this receiver, no pacing, no probe.
                 self.trace.append((now, str(receiver), None, loss, None, None, str(path), None))
-                out_of.video_in.cap = None
+                out_of.video_in.cap = cpu_cap
                 into.video_pacer.rate = None
                 into.video_track.layers.aim(TOP)
                 self._apply_path(receiver, into)
@@ -280,7 +301,8 @@ class CallQuality:
             decision = rule.update(
                 now, into.video_out.fresh_remb(REMB_MAX_AGE), loss, out_of.video_in.own, sent
             )
-            out_of.video_in.cap = decision.cap
+            caps = [c for c in (decision.cap, cpu_cap) if c is not None]
+            out_of.video_in.cap = min(caps) if caps else None
             if decision.video is Video.PROBING and not probing:
                 into.begin_probe()  # before the track resumes: its next packet is the first
             estimate = rule.estimate

@@ -43,6 +43,7 @@ from gateway.core.lifecycle import (
 from gateway.core.records import Booking, Correspondent, Detainee
 from gateway.media.calls import BadSdp, Call, CallError, Joined
 from gateway.service.cluster import Cluster, ClusterError, alive_key
+from gateway.service.loop_watch import LoopWatch
 from gateway.service.sms import SmsSender
 from gateway.store.bookings import BookingDesk
 from gateway.store.call_records import CallRecords, event_fields
@@ -90,6 +91,8 @@ class CallEngine:
         "What this process saw, for /metrics: (event, label) -> count since it started."
         self.public_base_url = config.base_url()
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.loop_watch = LoopWatch(governor=config.overload_governor)
+        "The event loop's load, and the overload rule that caps the senders (started by the app)."
         self.cluster = Cluster(redis, owner)
         self.cluster.methods.update(
             joined=self._here_joined,
@@ -110,6 +113,10 @@ class CallEngine:
         url = f"{self.public_base_url}/join?appel={ref}"
         minutes = max(1, round(self.config.code_validity_seconds / 60))
         return message("sms.code", self.config.lang).format(code=code, url=url, minutes=minutes)
+
+    def cpu_scale(self) -> float:
+        """What each sender may send for this process's CPU, as a share of its rate before."""
+        return self.loop_watch.scale
 
     def advertise(self, sdp: str) -> str:
         """Add the public IP of a 1:1 NAT to the answer's host candidates."""
