@@ -199,6 +199,6 @@ async def test_a_busy_event_loop_shows_in_the_metrics(gateway_factory) -> None:
     watch = gateway.app[keys.ENGINE].loop_watch
     assert one(after, "parloir_cpu_allowance_cores") == watch.allowance
     assert one(after, "parloir_overload_scale") == 1.0  # the tests' gateways run without the rule
-    assert one(after, "parloir_overload_cuts_total") >= 1  # but it measures: it would have cut
+    assert one(after, "parloir_overload_cuts_total") == 0  # one stall is not an overload
     assert one(after, "process_cpu_seconds_total") >= one(after, cpu)
     assert one(after, "process_resident_memory_bytes") > 10_000_000

@@ -54,3 +54,18 @@ def test_lag_lands_in_its_bucket_and_the_export_is_cumulative() -> None:
     assert buckets["0.25"] == 4
     assert buckets["2.5"] == 4
     assert buckets["+Inf"] == 5
+
+
+def test_the_lag_the_overload_rule_reads_is_the_median_not_one_stall() -> None:
+    load = LoopLoad()
+    wall = 0.0
+    for lag in (0.001, 0.001, 0.6, 0.001):  # each tick due 0.5 s after the previous one ran
+        due = wall + 0.5
+        wall = due + lag
+        load.tick(wall, 0.0, due)
+    assert load.lag_over(2.5) == pytest.approx(0.001)  # one stall among four ticks
+    for _ in range(4):
+        due = wall + 0.5
+        wall = due + 0.08
+        load.tick(wall, 0.0, due)
+    assert load.lag_over(2.5) == pytest.approx(0.08)  # late at every tick: overloaded

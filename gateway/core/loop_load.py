@@ -73,13 +73,14 @@ class LoopLoad:
         return max(0.0, (cpu1 - cpu0) / (wall1 - wall0))
 
     def lag_over(self, seconds: float) -> float:
-        """The mean lag of the ticks of the last ``seconds`` (0 before any)."""
+        """The median lag of the ticks of the last ``seconds`` (0 before any): a loop late for
+        most of its ticks, not one stall (a certificate made or a hash checked on the loop)."""
         samples = self._samples
         if not samples:
             return 0.0
         end = samples[-1][0]
-        lags = [lag for wall, _, lag in samples if wall > end - seconds]
-        return sum(lags) / len(lags)
+        lags = sorted(lag for wall, _, lag in samples if wall > end - seconds)
+        return lags[(len(lags) - 1) // 2]
 
     def lag_buckets(self) -> list[tuple[str, float]]:
         """Cumulative buckets as Prometheus wants them, ``+Inf`` last."""

@@ -25,7 +25,7 @@ HIGH = 0.85
 LOW = 0.6
 """Load below which it gives back."""
 LAG_HIGH = 0.05
-"""Mean lateness (s) of the loop's timer that counts as overloaded, whatever the CPU share."""
+"""Median lateness (s) of the loop's timer that counts as overloaded, whatever the CPU share."""
 DOWN = 0.7
 UP = 1.25
 FLOOR = 0.2
@@ -48,7 +48,7 @@ class OverloadRule:
 
     def update(self, now: float, load: float | None, lag: float) -> float:
         """One tick: ``load`` the loop's CPU share of its allowance (None: not known yet),
-        ``lag`` the mean lateness of its timer over the same seconds."""
+        ``lag`` the median lateness of its timer over the same seconds."""
         if load is None or now - self.changed_at < HOLD:
             return self.scale
         if (load > HIGH or lag > LAG_HIGH) and self.scale > FLOOR:

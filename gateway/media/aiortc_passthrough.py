@@ -480,6 +480,10 @@ class UpstreamRate:
         self.forward_loss = 0.0
         self.sent: int | None = None
         """The last REMB value sent to the browser (ours or aiortc's rewritten)."""
+        self.trust_own = True
+        """False while the gateway's own loop is overloaded: aiortc's delay-based estimate then
+        measures the loop's lateness, not the path's, and would tell the browser a few tens of
+        kbit/s (measured); :attr:`cap` alone is sent (gateway/core/overload.py)."""
         self._capped = False
         self._send = receiver._send_rtcp
 
@@ -491,7 +495,7 @@ class UpstreamRate:
                     pass
                 else:
                     self.own = bitrate
-                    value = bitrate if self.cap is None else min(bitrate, self.cap)
+                    value = self._bounded(bitrate)
                     packet.fci = pack_remb_fci(value, ssrcs)
                     self.sent = value
             elif isinstance(packet, RtcpRrPacket) and self.forward_loss > 0:
@@ -502,11 +506,16 @@ class UpstreamRate:
 
         receiver._send_rtcp = send_rtcp  # type: ignore[method-assign]
 
+    def _bounded(self, own: int) -> int:
+        if self.cap is None:
+            return own
+        return min(own, self.cap) if self.trust_own else self.cap
+
     def value(self) -> int | None:
         """The REMB to announce now; None: leave it to aiortc (no cap was ever set)."""
         if self.cap is not None:
             self._capped = True
-            return self.cap if self.own is None else min(self.own, self.cap)
+            return self.cap if self.own is None else self._bounded(self.own)
         if self._capped:
             return self.own if self.own is not None else NO_LIMIT_BPS
         return None

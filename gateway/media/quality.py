@@ -280,6 +280,7 @@ class CallQuality:
             if scale >= 1.0 or into.rate_before is None:
                 into.rate_before = received
             cpu_cap = sender_cap(scale, into.rate_before)
+            out_of.video_in.trust_own = cpu_cap is None
             path = video_path(self.mode, receiver)
             if path is not VideoPath.CONTROLLED:
                 # Chosen, not measured: no cap from this receiver, no pacing, no probe.
@@ -298,9 +299,10 @@ class CallQuality:
                 # Thinned by the gateway's choice: the receiver is still what limits the
                 # video (the pause rule compares its REMB with what it would be sent).
                 sent = max(sent, int(cumulative[-1]))
-            decision = rule.update(
-                now, into.video_out.fresh_remb(REMB_MAX_AGE), loss, out_of.video_in.own, sent
-            )
+            # Overloaded, aiortc's delay-based estimate of the sender's path measures this
+            # process's own lateness: neither the rule nor the REMB (UpstreamRate) trusts it.
+            own = out_of.video_in.own if cpu_cap is None else None
+            decision = rule.update(now, into.video_out.fresh_remb(REMB_MAX_AGE), loss, own, sent)
             caps = [c for c in (decision.cap, cpu_cap) if c is not None]
             out_of.video_in.cap = min(caps) if caps else None
             if decision.video is Video.PROBING and not probing:

@@ -14,8 +14,9 @@ from gateway.core.overload import MEASURE, OverloadRule
 
 INTERVAL = 0.5
 """Seconds between ticks: fine enough to catch a stall, a negligible cost (two clock reads)."""
-ALLOWANCE_EVERY = 20
-"""Ticks between two readings of the cgroup's quota (an operator may change it live)."""
+ALLOWANCE_EVERY = 4
+"""Ticks between two readings of the cgroup's quota (an operator may change it live, and a
+process moved into a group meets its quota at once; two small files every 2 s)."""
 CGROUP = Path("/sys/fs/cgroup")
 
 
