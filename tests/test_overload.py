@@ -87,6 +87,8 @@ def test_the_allowance_reads_the_quota_of_the_group_and_of_those_above(tmp_path:
     (tmp_path / "v2-self").write_text("0::/svc\n")
     assert cpu_allowance(tmp_path / "v2-self", v2) == 0.15
     assert cpu_allowance(tmp_path / "missing", v2) == 1.0
+    (tmp_path / "odd-self").write_text("garbage\n0::/svc\n")
+    assert cpu_allowance(tmp_path / "odd-self", v2) == 0.15
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or available() is not None, reason="needs a CPU cgroup")

@@ -45,7 +45,10 @@ def cpu_allowance(proc_cgroup: Path = Path("/proc/self/cgroup"), root: Path = CG
     except OSError:
         return allowance
     for line in lines:
-        _id, controllers, path = line.split(":", 2)
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue  # not a cgroup line: nothing to read, and never a reason not to start
+        _id, controllers, path = parts
         if controllers == "":  # v2's unified hierarchy
             base, read = root, _quota_v2
         elif "cpu" in controllers.split(","):
