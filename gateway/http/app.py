@@ -235,7 +235,7 @@ def create_app(
     )
     supervisor = Supervisor(app[keys.ENGINE], app[keys.AUDIT])
     app[keys.SUPERVISOR] = supervisor
-    app[keys.LOOP_WATCH] = loop_watch = app[keys.ENGINE].loop_watch
+    loop_watch = app[keys.ENGINE].loop_watch  # the media's load, so the engine holds it
     health.setup(app)  # /metrics is served to the staff networks only
     notice.setup(app)
     websocket.setup(

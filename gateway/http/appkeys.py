@@ -9,7 +9,6 @@ from pydantic import BaseModel
 
 from gateway.config import GatewayConfig
 from gateway.service.engine import CallEngine
-from gateway.service.loop_watch import LoopWatch
 from gateway.service.supervisor import Supervisor
 from gateway.store.bookings import BookingDesk
 from gateway.store.directory import Directory
@@ -38,7 +37,6 @@ KIOSKS = web.AppKey("kiosks", KioskRegistry)
 STAFF_LOGIN_LIMITER = web.AppKey("staff_login_limiter", RateLimiter)
 ENROL_LIMITER = web.AppKey("enrol_limiter", RateLimiter)
 SUPERVISOR = web.AppKey("supervisor", Supervisor)
-LOOP_WATCH = web.AppKey("loop_watch", LoopWatch)
 
 # The request body, validated by the route's model before its handler runs (gateway.http.routes).
 BODY = web.RequestKey("parloir_body", BaseModel)

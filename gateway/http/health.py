@@ -28,6 +28,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from gateway.core.i18n import message
 from gateway.http import appkeys as keys
+from gateway.service.loop_watch import LoopWatch
 from gateway.store.ledger import COUNTS as LEDGER_COUNTS
 
 REDIS_TIMEOUT = 2.0
@@ -190,9 +191,9 @@ class ProcessCollector:
                 ops.add_metric([result, label], n)
         yield ops
         yield refusals
-        yield from self.loop(self.app[keys.LOOP_WATCH])
+        yield from self.loop(engine.loop_watch)
 
-    def loop(self, watch: Any) -> Any:
+    def loop(self, watch: LoopWatch) -> Any:
         """The event loop's load (:mod:`gateway.core.loop_load`): the thread that relays every
         call of this process; past a full core its calls lag and freeze, so alert below it."""
         cpu = CounterMetricFamily(
